@@ -1,0 +1,93 @@
+// Package awsclient builds the DynamoDB and Secrets Manager clients from the
+// environment Lambda already provides (AWS_REGION and the AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN variables), without
+// config.LoadDefaultConfig: that loads shared-config, SSO, STS and IMDS code a
+// Lambda function never needs and slows every cold start.
+//
+// AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SECRETS_MANAGER and
+// AWS_ENDPOINT_URL are honoured, so the same binaries run against moto_server.
+package awsclient
+
+import (
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// Env is what the clients are built from. FromEnv fills it from the process environment.
+type Env struct {
+	Region           string
+	AccessKeyID      string
+	SecretAccessKey  string
+	SessionToken     string
+	DynamoDBEndpoint string // empty: the AWS endpoint for Region
+	SecretsEndpoint  string // empty: the AWS endpoint for Region
+	APIOptions       []func(*middleware.Stack) error
+	RetryMaxAttempts int // 0: the SDK default
+}
+
+// FromEnv reads the Lambda environment.
+func FromEnv() Env {
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		region = os.Getenv("AWS_DEFAULT_REGION")
+	}
+	if region == "" {
+		region = "us-east-1"
+	}
+	generic := os.Getenv("AWS_ENDPOINT_URL")
+	return Env{
+		Region:           region,
+		AccessKeyID:      os.Getenv("AWS_ACCESS_KEY_ID"),
+		SecretAccessKey:  os.Getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken:     os.Getenv("AWS_SESSION_TOKEN"),
+		DynamoDBEndpoint: firstNonEmpty(os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"), generic),
+		SecretsEndpoint:  firstNonEmpty(os.Getenv("AWS_ENDPOINT_URL_SECRETS_MANAGER"), generic),
+	}
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func (e Env) credentials() aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(e.AccessKeyID, e.SecretAccessKey, e.SessionToken)
+}
+
+// DynamoDB returns a DynamoDB client for e.
+func (e Env) DynamoDB() *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
+		Region:           e.Region,
+		Credentials:      e.credentials(),
+		BaseEndpoint:     endpoint(e.DynamoDBEndpoint),
+		APIOptions:       e.APIOptions,
+		RetryMaxAttempts: e.RetryMaxAttempts,
+	})
+}
+
+// SecretsManager returns a Secrets Manager client for e.
+func (e Env) SecretsManager() *secretsmanager.Client {
+	return secretsmanager.New(secretsmanager.Options{
+		Region:           e.Region,
+		Credentials:      e.credentials(),
+		BaseEndpoint:     endpoint(e.SecretsEndpoint),
+		APIOptions:       e.APIOptions,
+		RetryMaxAttempts: e.RetryMaxAttempts,
+	})
+}
+
+func endpoint(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
+}
