@@ -93,7 +93,15 @@ func (e *Error) Error() string {
 	if e.Status == 0 {
 		return fmt.Sprintf("toss: %s %s: no response: %v", e.Method, e.Path, e.Err)
 	}
-	s := fmt.Sprintf("toss: %s %s: %d %s: %s", e.Method, e.Path, e.Status, e.Code, e.Message)
+	// Empty parts are left out: a non-JSON error body has no code or message,
+	// and a 2xx that could not be used has neither.
+	s := fmt.Sprintf("toss: %s %s: %d", e.Method, e.Path, e.Status)
+	if e.Code != "" {
+		s += " " + e.Code
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
 	if e.TraceID != "" {
 		s += " (traceId " + e.TraceID + ")"
 	}
@@ -110,6 +118,12 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) Class() Class {
 	if e.Status == 0 {
 		// No answer: the request may have reached Toss.
+		return ClassUnknown
+	}
+	if e.Status >= 200 && e.Status < 300 {
+		// Toss accepted the request but its answer could not be used
+		// (truncated, undecodable, or about another payment): a confirm may
+		// have charged the card, so this must never read as a refusal.
 		return ClassUnknown
 	}
 	if unknownCodes[e.Code] {

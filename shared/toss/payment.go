@@ -5,9 +5,14 @@
 // codes without a version bump, so unknown fields are ignored, unknown enum
 // values are kept as they are, null objects decode to nil and fields seen
 // with more than one JSON type (easyPay) are kept raw.
+//
+// Errors from a Client method tell the caller what happened to the money:
+// an *Error means a request went out (Classify it, and query the payment
+// when the class is ClassUnknown); any other error means nothing was sent.
 package toss
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -54,6 +59,30 @@ type Payment struct {
 	Country             string          `json:"country,omitempty"`
 	LastTransactionKey  string          `json:"lastTransactionKey,omitempty"`
 	IsPartialCancelable bool            `json:"isPartialCancelable,omitempty"`
+	// Metadata is the merchant's key-value object, kept raw so that a value
+	// of an unexpected type cannot make a paid Payment undecodable.
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+}
+
+// EasyPayProvider returns the easy-pay provider whether Toss sent easyPay as
+// a string or as an object {provider, amount, discountAmount}; "" when it is
+// absent, null or of another shape.
+func (p *Payment) EasyPayProvider() string {
+	raw := bytes.TrimSpace(p.EasyPay)
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var o struct {
+		Provider string `json:"provider"`
+	}
+	if json.Unmarshal(raw, &o) == nil {
+		return o.Provider
+	}
+	return ""
 }
 
 // Card is the card section of a Payment. Number is already masked by Toss.
@@ -71,15 +100,15 @@ type Card struct {
 
 // Cancel is one entry of a Payment's cancel history.
 type Cancel struct {
-	TransactionKey       string `json:"transactionKey,omitempty"`
-	CancelReason         string `json:"cancelReason,omitempty"`
-	CancelAmount         int64  `json:"cancelAmount"`
-	RefundableAmount     int64  `json:"refundableAmount"`
-	CanceledAt           *Time  `json:"canceledAt,omitempty"`
-	CancelStatus         string `json:"cancelStatus,omitempty"`
-	CancelRequestID      string `json:"cancelRequestId,omitempty"`
-	TaxFreeAmount        int64  `json:"taxFreeAmount,omitempty"`
-	TransferDiscountAmnt int64  `json:"transferDiscountAmount,omitempty"`
+	TransactionKey         string `json:"transactionKey,omitempty"`
+	CancelReason           string `json:"cancelReason,omitempty"`
+	CancelAmount           int64  `json:"cancelAmount"`
+	RefundableAmount       int64  `json:"refundableAmount"`
+	CanceledAt             *Time  `json:"canceledAt,omitempty"`
+	CancelStatus           string `json:"cancelStatus,omitempty"`
+	CancelRequestID        string `json:"cancelRequestId,omitempty"`
+	TaxFreeAmount          int64  `json:"taxFreeAmount,omitempty"`
+	TransferDiscountAmount int64  `json:"transferDiscountAmount,omitempty"`
 }
 
 // URLHolder is Toss's `{url}` object (receipt, checkout).
