@@ -170,3 +170,38 @@ func CodeOf(err error) string {
 	}
 	return ""
 }
+
+// statusByCode is the HTTP status Toss documents for its confirm error codes
+// other than 400 (the status of every code not listed here).
+var statusByCode = map[string]int{
+	CodeUnauthorizedKey:              401,
+	"REJECT_ACCOUNT_PAYMENT":         403,
+	"REJECT_CARD_PAYMENT":            403,
+	CodeRejectCardCompany:            403,
+	CodeForbiddenRequest:             403,
+	"REJECT_TOSSPAY_INVALID_ACCOUNT": 403,
+	"EXCEED_MAX_AUTH_COUNT":          403,
+	"EXCEED_MAX_ONE_DAY_AMOUNT":      403,
+	"NOT_AVAILABLE_BANK":             403,
+	"INVALID_PASSWORD":               403,
+	CodeIncorrectBasicAuthFormat:     403,
+	"FDS_ERROR":                      403,
+	CodeNotCancelableAmount:          403,
+	CodeNotCancelablePayment:         403,
+	CodeNotFoundPayment:              404,
+	CodeNotFoundPaymentSession:       404,
+	CodeIdempotentRequestProcessing:  409,
+	CodeTooManyRequests:              429,
+	CodeFailedPaymentInternalSystem:  500,
+	CodeFailedInternalSystem:         500,
+	CodeUnknownPaymentError:          500,
+}
+
+// StatusOf is the HTTP status Toss answers code with (400 when not listed),
+// for passing a recorded Toss failure on with the status Toss gave it.
+func StatusOf(code string) int {
+	if s, ok := statusByCode[code]; ok {
+		return s
+	}
+	return 400
+}

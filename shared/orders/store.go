@@ -1,0 +1,189 @@
+package orders
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Page sizes for List, LapsedClaims and Overdue: a limit below 1 means
+// DefaultLimit, one above MaxLimit means MaxLimit, so no caller can ask one
+// call to read an unbounded number of items.
+const (
+	DefaultLimit = 20
+	MaxLimit     = 100
+)
+
+// MaxPaymentKeyLen is Toss's bound on a paymentKey.
+const MaxPaymentKeyLen = 200
+
+func clampLimit(n int) int {
+	switch {
+	case n < 1:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return n
+}
+
+// prepareNew checks an order handed to Create and returns the copy to
+// store. Only PENDING orders are created: every other state is reached
+// through the transitions, so every stored order carries what its
+// transitions rely on (a pay window, and an unpaid TTL for Fail to restore).
+func prepareNew(o *Order) (*Order, error) {
+	if o == nil {
+		return nil, &ValidationError{Field: "order", Reason: "nil"}
+	}
+	bad := func(field, reason string) (*Order, error) {
+		return nil, &ValidationError{Field: field, Reason: reason}
+	}
+	switch {
+	case !ValidID(o.ID):
+		return bad("id", "not a valid order ID")
+	case o.Status != StatusPending:
+		return bad("status", "a new order must be PENDING")
+	case o.Amount <= 0:
+		return bad("amount", "must be positive")
+	case o.Currency == "":
+		return bad("currency", "required")
+	case o.CreatedAt.IsZero():
+		return bad("createdAt", "required")
+	case o.PayableUntil.IsZero():
+		return bad("payableUntil", "required")
+	case o.ExpiresAt.IsZero():
+		return bad("expiresAt", "required: an unpaid order must carry a TTL")
+	case o.ExpiresAt.Before(o.PayableUntil):
+		return bad("expiresAt", "before payableUntil: the order would vanish while payable")
+	case o.Payment != nil:
+		return bad("payment", "a new order has no payment")
+	case !o.ClaimExpiresAt.IsZero():
+		return bad("claimExpiresAt", "a new order has no claim")
+	}
+	n := cloneOrder(o)
+	normalize(n)
+	n.Version = 1
+	if n.UpdatedAt.IsZero() {
+		n.UpdatedAt = n.CreatedAt
+	}
+	return n, nil
+}
+
+// checkClaim refuses claims no order could satisfy before any I/O.
+func checkClaim(c Claim) error {
+	switch {
+	case c.PaymentKey == "":
+		return &ValidationError{Field: "paymentKey", Reason: "required"}
+	case len(c.PaymentKey) > MaxPaymentKeyLen || !utf8.ValidString(c.PaymentKey):
+		return &ValidationError{Field: "paymentKey", Reason: fmt.Sprintf("longer than %d bytes or not UTF-8", MaxPaymentKeyLen)}
+	case c.Now.IsZero():
+		return &ValidationError{Field: "now", Reason: "required"}
+	case !c.Until.After(c.Now):
+		return &ValidationError{Field: "until", Reason: "a claim must end after it starts"}
+	}
+	return nil
+}
+
+func checkPaymentKey(pk string) error {
+	if pk == "" {
+		return &ValidationError{Field: "paymentKey", Reason: "required"}
+	}
+	return nil
+}
+
+// notFound wraps ErrNotFound with the ID asked for.
+func notFound(id string) error { return fmt.Errorf("%w: %s", ErrNotFound, id) }
+
+// normalize brings every time in o to the precision the DynamoDB item keeps,
+// so both stores return identical orders.
+func normalize(o *Order) {
+	o.ClaimExpiresAt = toMillis(o.ClaimExpiresAt)
+	o.PayableUntil = toMillis(o.PayableUntil)
+	o.ExpiresAt = toTTL(o.ExpiresAt)
+	o.CreatedAt = toMillis(o.CreatedAt)
+	o.UpdatedAt = toMillis(o.UpdatedAt)
+	if o.Payment != nil {
+		normalizePayment(o.Payment)
+	}
+	if o.LastFailure != nil {
+		o.LastFailure.At = toMillis(o.LastFailure.At)
+	}
+}
+
+func normalizePayment(p *Payment) {
+	p.ApprovedAt = toMillis(p.ApprovedAt)
+	for i := range p.Cancels {
+		p.Cancels[i].CanceledAt = toMillis(p.Cancels[i].CanceledAt)
+	}
+	if len(p.Cancels) == 0 {
+		p.Cancels = nil
+	}
+}
+
+// cloneOrder is a deep copy: callers of either store may change what they
+// get back without touching what is stored.
+func cloneOrder(o *Order) *Order {
+	c := *o
+	if o.Payment != nil {
+		p := clonePayment(*o.Payment)
+		c.Payment = &p
+	}
+	if o.LastFailure != nil {
+		f := *o.LastFailure
+		c.LastFailure = &f
+	}
+	return &c
+}
+
+func clonePayment(p Payment) Payment {
+	if p.Cancels != nil {
+		p.Cancels = append([]Cancel(nil), p.Cancels...)
+	}
+	return p
+}
+
+// cursor is the position after the last order of a List page. It is the
+// created index's key: createdAt and the table key (the index's hash key is
+// a constant and is not carried).
+type cursor struct {
+	CreatedAt int64  `json:"c"`
+	ID        string `json:"i"`
+}
+
+const maxCursorLen = 256
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c) // two plain fields: cannot fail
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor accepts only what encodeCursor makes: a cursor arrives in a
+// query string, so anything else is the caller's mistake (a 400), never a
+// reason to send DynamoDB a made-up key.
+func decodeCursor(s string) (cursor, error) {
+	bad := func(reason string) (cursor, error) {
+		return cursor{}, &ValidationError{Field: "cursor", Reason: reason}
+	}
+	if len(s) > maxCursorLen {
+		return bad("too long")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return bad("not base64url")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var c cursor
+	if err := dec.Decode(&c); err != nil {
+		return bad("malformed")
+	}
+	if dec.More() {
+		return bad("trailing data")
+	}
+	if !ValidID(c.ID) || c.CreatedAt <= 0 {
+		return bad("malformed position")
+	}
+	return c, nil
+}

@@ -1,0 +1,847 @@
+package orders_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/tossintl/backend/shared/internal/awstest"
+	"github.com/tossintl/backend/shared/orders"
+)
+
+func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
+
+// t0 has nanoseconds on purpose: both stores must cut times to the same
+// precision.
+var (
+	t0     = time.Date(2030, 3, 1, 12, 0, 0, 123_456_789, time.UTC)
+	policy = orders.Policy{MaxAmount: 5_000_000, PayWindow: 30 * time.Minute, Retention: 7 * 24 * time.Hour}
+	ctx    = context.Background()
+)
+
+const claimFor = 20 * time.Second
+
+// fixture is one empty store. calls and raw exist only for DynamoDB, where
+// the suite also checks the item itself and the calls made.
+type fixture struct {
+	store orders.Store
+	calls *awstest.Calls
+	raw   func(t *testing.T, id string) map[string]types.AttributeValue
+}
+
+// stores are the factories the whole suite runs against: the in-memory
+// store must behave exactly like the DynamoDB one.
+var stores = []struct {
+	name string
+	new  func(t *testing.T) fixture
+}{
+	{"memory", func(*testing.T) fixture { return fixture{store: orders.NewMemoryStore()} }},
+	{"dynamodb", newDynamoFixture},
+}
+
+// serializeWrites gives moto the one guarantee of DynamoDB's it lacks:
+// DynamoDB evaluates a write's condition and applies the write atomically
+// per item, but moto_server (werkzeug, threaded) runs concurrent requests
+// against its tables without a lock, so two racing conditional updates can
+// both pass their condition (seen: 2 of 50 concurrent claims won). One write
+// at a time per client restores item-level atomicity, so the concurrency
+// test checks this package's conditions, not moto's threading. The SDK runs
+// APIOptions on every call, so the mutex lives outside the option.
+func serializeWrites(mu *sync.Mutex) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("serializeWrites",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				switch middleware.GetOperationName(ctx) {
+				case "PutItem", "UpdateItem", "DeleteItem":
+					mu.Lock()
+					defer mu.Unlock()
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	}
+}
+
+func newDynamoFixture(t *testing.T) fixture {
+	t.Helper()
+	calls := &awstest.Calls{}
+	db := awstest.DynamoDB(t, calls.Middleware, serializeWrites(&sync.Mutex{}))
+	table := awstest.UniqueName("orders")
+	awstest.CreateTable(t, db, orders.TableDefinition(table))
+	if _, err := db.UpdateTimeToLive(ctx, orders.TimeToLiveDefinition(table)); err != nil {
+		t.Fatalf("enable TTL: %v", err)
+	}
+	raw := func(t *testing.T, id string) map[string]types.AttributeValue {
+		t.Helper()
+		out, err := db.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName:      aws.String(table),
+			Key:            map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id}},
+			ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			t.Fatalf("raw get %s: %v", id, err)
+		}
+		return out.Item
+	}
+	calls.Reset()
+	return fixture{store: orders.NewDynamoStore(db, table), calls: calls, raw: raw}
+}
+
+func forEachStore(t *testing.T, test func(t *testing.T, f fixture)) {
+	for _, s := range stores {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, s.new(t))
+		})
+	}
+}
+
+// ms is t at the stores' precision.
+func ms(t time.Time) time.Time { return time.UnixMilli(t.UnixMilli()).UTC() }
+
+func create(t *testing.T, s orders.Store, amount int64, now time.Time) *orders.Order {
+	t.Helper()
+	o, err := orders.New(orders.Draft{Name: "Green tea set", Amount: amount, CustomerEmail: "buyer@example.com"}, now, policy)
+	if err != nil {
+		t.Fatalf("new order: %v", err)
+	}
+	if err := s.Create(ctx, o); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	return o
+}
+
+func claimOf(o *orders.Order, key string, now time.Time) orders.Claim {
+	return orders.Claim{OrderID: o.ID, PaymentKey: key, Amount: o.Amount, Now: now, Until: now.Add(claimFor)}
+}
+
+func mustClaim(t *testing.T, s orders.Store, o *orders.Order, key string, now time.Time) *orders.Order {
+	t.Helper()
+	got, err := s.Claim(ctx, claimOf(o, key, now))
+	if err != nil {
+		t.Fatalf("claim %s with %s: %v", o.ID, key, err)
+	}
+	return got
+}
+
+func mustGet(t *testing.T, s orders.Store, id string, now time.Time) *orders.Order {
+	t.Helper()
+	o, err := s.Get(ctx, id, now)
+	if err != nil {
+		t.Fatalf("get %s: %v", id, err)
+	}
+	return o
+}
+
+func equal(t *testing.T, what string, got, want *orders.Order) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\n got %+v\nwant %+v", what, got, want)
+	}
+}
+
+func wantNotFound(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, orders.ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+}
+
+func wantConflict(t *testing.T, err error, status orders.Status) *orders.ConflictError {
+	t.Helper()
+	var ce *orders.ConflictError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want *ConflictError", err)
+	}
+	if ce.Current == nil || ce.Current.Status != status {
+		t.Fatalf("conflict current = %+v, want status %s", ce.Current, status)
+	}
+	return ce
+}
+
+var payment = orders.Payment{
+	Status: "DONE", Method: "CARD", ApprovedAt: t0.Add(time.Second),
+	CardNumber: "43301234****123*", CardIssuerCode: "4V", CardType: "CREDIT",
+	ReceiptURL: "https://dashboard.tosspayments.com/receipt/x", TotalAmount: 15000, BalanceAmount: 15000,
+}
+
+func TestCreateAndGet(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f fixture) {
+		o := create(t, f.store, 15000, t0)
+		if o.Version != 1 {
+			t.Errorf("created version = %d, want 1", o.Version)
+		}
+		equal(t, "get after create", mustGet(t, f.store, o.ID, t0), o)
+
+		dup := *o
+		if err := f.store.Create(ctx, &dup); !errors.Is(err, orders.ErrExists) {
+			t.Errorf("second create: err = %v, want ErrExists", err)
+		}
+		for _, id := range []string{orders.NewID(), "bad id!", ""} {
+			_, err := f.store.Get(ctx, id, t0)
+			wantNotFound(t, err)
+		}
+
+		// What Get returns is a copy: changing it changes nothing stored.
+		got := mustGet(t, f.store, o.ID, t0)
+		got.Amount = 1
+		equal(t, "get after caller's change", mustGet(t, f.store, o.ID, t0), o)
+	})
+}
+
+func TestCreateRefusesIncompleteOrders(t *testing.T) {
+	base, err := orders.New(orders.Draft{Name: "Tea", Amount: 1000}, t0, policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		field  string
+		change func(o *orders.Order)
+	}{
+		{"id", func(o *orders.Order) { o.ID = "x" }},
+		{"status", func(o *orders.Order) { o.Status = orders.StatusDone }},
+		{"amount", func(o *orders.Order) { o.Amount = 0 }},
+		{"currency", func(o *orders.Order) { o.Currency = "" }},
+		{"createdAt", func(o *orders.Order) { o.CreatedAt = time.Time{} }},
+		{"payableUntil", func(o *orders.Order) { o.PayableUntil = time.Time{} }},
+		{"expiresAt", func(o *orders.Order) { o.ExpiresAt = time.Time{} }},
+		{"expiresAt", func(o *orders.Order) { o.ExpiresAt = o.PayableUntil.Add(-time.Minute) }},
+		{"payment", func(o *orders.Order) { o.Payment = &orders.Payment{} }},
+		{"claimExpiresAt", func(o *orders.Order) { o.ClaimExpiresAt = t0 }},
+	}
+	forEachStore(t, func(t *testing.T, f fixture) {
+		for _, c := range cases {
+			o := *base
+			o.ID = orders.NewID()
+			c.change(&o)
+			err := f.store.Create(ctx, &o)
+			var ve *orders.ValidationError
+			if !errors.As(err, &ve) || ve.Field != c.field {
+				t.Errorf("create with bad %s: err = %v, want ValidationError on %s", c.field, err, c.field)
+			}
+		}
+		if f.calls != nil && f.calls.Count() != 0 {
+			t.Errorf("refused creates reached DynamoDB: %s", f.calls)
+		}
+	})
+}
+
+func TestTTLFollowsPayment(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f fixture) {
+		o := create(t, f.store, 15000, t0)
+		wantTTL := o.PayableUntil.Add(policy.Retention)
+		if d := o.ExpiresAt.Sub(wantTTL); d < 0 || d >= time.Second || o.ExpiresAt.Nanosecond() != 0 {
+			t.Fatalf("ExpiresAt = %v, want %v rounded up to a second", o.ExpiresAt, wantTTL)
+		}
+		rawTTL := func(want bool) {
+			t.Helper()
+			if f.raw == nil {
+				return
+			}
+			it := f.raw(t, o.ID)
+			v, ok := it[orders.TTLAttribute]
+			if ok != want {
+				t.Fatalf("raw item has ttl = %v (%v), want present = %v", ok, v, want)
+			}
+			if want && v.(*types.AttributeValueMemberN).Value != fmt.Sprint(o.ExpiresAt.Unix()) {
+				t.Fatalf("raw ttl = %v, want epoch seconds %d", v, o.ExpiresAt.Unix())
+			}
+		}
+		rawTTL(true)
+
+		claimed := mustClaim(t, f.store, o, "pk_1", t0.Add(time.Minute))
+		if !claimed.ExpiresAt.IsZero() {
+			t.Errorf("claimed ExpiresAt = %v, want none", claimed.ExpiresAt)
+		}
+		rawTTL(false)
+
+		failed, err := f.store.Fail(ctx, o.ID, "pk_1", orders.Failure{Code: "REJECT_CARD_COMPANY", PaymentKey: "pk_1", Amount: 15000, At: t0}, t0.Add(2*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !failed.ExpiresAt.Equal(o.ExpiresAt) {
+			t.Errorf("failed ExpiresAt = %v, want restored %v", failed.ExpiresAt, o.ExpiresAt)
+		}
+		rawTTL(true)
+
+		mustClaim(t, f.store, o, "pk_2", t0.Add(3*time.Minute))
+		done, err := f.store.Complete(ctx, o.ID, "pk_2", payment, t0.Add(4*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !done.ExpiresAt.IsZero() {
+			t.Errorf("done ExpiresAt = %v, want none", done.ExpiresAt)
+		}
+		rawTTL(false)
+		if f.raw != nil {
+			for _, a := range []string{"unpaidTtl", "dueKind", "dueAt", "claimExpiresAt"} {
+				if _, ok := f.raw(t, o.ID)[a]; ok {
+					t.Errorf("paid item still has %s", a)
+				}
+			}
+		}
+		// A paid order outlives the unpaid order's TTL.
+		equal(t, "paid order a year on", mustGet(t, f.store, o.ID, t0.AddDate(1, 0, 0)), done)
+	})
+}
+
+func TestPastTTLIsGone(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f fixture) {
+		o := create(t, f.store, 15000, t0)
+		justBefore := o.ExpiresAt.Add(-time.Millisecond)
+		mustGet(t, f.store, o.ID, justBefore)
+
+		now := o.ExpiresAt
+		_, err := f.store.Get(ctx, o.ID, now)
+		wantNotFound(t, err)
+		_, err = f.store.Claim(ctx, claimOf(o, "pk_1", now))
+		wantNotFound(t, err)
+		_, err = f.store.RecordFailure(ctx, o.ID, orders.Failure{Code: "X"}, now)
+		wantNotFound(t, err)
+		_, err = f.store.Expire(ctx, o.ID, now)
+		wantNotFound(t, err)
+		_, err = f.store.Delete(ctx, o.ID, now)
+		wantNotFound(t, err)
+		for name, list := range map[string]func() ([]*orders.Order, error){
+			"overdue": func() ([]*orders.Order, error) { return f.store.Overdue(ctx, now, 10) },
+			"list": func() ([]*orders.Order, error) {
+				items, _, err := f.store.List(ctx, now, 10, "")
+				return items, err
+			},
+		} {
+			got, err := list()
+			if err != nil || len(got) != 0 {
+				t.Errorf("%s past TTL = %v, %v; want nothing", name, got, err)
+			}
+		}
+		// The item is still there (moto never expires items, DynamoDB does
+		// so late): only the reads treat it as gone.
+		if f.raw != nil && f.raw(t, o.ID) == nil {
+			t.Error("raw item vanished; the test no longer shows reads ignoring it")
+		}
+		// And nothing above changed it.
+		equal(t, "untouched", mustGet(t, f.store, o.ID, justBefore), o)
+	})
+}
+
+func TestClaim(t *testing.T) {
+	type outcome int
+	const (
+		ok outcome = iota
+		conflict
+		notFound
+		invalid
+	)
+	fail := orders.Failure{Code: "REJECT_CARD_COMPANY", Message: "declined"}
+	cases := []struct {
+		name    string
+		prepare func(t *testing.T, s orders.Store, o *orders.Order)
+		claim   func(o *orders.Order) orders.Claim
+		want    outcome
+	}{
+		{"pending, exact amount", nil,
+			func(o *orders.Order) orders.Claim { return claimOf(o, "pk_1", t0.Add(time.Minute)) }, ok},
+		{"tampered amount", nil,
+			func(o *orders.Order) orders.Claim {
+				c := claimOf(o, "pk_1", t0.Add(time.Minute))
+				c.Amount = 100
+				return c
+			}, conflict},
+		{"amount one won over", nil,
+			func(o *orders.Order) orders.Claim {
+				c := claimOf(o, "pk_1", t0.Add(time.Minute))
+				c.Amount++
+				return c
+			}, conflict},
+		{"at PayableUntil", nil,
+			func(o *orders.Order) orders.Claim { return claimOf(o, "pk_1", o.PayableUntil) }, conflict},
+		{"after PayableUntil", nil,
+			func(o *orders.Order) orders.Claim { return claimOf(o, "pk_1", o.PayableUntil.Add(time.Minute)) }, conflict},
+		{"failed, another card",
+			func(t *testing.T, s orders.Store, o *orders.Order) {
+				mustClaim(t, s, o, "pk_1", t0)
+				if _, err := s.Fail(ctx, o.ID, "pk_1", fail, t0.Add(time.Second)); err != nil {
+					t.Fatal(err)
+				}
+			},
+			func(o *orders.Order) orders.Claim { return claimOf(o, "pk_2", t0.Add(time.Minute)) }, ok},
+		{"failed, same card again",
+			func(t *testing.T, s orders.Store, o *orders.Order) {
+				mustClaim(t, s, o, "pk_1", t0)
+				if _, err := s.Fail(ctx, o.ID, "pk_1", fail, t0.Add(time.Second)); err != nil {
+					t.Fatal(err)
+				}
+			},
+			func(o *orders.Order) orders.Claim { return claimOf(o, "pk_1", t0.Add(time.Minute)) }, conflict},
+		{"failed, after PayableUntil",
+			func(t *testing.T, s orders.Store, o *orders.Order) {
+				mustClaim(t, s, o, "pk_1", t0)
+				if _, err := s.Fail(ctx, o.ID, "pk_1", fail, t0.Add(time.Second)); err != nil {
+					t.Fatal(err)
+				}
+			},
+			func(o *orders.Order) orders.Claim { return claimOf(o, "pk_2", o.PayableUntil.Add(time.Second)) }, conflict},
+		{"live claim, other key",
+			func(t *testing.T, s orders.Store, o *orders.Order) { mustClaim(t, s, o, "pk_1", t0) },
+			func(o *orders.Order) orders.Claim { return claimOf(o, "pk_2", t0.Add(time.Second)) }, conflict},
+		{"live claim, same key",
+			func(t *testing.T, s orders.Store, o *orders.Order) { mustClaim(t, s, o, "pk_1", t0) },
+			func(o *orders.Order) orders.Claim { return claimOf(o, "pk_1", t0.Add(time.Second)) }, conflict},
+		{"claim at its exact end, same key",
+			func(t *testing.T, s orders.Store, o *orders.Order) { mustClaim(t, s, o, "pk_1", t0) },
+			func(o *orders.Order) orders.Claim { return claimOf(o, "pk_1", t0.Add(claimFor)) }, conflict},
+		{"lapsed claim, same key (resume)",
+			func(t *testing.T, s orders.Store, o *orders.Order) { mustClaim(t, s, o, "pk_1", t0) },
+			func(o *orders.Order) orders.Claim { return claimOf(o, "pk_1", t0.Add(claimFor+time.Millisecond)) }, ok},
+		{"lapsed claim, resumed after PayableUntil",
+			func(t *testing.T, s orders.Store, o *orders.Order) { mustClaim(t, s, o, "pk_1", t0) },
+			func(o *orders.Order) orders.Claim { return claimOf(o, "pk_1", o.PayableUntil.Add(time.Hour)) }, ok},
+		{"lapsed claim, other key",
+			func(t *testing.T, s orders.Store, o *orders.Order) { mustClaim(t, s, o, "pk_1", t0) },
+			func(o *orders.Order) orders.Claim { return claimOf(o, "pk_2", t0.Add(time.Hour)) }, conflict},
+		{"lapsed claim, same key, tampered amount",
+			func(t *testing.T, s orders.Store, o *orders.Order) { mustClaim(t, s, o, "pk_1", t0) },
+			func(o *orders.Order) orders.Claim {
+				c := claimOf(o, "pk_1", t0.Add(time.Hour))
+				c.Amount = 1
+				return c
+			}, conflict},
+		{"done",
+			func(t *testing.T, s orders.Store, o *orders.Order) {
+				mustClaim(t, s, o, "pk_1", t0)
+				if _, err := s.Complete(ctx, o.ID, "pk_1", payment, t0.Add(time.Second)); err != nil {
+					t.Fatal(err)
+				}
+			},
+			func(o *orders.Order) orders.Claim { return claimOf(o, "pk_1", t0.Add(time.Hour)) }, conflict},
+		{"expired",
+			func(t *testing.T, s orders.Store, o *orders.Order) {
+				if _, err := s.Expire(ctx, o.ID, o.PayableUntil); err != nil {
+					t.Fatal(err)
+				}
+			},
+			func(o *orders.Order) orders.Claim { return claimOf(o, "pk_1", t0.Add(time.Minute)) }, conflict},
+		{"past TTL", nil,
+			func(o *orders.Order) orders.Claim { return claimOf(o, "pk_1", o.ExpiresAt) }, notFound},
+		{"unknown order", nil,
+			func(o *orders.Order) orders.Claim {
+				c := claimOf(o, "pk_1", t0)
+				c.OrderID = orders.NewID()
+				return c
+			}, notFound},
+		{"malformed order ID", nil,
+			func(o *orders.Order) orders.Claim {
+				c := claimOf(o, "pk_1", t0)
+				c.OrderID = "../x"
+				return c
+			}, notFound},
+		{"no payment key", nil,
+			func(o *orders.Order) orders.Claim { return claimOf(o, "", t0) }, invalid},
+		{"claim ends before it starts", nil,
+			func(o *orders.Order) orders.Claim {
+				c := claimOf(o, "pk_1", t0)
+				c.Until = t0
+				return c
+			}, invalid},
+	}
+	forEachStore(t, func(t *testing.T, f fixture) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				o := create(t, f.store, 15000, t0)
+				if tc.prepare != nil {
+					tc.prepare(t, f.store, o)
+				}
+				before := mustGet(t, f.store, o.ID, t0)
+				c := tc.claim(o)
+				got, err := f.store.Claim(ctx, c)
+				switch tc.want {
+				case ok:
+					if err != nil {
+						t.Fatalf("claim: %v", err)
+					}
+					want := *before
+					want.Status, want.PaymentKey = orders.StatusConfirming, c.PaymentKey
+					want.ClaimExpiresAt, want.ExpiresAt = ms(c.Until), time.Time{}
+					want.UpdatedAt, want.Version = ms(c.Now), before.Version+1
+					equal(t, "claimed", got, &want)
+					equal(t, "get after claim", mustGet(t, f.store, o.ID, c.Now), got)
+					return
+				case conflict:
+					ce := wantConflict(t, err, before.Status)
+					equal(t, "conflict's current", ce.Current, before)
+					if ce.Current.Amount != 15000 {
+						t.Errorf("current amount = %d, want the stored 15000", ce.Current.Amount)
+					}
+				case notFound:
+					wantNotFound(t, err)
+				case invalid:
+					if !orders.IsValidation(err) {
+						t.Fatalf("err = %v, want ValidationError", err)
+					}
+				}
+				if got != nil {
+					t.Errorf("refused claim returned %+v", got)
+				}
+				equal(t, "order after refused claim", mustGet(t, f.store, o.ID, t0), before)
+			})
+		}
+	})
+}
+
+func TestCompleteAndFail(t *testing.T) {
+	failure := orders.Failure{Code: "REJECT_CARD_COMPANY", Message: "declined", PaymentKey: "pk_1", Amount: 15000, At: t0.Add(5 * time.Second)}
+	now := t0.Add(10 * time.Second)
+	type op func(s orders.Store, id, key string) (*orders.Order, error)
+	complete := func(s orders.Store, id, key string) (*orders.Order, error) {
+		return s.Complete(ctx, id, key, payment, now)
+	}
+	fail := func(s orders.Store, id, key string) (*orders.Order, error) {
+		return s.Fail(ctx, id, key, failure, now)
+	}
+	claim := func(t *testing.T, s orders.Store, o *orders.Order) { mustClaim(t, s, o, "pk_1", t0) }
+	completed := func(t *testing.T, s orders.Store, o *orders.Order) {
+		claim(t, s, o)
+		if _, err := complete(s, o.ID, "pk_1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name    string
+		prepare func(t *testing.T, s orders.Store, o *orders.Order)
+		op      op
+		key     string
+		unknown bool          // act on an ID nobody created
+		want    orders.Status // on success; "" expects a refusal
+		current orders.Status // the refused order's status; "" expects ErrNotFound
+	}{
+		{"complete", claim, complete, "pk_1", false, orders.StatusDone, ""},
+		{"complete, other key", claim, complete, "pk_2", false, "", orders.StatusConfirming},
+		{"complete, pending", nil, complete, "pk_1", false, "", orders.StatusPending},
+		{"complete twice", completed, complete, "pk_1", false, "", orders.StatusDone},
+		{"complete, unknown order", claim, complete, "pk_1", true, "", ""},
+		{"fail", claim, fail, "pk_1", false, orders.StatusFailed, ""},
+		{"fail, other key", claim, fail, "pk_2", false, "", orders.StatusConfirming},
+		{"fail, pending", nil, fail, "pk_1", false, "", orders.StatusPending},
+		{"fail after done", completed, fail, "pk_1", false, "", orders.StatusDone},
+		{"fail, unknown order", claim, fail, "pk_1", true, "", ""},
+	}
+	forEachStore(t, func(t *testing.T, f fixture) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				o := create(t, f.store, 15000, t0)
+				if tc.prepare != nil {
+					tc.prepare(t, f.store, o)
+				}
+				before := mustGet(t, f.store, o.ID, t0)
+				id := o.ID
+				if tc.unknown {
+					id = orders.NewID()
+				}
+				got, err := tc.op(f.store, id, tc.key)
+				switch {
+				case tc.want != "":
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := *before
+					want.Status, want.ClaimExpiresAt = tc.want, time.Time{}
+					want.UpdatedAt, want.Version = ms(now), before.Version+1
+					if tc.want == orders.StatusDone {
+						p := payment
+						p.ApprovedAt = ms(p.ApprovedAt)
+						want.Payment = &p
+					} else {
+						fl := failure
+						fl.At = ms(fl.At)
+						want.LastFailure, want.ExpiresAt = &fl, o.ExpiresAt
+					}
+					equal(t, tc.name, got, &want)
+					equal(t, "get after "+tc.name, mustGet(t, f.store, o.ID, now), got)
+					return
+				case tc.current == "":
+					wantNotFound(t, err)
+				default:
+					ce := wantConflict(t, err, tc.current)
+					equal(t, "conflict's current", ce.Current, before)
+				}
+				equal(t, "order after refusal", mustGet(t, f.store, o.ID, t0), before)
+			})
+		}
+	})
+}
+
+func TestRecordFailure(t *testing.T) {
+	f1 := orders.Failure{Code: "AMOUNT_MISMATCH", Message: "amount differs", PaymentKey: "pk_9", Amount: 1, At: t0}
+	forEachStore(t, func(t *testing.T, f fixture) {
+		o := create(t, f.store, 15000, t0)
+		got, err := f.store.RecordFailure(ctx, o.ID, f1, t0.Add(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantF := f1
+		wantF.At = ms(f1.At)
+		if got.Status != orders.StatusPending || !reflect.DeepEqual(got.LastFailure, &wantF) || got.Version != 2 {
+			t.Errorf("after record failure: %+v", got)
+		}
+		mustClaim(t, f.store, o, "pk_1", t0.Add(2*time.Second))
+		_, err = f.store.RecordFailure(ctx, o.ID, f1, t0.Add(3*time.Second))
+		wantConflict(t, err, orders.StatusConfirming)
+		_, err = f.store.RecordFailure(ctx, orders.NewID(), f1, t0)
+		wantNotFound(t, err)
+	})
+}
+
+func TestConcurrentClaimsHaveOneWinner(t *testing.T) {
+	const n = 50
+	forEachStore(t, func(t *testing.T, f fixture) {
+		o := create(t, f.store, 15000, t0)
+		var (
+			wg        sync.WaitGroup
+			start     = make(chan struct{})
+			mu        sync.Mutex
+			winners   []string
+			conflicts int
+			others    []error
+		)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				key := fmt.Sprintf("pk_%02d", i)
+				_, err := f.store.Claim(ctx, claimOf(o, key, t0.Add(time.Minute)))
+				var ce *orders.ConflictError
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					winners = append(winners, key)
+				case errors.As(err, &ce):
+					conflicts++
+				default:
+					others = append(others, err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if len(winners) != 1 || conflicts != n-1 || len(others) != 0 {
+			t.Fatalf("winners %v, conflicts %d, other errors %v; want 1 winner, %d conflicts", winners, conflicts, others, n-1)
+		}
+		got := mustGet(t, f.store, o.ID, t0.Add(time.Minute))
+		if got.Status != orders.StatusConfirming || got.PaymentKey != winners[0] || got.Version != 2 {
+			t.Errorf("after the race: %+v, want CONFIRMING for %s at version 2", got, winners[0])
+		}
+	})
+}
+
+func ids(os []*orders.Order) []string {
+	out := make([]string, len(os))
+	for i, o := range os {
+		out[i] = o.ID
+	}
+	return out
+}
+
+func TestLapsedClaimsAndOverdue(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f fixture) {
+		s := f.store
+		now := t0.Add(24 * time.Hour)
+		// Past its TTL at now, and the oldest due: DynamoDB still holds it
+		// at the head of the index, in front of the live ones.
+		create(t, s, 1000, now.Add(-policy.Retention-time.Hour))
+		overdueOld := create(t, s, 1000, now.Add(-3*time.Hour))
+		failedOverdue := create(t, s, 1000, now.Add(-2*time.Hour))
+		mustClaim(t, s, failedOverdue, "pk_f", now.Add(-2*time.Hour))
+		if _, err := s.Fail(ctx, failedOverdue.ID, "pk_f", orders.Failure{Code: "X"}, now.Add(-2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		create(t, s, 1000, now.Add(-time.Minute)) // still payable
+		lapsed := create(t, s, 1000, now.Add(-time.Hour))
+		mustClaim(t, s, lapsed, "pk_l", now.Add(-time.Hour))
+		live := create(t, s, 1000, now.Add(-time.Minute))
+		mustClaim(t, s, live, "pk_live", now.Add(-time.Second))
+		done := create(t, s, 1000, now.Add(-5*time.Hour))
+		mustClaim(t, s, done, "pk_d", now.Add(-5*time.Hour))
+		if _, err := s.Complete(ctx, done.ID, "pk_d", payment, now.Add(-5*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		expired := create(t, s, 1000, now.Add(-6*time.Hour))
+		if _, err := s.Expire(ctx, expired.ID, now.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if f.calls != nil {
+			f.calls.Reset()
+		}
+
+		cases := []struct {
+			name  string
+			list  func(limit int) ([]*orders.Order, error)
+			limit int
+			want  []string
+		}{
+			{"lapsed claims", func(l int) ([]*orders.Order, error) { return s.LapsedClaims(ctx, now, l) }, 10, []string{lapsed.ID}},
+			{"overdue", func(l int) ([]*orders.Order, error) { return s.Overdue(ctx, now, l) }, 10, []string{overdueOld.ID, failedOverdue.ID}},
+			{"overdue, limit 1", func(l int) ([]*orders.Order, error) { return s.Overdue(ctx, now, l) }, 1, []string{overdueOld.ID}},
+			{"nothing lapsed yet", func(l int) ([]*orders.Order, error) { return s.LapsedClaims(ctx, now.Add(-time.Hour), l) }, 10, []string{}},
+		}
+		for _, c := range cases {
+			got, err := c.list(c.limit)
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if !reflect.DeepEqual(ids(got), c.want) {
+				t.Errorf("%s = %v, want %v", c.name, ids(got), c.want)
+			}
+		}
+		if f.calls != nil {
+			if n := f.calls.Count("Scan"); n != 0 {
+				t.Errorf("reconciler queries scanned the table %d times", n)
+			}
+			if f.calls.Count("Query") == 0 || f.calls.Count() != f.calls.Count("Query") {
+				t.Errorf("calls = %s, want only Query", f.calls)
+			}
+		}
+	})
+}
+
+func TestExpire(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f fixture) {
+		o := create(t, f.store, 15000, t0)
+		_, err := f.store.Expire(ctx, o.ID, o.PayableUntil.Add(-time.Millisecond))
+		wantConflict(t, err, orders.StatusPending)
+
+		got, err := f.store.Expire(ctx, o.ID, o.PayableUntil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != orders.StatusExpired || got.Version != 2 || !got.ExpiresAt.Equal(o.ExpiresAt) {
+			t.Errorf("expired: %+v, want EXPIRED, version 2, TTL kept", got)
+		}
+		if due, _ := f.store.Overdue(ctx, o.PayableUntil.Add(time.Hour), 10); len(due) != 0 {
+			t.Errorf("expired order still overdue: %v", ids(due))
+		}
+		_, err = f.store.Expire(ctx, o.ID, o.PayableUntil.Add(time.Hour))
+		wantConflict(t, err, orders.StatusExpired)
+
+		claimed := create(t, f.store, 15000, t0)
+		mustClaim(t, f.store, claimed, "pk_1", t0)
+		_, err = f.store.Expire(ctx, claimed.ID, claimed.PayableUntil.Add(time.Hour))
+		wantConflict(t, err, orders.StatusConfirming)
+
+		_, err = f.store.Expire(ctx, orders.NewID(), t0)
+		wantNotFound(t, err)
+	})
+}
+
+func TestDelete(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f fixture) {
+		o := create(t, f.store, 15000, t0)
+		got, err := f.store.Delete(ctx, o.ID, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal(t, "deleted", got, o)
+		_, err = f.store.Get(ctx, o.ID, t0)
+		wantNotFound(t, err)
+		_, err = f.store.Delete(ctx, o.ID, t0)
+		wantNotFound(t, err)
+
+		expired := create(t, f.store, 15000, t0)
+		if _, err := f.store.Expire(ctx, expired.ID, expired.PayableUntil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.Delete(ctx, expired.ID, expired.PayableUntil); err != nil {
+			t.Errorf("delete expired: %v", err)
+		}
+
+		paid := create(t, f.store, 15000, t0)
+		mustClaim(t, f.store, paid, "pk_1", t0)
+		_, err = f.store.Delete(ctx, paid.ID, t0)
+		wantConflict(t, err, orders.StatusConfirming)
+		done, err := f.store.Complete(ctx, paid.ID, "pk_1", payment, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.store.Delete(ctx, paid.ID, t0)
+		wantConflict(t, err, orders.StatusDone)
+		equal(t, "paid order after refused delete", mustGet(t, f.store, paid.ID, t0), done)
+	})
+}
+
+func TestList(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f fixture) {
+		now := t0.Add(8 * 24 * time.Hour)
+		// One order, in the middle, is past its TTL at now: a short-lived
+		// order made under a policy with no retention.
+		short := orders.Policy{MaxAmount: 1000, PayWindow: time.Millisecond}
+		var want []string
+		for i := range 7 {
+			created := now.Add(-time.Duration(10-i) * time.Minute)
+			if i == 3 {
+				o, err := orders.New(orders.Draft{Name: "Short-lived", Amount: 1000}, created, short)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := f.store.Create(ctx, o); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			o := create(t, f.store, int64(1000+i), created)
+			want = append([]string{o.ID}, want...) // newest first
+		}
+		var got []string
+		cursor := ""
+		for page := 0; ; page++ {
+			if page > 10 {
+				t.Fatal("list never ended")
+			}
+			items, next, err := f.store.List(ctx, now, 2, cursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(items) > 2 {
+				t.Fatalf("page of %d, limit 2", len(items))
+			}
+			got = append(got, ids(items)...)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("listed %v, want %v", got, want)
+		}
+
+		b64 := base64.RawURLEncoding.EncodeToString
+		bad := []string{
+			"!!!",
+			b64([]byte(`{"c":1}`)),                        // no ID
+			b64([]byte(`{"c":1,"i":"x"}`)),                // not an order ID
+			b64([]byte(`{"c":-5,"i":"ord_123456"}`)),      // no such time
+			b64([]byte(`{"c":1,"i":"ord_123456","z":1}`)), // not ours
+			b64([]byte(`{"c":1,"i":"ord_123456"}{}`)),     // trailing data
+			b64([]byte(`{"c":"1","i":"ord_123456"}`)),     // wrong type
+			b64([]byte(`[]`)),                             // not an object
+			string(make([]byte, 300)),                     // too long
+		}
+		for _, c := range bad {
+			_, _, err := f.store.List(ctx, now, 2, c)
+			var ve *orders.ValidationError
+			if !errors.As(err, &ve) || ve.Field != "cursor" {
+				t.Errorf("cursor %q: err = %v, want ValidationError on cursor", c, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,420 @@
+// Package payments is the exactly-once confirm engine: it turns a buyer's
+// return from the payment window (paymentKey, orderId, amount) into at most
+// one confirm at Toss, for the stored amount only, and makes sure a payment
+// Toss approved always ends up recorded on its order.
+//
+// The design follows "atomic phases": every step that talks to Toss is
+// bracketed by a durable recovery point in the orders table.
+//
+//  1. Claim (one conditional write): PENDING/FAILED → CONFIRMING with the
+//     paymentKey and a claim that lapses with the invocation's deadline. The
+//     condition also checks the amount and that the order is live, so a
+//     tampered amount, a paid order or a duplicate request is refused by the
+//     same write that would have claimed it, and the refusal carries the
+//     stored order (ALL_OLD): no extra read.
+//  2. Confirm at Toss with an Idempotency-Key derived from (orderId,
+//     paymentKey): every retry, re-drive, refresh or other Lambda reuses it,
+//     so Toss executes the confirm once whatever happens on our side.
+//  3. Record the outcome (one conditional write): DONE with the payment
+//     summary (TTL removed), or FAILED (payable again with another card), or
+//     nothing at all when the outcome is unknown: the order stays CONFIRMING
+//     and the reconciler settles it once the claim lapses.
+//
+// A crash anywhere leaves the order CONFIRMING under a lapsing claim, which
+// the next request with the same paymentKey resumes, or Reconcile settles
+// from Toss's record of the order.
+//
+// The orderId sent to Toss is the order's own ID. Toss accepts new payment
+// attempts for an orderId until one of them is approved, so a buyer whose
+// card was declined retries on the same order; only one attempt can ever be
+// confirmed, because only one can hold the claim.
+package payments
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tossintl/backend/shared/orders"
+	"github.com/tossintl/backend/shared/toss"
+)
+
+// Gateway is the part of the Toss client the engine uses (*toss.Client).
+type Gateway interface {
+	Confirm(ctx context.Context, req toss.ConfirmRequest, idempotencyKey string, opts ...toss.CallOption) (*toss.Payment, error)
+	Payment(ctx context.Context, paymentKey string, opts ...toss.CallOption) (*toss.Payment, error)
+	PaymentByOrderID(ctx context.Context, orderID string, opts ...toss.CallOption) (*toss.Payment, error)
+}
+
+var _ Gateway = (*toss.Client)(nil)
+
+// Outcome is how a confirm ended for the caller.
+type Outcome string
+
+const (
+	// OutcomeDone: the payment is approved and recorded.
+	OutcomeDone Outcome = "DONE"
+	// OutcomeProcessing: the confirm is under way or its outcome is not yet
+	// known; ask again (the order settles by itself).
+	OutcomeProcessing Outcome = "PROCESSING"
+	// OutcomeDeclined: Toss refused the payment; the order is payable again.
+	OutcomeDeclined Outcome = "DECLINED"
+)
+
+// Result is what Confirm tells its caller.
+type Result struct {
+	Outcome Outcome
+	Order   *orders.Order   // the order as last seen
+	Failure *orders.Failure // set when Declined
+}
+
+// Errors Confirm returns before any call to Toss.
+var (
+	// ErrInvalidRequest: malformed paymentKey, orderId or amount.
+	ErrInvalidRequest = errors.New("payments: invalid confirm request")
+	// ErrOrderNotFound: no live order with this ID.
+	ErrOrderNotFound = errors.New("payments: order not found")
+	// ErrNotPayable: the order expired, was deleted, or was paid under another paymentKey.
+	ErrNotPayable = errors.New("payments: order is not payable")
+)
+
+// AmountMismatchError: the amount from the redirect is not the stored amount.
+// Nothing was sent to Toss.
+type AmountMismatchError struct {
+	OrderID  string
+	Expected int64
+	Got      int64
+}
+
+func (e *AmountMismatchError) Error() string {
+	return fmt.Sprintf("payments: order %s: amount %d does not match the order's amount %d", e.OrderID, e.Got, e.Expected)
+}
+
+// NotPayableError carries the order that refused the payment.
+type NotPayableError struct {
+	Order *orders.Order
+}
+
+func (e *NotPayableError) Error() string {
+	return fmt.Sprintf("payments: order %s is %s", e.Order.ID, e.Order.Status)
+}
+
+func (e *NotPayableError) Is(target error) bool { return target == ErrNotPayable }
+
+// Failure codes this engine records on orders (Toss's codes are recorded as they come).
+const (
+	CodeAmountMismatch     = "AMOUNT_MISMATCH"
+	CodePaymentMismatch    = "PAYMENT_MISMATCH"
+	CodeConfirmWindowShut  = "NOT_FOUND_PAYMENT_SESSION"
+	CodeApprovedElsewhere  = "APPROVED_UNDER_OTHER_PAYMENT_KEY"
+	maxPaymentKeyLen       = 200
+	defaultClaim           = 30 * time.Second
+	defaultFinalWrite      = 2 * time.Second
+	defaultSessionWindow   = 10 * time.Minute
+	defaultReconcileBatch  = 50
+	minimumTossCallTimeout = 500 * time.Millisecond
+)
+
+// Engine confirms payments exactly once. The zero value is not usable; fill
+// Orders and Toss.
+type Engine struct {
+	Orders orders.Store
+	Toss   Gateway
+	// Clock returns the current time; nil means time.Now.
+	Clock func() time.Time
+	// Logger receives one line per decision; nil discards.
+	Logger *slog.Logger
+	// Metrics receives confirm outcomes; nil discards.
+	Metrics Metrics
+	// ClaimDuration is how long a claim lasts when ctx has no deadline.
+	ClaimDuration time.Duration
+	// FinalWriteReserve is kept back from the deadline for recording Toss's answer.
+	FinalWriteReserve time.Duration
+	// SessionWindow is Toss's confirm window after authentication (10 minutes).
+	SessionWindow time.Duration
+}
+
+// Metrics is told how each confirm ended.
+type Metrics interface {
+	ConfirmOutcome(outcome string)
+}
+
+// IdempotencyKey is the Idempotency-Key sent to Toss for confirming
+// paymentKey on orderID: the same for every retry, re-drive and Lambda.
+func IdempotencyKey(orderID, paymentKey string) string {
+	h := sha256.New()
+	h.Write([]byte("confirm\x00"))
+	h.Write([]byte(orderID))
+	h.Write([]byte{0})
+	h.Write([]byte(paymentKey))
+	return "confirm-" + hex.EncodeToString(h.Sum(nil))
+}
+
+func (e *Engine) now() time.Time {
+	if e.Clock != nil {
+		return e.Clock()
+	}
+	return time.Now()
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Logger != nil {
+		return e.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (e *Engine) count(outcome string) {
+	if e.Metrics != nil {
+		e.Metrics.ConfirmOutcome(outcome)
+	}
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// ValidateConfirm checks the shape of a confirm request: Toss's own limits.
+func ValidateConfirm(paymentKey, orderID string, amount int64) error {
+	switch {
+	case paymentKey == "" || len(paymentKey) > maxPaymentKeyLen:
+		return fmt.Errorf("%w: paymentKey must be 1 to %d characters", ErrInvalidRequest, maxPaymentKeyLen)
+	case !orders.ValidID(orderID):
+		return fmt.Errorf("%w: orderId must be 6 to 64 of A-Z a-z 0-9 - _", ErrInvalidRequest)
+	case amount <= 0:
+		return fmt.Errorf("%w: amount must be a positive integer", ErrInvalidRequest)
+	}
+	return nil
+}
+
+// Confirm confirms paymentKey for orderID if amount is the order's amount.
+// It returns a Result (Done, Processing or Declined) or an error:
+// ErrInvalidRequest, ErrOrderNotFound, *AmountMismatchError, ErrNotPayable,
+// or a storage error (nothing was sent to Toss unless the claim succeeded,
+// in which case the order stays CONFIRMING and settles later).
+func (e *Engine) Confirm(ctx context.Context, paymentKey, orderID string, amount int64) (*Result, error) {
+	if err := ValidateConfirm(paymentKey, orderID, amount); err != nil {
+		return nil, err
+	}
+	now := e.now()
+	until, ok := ctx.Deadline()
+	if !ok {
+		until = now.Add(orDefault(e.ClaimDuration, defaultClaim))
+	}
+	o, err := e.Orders.Claim(ctx, orders.Claim{OrderID: orderID, PaymentKey: paymentKey, Amount: amount, Now: now, Until: until})
+	if err != nil {
+		return e.refused(ctx, err, paymentKey, orderID, amount, now)
+	}
+	e.log().InfoContext(ctx, "confirm claimed", "orderId", orderID, "paymentKey", MaskKey(paymentKey), "version", o.Version)
+	return e.confirmClaimed(ctx, o, until)
+}
+
+// refused turns a refused claim into the caller's answer, with no further
+// write except recording a tampered amount.
+func (e *Engine) refused(ctx context.Context, err error, paymentKey, orderID string, amount int64, now time.Time) (*Result, error) {
+	if errors.Is(err, orders.ErrNotFound) {
+		e.count("not_found")
+		return nil, ErrOrderNotFound
+	}
+	var ce *orders.ConflictError
+	if !errors.As(err, &ce) || ce.Current == nil {
+		return nil, fmt.Errorf("payments: claim order %s: %w", orderID, err)
+	}
+	cur := ce.Current
+	switch {
+	case cur.Amount != amount:
+		e.count("amount_mismatch")
+		e.log().WarnContext(ctx, "confirm refused: amount mismatch", "orderId", orderID, "paymentKey", MaskKey(paymentKey), "expected", cur.Amount, "got", amount)
+		if cur.Status.Payable() {
+			f := orders.Failure{Code: CodeAmountMismatch, Message: "amount does not match the order", PaymentKey: paymentKey, Amount: amount, At: now}
+			if _, rerr := e.Orders.RecordFailure(ctx, orderID, f, now); rerr != nil {
+				e.log().WarnContext(ctx, "record amount mismatch", "orderId", orderID, "error", rerr)
+			}
+		}
+		return nil, &AmountMismatchError{OrderID: orderID, Expected: cur.Amount, Got: amount}
+	case cur.Status.Paid() && cur.PaymentKey == paymentKey:
+		e.count("already_done")
+		return &Result{Outcome: OutcomeDone, Order: cur}, nil
+	case cur.Status.Paid():
+		e.count("paid_other_key")
+		return nil, &NotPayableError{Order: cur}
+	case cur.Status == orders.StatusConfirming:
+		e.count("in_progress")
+		return &Result{Outcome: OutcomeProcessing, Order: cur}, nil
+	case cur.Status == orders.StatusFailed && cur.PaymentKey == paymentKey && cur.LastFailure != nil:
+		// A refresh of a declined attempt: Toss would only replay its refusal.
+		e.count("declined_again")
+		return &Result{Outcome: OutcomeDeclined, Order: cur, Failure: cur.LastFailure}, nil
+	default:
+		e.count("not_payable")
+		return nil, &NotPayableError{Order: cur}
+	}
+}
+
+// confirmClaimed calls Toss for a claimed order and records the outcome.
+func (e *Engine) confirmClaimed(ctx context.Context, o *orders.Order, until time.Time) (*Result, error) {
+	tctx, cancel := e.tossContext(ctx, until)
+	defer cancel()
+	req := toss.ConfirmRequest{PaymentKey: o.PaymentKey, OrderID: o.ID, Amount: o.Amount}
+	p, err := e.Toss.Confirm(tctx, req, IdempotencyKey(o.ID, o.PaymentKey))
+	if err == nil {
+		return e.settleApproved(ctx, o, p)
+	}
+	class := toss.Classify(err)
+	code := toss.CodeOf(err)
+	if code == toss.CodeAlreadyProcessedPayment || class == toss.ClassUnknown || class == toss.ClassRetryable {
+		// Query before concluding: the confirm may have been executed.
+		e.log().WarnContext(ctx, "confirm outcome unknown; querying Toss", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "code", code, "class", class.String())
+		return e.settleFromLookup(ctx, o, until, code)
+	}
+	var te *toss.Error
+	msg := "payment failed"
+	if errors.As(err, &te) {
+		msg = te.Message
+	}
+	f := orders.Failure{Code: code, Message: msg, PaymentKey: o.PaymentKey, Amount: o.Amount, At: e.now()}
+	if f.Code == "" {
+		f.Code = "CONFIRM_FAILED"
+	}
+	return e.fail(ctx, o, f)
+}
+
+// tossContext leaves FinalWriteReserve of the deadline for recording the answer.
+func (e *Engine) tossContext(ctx context.Context, until time.Time) (context.Context, context.CancelFunc) {
+	reserve := orDefault(e.FinalWriteReserve, defaultFinalWrite)
+	d := until.Add(-reserve)
+	if time.Until(d) < minimumTossCallTimeout {
+		d = time.Now().Add(minimumTossCallTimeout)
+	}
+	return context.WithDeadline(ctx, d)
+}
+
+func (e *Engine) fail(ctx context.Context, o *orders.Order, f orders.Failure) (*Result, error) {
+	e.count("declined")
+	e.log().InfoContext(ctx, "confirm declined", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "code", f.Code)
+	updated, err := e.Orders.Fail(ctx, o.ID, o.PaymentKey, f, e.now())
+	if err != nil {
+		var ce *orders.ConflictError
+		if errors.As(err, &ce) && ce.Current != nil {
+			// Someone settled it first (a reconciler, a concurrent re-drive).
+			return resultOf(ce.Current), nil
+		}
+		// The order stays CONFIRMING; the reconciler will redo this.
+		e.log().ErrorContext(ctx, "record declined confirm", "orderId", o.ID, "error", err)
+		return &Result{Outcome: OutcomeProcessing, Order: o}, nil
+	}
+	return &Result{Outcome: OutcomeDeclined, Order: updated, Failure: &f}, nil
+}
+
+// settleApproved records an approved payment, after checking it is the one we asked for.
+func (e *Engine) settleApproved(ctx context.Context, o *orders.Order, p *toss.Payment) (*Result, error) {
+	if p.OrderID != o.ID || p.TotalAmount != o.Amount {
+		// Never happens with an honest Toss; leave it for an operator.
+		e.count("payment_mismatch")
+		e.log().ErrorContext(ctx, "Toss approved a payment that does not match the order",
+			"orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "tossOrderId", p.OrderID, "tossAmount", p.TotalAmount, "amount", o.Amount)
+		return &Result{Outcome: OutcomeProcessing, Order: o}, nil
+	}
+	updated, err := e.Orders.Complete(ctx, o.ID, o.PaymentKey, Summary(p), e.now())
+	if err != nil {
+		var ce *orders.ConflictError
+		if errors.As(err, &ce) && ce.Current != nil {
+			return resultOf(ce.Current), nil
+		}
+		// Paid at Toss, not yet recorded: the order stays CONFIRMING under a
+		// lapsing claim, and the next request or the reconciler records it.
+		e.count("record_failed")
+		e.log().ErrorContext(ctx, "record approved payment", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "error", err)
+		return &Result{Outcome: OutcomeProcessing, Order: o}, nil
+	}
+	e.count("done")
+	e.log().InfoContext(ctx, "confirm done", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "amount", o.Amount)
+	return &Result{Outcome: OutcomeDone, Order: updated}, nil
+}
+
+// settleFromLookup asks Toss what became of the order after an unknown outcome.
+func (e *Engine) settleFromLookup(ctx context.Context, o *orders.Order, until time.Time, code string) (*Result, error) {
+	tctx, cancel := e.tossContext(ctx, until)
+	defer cancel()
+	p, err := e.Toss.Payment(tctx, o.PaymentKey)
+	if err != nil {
+		e.count("unknown")
+		e.log().WarnContext(ctx, "confirm left processing", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "code", code, "lookupCode", toss.CodeOf(err))
+		return &Result{Outcome: OutcomeProcessing, Order: o}, nil
+	}
+	if p.OrderID == o.ID && isApproved(p.Status) {
+		return e.settleApproved(ctx, o, p)
+	}
+	if code == toss.CodeAlreadyProcessedPayment && p.OrderID == o.ID && p.Status == toss.StatusAborted {
+		return e.fail(ctx, o, failureOf(p, o, e.now()))
+	}
+	e.count("unknown")
+	return &Result{Outcome: OutcomeProcessing, Order: o}, nil
+}
+
+func isApproved(s toss.PaymentStatus) bool {
+	return s == toss.StatusDone || s == toss.StatusPartialCanceled || s == toss.StatusCanceled
+}
+
+func failureOf(p *toss.Payment, o *orders.Order, now time.Time) orders.Failure {
+	f := orders.Failure{Code: "PAYMENT_" + string(p.Status), Message: "payment " + string(p.Status), PaymentKey: o.PaymentKey, Amount: o.Amount, At: now}
+	if p.Failure != nil && p.Failure.Code != "" {
+		f.Code, f.Message = p.Failure.Code, p.Failure.Message
+	}
+	return f
+}
+
+func resultOf(o *orders.Order) *Result {
+	switch {
+	case o.Status.Paid():
+		return &Result{Outcome: OutcomeDone, Order: o}
+	case o.Status == orders.StatusFailed:
+		return &Result{Outcome: OutcomeDeclined, Order: o, Failure: o.LastFailure}
+	default:
+		return &Result{Outcome: OutcomeProcessing, Order: o}
+	}
+}
+
+// Summary is what the order keeps of a Toss payment.
+func Summary(p *toss.Payment) orders.Payment {
+	s := orders.Payment{
+		Status:        string(p.Status),
+		Method:        p.Method,
+		TotalAmount:   p.TotalAmount,
+		BalanceAmount: p.BalanceAmount,
+	}
+	if p.ApprovedAt != nil {
+		s.ApprovedAt = p.ApprovedAt.Time
+	}
+	if p.Card != nil {
+		s.CardNumber = p.Card.Number
+		s.CardIssuerCode = p.Card.IssuerCode
+		s.CardType = p.Card.CardType
+	}
+	if p.Receipt != nil {
+		s.ReceiptURL = p.Receipt.URL
+	}
+	for _, c := range p.Cancels {
+		oc := orders.Cancel{TransactionKey: c.TransactionKey, Reason: c.CancelReason, Amount: c.CancelAmount}
+		if c.CanceledAt != nil {
+			oc.CanceledAt = c.CanceledAt.Time
+		}
+		s.Cancels = append(s.Cancels, oc)
+	}
+	return s
+}
+
+// MaskKey shortens a paymentKey for logs: enough to correlate, not to use.
+func MaskKey(k string) string {
+	if len(k) <= 8 {
+		return "****"
+	}
+	return k[:4] + "****" + k[len(k)-4:]
+}

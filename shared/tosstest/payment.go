@@ -1,0 +1,405 @@
+package tosstest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"time"
+)
+
+// Payment statuses the sandbox produces.
+const (
+	StatusInProgress      = "IN_PROGRESS"
+	StatusDone            = "DONE"
+	StatusCanceled        = "CANCELED"
+	StatusPartialCanceled = "PARTIAL_CANCELED"
+	StatusExpired         = "EXPIRED"
+)
+
+// CardBrand is a card network the sandbox window offers (Toss's test mode
+// offers these three for international cards).
+type CardBrand string
+
+// Card brands of the sandbox window.
+const (
+	Visa   CardBrand = "VISA"
+	Master CardBrand = "MASTER"
+	JCB    CardBrand = "JCB"
+)
+
+// cardProfile is what a Payment's card section says for a brand. The codes
+// are Toss's overseas-card company codes; the numbers are masked test cards.
+type cardProfile struct {
+	code   string
+	number string
+}
+
+var cardProfiles = map[CardBrand]cardProfile{
+	Visa:   {code: "4V", number: "4242424****4242"},
+	Master: {code: "4M", number: "5555555****4444"},
+	JCB:    {code: "4J", number: "3530111****0000"},
+}
+
+// kst is the zone Toss writes timestamps in.
+var kst = time.FixedZone("KST", 9*60*60)
+
+type payment struct {
+	key          string
+	orderID      string
+	orderName    string
+	amount       int64
+	balance      int64
+	status       string // IN_PROGRESS, DONE, CANCELED or PARTIAL_CANCELED; EXPIRED is derived
+	brand        CardBrand
+	customerName string
+	requestedAt  time.Time // authentication in the window
+	approvedAt   time.Time
+	approveNo    string
+	lastTxKey    string
+	cancels      []cancelEntry
+}
+
+type cancelEntry struct {
+	txKey      string
+	reason     string
+	amount     int64
+	refundable int64
+	at         time.Time
+}
+
+// approved reports whether the payment was ever confirmed.
+func (p *payment) approved() bool {
+	return p.status == StatusDone || p.status == StatusCanceled || p.status == StatusPartialCanceled
+}
+
+// statusAt is the status as read at now: an authentication nobody confirmed
+// within the session window is EXPIRED, as Toss documents for IN_PROGRESS
+// payments never confirmed (the sandbox uses one window for both).
+func (p *payment) statusAt(now time.Time, ttl time.Duration) string {
+	if p.status == StatusInProgress && now.Sub(p.requestedAt) > ttl {
+		return StatusExpired
+	}
+	return p.status
+}
+
+// AuthorizeOption adjusts a simulated window authentication.
+type AuthorizeOption func(*authorizeOptions)
+
+type authorizeOptions struct {
+	brand        CardBrand
+	customerName string
+}
+
+// WithCardBrand picks the card the buyer paid with (Visa by default).
+func WithCardBrand(b CardBrand) AuthorizeOption {
+	return func(o *authorizeOptions) { o.brand = b }
+}
+
+// WithCustomerName sets the buyer's name shown on the receipt.
+func WithCustomerName(name string) AuthorizeOption {
+	return func(o *authorizeOptions) { o.customerName = name }
+}
+
+// Authorize does what a buyer approving the payment window does, without a
+// browser: it records an authenticated card payment for orderID and amount
+// and returns its paymentKey. The payment reads IN_PROGRESS until confirmed
+// and must be confirmed within the session window. Nothing is validated, so
+// tests can build states the window would refuse.
+func (s *Sandbox) Authorize(orderID, orderName string, amount int64, opts ...AuthorizeOption) string {
+	o := authorizeOptions{brand: Visa}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if _, ok := cardProfiles[o.brand]; !ok {
+		o.brand = Visa
+	}
+	now := s.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := &payment{
+		key:          s.newPaymentKeyLocked(now),
+		orderID:      orderID,
+		orderName:    orderName,
+		amount:       amount,
+		balance:      amount,
+		status:       StatusInProgress,
+		brand:        o.brand,
+		customerName: o.customerName,
+		requestedAt:  now,
+	}
+	s.payments[p.key] = p
+	s.orders[orderID] = append(s.orders[orderID], p)
+	return p.key
+}
+
+// newPaymentKeyLocked makes a key shaped like Toss's test keys
+// ("tgen_" + timestamp + random), unique within the sandbox.
+func (s *Sandbox) newPaymentKeyLocked(now time.Time) string {
+	for {
+		k := "tgen_" + now.In(kst).Format("20060102150405") + randomAlnum(10)
+		if _, taken := s.payments[k]; !taken {
+			return k
+		}
+	}
+}
+
+const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+func randomAlnum(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		v, err := rand.Int(rand.Reader, big.NewInt(int64(len(alnum))))
+		if err != nil {
+			// crypto/rand does not fail on supported platforms.
+			panic(fmt.Errorf("tosstest: random: %w", err))
+		}
+		b[i] = alnum[v.Int64()]
+	}
+	return string(b)
+}
+
+func randomHex(nBytes int) string {
+	b := make([]byte, nBytes)
+	_, _ = rand.Read(b) // never fails since Go 1.24
+	return hex.EncodeToString(b)
+}
+
+func randomDigits(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		v, err := rand.Int(rand.Reader, big.NewInt(10))
+		if err != nil {
+			panic(fmt.Errorf("tosstest: random: %w", err))
+		}
+		b[i] = byte('0' + v.Int64())
+	}
+	return string(b)
+}
+
+// PaymentInfo is a snapshot of a payment for assertions.
+type PaymentInfo struct {
+	PaymentKey    string
+	OrderID       string
+	OrderName     string
+	Status        string // as the API would answer now (EXPIRED included)
+	TotalAmount   int64
+	BalanceAmount int64
+	CardBrand     CardBrand
+	RequestedAt   time.Time
+	ApprovedAt    time.Time // zero until confirmed
+	Cancels       []CancelInfo
+}
+
+// CancelInfo is one cancel of a payment.
+type CancelInfo struct {
+	TransactionKey string
+	Reason         string
+	Amount         int64
+	CanceledAt     time.Time
+}
+
+// Payment returns the payment with paymentKey, if the sandbox issued it.
+func (s *Sandbox) Payment(paymentKey string) (PaymentInfo, bool) {
+	now := s.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.payments[paymentKey]
+	if !ok {
+		return PaymentInfo{}, false
+	}
+	return s.infoLocked(p, now), true
+}
+
+// OrderPayments returns every payment authenticated for orderID, oldest first.
+func (s *Sandbox) OrderPayments(orderID string) []PaymentInfo {
+	now := s.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []PaymentInfo
+	for _, p := range s.orders[orderID] {
+		out = append(out, s.infoLocked(p, now))
+	}
+	return out
+}
+
+func (s *Sandbox) infoLocked(p *payment, now time.Time) PaymentInfo {
+	info := PaymentInfo{
+		PaymentKey:    p.key,
+		OrderID:       p.orderID,
+		OrderName:     p.orderName,
+		Status:        p.statusAt(now, s.sessionTTL),
+		TotalAmount:   p.amount,
+		BalanceAmount: p.balance,
+		CardBrand:     p.brand,
+		RequestedAt:   p.requestedAt,
+		ApprovedAt:    p.approvedAt,
+	}
+	for _, c := range p.cancels {
+		info.Cancels = append(info.Cancels, CancelInfo{TransactionKey: c.txKey, Reason: c.reason, Amount: c.amount, CanceledAt: c.at})
+	}
+	return info
+}
+
+// orderPaymentLocked is what GET /v1/payments/orders/{orderId} answers: the
+// approved payment of the order if there is one, else the latest attempt.
+func (s *Sandbox) orderPaymentLocked(orderID string) *payment {
+	ps := s.orders[orderID]
+	for _, p := range ps {
+		if p.approved() {
+			return p
+		}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	return ps[len(ps)-1]
+}
+
+// Wire format of the Payment object, API version 2022-11-16. Field order and
+// nulls follow Toss's examples so that clients meet what production sends,
+// including the many fields a card payment leaves null.
+type wirePayment struct {
+	MID                 string       `json:"mId"`
+	LastTransactionKey  *string      `json:"lastTransactionKey"`
+	PaymentKey          string       `json:"paymentKey"`
+	OrderID             string       `json:"orderId"`
+	OrderName           string       `json:"orderName"`
+	TaxExemptionAmount  int64        `json:"taxExemptionAmount"`
+	Status              string       `json:"status"`
+	RequestedAt         string       `json:"requestedAt"`
+	ApprovedAt          *string      `json:"approvedAt"`
+	UseEscrow           bool         `json:"useEscrow"`
+	CultureExpense      bool         `json:"cultureExpense"`
+	Card                *wireCard    `json:"card"`
+	VirtualAccount      any          `json:"virtualAccount"`
+	Transfer            any          `json:"transfer"`
+	MobilePhone         any          `json:"mobilePhone"`
+	GiftCertificate     any          `json:"giftCertificate"`
+	CashReceipt         any          `json:"cashReceipt"`
+	CashReceipts        any          `json:"cashReceipts"`
+	Discount            any          `json:"discount"`
+	Cancels             []wireCancel `json:"cancels"`
+	Type                string       `json:"type"`
+	EasyPay             any          `json:"easyPay"`
+	Country             string       `json:"country"`
+	Failure             any          `json:"failure"`
+	IsPartialCancelable bool         `json:"isPartialCancelable"`
+	Receipt             *wireURL     `json:"receipt"`
+	Checkout            *wireURL     `json:"checkout"`
+	Currency            string       `json:"currency"`
+	TotalAmount         int64        `json:"totalAmount"`
+	BalanceAmount       int64        `json:"balanceAmount"`
+	SuppliedAmount      int64        `json:"suppliedAmount"`
+	VAT                 int64        `json:"vat"`
+	TaxFreeAmount       int64        `json:"taxFreeAmount"`
+	Metadata            any          `json:"metadata"`
+	Method              string       `json:"method"`
+	Version             string       `json:"version"`
+}
+
+type wireCard struct {
+	IssuerCode            string `json:"issuerCode"`
+	AcquirerCode          string `json:"acquirerCode"`
+	Number                string `json:"number"`
+	InstallmentPlanMonths int    `json:"installmentPlanMonths"`
+	IsInterestFree        bool   `json:"isInterestFree"`
+	InterestPayer         any    `json:"interestPayer"`
+	ApproveNo             string `json:"approveNo"`
+	UseCardPoint          bool   `json:"useCardPoint"`
+	CardType              string `json:"cardType"`
+	OwnerType             string `json:"ownerType"`
+	AcquireStatus         string `json:"acquireStatus"`
+	Amount                int64  `json:"amount"`
+}
+
+type wireCancel struct {
+	TransactionKey         string  `json:"transactionKey"`
+	CancelReason           string  `json:"cancelReason"`
+	TaxExemptionAmount     int64   `json:"taxExemptionAmount"`
+	CanceledAt             string  `json:"canceledAt"`
+	TransferDiscountAmount int64   `json:"transferDiscountAmount"`
+	EasyPayDiscountAmount  int64   `json:"easyPayDiscountAmount"`
+	ReceiptKey             *string `json:"receiptKey"`
+	CancelAmount           int64   `json:"cancelAmount"`
+	TaxFreeAmount          int64   `json:"taxFreeAmount"`
+	RefundableAmount       int64   `json:"refundableAmount"`
+	CancelStatus           string  `json:"cancelStatus"`
+	CancelRequestID        *string `json:"cancelRequestId"`
+}
+
+type wireURL struct {
+	URL string `json:"url"`
+}
+
+// PaymentVersion is the Payment object version the sandbox speaks.
+const PaymentVersion = "2022-11-16"
+
+func tossTime(t time.Time) string {
+	return t.In(kst).Format(time.RFC3339)
+}
+
+// vatOf splits a KRW amount the way Toss does for a taxable card payment:
+// VAT is 1/11 of the amount, rounded half up.
+func vatOf(amount int64) int64 {
+	return (amount*10/11 + 5) / 10
+}
+
+// wireLocked renders p for the API; s.mu is held.
+func (s *Sandbox) wireLocked(p *payment, now time.Time, base string, l lang) wirePayment {
+	vat := vatOf(p.balance)
+	w := wirePayment{
+		MID:                 s.mid,
+		PaymentKey:          p.key,
+		OrderID:             p.orderID,
+		OrderName:           p.orderName,
+		Status:              p.statusAt(now, s.sessionTTL),
+		RequestedAt:         tossTime(p.requestedAt),
+		Type:                "NORMAL",
+		Country:             "KR",
+		IsPartialCancelable: true,
+		Checkout:            &wireURL{URL: base + "/checkout/" + p.key},
+		Currency:            "KRW",
+		TotalAmount:         p.amount,
+		BalanceAmount:       p.balance,
+		SuppliedAmount:      p.balance - vat,
+		VAT:                 vat,
+		Method:              l.text("카드", "card"),
+		Version:             PaymentVersion,
+	}
+	if p.lastTxKey != "" {
+		k := p.lastTxKey
+		w.LastTransactionKey = &k
+	}
+	if p.approved() {
+		at := tossTime(p.approvedAt)
+		w.ApprovedAt = &at
+		prof := cardProfiles[p.brand]
+		acquire := "READY"
+		if p.status == StatusCanceled {
+			acquire = "CANCELED"
+		}
+		w.Card = &wireCard{
+			IssuerCode:    prof.code,
+			AcquirerCode:  prof.code,
+			Number:        prof.number,
+			ApproveNo:     p.approveNo,
+			CardType:      l.text("신용", "credit"),
+			OwnerType:     l.text("개인", "personal"),
+			AcquireStatus: acquire,
+			Amount:        p.amount,
+		}
+		w.Receipt = &wireURL{URL: base + "/receipt/" + p.key}
+	}
+	for _, c := range p.cancels {
+		w.Cancels = append(w.Cancels, wireCancel{
+			TransactionKey:   c.txKey,
+			CancelReason:     c.reason,
+			CanceledAt:       tossTime(c.at),
+			CancelAmount:     c.amount,
+			RefundableAmount: c.refundable,
+			CancelStatus:     "DONE",
+		})
+	}
+	return w
+}

@@ -1,0 +1,362 @@
+package tosstest
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// windowQuery is what the SDK stand-in sends to the window.
+func windowQuery(s *Server, mod func(url.Values)) url.Values {
+	q := url.Values{
+		"clientKey":   {s.ClientKey()},
+		"customerKey": {"@@ANONYMOUS"},
+		"orderId":     {"order-window-page-1"},
+		"orderName":   {"Korean tea set"},
+		"amount":      {"15000"},
+		"currency":    {"KRW"},
+		"successUrl":  {"https://shop.example/pay/success?cart=42"},
+		"failUrl":     {"https://shop.example/pay/fail?from=window"},
+	}
+	if mod != nil {
+		mod(q)
+	}
+	return q
+}
+
+type page struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// noRedirect lets a test see the window's redirects instead of following
+// them to the merchant's (nonexistent) pages.
+func noRedirect(s *Server) *http.Client {
+	c := *s.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
+func getPage(t *testing.T, s *Server, path string, q url.Values, acceptLanguage string) page {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.URL+path+"?"+q.Encode(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acceptLanguage != "" {
+		req.Header.Set("Accept-Language", acceptLanguage)
+	}
+	resp, err := noRedirect(s).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page{status: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+var sessionField = regexp.MustCompile(`name="session" value="([0-9a-f]+)"`)
+
+func postWindow(t *testing.T, s *Server, form url.Values) *http.Response {
+	t.Helper()
+	resp, err := noRedirect(s).PostForm(s.URL+windowPath, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// openWindow renders the window and returns its session id.
+func openWindow(t *testing.T, s *Server, q url.Values) string {
+	t.Helper()
+	p := getPage(t, s, windowPath, q, "")
+	if p.status != http.StatusOK {
+		t.Fatalf("window: %d %s", p.status, p.body)
+	}
+	m := sessionField.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no session field in %s", p.body)
+	}
+	return m[1]
+}
+
+func TestWindowPage(t *testing.T) {
+	s := NewServer(t)
+	tests := []struct {
+		name, language, acceptLanguage string
+		wantLang, wantTitle, wantPay   string
+	}{
+		{"korean", "KO", "", "ko", "해외카드 결제", "결제하기"},
+		{"english", "EN", "", "en", "International card payment", "Pay"},
+		{"japanese", "JA", "", "ja", "海外カード決済", "支払う"},
+		{"chinese", "ZH", "", "zh", "境外卡支付", "支付"},
+		{"browser language when none given", "", "ja-JP,ja;q=0.9,en;q=0.8", "ja", "海外カード決済", "支払う"},
+		{"second browser language", "", "fr-FR,zh-CN;q=0.8", "zh", "境外卡支付", "支付"},
+		{"korean by default", "", "", "ko", "해외카드 결제", "결제하기"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := windowQuery(s, func(q url.Values) {
+				q.Set("orderName", `<script>alert("x")</script> & tea`)
+				q.Set("customerName", `<img src=x onerror=alert(1)>`)
+				if tt.language != "" {
+					q.Set("language", tt.language)
+				}
+			})
+			p := getPage(t, s, windowPath, q, tt.acceptLanguage)
+			if p.status != http.StatusOK {
+				t.Fatalf("%d %s", p.status, p.body)
+			}
+			for _, want := range []string{
+				`<html lang="` + tt.wantLang + `">`,
+				tt.wantTitle,
+				`id="approve">` + tt.wantPay + `<`,
+				`id="close"`, `id="decline"`,
+				`value="VISA"`, `value="MASTER"`, `value="JCB"`,
+				"₩15,000",
+				`<dd id="amount-usd">≈ US$10.87</dd>`,
+				"1,380",
+				`&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; tea`,
+				`&lt;img src=x onerror=alert(1)&gt;`,
+			} {
+				if !strings.Contains(p.body, want) {
+					t.Errorf("page lacks %q", want)
+				}
+			}
+			for _, bad := range []string{"<script", "<img", s.SecretKey()} {
+				if strings.Contains(p.body, bad) {
+					t.Errorf("page contains %q", bad)
+				}
+			}
+			if ct := p.header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if csp := p.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+				t.Errorf("CSP %q", csp)
+			}
+		})
+	}
+	t.Run("estimate can be hidden", func(t *testing.T) {
+		p := getPage(t, s, windowPath, windowQuery(s, func(q url.Values) { q.Set("showEstimatedAmount", "false") }), "")
+		if p.status != 200 || strings.Contains(p.body, "US$") || !strings.Contains(p.body, "₩15,000") {
+			t.Fatalf("%d %s", p.status, p.body)
+		}
+	})
+}
+
+func TestWindowRejectsBadRequests(t *testing.T) {
+	s := NewServer(t)
+	tests := []struct {
+		name string
+		mod  func(url.Values)
+	}{
+		{"another client key", func(q url.Values) { q.Set("clientKey", "test_ck_someone_else") }},
+		{"no client key", func(q url.Values) { q.Del("clientKey") }},
+		{"orderId too short", func(q url.Values) { q.Set("orderId", "abc") }},
+		{"orderId bad character", func(q url.Values) { q.Set("orderId", "order/../1") }},
+		{"amount zero", func(q url.Values) { q.Set("amount", "0") }},
+		{"amount fractional", func(q url.Values) { q.Set("amount", "10.5") }},
+		{"currency USD", func(q url.Values) { q.Set("currency", "USD") }},
+		{"no orderName", func(q url.Values) { q.Del("orderName") }},
+		{"orderName over 100", func(q url.Values) { q.Set("orderName", strings.Repeat("차", 101)) }},
+		{"ftp successUrl", func(q url.Values) { q.Set("successUrl", "ftp://shop.example/ok") }},
+		{"relative failUrl", func(q url.Values) { q.Set("failUrl", "/pay/fail") }},
+		{"javascript successUrl", func(q url.Values) { q.Set("successUrl", "javascript:alert(1)") }},
+		{"unsupported language", func(q url.Values) { q.Set("language", "FR") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := getPage(t, s, windowPath, windowQuery(s, tt.mod), "")
+			if p.status != http.StatusBadRequest || strings.Contains(p.body, `id="approve"`) {
+				t.Fatalf("%d %s", p.status, p.body)
+			}
+		})
+	}
+}
+
+func TestWindowActions(t *testing.T) {
+	tests := []struct {
+		name, action, brand, language string
+		wantURL                       string
+		want                          map[string]string // query parameters; "" means absent
+	}{
+		{"approve", "approve", "JCB", "EN", "https://shop.example/pay/success", map[string]string{
+			"paymentType": "NORMAL", "orderId": "order-window-page-1", "amount": "15000", "cart": "42", "code": "",
+		}},
+		{"approve with default brand", "approve", "", "KO", "https://shop.example/pay/success", map[string]string{
+			"paymentType": "NORMAL", "amount": "15000",
+		}},
+		{"decline", "decline", "", "EN", "https://shop.example/pay/fail", map[string]string{
+			"code": codeRejectCardCompany, "message": "The card company declined the payment.",
+			"orderId": "order-window-page-1", "from": "window", "paymentKey": "",
+		}},
+		{"close", "close", "", "KO", "https://shop.example/pay/fail", map[string]string{
+			"code": codePayProcessCanceled, "message": "사용자에 의해 결제가 취소되었습니다.",
+			"orderId": "", "from": "window", "paymentKey": "",
+		}},
+		{"close in japanese", "close", "", "JA", "https://shop.example/pay/fail", map[string]string{
+			"code": codePayProcessCanceled, "message": "購入者が決済をキャンセルしました。", "orderId": "",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewServer(t)
+			session := openWindow(t, s, windowQuery(s, func(q url.Values) { q.Set("language", tt.language) }))
+			form := url.Values{"session": {session}, "action": {tt.action}}
+			if tt.brand != "" {
+				form.Set("brand", tt.brand)
+			}
+			resp := postWindow(t, s, form)
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			loc, err := url.Parse(resp.Header.Get("Location"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := loc.Scheme + "://" + loc.Host + loc.Path; got != tt.wantURL {
+				t.Fatalf("redirect to %s, want %s", got, tt.wantURL)
+			}
+			q := loc.Query()
+			for k, want := range tt.want {
+				if want == "" {
+					if q.Has(k) {
+						t.Errorf("%s present: %q", k, q.Get(k))
+					}
+				} else if q.Get(k) != want {
+					t.Errorf("%s = %q, want %q", k, q.Get(k), want)
+				}
+			}
+
+			payments := s.OrderPayments("order-window-page-1")
+			if tt.action != "approve" {
+				if len(payments) != 0 {
+					t.Fatalf("a %s recorded a payment", tt.action)
+				}
+				return
+			}
+			key := q.Get("paymentKey")
+			if !regexp.MustCompile(`^tgen_\d{14}[A-Za-z0-9]+$`).MatchString(key) || len(key) > 200 {
+				t.Fatalf("paymentKey %q", key)
+			}
+			wantBrand := Visa
+			if tt.brand != "" {
+				wantBrand = CardBrand(tt.brand)
+			}
+			if len(payments) != 1 || payments[0].PaymentKey != key || payments[0].Status != StatusInProgress ||
+				payments[0].TotalAmount != 15000 || payments[0].CardBrand != wantBrand {
+				t.Fatalf("payments %+v", payments)
+			}
+			// What the browser brought back confirms at the API.
+			wantOK(t, mustSend(t, s, confirmCall(key, q.Get("orderId"), 15000, "")))
+
+			// The same form sent again (refresh, back button) approves nothing.
+			again := postWindow(t, s, form)
+			if again.StatusCode != http.StatusBadRequest || len(s.OrderPayments("order-window-page-1")) != 1 {
+				t.Fatalf("resubmitted form: %d, %d payments", again.StatusCode, len(s.OrderPayments("order-window-page-1")))
+			}
+		})
+	}
+}
+
+func TestWindowPostRejects(t *testing.T) {
+	tests := []struct {
+		name    string
+		form    func(session string) url.Values
+		advance time.Duration
+	}{
+		{"unknown session", func(string) url.Values { return url.Values{"session": {"deadbeef"}, "action": {"approve"}} }, 0},
+		{"no session", func(string) url.Values { return url.Values{"action": {"approve"}} }, 0},
+		{"unknown action", func(s string) url.Values { return url.Values{"session": {s}, "action": {"refund"}} }, 0},
+		{"unknown brand", func(s string) url.Values { return url.Values{"session": {s}, "action": {"approve"}, "brand": {"AMEX"}} }, 0},
+		{"expired window", func(s string) url.Values { return url.Values{"session": {s}, "action": {"approve"}} }, 11 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewServer(t, WithClock(fixedClock()))
+			session := openWindow(t, s, windowQuery(s, nil))
+			s.Advance(tt.advance)
+			if resp := postWindow(t, s, tt.form(session)); resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if n := len(s.OrderPayments("order-window-page-1")); n != 0 {
+				t.Fatalf("%d payments recorded", n)
+			}
+		})
+	}
+}
+
+// TestWindowIgnoresForgedFields: the window's parameters live in its
+// session, so fields added to the form cannot change what is authenticated.
+func TestWindowIgnoresForgedFields(t *testing.T) {
+	s := NewServer(t)
+	session := openWindow(t, s, windowQuery(s, nil))
+	resp := postWindow(t, s, url.Values{"session": {session}, "action": {"approve"},
+		"amount": {"1"}, "orderId": {"order-forged-1"}, "successUrl": {"https://evil.example/"}})
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || loc.Host != "shop.example" || loc.Query().Get("amount") != "15000" {
+		t.Fatalf("%d %s", resp.StatusCode, loc)
+	}
+	ps := s.OrderPayments("order-window-page-1")
+	if len(ps) != 1 || ps[0].TotalAmount != 15000 || len(s.OrderPayments("order-forged-1")) != 0 {
+		t.Fatalf("payments %+v", ps)
+	}
+}
+
+func TestFormatUSDEstimate(t *testing.T) {
+	tests := []struct {
+		krw  int64
+		want string
+	}{
+		{1, "US$0.00"},
+		{690, "US$0.50"},
+		{1380, "US$1.00"},
+		{15000, "US$10.87"},
+		{1380000, "US$1,000.00"},
+		{123456789, "US$89,461.44"},
+	}
+	for _, tt := range tests {
+		if got := formatUSDEstimate(tt.krw); got != tt.want {
+			t.Errorf("formatUSDEstimate(%d) = %s, want %s", tt.krw, got, tt.want)
+		}
+	}
+	if got := formatKRW(1234567); got != "₩1,234,567" {
+		t.Errorf("formatKRW = %s", got)
+	}
+}
+
+func TestPagesAroundTheWindow(t *testing.T) {
+	s := NewServer(t)
+	key := s.Authorize("order-receipt-1", `<b>Tea</b>`, 2500)
+	wantOK(t, mustSend(t, s, confirmCall(key, "order-receipt-1", 2500, "")))
+	tests := []struct {
+		path       string
+		wantStatus int
+		want       string
+	}{
+		{"/receipt/" + key, 200, "&lt;b&gt;Tea&lt;/b&gt;"},
+		{"/checkout/" + key, 200, "₩2,500"},
+		{"/receipt/tgen_nope", 404, "not found"},
+		{"/", 200, s.ClientKey()},
+		{"/healthz", 200, "ok"},
+		{"/nothing-here", 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			p := getPage(t, s, tt.path, nil, "")
+			if p.status != tt.wantStatus || !strings.Contains(p.body, tt.want) || strings.Contains(p.body, s.SecretKey()) {
+				t.Fatalf("%d %s", p.status, p.body)
+			}
+		})
+	}
+}
