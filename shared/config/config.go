@@ -1,0 +1,134 @@
+// Package config reads the functions' settings from the environment that
+// template.yaml (or env.json locally) gives them, with defaults and checks,
+// so a misconfigured deployment fails at init with a clear message rather
+// than at a buyer's payment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting a function may read. Each function uses only what
+// it needs.
+type Config struct {
+	OrdersTable      string        // ORDERS_TABLE
+	IdempotencyTable string        // IDEMPOTENCY_TABLE
+	SecretID         string        // TOSS_SECRET_ID
+	Live             bool          // PAYMENT_MODE=live (default test)
+	TossAPIBaseURL   string        // TOSS_API_BASE_URL (default https://api.tosspayments.com)
+	TossSDKURL       string        // TOSS_SDK_URL (default https://js.tosspayments.com/v2/standard)
+	PublicBaseURL    string        // PUBLIC_BASE_URL (optional; default: the request's host)
+	UnpaidWindow     time.Duration // UNPAID_ORDER_WINDOW_MINUTES (default 1440)
+	ExpiredRetention time.Duration // EXPIRED_ORDER_RETENTION_DAYS (default 7)
+	MaxOrderAmount   int64         // MAX_ORDER_AMOUNT (default 10,000,000)
+	USDKRWRate       float64       // USD_KRW_RATE (default 1380; 0 hides the estimate)
+	SecretCacheTTL   time.Duration // SECRET_CACHE_SECONDS (default 300)
+	TossAcceptLang   string        // TOSS_ACCEPT_LANGUAGE (optional, e.g. en-US)
+	TossTestCode     string        // TOSS_TEST_CODE (test keys only; for local fault drills)
+}
+
+// Defaults.
+const (
+	DefaultTossAPIBaseURL = "https://api.tosspayments.com"
+	DefaultTossSDKURL     = "https://js.tosspayments.com/v2/standard"
+)
+
+// FromEnv reads Config from the process environment.
+func FromEnv() (Config, error) { return Load(os.Getenv) }
+
+// Load reads Config through getenv and validates it.
+func Load(getenv func(string) string) (Config, error) {
+	var errs []error
+	str := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	num := func(name string, def, min, max int64) int64 {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return def
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < min || n > max {
+			errs = append(errs, fmt.Errorf("%s must be an integer from %d to %d, got %q", name, min, max, v))
+			return def
+		}
+		return n
+	}
+	c := Config{
+		OrdersTable:      str("ORDERS_TABLE", ""),
+		IdempotencyTable: str("IDEMPOTENCY_TABLE", ""),
+		SecretID:         str("TOSS_SECRET_ID", ""),
+		TossAPIBaseURL:   strings.TrimRight(str("TOSS_API_BASE_URL", DefaultTossAPIBaseURL), "/"),
+		TossSDKURL:       str("TOSS_SDK_URL", DefaultTossSDKURL),
+		PublicBaseURL:    strings.TrimRight(str("PUBLIC_BASE_URL", ""), "/"),
+		UnpaidWindow:     time.Duration(num("UNPAID_ORDER_WINDOW_MINUTES", 1440, 15, 43200)) * time.Minute,
+		ExpiredRetention: time.Duration(num("EXPIRED_ORDER_RETENTION_DAYS", 7, 1, 365)) * 24 * time.Hour,
+		MaxOrderAmount:   num("MAX_ORDER_AMOUNT", 10_000_000, 100, 1_000_000_000_000),
+		SecretCacheTTL:   time.Duration(num("SECRET_CACHE_SECONDS", 300, 0, 86400)) * time.Second,
+		TossAcceptLang:   str("TOSS_ACCEPT_LANGUAGE", ""),
+		TossTestCode:     str("TOSS_TEST_CODE", ""),
+	}
+	switch mode := str("PAYMENT_MODE", "test"); mode {
+	case "test":
+	case "live":
+		c.Live = true
+	default:
+		errs = append(errs, fmt.Errorf("PAYMENT_MODE must be test or live, got %q", mode))
+	}
+	rate := str("USD_KRW_RATE", "1380")
+	if r, err := strconv.ParseFloat(rate, 64); err != nil || r < 0 {
+		errs = append(errs, fmt.Errorf("USD_KRW_RATE must be a non-negative number, got %q", rate))
+	} else {
+		c.USDKRWRate = r
+	}
+	for name, v := range map[string]string{"TOSS_API_BASE_URL": c.TossAPIBaseURL, "TOSS_SDK_URL": c.TossSDKURL, "PUBLIC_BASE_URL": c.PublicBaseURL} {
+		if v == "" && name == "PUBLIC_BASE_URL" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s must be an absolute http(s) URL, got %q", name, v))
+		}
+	}
+	if c.Live && c.TossTestCode != "" {
+		errs = append(errs, errors.New("TOSS_TEST_CODE must not be set with PAYMENT_MODE=live"))
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// Require fails unless every named setting is non-empty (tables and secret
+// ids are needed only by the functions that use them).
+func (c Config) Require(names ...string) error {
+	var missing []string
+	for _, n := range names {
+		var v string
+		switch n {
+		case "ORDERS_TABLE":
+			v = c.OrdersTable
+		case "IDEMPOTENCY_TABLE":
+			v = c.IdempotencyTable
+		case "TOSS_SECRET_ID":
+			v = c.SecretID
+		default:
+			return fmt.Errorf("config: unknown setting %s", n)
+		}
+		if v == "" {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("config: %s must be set", strings.Join(missing, ", "))
+	}
+	return nil
+}

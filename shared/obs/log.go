@@ -1,0 +1,114 @@
+// Package obs is the functions' structured logging and metrics: one JSON
+// line per log record carrying the request's traceId, the function and the
+// orderId taken from the context, and CloudWatch Embedded Metric Format
+// lines for metrics. Secrets are scrubbed from every record as a last line of
+// defence: code must not log them in the first place.
+package obs
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"regexp"
+	"strings"
+)
+
+type ctxKey struct{}
+
+// With returns ctx carrying attrs that every log record made with ctx gets
+// (traceId, orderId, …). Later values for the same key win.
+func With(ctx context.Context, args ...any) context.Context {
+	prev, _ := ctx.Value(ctxKey{}).([]slog.Attr)
+	attrs := make([]slog.Attr, 0, len(prev)+len(args)/2)
+	attrs = append(attrs, prev...)
+	r := slog.Record{}
+	r.Add(args...)
+	r.Attrs(func(a slog.Attr) bool {
+		for i := range attrs {
+			if attrs[i].Key == a.Key {
+				attrs[i] = a
+				return true
+			}
+		}
+		attrs = append(attrs, a)
+		return true
+	})
+	return context.WithValue(ctx, ctxKey{}, attrs)
+}
+
+// Attr returns the value of a context attribute set by With, or "".
+func Attr(ctx context.Context, key string) string {
+	attrs, _ := ctx.Value(ctxKey{}).([]slog.Attr)
+	for _, a := range attrs {
+		if a.Key == key {
+			return a.Value.String()
+		}
+	}
+	return ""
+}
+
+// NewLogger returns a JSON logger writing to w (os.Stdout when nil), tagged
+// with the function's name, at LOG_LEVEL (debug, info, warn, error; default info).
+func NewLogger(w io.Writer, function string) *slog.Logger {
+	if w == nil {
+		w = os.Stdout
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(os.Getenv("LOG_LEVEL"))); err != nil {
+		level = slog.LevelInfo
+	}
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: scrub})
+	return slog.New(contextHandler{h}).With("function", function)
+}
+
+// contextHandler adds the attributes stored by With to every record.
+type contextHandler struct{ slog.Handler }
+
+func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
+	if attrs, ok := ctx.Value(ctxKey{}).([]slog.Attr); ok {
+		r.AddAttrs(attrs...)
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h contextHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return contextHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h contextHandler) WithGroup(name string) slog.Handler {
+	return contextHandler{h.Handler.WithGroup(name)}
+}
+
+// secretPattern matches Toss keys and Basic credentials wherever they would
+// appear in a string value.
+var secretPattern = regexp.MustCompile(`(?i)(test|live)_(sk|gsk)_[A-Za-z0-9_]+|Basic\s+[A-Za-z0-9+/=]{8,}`)
+
+// sensitiveKeys are attribute names whose values are never logged.
+var sensitiveKeys = map[string]bool{
+	"authorization":  true,
+	"secretkey":      true,
+	"tosssecretkey":  true,
+	"merchantapikey": true,
+	"apikey":         true,
+	"password":       true,
+}
+
+func scrub(_ []string, a slog.Attr) slog.Attr {
+	if sensitiveKeys[strings.ToLower(a.Key)] {
+		return slog.String(a.Key, "[redacted]")
+	}
+	switch a.Value.Kind() {
+	case slog.KindString:
+		if s := a.Value.String(); secretPattern.MatchString(s) {
+			return slog.String(a.Key, secretPattern.ReplaceAllString(s, "[redacted]"))
+		}
+	case slog.KindAny:
+		if err, ok := a.Value.Any().(error); ok {
+			if s := err.Error(); secretPattern.MatchString(s) {
+				return slog.String(a.Key, secretPattern.ReplaceAllString(s, "[redacted]"))
+			}
+		}
+	}
+	return a
+}

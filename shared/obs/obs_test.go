@@ -1,0 +1,86 @@
+package obs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoggerCarriesContextAttributes(t *testing.T) {
+	var buf bytes.Buffer
+	log := NewLogger(&buf, "PaymentSuccessFunction")
+	ctx := With(context.Background(), "traceId", "req-1", "orderId", "ord_a")
+	ctx = With(ctx, "orderId", "ord_b")
+	log.InfoContext(ctx, "hello", "amount", 1000)
+
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatalf("log line is not JSON: %v: %s", err, buf.String())
+	}
+	for k, want := range map[string]any{"msg": "hello", "function": "PaymentSuccessFunction", "traceId": "req-1", "orderId": "ord_b", "amount": float64(1000)} {
+		if rec[k] != want {
+			t.Errorf("%s = %v, want %v", k, rec[k], want)
+		}
+	}
+	if got := Attr(ctx, "traceId"); got != "req-1" {
+		t.Errorf("Attr(traceId) = %q", got)
+	}
+}
+
+func TestLoggerScrubsSecrets(t *testing.T) {
+	var buf bytes.Buffer
+	log := NewLogger(&buf, "f")
+	secret := "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R"
+	log.Info("oops", "authorization", "Basic dGVzdF9za196WExrS0V5cE5BcldtbzUwblgzbG1lYXhZRzVSOg==",
+		"note", "key is "+secret, "err", errors.New("failed with "+secret),
+		"merchantApiKey", "mk_live_0123456789abcdef0123")
+	out := buf.String()
+	for _, leak := range []string{secret, "dGVzdF9za19", "mk_live_0123456789abcdef0123"} {
+		if strings.Contains(out, leak) {
+			t.Fatalf("log line leaks %q: %s", leak, out)
+		}
+	}
+	if !strings.Contains(out, "[redacted]") {
+		t.Fatalf("expected redaction marker: %s", out)
+	}
+}
+
+func TestMetricsEmitsEMF(t *testing.T) {
+	var buf bytes.Buffer
+	m := NewMetrics(&buf, "ConfirmPaymentFunction")
+	m.now = func() time.Time { return time.UnixMilli(1700000000000) }
+	m.ConfirmOutcome("done")
+	var doc struct {
+		AWS struct {
+			Timestamp         int64
+			CloudWatchMetrics []struct {
+				Namespace  string
+				Dimensions [][]string
+				Metrics    []struct{ Name, Unit string }
+			}
+		} `json:"_aws"`
+		Function       string
+		Outcome        string
+		ConfirmOutcome float64
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatalf("EMF line is not JSON: %v", err)
+	}
+	d := doc.AWS.CloudWatchMetrics
+	if doc.AWS.Timestamp != 1700000000000 || len(d) != 1 || d[0].Namespace != Namespace ||
+		d[0].Metrics[0].Name != "ConfirmOutcome" || d[0].Metrics[0].Unit != "Count" {
+		t.Fatalf("bad EMF metadata: %+v", doc.AWS)
+	}
+	if doc.Function != "ConfirmPaymentFunction" || doc.Outcome != "done" || doc.ConfirmOutcome != 1 {
+		t.Fatalf("bad EMF values: %+v", doc)
+	}
+	if len(d[0].Dimensions) != 1 || strings.Join(d[0].Dimensions[0], ",") != "Function,Outcome" {
+		t.Fatalf("dimensions = %v", d[0].Dimensions)
+	}
+	var nilMetrics *Metrics
+	nilMetrics.ConfirmOutcome("done") // a nil Metrics is a no-op
+}
