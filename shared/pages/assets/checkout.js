@@ -1,0 +1,110 @@
+// The checkout page's only script. It reads its data from the JSON block
+// (never from markup or string-built code), opens Toss's payment window on
+// the pay button and shows anything that goes wrong in #error, as text.
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("checkout-data").textContent);
+  var text = data.text;
+  var button = document.getElementById("pay");
+  var errorBox = document.getElementById("error");
+  var label = button.textContent;
+  var payment = null;
+
+  function showError(message, detail) {
+    errorBox.textContent = "";
+    var p = document.createElement("p");
+    p.textContent = message;
+    errorBox.appendChild(p);
+    if (detail) {
+      var d = document.createElement("p");
+      d.className = "detail";
+      d.textContent = text.detail + ": " + detail;
+      errorBox.appendChild(d);
+    }
+    errorBox.hidden = false;
+  }
+
+  function clearError() {
+    errorBox.hidden = true;
+    errorBox.textContent = "";
+  }
+
+  // While a request is open the button stays disabled, so a second tap
+  // cannot open a second window for the same order.
+  function setBusy(busy) {
+    button.disabled = busy;
+    button.setAttribute("aria-busy", busy ? "true" : "false");
+    button.textContent = busy ? text.busy : label;
+  }
+
+  function sdkLoaded() {
+    return typeof window.TossPayments === "function";
+  }
+
+  // The SDK script tag comes before this one, so by now it has either run or
+  // failed (blocked, offline): say so at once rather than on the first tap.
+  if (!sdkLoaded()) {
+    showError(text.load, "");
+  }
+
+  function request() {
+    if (!payment) {
+      payment = window.TossPayments(data.clientKey).payment({
+        customerKey: data.customerKey || window.TossPayments.ANONYMOUS
+      });
+    }
+    var params = {
+      method: "CARD",
+      amount: { currency: data.currency, value: data.amount },
+      orderId: data.orderId,
+      orderName: data.orderName,
+      successUrl: data.successUrl,
+      failUrl: data.failUrl,
+      card: { useInternationalCardOnly: true, language: data.language }
+    };
+    if (data.customerEmail) {
+      params.customerEmail = data.customerEmail;
+    }
+    if (data.customerName) {
+      params.customerName = data.customerName;
+    }
+    return payment.requestPayment(params);
+  }
+
+  button.addEventListener("click", function () {
+    if (button.disabled) {
+      return;
+    }
+    clearError();
+    if (!sdkLoaded()) {
+      showError(text.load, "");
+      return;
+    }
+    setBusy(true);
+    var pending;
+    try {
+      pending = Promise.resolve(request());
+    } catch (e) {
+      pending = Promise.reject(e);
+    }
+    // On success Toss redirects to successUrl, so a settled promise means the
+    // page is leaving: the button stays disabled until then.
+    pending.then(null, function (e) {
+      var code = e && e.code ? String(e.code) : "";
+      if (code === "USER_CANCEL" || code === "PAY_PROCESS_CANCELED") {
+        showError(text.canceled, "");
+      } else {
+        showError(text.request, e && e.message ? String(e.message) : "");
+      }
+      setBusy(false);
+    });
+  });
+
+  // Coming back with the Back button may restore this page from the
+  // back/forward cache with the button still disabled.
+  window.addEventListener("pageshow", function (ev) {
+    if (ev.persisted) {
+      setBusy(false);
+    }
+  });
+})();

@@ -1,0 +1,28 @@
+// Package pages renders every HTML page a buyer sees: the checkout page that
+// opens Toss's multilingual payment window, the pages after the success
+// redirect (receipt, still processing, declined, amount refused), the
+// fail-redirect page and friendly notices.
+//
+// Templates, CSS and the checkout script are embedded and parsed once; a
+// render only executes a template. Pages speak Korean (the default), English,
+// Japanese and Chinese. They load nothing but the Toss SDK (checkout only),
+// and their one inline style and one inline script carry a per-response CSP
+// nonce that SecurityHeaders puts in the Content-Security-Policy.
+//
+// Every value a page shows may come from a URL a stranger crafted (Toss's
+// fail redirect carries free text), so values are only ever rendered through
+// html/template's contextual escaping, never concatenated into markup or
+// script.
+//
+// Per response, the HTTP layer does:
+//
+//	nonce := pages.NewNonce()
+//	lang := pages.Negotiate(req.Header("Accept-Language"), req.Query("lang"))
+//	for k, v := range pages.SecurityHeaders(nonce, sdkURL, isCheckout) { ... }
+//	err := pages.Receipt(&body, pages.ReceiptView{Lang: lang, Nonce: nonce, ...})
+//
+// Browser tests can rely on these: #status carries data-state (the State*
+// constants and NoticeKind values) and, on fail and declined pages,
+// data-code; #pay and #error on the checkout page; #retry (fail, declined),
+// #back (to the checkout), #receipt and #refresh links.
+package pages
