@@ -6,10 +6,26 @@ GOFLAGS   ?= -buildvcs=false
 PKGS      := ./...
 TEST_TIMEOUT ?= 20m
 
-.PHONY: test fmt-check vet unit moto-check tidy-check sandbox
+# The Lambda functions: one folder in functions/ per logical id in template.yaml.
+FUNCTIONS := $(notdir $(wildcard functions/*))
+BUILD_TARGETS := $(addprefix build-,$(FUNCTIONS))
+GOARCH_LAMBDA ?= arm64
+# sam build sets ARTIFACTS_DIR; `make build` puts each bootstrap under .aws-sam/build/<LogicalId>/.
+ARTIFACTS_DIR ?=
+LAMBDA_FLAGS := -tags lambda.norpc -ldflags "-s -w" -trimpath
+
+.PHONY: test fmt-check vet moto-check template-check sandbox build $(BUILD_TARGETS)
+
+## build: every function's bootstrap for Lambda (linux/arm64), as sam build does
+build: $(BUILD_TARGETS)
+
+# build-<LogicalId>: what `sam build` calls (BuildMethod: makefile).
+$(BUILD_TARGETS): build-%:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH_LAMBDA) $(GO) build $(LAMBDA_FLAGS) \
+		-o $(if $(ARTIFACTS_DIR),$(ARTIFACTS_DIR),$(CURDIR)/.aws-sam/build/$*)/bootstrap ./functions/$*
 
 ## test: everything CI runs: gofmt check, go vet, go test -race (moto_server integration included)
-test: fmt-check vet moto-check
+test: fmt-check vet template-check moto-check
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
 fmt-check:
@@ -18,6 +34,11 @@ fmt-check:
 
 vet:
 	$(GO) vet $(PKGS)
+
+## template-check: cfn-lint and the SAM translator on template.yaml (both offline)
+template-check:
+	cfn-lint template.yaml
+	python3 tools/templatecheck/sam_translate.py template.yaml
 
 moto-check:
 	@command -v moto_server >/dev/null 2>&1 || { echo "moto_server is required for the integration tests: pip install 'moto[server]'"; exit 1; }
