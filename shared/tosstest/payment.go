@@ -89,6 +89,13 @@ type AuthorizeOption func(*authorizeOptions)
 type authorizeOptions struct {
 	brand        CardBrand
 	customerName string
+	paymentKey   string
+}
+
+// WithPaymentKey fixes the paymentKey the authentication gets, so recorded
+// sample events can refer to it. A key already issued is replaced.
+func WithPaymentKey(key string) AuthorizeOption {
+	return func(o *authorizeOptions) { o.paymentKey = key }
 }
 
 // WithCardBrand picks the card the buyer paid with (Visa by default).
@@ -117,8 +124,12 @@ func (s *Sandbox) Authorize(orderID, orderName string, amount int64, opts ...Aut
 	now := s.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	key := o.paymentKey
+	if key == "" {
+		key = s.newPaymentKeyLocked(now)
+	}
 	p := &payment{
-		key:          s.newPaymentKeyLocked(now),
+		key:          key,
 		orderID:      orderID,
 		orderName:    orderName,
 		amount:       amount,

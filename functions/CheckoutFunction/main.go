@@ -1,0 +1,13 @@
+// CheckoutFunction: the buyer's checkout page (GET /checkout/{orderId}).
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/tossintl/backend/shared/app"
+)
+
+func main() {
+	svc := app.New("CheckoutFunction", "ORDERS_TABLE", "TOSS_SECRET_ID").WithOrders().WithKeys().Service()
+	lambda.Start(svc.Page(svc.Checkout))
+}

@@ -1,0 +1,13 @@
+// DeleteOrderFunction: DELETE /orders/{orderId} (merchant).
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/tossintl/backend/shared/app"
+)
+
+func main() {
+	svc := app.New("DeleteOrderFunction", "ORDERS_TABLE", "TOSS_SECRET_ID").WithOrders().WithKeys().Service()
+	lambda.Start(svc.JSON(svc.DeleteOrder))
+}

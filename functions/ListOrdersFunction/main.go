@@ -1,0 +1,13 @@
+// ListOrdersFunction: GET /orders (merchant).
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/tossintl/backend/shared/app"
+)
+
+func main() {
+	svc := app.New("ListOrdersFunction", "ORDERS_TABLE", "TOSS_SECRET_ID").WithOrders().WithKeys().Service()
+	lambda.Start(svc.JSON(svc.ListOrders))
+}

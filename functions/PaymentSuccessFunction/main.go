@@ -1,0 +1,13 @@
+// PaymentSuccessFunction: the successUrl (GET /payments/success).
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/tossintl/backend/shared/app"
+)
+
+func main() {
+	svc := app.New("PaymentSuccessFunction", "ORDERS_TABLE", "TOSS_SECRET_ID").WithEngine().Service()
+	lambda.Start(svc.Page(svc.PaymentSuccess))
+}

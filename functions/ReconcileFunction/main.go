@@ -1,0 +1,13 @@
+// ReconcileFunction: settles lapsed confirms and expires unpaid orders, on a schedule.
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/tossintl/backend/shared/app"
+)
+
+func main() {
+	svc := app.New("ReconcileFunction", "ORDERS_TABLE", "TOSS_SECRET_ID").WithEngine().Service()
+	lambda.Start(svc.Reconcile)
+}
