@@ -1,0 +1,276 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tossintl/backend/shared/apigw"
+	"github.com/tossintl/backend/shared/orders"
+	"github.com/tossintl/backend/shared/pages"
+	"github.com/tossintl/backend/shared/payments"
+)
+
+// Buyer pages answer every request with a page: 200 for a receipt, a
+// "processing" page or a checkout; 400 for a refused amount or malformed
+// parameters; 404 for an unknown order; 503 only when our own storage or
+// secrets are unreachable. Nothing a buyer can type into a URL is a 5xx.
+
+const (
+	noticeNotFound    = pages.NoticeNotFound
+	noticeExpired     = pages.NoticeExpired
+	noticePaid        = pages.NoticeAlreadyPaid
+	noticeBadRequest  = pages.NoticeBadRequest
+	noticeUnavailable = pages.NoticeUnavailable
+)
+
+// maxFailMessage bounds what we store of Toss's (attacker-controllable) fail message.
+const maxFailMessage = 200
+
+type page struct {
+	lang  pages.Lang
+	nonce string
+}
+
+func (s *Service) pageFor(r *apigw.Request, q url.Values) page {
+	return page{lang: pages.Negotiate(apigw.Header(r, "accept-language"), q.Get("lang")), nonce: pages.NewNonce()}
+}
+
+// html renders a page with the security headers every buyer page carries.
+func (s *Service) html(status int, p page, checkout bool, render func(*bytes.Buffer) error) apigw.Response {
+	var buf bytes.Buffer
+	if err := render(&buf); err != nil {
+		s.log().Error("render page", "error", err)
+		buf.Reset()
+		buf.WriteString("<!doctype html><meta charset=utf-8><title>Error</title><p>Temporarily unavailable. Please try again shortly.")
+		status = http.StatusServiceUnavailable
+	}
+	return apigw.Respond(status, pages.SecurityHeaders(p.nonce, s.Config.TossSDKURL, checkout), buf.String())
+}
+
+func (s *Service) notice(r *apigw.Request, kind pages.NoticeKind, orderID string, status int) apigw.Response {
+	q, _ := apigw.Query(r)
+	return s.noticePage(s.pageFor(r, q), r, kind, orderID, "", status)
+}
+
+func (s *Service) noticePage(p page, r *apigw.Request, kind pages.NoticeKind, orderID, receiptURL string, status int) apigw.Response {
+	v := pages.NoticeView{Lang: p.lang, Nonce: p.nonce, Kind: kind, OrderID: orderID, ReceiptURL: receiptURL}
+	if orderID != "" && kind != noticeNotFound {
+		v.CheckoutURL = s.checkoutLink(r, orderID, p.lang)
+	}
+	return s.html(status, p, false, func(b *bytes.Buffer) error { return pages.Notice(b, v) })
+}
+
+func (s *Service) checkoutLink(r *apigw.Request, orderID string, lang pages.Lang) string {
+	return s.CheckoutURL(r, orderID) + "?lang=" + url.QueryEscape(string(lang))
+}
+
+// PaymentSuccess is GET /payments/success, the successUrl: it checks the
+// amount against the order and confirms once, then shows the outcome. A
+// refresh is safe: a finished confirm is read back, a running one shows
+// "processing", a lapsed one is resumed under the same Idempotency-Key.
+func (s *Service) PaymentSuccess(ctx context.Context, r *apigw.Request) apigw.Response {
+	q, err := apigw.Query(r)
+	if err != nil {
+		return s.notice(r, noticeBadRequest, "", http.StatusBadRequest)
+	}
+	p := s.pageFor(r, q)
+	orderID, paymentKey, rawAmount := q.Get("orderId"), q.Get("paymentKey"), q.Get("amount")
+	amount, err := strconv.ParseInt(rawAmount, 10, 64)
+	if err != nil || amount <= 0 || payments.ValidateConfirm(paymentKey, orderID, amount) != nil {
+		return s.noticePage(p, r, noticeBadRequest, "", "", http.StatusBadRequest)
+	}
+	ctx = withOrder(ctx, orderID)
+	res, err := s.Engine.Confirm(ctx, paymentKey, orderID, amount)
+	var am *payments.AmountMismatchError
+	var np *payments.NotPayableError
+	switch {
+	case errors.Is(err, payments.ErrOrderNotFound):
+		return s.noticePage(p, r, noticeNotFound, "", "", http.StatusNotFound)
+	case errors.As(err, &am):
+		v := pages.AmountRefusedView{Lang: p.lang, Nonce: p.nonce, OrderID: orderID, CheckoutURL: s.checkoutLink(r, orderID, p.lang)}
+		return s.html(http.StatusBadRequest, p, false, func(b *bytes.Buffer) error { return pages.AmountRefused(b, v) })
+	case errors.As(err, &np):
+		if np.Order.Status.Paid() {
+			return s.noticePage(p, r, noticePaid, orderID, receiptOf(np.Order), http.StatusOK)
+		}
+		return s.noticePage(p, r, noticeExpired, orderID, "", http.StatusOK)
+	case errors.Is(err, payments.ErrInvalidRequest):
+		return s.noticePage(p, r, noticeBadRequest, "", "", http.StatusBadRequest)
+	case err != nil:
+		s.log().ErrorContext(ctx, "confirm", "error", err)
+		return s.noticePage(p, r, noticeUnavailable, "", "", http.StatusServiceUnavailable)
+	}
+	switch res.Outcome {
+	case payments.OutcomeDone:
+		o := res.Order
+		v := pages.ReceiptView{Lang: p.lang, Nonce: p.nonce, OrderID: o.ID, OrderName: o.Name, Amount: o.Amount, Currency: o.Currency}
+		if pay := o.Payment; pay != nil {
+			v.CardNumber, v.CardIssuer, v.ApprovedAt, v.ReceiptURL = pay.CardNumber, pay.CardIssuerCode, pay.ApprovedAt, pay.ReceiptURL
+		}
+		return s.html(http.StatusOK, p, false, func(b *bytes.Buffer) error { return pages.Receipt(b, v) })
+	case payments.OutcomeDeclined:
+		v := pages.DeclinedView{Lang: p.lang, Nonce: p.nonce, OrderID: orderID, RetryURL: s.checkoutLink(r, orderID, p.lang)}
+		if f := res.Failure; f != nil {
+			v.Code, v.Message = f.Code, f.Message
+		}
+		return s.html(http.StatusOK, p, false, func(b *bytes.Buffer) error { return pages.Declined(b, v) })
+	default:
+		v := pages.ProcessingView{Lang: p.lang, Nonce: p.nonce, OrderID: orderID, RefreshURL: s.selfURL(r), RefreshSeconds: 3}
+		return s.html(http.StatusOK, p, false, func(b *bytes.Buffer) error { return pages.Processing(b, v) })
+	}
+}
+
+func receiptOf(o *orders.Order) string {
+	if o.Payment != nil {
+		return o.Payment.ReceiptURL
+	}
+	return ""
+}
+
+// selfURL is the URL of this request (for a "processing" page to refresh).
+func (s *Service) selfURL(r *apigw.Request) string {
+	u := s.baseURL(r) + r.RawPath
+	if r.RawQueryString != "" {
+		u += "?" + r.RawQueryString
+	}
+	return u
+}
+
+// PaymentFail is GET /payments/fail, the failUrl: it records the failure on
+// the order when the order is known and shows guidance. Toss's message is
+// attacker-controllable: it is stored bounded and shown only as escaped text.
+func (s *Service) PaymentFail(ctx context.Context, r *apigw.Request) apigw.Response {
+	q, err := apigw.Query(r)
+	if err != nil {
+		return s.notice(r, noticeBadRequest, "", http.StatusBadRequest)
+	}
+	p := s.pageFor(r, q)
+	code := sanitizeCode(q.Get("code"))
+	message := truncateRunes(q.Get("message"), maxFailMessage)
+	// Toss adds orderId except for PAY_PROCESS_CANCELED; our failUrl carries it too.
+	var orderID string
+	for _, id := range q["orderId"] {
+		if orders.ValidID(id) {
+			orderID = id
+			break
+		}
+	}
+	v := pages.FailView{Lang: p.lang, Nonce: p.nonce, Code: code, Message: message}
+	if orderID != "" {
+		ctx = withOrder(ctx, orderID)
+		f := orders.Failure{Code: code, Message: message, At: s.now()}
+		if f.Code == "" {
+			f.Code = "UNKNOWN_FAIL_CODE"
+		}
+		_, err := s.Orders.RecordFailure(ctx, orderID, f, s.now())
+		var ce *orders.ConflictError
+		switch {
+		case err == nil:
+			v.CheckoutURL = s.checkoutLink(r, orderID, p.lang)
+		case errors.As(err, &ce):
+			// Paid or confirming: the failure of a stale window changes nothing.
+			v.CheckoutURL = s.checkoutLink(r, orderID, p.lang)
+		case errors.Is(err, orders.ErrNotFound):
+			// Unknown order: no way back to offer.
+		default:
+			s.log().ErrorContext(ctx, "record fail redirect", "error", err)
+			v.CheckoutURL = s.checkoutLink(r, orderID, p.lang)
+		}
+	}
+	s.log().InfoContext(ctx, "payment window failed", "code", code)
+	return s.html(http.StatusOK, p, false, func(b *bytes.Buffer) error { return pages.Fail(b, v) })
+}
+
+// sanitizeCode keeps a Toss error code to its alphabet; anything else is dropped.
+func sanitizeCode(c string) string {
+	if len(c) > 64 {
+		return ""
+	}
+	for _, r := range c {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
+			return ""
+		}
+	}
+	return c
+}
+
+func truncateRunes(s string, n int) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "")
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}
+
+// Checkout is GET /checkout/{orderId}: the buyer's checkout page, which
+// opens Toss's international card window for the stored amount.
+func (s *Service) Checkout(ctx context.Context, r *apigw.Request) apigw.Response {
+	q, err := apigw.Query(r)
+	if err != nil {
+		return s.notice(r, noticeBadRequest, "", http.StatusBadRequest)
+	}
+	p := s.pageFor(r, q)
+	id, ok := orderIDParam(r)
+	if !ok {
+		return s.noticePage(p, r, noticeNotFound, "", "", http.StatusNotFound)
+	}
+	ctx = withOrder(ctx, id)
+	o, err := s.Orders.Get(ctx, id, s.now())
+	switch {
+	case errors.Is(err, orders.ErrNotFound):
+		return s.noticePage(p, r, noticeNotFound, "", "", http.StatusNotFound)
+	case err != nil:
+		s.log().ErrorContext(ctx, "get order", "error", err)
+		return s.noticePage(p, r, noticeUnavailable, "", "", http.StatusServiceUnavailable)
+	}
+	switch {
+	case o.Status.Paid():
+		return s.noticePage(p, r, noticePaid, o.ID, receiptOf(o), http.StatusOK)
+	case o.Status == orders.StatusConfirming:
+		v := pages.ProcessingView{Lang: p.lang, Nonce: p.nonce, OrderID: o.ID, RefreshURL: s.selfURL(r), RefreshSeconds: 3}
+		return s.html(http.StatusOK, p, false, func(b *bytes.Buffer) error { return pages.Processing(b, v) })
+	case !o.Status.Payable() || !s.now().Before(o.PayableUntil):
+		return s.noticePage(p, r, noticeExpired, o.ID, "", http.StatusOK)
+	}
+	keys, err := s.Keys.Keys(ctx)
+	if err != nil {
+		s.log().ErrorContext(ctx, "load keys", "error", err)
+		return s.noticePage(p, r, noticeUnavailable, "", "", http.StatusServiceUnavailable)
+	}
+	base := s.baseURL(r)
+	lang := url.QueryEscape(string(p.lang))
+	v := pages.CheckoutView{
+		Lang: p.lang, Nonce: p.nonce, OrderID: o.ID, OrderName: o.Name, Amount: o.Amount, Currency: o.Currency,
+		USDEstimate: s.usdEstimate(o.Amount, o.Currency), ClientKey: keys.TossClientKey, CustomerKey: customerKey(o.ID),
+		CustomerEmail: o.CustomerEmail, CustomerName: o.CustomerName,
+		SuccessURL: base + "/payments/success?lang=" + lang,
+		FailURL:    base + "/payments/fail?lang=" + lang + "&orderId=" + url.QueryEscape(o.ID),
+		SDKURL:     s.Config.TossSDKURL,
+	}
+	return s.html(http.StatusOK, p, true, func(b *bytes.Buffer) error { return pages.Checkout(b, v) })
+}
+
+// customerKey identifies the (anonymous) buyer to the SDK: stable per order,
+// revealing nothing about it.
+func customerKey(orderID string) string {
+	h := sha256.Sum256([]byte("customer\x00" + orderID))
+	return "guest_" + hex.EncodeToString(h[:12])
+}
+
+func (s *Service) usdEstimate(amount int64, currency string) string {
+	if currency != orders.CurrencyKRW || s.Config.USDKRWRate <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("≈ US$%.2f", float64(amount)/s.Config.USDKRWRate)
+}

@@ -1,0 +1,108 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/tossintl/backend/shared/apigw"
+	"github.com/tossintl/backend/shared/obs"
+	"github.com/tossintl/backend/shared/orders"
+	"github.com/tossintl/backend/shared/payments"
+	"github.com/tossintl/backend/shared/toss"
+)
+
+// PaymentEntity is the result of a confirm (entityType "payment").
+type PaymentEntity struct {
+	OrderID    string        `json:"orderId"`
+	PaymentKey string        `json:"paymentKey"`
+	Status     string        `json:"status"` // DONE, PROCESSING, or the order's status
+	Amount     int64         `json:"amount"`
+	Currency   string        `json:"currency"`
+	ApprovedAt *time.Time    `json:"approvedAt"`
+	CardNumber string        `json:"cardNumber,omitempty"`
+	CardIssuer string        `json:"cardIssuerCode,omitempty"`
+	ReceiptURL string        `json:"receiptUrl,omitempty"`
+	Order      orders.Status `json:"orderStatus"`
+}
+
+func paymentEntity(o *orders.Order, status string) PaymentEntity {
+	e := PaymentEntity{OrderID: o.ID, PaymentKey: o.PaymentKey, Status: status, Amount: o.Amount, Currency: o.Currency, Order: o.Status}
+	if p := o.Payment; p != nil {
+		e.CardNumber, e.CardIssuer, e.ReceiptURL = p.CardNumber, p.CardIssuerCode, p.ReceiptURL
+		if !p.ApprovedAt.IsZero() {
+			at := p.ApprovedAt.UTC()
+			e.ApprovedAt = &at
+		}
+	}
+	return e
+}
+
+type confirmBody struct {
+	PaymentKey string      `json:"paymentKey"`
+	OrderID    string      `json:"orderId"`
+	Amount     json.Number `json:"amount"`
+}
+
+func withOrder(ctx context.Context, orderID string) context.Context {
+	return obs.With(ctx, "orderId", orderID)
+}
+
+// ConfirmPayment is POST /payments/confirm: {paymentKey, orderId, amount} →
+// the payment. 200 when approved, 202 while processing (ask again), Toss's
+// code and status when Toss declined, ours otherwise.
+func (s *Service) ConfirmPayment(ctx context.Context, r *apigw.Request) apigw.Response {
+	var in confirmBody
+	body, fail := readJSON(r, &in)
+	if fail != nil {
+		return *fail
+	}
+	return s.idempotent(ctx, r, "public", body, func(ctx context.Context) apigw.Response {
+		amount, ok := parseAmount(in.Amount)
+		if !ok {
+			return Error(r, CodeInvalidRequest, fieldMessage(LangOf(r), "amount", "must be a positive integer"))
+		}
+		if orders.ValidID(in.OrderID) {
+			ctx = withOrder(ctx, in.OrderID)
+		}
+		res, err := s.Engine.Confirm(ctx, in.PaymentKey, in.OrderID, amount)
+		if err != nil {
+			return s.confirmError(ctx, r, err)
+		}
+		switch res.Outcome {
+		case payments.OutcomeDone:
+			return Entity(r, http.StatusOK, "payment", paymentEntity(res.Order, "DONE"))
+		case payments.OutcomeDeclined:
+			code, msg := toss.CodeRejectCardCompany, ""
+			if res.Failure != nil {
+				code, msg = res.Failure.Code, res.Failure.Message
+			}
+			return ErrorStatus(r, toss.StatusOf(code), code, msg)
+		default:
+			return Entity(r, http.StatusAccepted, "payment", paymentEntity(res.Order, "PROCESSING"))
+		}
+	})
+}
+
+// confirmError maps the engine's refusals to API errors.
+func (s *Service) confirmError(ctx context.Context, r *apigw.Request, err error) apigw.Response {
+	var am *payments.AmountMismatchError
+	var np *payments.NotPayableError
+	switch {
+	case errors.Is(err, payments.ErrInvalidRequest):
+		return Error(r, CodeInvalidRequest, "")
+	case errors.Is(err, payments.ErrOrderNotFound):
+		return Error(r, CodeNotFoundOrder, "")
+	case errors.As(err, &am):
+		return Error(r, CodeAmountMismatch, "")
+	case errors.As(err, &np):
+		if np.Order.Status.Paid() {
+			return Error(r, CodeAlreadyPaidOrder, "")
+		}
+		return Error(r, CodeOrderExpired, "")
+	}
+	s.log().ErrorContext(ctx, "confirm", "error", err)
+	return Error(r, CodeServiceUnavailable, "")
+}

@@ -1,0 +1,220 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tossintl/backend/shared/apigw"
+	"github.com/tossintl/backend/shared/config"
+	"github.com/tossintl/backend/shared/idempotency"
+	"github.com/tossintl/backend/shared/obs"
+	"github.com/tossintl/backend/shared/orders"
+	"github.com/tossintl/backend/shared/payments"
+	"github.com/tossintl/backend/shared/secrets"
+)
+
+// KeySource gives the current keys (a *secrets.Provider).
+type KeySource interface {
+	Keys(ctx context.Context) (secrets.Keys, error)
+}
+
+// Service is what the handlers need. Each function fills only the fields
+// its routes use; a nil field a route needs is a wiring bug caught by tests.
+type Service struct {
+	Orders  orders.Store
+	Engine  *payments.Engine
+	Keys    KeySource
+	Guard   *idempotency.Guard
+	Config  config.Config
+	Log     *slog.Logger
+	Metrics *obs.Metrics
+	Clock   func() time.Time
+}
+
+// LambdaHandler is the signature lambda.Start takes for HTTP API events.
+type LambdaHandler func(ctx context.Context, r apigw.Request) (apigw.Response, error)
+
+// Route is a handler over one request.
+type Route func(ctx context.Context, r *apigw.Request) apigw.Response
+
+func (s *Service) now() time.Time {
+	if s.Clock != nil {
+		return s.Clock()
+	}
+	return time.Now()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// JSON wraps a JSON API route: request-scoped logging, latency, and a
+// recovered panic answered as a JSON error (never a stack trace).
+func (s *Service) JSON(route Route) LambdaHandler {
+	return s.wrap(route, func(r *apigw.Request) apigw.Response { return Error(r, CodeInternal, "") })
+}
+
+// Page wraps a buyer page route: a recovered panic is a friendly page.
+func (s *Service) Page(route Route) LambdaHandler {
+	return s.wrap(route, func(r *apigw.Request) apigw.Response {
+		return s.notice(r, noticeUnavailable, "", http.StatusInternalServerError)
+	})
+}
+
+func (s *Service) wrap(route Route, onPanic func(*apigw.Request) apigw.Response) LambdaHandler {
+	return func(ctx context.Context, r apigw.Request) (resp apigw.Response, err error) {
+		start := time.Now()
+		ctx = obs.With(ctx, "traceId", apigw.TraceID(&r))
+		defer func() {
+			if p := recover(); p != nil {
+				s.log().ErrorContext(ctx, "handler panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				resp, err = onPanic(&r), nil
+			}
+			s.log().InfoContext(ctx, "request", "method", r.RequestContext.HTTP.Method, "route", r.RouteKey,
+				"status", resp.StatusCode, "durationMs", time.Since(start).Milliseconds())
+			s.Metrics.Latency(time.Since(start))
+		}()
+		return route(ctx, &r), nil
+	}
+}
+
+// merchant authenticates a merchant request; ok is false with the response to send.
+func (s *Service) merchant(ctx context.Context, r *apigw.Request) (apigw.Response, bool) {
+	keys, err := s.Keys.Keys(ctx)
+	if err != nil {
+		s.log().ErrorContext(ctx, "load keys", "error", err)
+		return Error(r, CodeServiceUnavailable, ""), false
+	}
+	if res := CheckMerchantAuth(r, keys.MerchantAPIKey); res != AuthOK {
+		s.log().WarnContext(ctx, "merchant auth refused", "result", int(res))
+		return authError(r, res), false
+	}
+	return apigw.Response{}, true
+}
+
+// notStored are responses an Idempotency-Key does not remember: the caller
+// is expected to fix the request (validation) or ask again (processing, a
+// temporary outage) under the same key.
+func notStored(resp apigw.Response) bool {
+	if resp.StatusCode == http.StatusAccepted || resp.StatusCode >= 500 {
+		return true
+	}
+	if resp.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	var e errorEnvelope
+	if json.Unmarshal([]byte(resp.Body), &e) != nil {
+		return true
+	}
+	switch e.Error.Code {
+	case CodeInvalidRequest, CodeInvalidJSON, CodeUnsupportedContentType, CodeRequestTooLarge:
+		return true
+	}
+	return false
+}
+
+// idempotent runs fn at most once per Idempotency-Key of the caller.
+func (s *Service) idempotent(ctx context.Context, r *apigw.Request, caller string, body []byte, fn func(ctx context.Context) apigw.Response) apigw.Response {
+	key := apigw.Header(r, "idempotency-key")
+	if key == "" {
+		if _, present := r.Headers["idempotency-key"]; present {
+			return Error(r, CodeInvalidIdempotencyKey, "")
+		}
+	}
+	req := idempotency.Request{Caller: caller, Method: r.RequestContext.HTTP.Method, Path: r.RawPath, Key: key, Body: body}
+	stored, replayed, err := s.Guard.Do(ctx, req, func(ctx context.Context) (idempotency.Response, error) {
+		resp := fn(ctx)
+		ir := idempotency.Response{Status: resp.StatusCode, Headers: resp.Headers, Body: []byte(resp.Body)}
+		if notStored(resp) {
+			ir = idempotency.Transient(ir)
+		}
+		return ir, nil
+	})
+	if err != nil {
+		if status, code, ok := idempotency.Problem(err); ok {
+			return ErrorStatus(r, status, code, "")
+		}
+		s.log().ErrorContext(ctx, "idempotency store", "error", err)
+		return Error(r, CodeServiceUnavailable, "")
+	}
+	headers := make(map[string]string, len(stored.Headers)+1)
+	for k, v := range stored.Headers {
+		headers[k] = v
+	}
+	if replayed {
+		headers["Idempotent-Replayed"] = "true"
+		// The stored body carries the first request's traceId; say which
+		// request this answer belongs to as well.
+		headers["X-Trace-Id"] = apigw.TraceID(r)
+	}
+	return apigw.Respond(stored.Status, headers, string(stored.Body))
+}
+
+// readJSON reads a JSON object body into v, strictly: application/json,
+// bounded, valid UTF-8, no unknown fields, no trailing data.
+func readJSON(r *apigw.Request, v any) (body []byte, fail *apigw.Response) {
+	bad := func(code, msg string) (body []byte, fail *apigw.Response) {
+		resp := Error(r, code, msg)
+		return nil, &resp
+	}
+	if !apigw.IsJSON(r) {
+		return bad(CodeUnsupportedContentType, "")
+	}
+	b, err := apigw.Body(r)
+	switch {
+	case errors.Is(err, apigw.ErrBodyTooLarge):
+		return bad(CodeRequestTooLarge, "")
+	case err != nil:
+		return bad(CodeInvalidJSON, "")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		var field string
+		if strings.HasPrefix(err.Error(), "json: unknown field ") {
+			field = strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return bad(CodeInvalidRequest, fieldMessage(LangOf(r), field, "unknown field"))
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return bad(CodeInvalidRequest, fieldMessage(LangOf(r), te.Field, "wrong type"))
+		}
+		return bad(CodeInvalidJSON, "")
+	}
+	if dec.More() {
+		return bad(CodeInvalidJSON, "")
+	}
+	return b, nil
+}
+
+// fieldMessage names the offending field in the caller's language.
+func fieldMessage(lang Lang, field, reason string) string {
+	if lang == English {
+		return fmt.Sprintf("Invalid value for %s: %s.", field, reason)
+	}
+	return fmt.Sprintf("%s 값이 올바르지 않습니다: %s", field, reason)
+}
+
+// parseAmount reads a JSON number that must be a positive integer (KRW has
+// no minor unit): 1000 is fine, 1000.0, 1e3, -5 and "1000" are not.
+func parseAmount(n json.Number) (int64, bool) {
+	s := n.String()
+	if s == "" || strings.ContainsAny(s, ".eE+-") {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	return v, err == nil && v > 0
+}
