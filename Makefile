@@ -14,7 +14,7 @@ GOARCH_LAMBDA ?= arm64
 ARTIFACTS_DIR ?=
 LAMBDA_FLAGS := -tags lambda.norpc -ldflags "-s -w" -trimpath
 
-.PHONY: test fmt-check vet moto-check template-check fuzz sandbox build $(BUILD_TARGETS)
+.PHONY: test fmt-check vet moto-check template-check fuzz local invoke sandbox build $(BUILD_TARGETS)
 
 ## build: every function's bootstrap for Lambda (linux/arm64), as sam build does
 build: $(BUILD_TARGETS)
@@ -53,6 +53,15 @@ fuzz:
 		echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
+
+## local: the whole stack here: moto_server, Toss sandbox on :4010, every function, API on LOCAL_API_PORT (3000)
+local:
+	$(GO) run ./tools/localstack up
+
+## invoke: one event through one function, like sam local invoke: make invoke FN=GetOrderFunction EVENT=events/get-order.json [ENV_JSON=env.json]
+invoke:
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=events/<file>.json [ENV_JSON=env.json]"; exit 2; }
+	$(GO) run ./tools/localstack invoke $(FN) -e $(EVENT) $(if $(ENV_JSON),-n $(ENV_JSON))
 
 ## sandbox: run the Toss sandbox alone on TOSS_SANDBOX_ADDR (default 127.0.0.1:4010)
 sandbox:
