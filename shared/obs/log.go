@@ -66,8 +66,17 @@ func NewLogger(w io.Writer, function string) *slog.Logger {
 type contextHandler struct{ slog.Handler }
 
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
-	if attrs, ok := ctx.Value(ctxKey{}).([]slog.Attr); ok {
-		r.AddAttrs(attrs...)
+	attrs, _ := ctx.Value(ctxKey{}).([]slog.Attr)
+	if len(attrs) == 0 {
+		return h.Handler.Handle(ctx, r)
+	}
+	// A key the record already carries is not repeated: one JSON object, one value per key.
+	present := make(map[string]bool, r.NumAttrs())
+	r.Attrs(func(a slog.Attr) bool { present[a.Key] = true; return true })
+	for _, a := range attrs {
+		if !present[a.Key] {
+			r.AddAttrs(a)
+		}
 	}
 	return h.Handler.Handle(ctx, r)
 }

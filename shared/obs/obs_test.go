@@ -15,8 +15,11 @@ func TestLoggerCarriesContextAttributes(t *testing.T) {
 	log := NewLogger(&buf, "PaymentSuccessFunction")
 	ctx := With(context.Background(), "traceId", "req-1", "orderId", "ord_a")
 	ctx = With(ctx, "orderId", "ord_b")
-	log.InfoContext(ctx, "hello", "amount", 1000)
+	log.InfoContext(ctx, "hello", "amount", 1000, "orderId", "ord_b")
 
+	if n := strings.Count(buf.String(), `"orderId"`); n != 1 {
+		t.Errorf("orderId appears %d times in %s", n, buf.String())
+	}
 	var rec map[string]any
 	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
 		t.Fatalf("log line is not JSON: %v: %s", err, buf.String())

@@ -222,6 +222,9 @@ func cmdInvoke(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	defer s.Close()
+	if err := s.SeedEvents(ctx); err != nil {
+		return err
+	}
 	res, err := s.Invoke(ctx, pos[0], event)
 	if err != nil {
 		return err
