@@ -41,9 +41,9 @@ func paymentEntity(o *orders.Order, status string) PaymentEntity {
 }
 
 type confirmBody struct {
-	PaymentKey string      `json:"paymentKey"`
-	OrderID    string      `json:"orderId"`
-	Amount     json.Number `json:"amount"`
+	PaymentKey string          `json:"paymentKey"`
+	OrderID    string          `json:"orderId"`
+	Amount     json.RawMessage `json:"amount"` // see parseAmount
 }
 
 func withOrder(ctx context.Context, orderID string) context.Context {
@@ -60,7 +60,7 @@ func (s *Service) ConfirmPayment(ctx context.Context, r *apigw.Request) apigw.Re
 		return *fail
 	}
 	return s.idempotent(ctx, r, "public", body, func(ctx context.Context) apigw.Response {
-		amount, ok := parseAmount(in.Amount)
+		amount, ok := parseAmount(json.Number(in.Amount))
 		if !ok {
 			return Error(r, CodeInvalidRequest, fieldMessage(LangOf(r), "amount", "must be a positive integer"))
 		}

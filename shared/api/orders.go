@@ -99,12 +99,12 @@ func (s *Service) orderEntity(r *apigw.Request, o *orders.Order) OrderEntity {
 }
 
 type createOrderBody struct {
-	OrderName     string      `json:"orderName"`
-	Amount        json.Number `json:"amount"`
-	Currency      string      `json:"currency"`
-	CustomerEmail string      `json:"customerEmail"`
-	CustomerName  string      `json:"customerName"`
-	RefOrderID    string      `json:"refOrderId"`
+	OrderName     string          `json:"orderName"`
+	Amount        json.RawMessage `json:"amount"` // see parseAmount
+	Currency      string          `json:"currency"`
+	CustomerEmail string          `json:"customerEmail"`
+	CustomerName  string          `json:"customerName"`
+	RefOrderID    string          `json:"refOrderId"`
 }
 
 // CreateOrder is POST /orders (merchant).
@@ -118,7 +118,7 @@ func (s *Service) CreateOrder(ctx context.Context, r *apigw.Request) apigw.Respo
 		return *fail
 	}
 	return s.idempotent(ctx, r, "merchant", body, func(ctx context.Context) apigw.Response {
-		amount, ok := parseAmount(in.Amount)
+		amount, ok := parseAmount(json.Number(in.Amount))
 		if !ok {
 			return Error(r, CodeInvalidRequest, fieldMessage(LangOf(r), "amount", "must be a positive integer"))
 		}

@@ -209,7 +209,10 @@ func fieldMessage(lang Lang, field, reason string) string {
 }
 
 // parseAmount reads a JSON number that must be a positive integer (KRW has
-// no minor unit): 1000 is fine, 1000.0, 1e3, -5 and "1000" are not.
+// no minor unit): 1000 is fine, 1000.0, 1e3, -5 and "1000" are not. Bodies
+// keep the amount as json.RawMessage and pass its literal here: decoding
+// into a json.Number would accept the string "1000" as a number, while the
+// raw literal keeps its quotes (and null stays "null") and is refused.
 func parseAmount(n json.Number) (int64, bool) {
 	s := n.String()
 	if s == "" || strings.ContainsAny(s, ".eE+-") {
