@@ -28,9 +28,11 @@ type PaymentEntity struct {
 	Order      orders.Status `json:"orderStatus"`
 }
 
-func paymentEntity(o *orders.Order, status string) PaymentEntity {
-	e := PaymentEntity{OrderID: o.ID, PaymentKey: o.PaymentKey, Status: status, Amount: o.Amount, Currency: o.Currency, Order: o.Status}
-	if p := o.Payment; p != nil {
+// paymentEntity shows the caller's own paymentKey: while another attempt
+// holds the order, its key is not the caller's business.
+func paymentEntity(o *orders.Order, paymentKey, status string) PaymentEntity {
+	e := PaymentEntity{OrderID: o.ID, PaymentKey: paymentKey, Status: status, Amount: o.Amount, Currency: o.Currency, Order: o.Status}
+	if p := o.Payment; p != nil && o.PaymentKey == paymentKey {
 		e.CardNumber, e.CardIssuer, e.ReceiptURL = p.CardNumber, p.CardIssuerCode, p.ReceiptURL
 		if !p.ApprovedAt.IsZero() {
 			at := p.ApprovedAt.UTC()
@@ -73,7 +75,7 @@ func (s *Service) ConfirmPayment(ctx context.Context, r *apigw.Request) apigw.Re
 		}
 		switch res.Outcome {
 		case payments.OutcomeDone:
-			return Entity(r, http.StatusOK, "payment", paymentEntity(res.Order, "DONE"))
+			return Entity(r, http.StatusOK, "payment", paymentEntity(res.Order, in.PaymentKey, "DONE"))
 		case payments.OutcomeDeclined:
 			code, msg := toss.CodeRejectCardCompany, ""
 			if res.Failure != nil {
@@ -81,7 +83,7 @@ func (s *Service) ConfirmPayment(ctx context.Context, r *apigw.Request) apigw.Re
 			}
 			return ErrorStatus(r, toss.StatusOf(code), code, msg)
 		default:
-			return Entity(r, http.StatusAccepted, "payment", paymentEntity(res.Order, "PROCESSING"))
+			return Entity(r, http.StatusAccepted, "payment", paymentEntity(res.Order, in.PaymentKey, "PROCESSING"))
 		}
 	})
 }

@@ -12,6 +12,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/tossintl/backend/shared/apigw"
@@ -97,8 +98,10 @@ const (
 func LangOf(r *apigw.Request) Lang {
 	for _, part := range strings.Split(apigw.Header(r, "accept-language"), ",") {
 		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.Contains(strings.ReplaceAll(params, " ", ""), "q=0") && !strings.Contains(params, "q=0.") {
-			continue
+		if q, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q="); ok {
+			if w, err := strconv.ParseFloat(q, 64); err == nil && w <= 0 {
+				continue // q=0 means "not acceptable"
+			}
 		}
 		tag = strings.ToLower(strings.TrimSpace(tag))
 		if tag == "en" || strings.HasPrefix(tag, "en-") {

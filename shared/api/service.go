@@ -146,6 +146,13 @@ func (s *Service) idempotent(ctx context.Context, r *apigw.Request, caller strin
 		if status, code, ok := idempotency.Problem(err); ok {
 			return ErrorStatus(r, status, code, "")
 		}
+		if stored.Status != 0 {
+			// The handler ran and answered, but its answer could not be
+			// remembered: the answer is still the truth, and a retry under
+			// the same key runs the handler again, which is idempotent.
+			s.log().WarnContext(ctx, "idempotency: response not stored", "error", err)
+			return apigw.Respond(stored.Status, stored.Headers, string(stored.Body))
+		}
 		s.log().ErrorContext(ctx, "idempotency store", "error", err)
 		return Error(r, CodeServiceUnavailable, "")
 	}

@@ -130,13 +130,12 @@ func IsJSON(r *Request) bool {
 	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }
 
-// BaseURL is the URL this API is reachable at, as the caller used it:
-// scheme and host from the request, plus the stage when it is not $default.
+// BaseURL is the URL this API is reachable at: API Gateway's domain name
+// for the request (never a client-set X-Forwarded-Host, which would let a
+// caller point checkout and redirect URLs elsewhere), plus the stage when it
+// is not $default. PUBLIC_BASE_URL overrides it for custom domains.
 func BaseURL(r *Request) string {
-	host := Header(r, "x-forwarded-host")
-	if host == "" {
-		host = r.RequestContext.DomainName
-	}
+	host := r.RequestContext.DomainName
 	if host == "" {
 		host = Header(r, "host")
 	}
