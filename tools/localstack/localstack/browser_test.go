@@ -122,7 +122,9 @@ func (b *browser) attr(sel, name string) string {
 
 func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
 
-func visible(sel string) chromedp.Action[chromedp.Void] { return chromedp.WaitVisible(chromedp.CSS(sel)) }
+func visible(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.CSS(sel))
+}
 
 func TestBuyerJourneyInChromium(t *testing.T) {
 	logs := &syncBuf{}
@@ -142,7 +144,9 @@ func TestBuyerJourneyInChromium(t *testing.T) {
 		t.Helper()
 		body, _ := json.Marshal(map[string]any{"orderName": name, "amount": amount, "customerName": "Alex Kim"})
 		r := do(t, "POST", s.URL+"/orders", map[string]string{"Authorization": basic(DefaultMerchantAPIKey), "Content-Type": "application/json"}, body)
-		var env struct{ EntityBody struct{ OrderID, CheckoutURL string } }
+		var env struct {
+			EntityBody struct{ OrderID, CheckoutURL string }
+		}
 		if r.status != 200 || json.Unmarshal(r.body, &env) != nil {
 			t.Fatalf("create order: %d %s", r.status, r.body)
 		}
