@@ -211,6 +211,38 @@ func (s *DynamoStore) Complete(ctx context.Context, id, paymentKey string, p Pay
 	})
 }
 
+// ApplyCancel implements Store. The condition is cancelForward; the
+// payment summary's other fields (card, receipt, approval) are left as
+// Complete wrote them.
+func (s *DynamoStore) ApplyCancel(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound(id)
+	}
+	if err := checkCancel(paymentKey, p); err != nil {
+		return nil, fmt.Errorf("orders: apply cancel %s: %w", id, err)
+	}
+	p = clonePayment(p)
+	normalizePayment(&p)
+	return s.update(ctx, write{
+		op:  "apply cancel",
+		id:  id,
+		now: now,
+		cond: "#status IN (:done, :partialCanceled) AND #paymentKey = :pk AND #payment.#totalAmount = :total AND " +
+			"(#payment.#balanceAmount > :balance OR (#status = :done AND #payment.#balanceAmount = :balance))",
+		update: "SET #status = :newStatus, #payment.#status = :paymentStatus, #payment.#balanceAmount = :balance, " +
+			"#payment.#cancels = :cancels, #updatedAt = :nowMs, #version = #version + :one",
+		values: item{
+			":partialCanceled": avS(string(StatusPartialCanceled)),
+			":pk":              avS(paymentKey),
+			":total":           avN(p.TotalAmount),
+			":balance":         avN(p.BalanceAmount),
+			":newStatus":       avS(string(cancelStatus(p.BalanceAmount))),
+			":paymentStatus":   avS(p.Status),
+			":cancels":         encodeCancels(p.Cancels),
+		},
+	})
+}
+
 // Fail implements Store. The TTL comes back from unpaidTtl, written at
 // Create, so the store needs no retention setting of its own.
 func (s *DynamoStore) Fail(ctx context.Context, id, paymentKey string, f Failure, now time.Time) (*Order, error) {

@@ -125,17 +125,23 @@ func encodePayment(p *Payment) types.AttributeValue {
 	putS(m, "cardType", p.CardType)
 	putS(m, "receiptUrl", p.ReceiptURL)
 	if len(p.Cancels) > 0 {
-		l := make([]types.AttributeValue, len(p.Cancels))
-		for i, c := range p.Cancels {
-			cm := item{"amount": avN(c.Amount)}
-			putS(cm, "transactionKey", c.TransactionKey)
-			putS(cm, "reason", c.Reason)
-			putMillis(cm, "canceledAt", c.CanceledAt)
-			l[i] = &types.AttributeValueMemberM{Value: cm}
-		}
-		m["cancels"] = &types.AttributeValueMemberL{Value: l}
+		m["cancels"] = encodeCancels(p.Cancels)
 	}
 	return &types.AttributeValueMemberM{Value: m}
+}
+
+// encodeCancels is the payment's "cancels" list, also written on its own
+// by ApplyCancel.
+func encodeCancels(cs []Cancel) types.AttributeValue {
+	l := make([]types.AttributeValue, len(cs))
+	for i, c := range cs {
+		cm := item{"amount": avN(c.Amount)}
+		putS(cm, "transactionKey", c.TransactionKey)
+		putS(cm, "reason", c.Reason)
+		putMillis(cm, "canceledAt", c.CanceledAt)
+		l[i] = &types.AttributeValueMemberM{Value: cm}
+	}
+	return &types.AttributeValueMemberL{Value: l}
 }
 
 func encodeFailure(f *Failure) types.AttributeValue {

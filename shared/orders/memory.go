@@ -119,6 +119,32 @@ func (m *MemoryStore) Complete(ctx context.Context, id, paymentKey string, p Pay
 	return m.bump(r, now), nil
 }
 
+// ApplyCancel implements Store.
+func (m *MemoryStore) ApplyCancel(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound(id)
+	}
+	if err := checkCancel(paymentKey, p); err != nil {
+		return nil, fmt.Errorf("orders: apply cancel %s: %w", id, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.orders[id]
+	if !ok {
+		return nil, notFound(id)
+	}
+	if !cancelForward(r.o, paymentKey, p) {
+		return nil, m.conflict("apply cancel", r, now)
+	}
+	p = clonePayment(p)
+	normalizePayment(&p)
+	r.o.Status = cancelStatus(p.BalanceAmount)
+	r.o.Payment.Status = p.Status
+	r.o.Payment.BalanceAmount = p.BalanceAmount
+	r.o.Payment.Cancels = p.Cancels
+	return m.bump(r, now), nil
+}
+
 // Fail implements Store.
 func (m *MemoryStore) Fail(ctx context.Context, id, paymentKey string, f Failure, now time.Time) (*Order, error) {
 	if err := checkPaymentKey(paymentKey); err != nil {

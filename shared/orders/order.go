@@ -5,7 +5,7 @@
 //
 // State machine:
 //
-//	PENDING ──claim──▶ CONFIRMING ──complete──▶ DONE ──cancel──▶ PARTIAL_CANCELED / CANCELED
+//	PENDING ──claim──▶ CONFIRMING ──complete──▶ DONE ──apply cancel──▶ PARTIAL_CANCELED ──▶ CANCELED
 //	   ▲                   │
 //	   └──── FAILED ◀──fail┘        (FAILED is payable again: the buyer may try another card)
 //	PENDING / FAILED ──past PayableUntil──▶ EXPIRED
@@ -160,6 +160,21 @@ type Store interface {
 	// Fail moves a CONFIRMING order held for paymentKey to FAILED with f,
 	// payable again until PayableUntil, and restores its TTL.
 	Fail(ctx context.Context, id, paymentKey string, f Failure, now time.Time) (*Order, error)
+	// ApplyCancel records on a paid order (DONE or PARTIAL_CANCELED, held
+	// for paymentKey) the cancels Toss reports in p: the order becomes
+	// CANCELED when p.BalanceAmount is 0, PARTIAL_CANCELED otherwise, and
+	// its payment summary takes p's Status, BalanceAmount and Cancels (the
+	// rest of the summary, recorded at confirm, stays). It only ever moves
+	// an order forward: the write's condition requires the same
+	// TotalAmount and a stored balance above p's (or equal to it while the
+	// order still reads DONE, for a payment recorded as approved together
+	// with a cancel), so a duplicate or an out-of-order application is
+	// refused with *ConflictError holding the order as it stands. Toss's
+	// balance only ever goes down, so the lowest balance always wins.
+	// p must be a cancel: status CANCELED (balance 0) or PARTIAL_CANCELED
+	// (balance between 0 and the total), with at least one cancel, else
+	// *ValidationError before any I/O.
+	ApplyCancel(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error)
 	// RecordFailure sets LastFailure on an unpaid (PENDING or FAILED) order
 	// without changing its status: a refused amount, a declined window.
 	RecordFailure(ctx context.Context, id string, f Failure, now time.Time) (*Order, error)

@@ -86,6 +86,54 @@ func checkClaim(c Claim) error {
 	return nil
 }
 
+// Payment statuses Toss reports for a payment with cancels, as ApplyCancel takes them.
+const (
+	tossCanceled        = "CANCELED"
+	tossPartialCanceled = "PARTIAL_CANCELED"
+)
+
+// checkCancel refuses before any I/O a payment that cannot be the state of
+// a payment after a cancel: acting on a misread one could close an order
+// that still holds money, or reopen one that does not.
+func checkCancel(paymentKey string, p Payment) error {
+	bad := func(field, reason string) error { return &ValidationError{Field: field, Reason: reason} }
+	switch {
+	case paymentKey == "":
+		return bad("paymentKey", "required")
+	case p.TotalAmount <= 0:
+		return bad("payment.totalAmount", "must be positive")
+	case p.BalanceAmount < 0 || p.BalanceAmount >= p.TotalAmount:
+		return bad("payment.balanceAmount", "a canceled payment's balance is at least 0 and below its total")
+	case p.Status != tossCanceled && p.Status != tossPartialCanceled:
+		return bad("payment.status", "must be CANCELED or PARTIAL_CANCELED")
+	case (p.Status == tossCanceled) != (p.BalanceAmount == 0):
+		return bad("payment.status", "CANCELED if and only if the balance is 0")
+	case len(p.Cancels) == 0:
+		return bad("payment.cancels", "a canceled payment lists its cancels")
+	}
+	return nil
+}
+
+// cancelStatus is the order status a cancel with balance leaves.
+func cancelStatus(balance int64) Status {
+	if balance == 0 {
+		return StatusCanceled
+	}
+	return StatusPartialCanceled
+}
+
+// cancelForward is ApplyCancel's condition: o is paid under paymentKey
+// for p's total, and p lowers its balance (or, while o still reads DONE,
+// keeps it: an approval recorded with a cancel already in its summary).
+func cancelForward(o *Order, paymentKey string, p Payment) bool {
+	if (o.Status != StatusDone && o.Status != StatusPartialCanceled) || o.PaymentKey != paymentKey ||
+		o.Payment == nil || o.Payment.TotalAmount != p.TotalAmount {
+		return false
+	}
+	stored := o.Payment.BalanceAmount
+	return stored > p.BalanceAmount || (o.Status == StatusDone && stored == p.BalanceAmount)
+}
+
 func checkPaymentKey(pk string) error {
 	if pk == "" {
 		return &ValidationError{Field: "paymentKey", Reason: "required"}

@@ -48,6 +48,7 @@ type Gateway interface {
 	Confirm(ctx context.Context, req toss.ConfirmRequest, idempotencyKey string, opts ...toss.CallOption) (*toss.Payment, error)
 	Payment(ctx context.Context, paymentKey string, opts ...toss.CallOption) (*toss.Payment, error)
 	PaymentByOrderID(ctx context.Context, orderID string, opts ...toss.CallOption) (*toss.Payment, error)
+	Cancel(ctx context.Context, paymentKey string, req toss.CancelRequest, idempotencyKey string, opts ...toss.CallOption) (*toss.Payment, error)
 }
 
 var _ Gateway = (*toss.Client)(nil)

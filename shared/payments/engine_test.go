@@ -97,6 +97,48 @@ func (f *fakeToss) PaymentByOrderID(_ context.Context, orderID string, _ ...toss
 	return nil, &toss.Error{Status: 404, Code: toss.CodeNotFoundPayment}
 }
 
+// Cancel refunds like Toss: answers are replayed per Idempotency-Key, the
+// amount is checked against the balance, and each executed cancel is a new
+// Payment value, so answers stored earlier stay as they were sent.
+func (f *fakeToss) Cancel(_ context.Context, paymentKey string, req toss.CancelRequest, key string, _ ...toss.CallOption) (*toss.Payment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if a, ok := f.byKey[key]; ok {
+		return copyPayment(a.p), a.err
+	}
+	var a fakeAnswer
+	p, ok := f.payments[paymentKey]
+	amount := req.CancelAmount
+	switch {
+	case !ok:
+		a.err = &toss.Error{Status: 404, Code: toss.CodeNotFoundPayment, Message: "not found"}
+	case p.Status == toss.StatusCanceled:
+		a.err = &toss.Error{Status: 400, Code: toss.CodeAlreadyCanceledPayment, Message: "already canceled"}
+	case p.Status != toss.StatusDone && p.Status != toss.StatusPartialCanceled:
+		a.err = &toss.Error{Status: 403, Code: toss.CodeNotCancelablePayment, Message: "not cancelable"}
+	case amount > p.BalanceAmount:
+		a.err = &toss.Error{Status: 403, Code: toss.CodeNotCancelableAmount, Message: "not cancelable amount"}
+	default:
+		if amount == 0 {
+			amount = p.BalanceAmount
+		}
+		n := copyPayment(p)
+		n.BalanceAmount -= amount
+		n.Status = toss.StatusPartialCanceled
+		if n.BalanceAmount == 0 {
+			n.Status = toss.StatusCanceled
+		}
+		n.Cancels = append(append([]toss.Cancel(nil), p.Cancels...), toss.Cancel{
+			TransactionKey: fmt.Sprintf("TX%d-%d", len(p.Cancels)+1, len(f.byKey)), CancelReason: req.CancelReason,
+			CancelAmount: amount, RefundableAmount: n.BalanceAmount, CanceledAt: &toss.Time{Time: f.now()},
+		})
+		f.payments[paymentKey] = n
+		a.p = n
+	}
+	f.byKey[key] = a
+	return copyPayment(a.p), a.err
+}
+
 func (f *fakeToss) stats(orderID string) (confirms, executed int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -66,7 +66,7 @@ func matchRoute(method, path string) (rt apiRoute, param, allow string) {
 // serveAPI runs one API call through the layers Toss puts in front of its
 // endpoints, in this order: injected fault, routing, Basic auth,
 // Idempotency-Key (POST only), added latency, TossPayments-Test-Code, the
-// endpoint itself, and finally approve-then-drop.
+// endpoint itself, and finally approve-then-drop and cancel-then-drop.
 func (s *Sandbox) serveAPI(w http.ResponseWriter, r *http.Request) {
 	l := apiLang(r)
 	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
@@ -123,6 +123,10 @@ func (s *Sandbox) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		case claimReplay:
 			s.update(rec, func(q *Request) { q.Replayed = true })
+			if rt == routeCancel && e.resp.status == http.StatusOK && s.takeCancelThenDrop() {
+				s.drop(w, r, rec)
+				return
+			}
 			s.answer(w, r, rec, e.resp)
 			return
 		}
@@ -135,6 +139,10 @@ func (s *Sandbox) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.finishIdempotency(entry, resp)
 	}
 	if approved && s.takeApproveThenDrop() {
+		s.drop(w, r, rec)
+		return
+	}
+	if rt == routeCancel && resp.status == http.StatusOK && s.takeCancelThenDrop() {
 		s.drop(w, r, rec)
 		return
 	}
@@ -340,7 +348,9 @@ func (s *Sandbox) confirm(body []byte, base string, l lang) (apiResponse, bool) 
 	p.approvedAt = now
 	p.approveNo = randomDigits(8)
 	p.lastTxKey = strings.ToUpper(randomHex(16))
+	p.base = base
 	s.confirms[p.orderID]++
+	s.webhookLocked(p, now)
 	return jsonResponse(http.StatusOK, s.wireLocked(p, now, base, l)), true
 }
 
@@ -373,44 +383,70 @@ type cancelBody struct {
 
 // cancel refunds all or part of an approved payment's balance.
 func (s *Sandbox) cancel(paymentKey string, body []byte, base string, l lang) apiResponse {
+	reason, amount, bad := parseCancel(body, l)
+	if bad != nil {
+		return *bad
+	}
+	resp, _ := s.cancelPayment(paymentKey, reason, amount, base, l)
+	return resp
+}
+
+// parseCancel reads {cancelReason, cancelAmount?}; amount 0 means the
+// whole balance.
+func parseCancel(body []byte, l lang) (reason string, amount int64, bad *apiResponse) {
 	var req cancelBody
 	if err := json.Unmarshal(body, &req); err != nil {
-		return errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
+		r := errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
 			"요청 본문이 올바른 JSON이 아닙니다.", "The body is not valid JSON.")
+		return "", 0, &r
 	}
-	if strings.TrimSpace(req.CancelReason) == "" || utf8.RuneCountInString(req.CancelReason) > maxReasonLen {
-		return errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
-			"cancelReason은 필수이며 200자 이하여야 합니다.", "cancelReason is required and must be 200 characters or fewer.")
+	if r := checkCancelReason(req.CancelReason, l); r != nil {
+		return "", 0, r
 	}
-	var amount int64 // 0: the whole balance
 	if raw := bytes.TrimSpace(req.CancelAmount); len(raw) > 0 && string(raw) != "null" {
 		v, ok := parseAmount(raw)
 		if !ok {
-			return errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
+			r := errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
 				"cancelAmount는 양의 정수여야 합니다.", "cancelAmount must be a positive integer.")
+			return "", 0, &r
 		}
 		amount = v
 	}
+	return req.CancelReason, amount, nil
+}
 
+func checkCancelReason(reason string, l lang) *apiResponse {
+	if strings.TrimSpace(reason) == "" || utf8.RuneCountInString(reason) > maxReasonLen {
+		r := errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
+			"cancelReason은 필수이며 200자 이하여야 합니다.", "cancelReason is required and must be 200 characters or fewer.")
+		return &r
+	}
+	return nil
+}
+
+// cancelPayment refunds amount (0: the whole balance) of an approved
+// payment, announces it by webhook and answers the Payment; ok is false
+// when it refused.
+func (s *Sandbox) cancelPayment(paymentKey, reason string, amount int64, base string, l lang) (resp apiResponse, ok bool) {
 	now := s.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.payments[paymentKey]
 	if p == nil {
-		return errorResponse(http.StatusNotFound, codeNotFoundPayment, l)
+		return errorResponse(http.StatusNotFound, codeNotFoundPayment, l), false
 	}
 	switch p.status {
 	case StatusCanceled:
-		return errorResponse(http.StatusBadRequest, codeAlreadyCanceledPayment, l)
+		return errorResponse(http.StatusBadRequest, codeAlreadyCanceledPayment, l), false
 	case StatusDone, StatusPartialCanceled:
 	default:
-		return errorResponse(http.StatusForbidden, codeNotCancelablePayment, l)
+		return errorResponse(http.StatusForbidden, codeNotCancelablePayment, l), false
 	}
 	if amount == 0 {
 		amount = p.balance
 	}
 	if amount > p.balance {
-		return errorResponse(http.StatusForbidden, codeNotCancelableAmount, l)
+		return errorResponse(http.StatusForbidden, codeNotCancelableAmount, l), false
 	}
 	p.balance -= amount
 	p.status = StatusPartialCanceled
@@ -420,10 +456,11 @@ func (s *Sandbox) cancel(paymentKey string, body []byte, base string, l lang) ap
 	p.lastTxKey = strings.ToUpper(randomHex(16))
 	p.cancels = append(p.cancels, cancelEntry{
 		txKey:      p.lastTxKey,
-		reason:     req.CancelReason,
+		reason:     reason,
 		amount:     amount,
 		refundable: p.balance,
 		at:         now,
 	})
-	return jsonResponse(http.StatusOK, s.wireLocked(p, now, base, l))
+	s.webhookLocked(p, now)
+	return jsonResponse(http.StatusOK, s.wireLocked(p, now, base, l)), true
 }

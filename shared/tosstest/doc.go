@@ -47,7 +47,7 @@
 //     executing nothing. The answer is recorded under an Idempotency-Key
 //     like any other. Live keys ignore the header.
 //  7. The endpoint.
-//  8. ApproveThenDrop (see Faults).
+//  8. ApproveThenDrop and CancelThenDrop (see Faults).
 //
 // # Confirm: which code for which mismatch
 //
@@ -104,10 +104,54 @@
 // FaultProviderError 400 PROVIDER_ERROR, FaultDrop closes the connection
 // without answering. ApproveThenDrop(n) lets the next n successful confirms
 // execute (DONE, counted, answer stored under the key) and then closes the
-// connection. Beware when testing drops with net/http: its Transport
+// connection. CancelThenDrop(n) does the same to the next n successful
+// cancel answers, replays under an Idempotency-Key included, so a client's
+// own retries keep losing the answer while the refund stays executed once.
+// Beware when testing drops with net/http: its Transport
 // silently resends a request that carries an Idempotency-Key header when a
 // reused keep-alive connection closes before answering, so a client test
 // may never see the drop; disable keep-alives to observe it.
+//
+// # Webhooks
+//
+// With a webhook URL (Config.WebhookURL, WithWebhookURL, or SetWebhookURL
+// at run time) every status change of a payment is announced as Toss
+// announces it: a confirm (DONE), a cancel through the API or the
+// dashboard (PARTIAL_CANCELED, CANCELED). Replays, refusals and test-code
+// answers change nothing and announce nothing; the expiry of an
+// unconfirmed payment is not announced. The body is
+//
+//	{"eventType":"PAYMENT_STATUS_CHANGED","createdAt":"2026-11-22T12:18:14.123456","data":{<Payment>}}
+//
+// with createdAt in KST without an offset (microseconds), exactly like
+// Toss, and data the Payment as it stood right after the change (Korean
+// texts). Each event is POSTed (Content-Type application/json) from its own
+// goroutine, 10 s at most per attempt; any answer but 200 is a failure and
+// is retried on Toss's schedule, WebhookRetrySchedule: 1, 4, 16, 64, 256,
+// 1024 and 4096 units later, at most 7 retries, 8 attempts in all. The unit
+// is a minute, as at Toss; Config.WebhookRetryUnit or
+// WithWebhookRetryUnit(time.Millisecond) runs the schedule in milliseconds.
+// Webhooks are unsigned, as at Toss.
+//
+// Inspection and control: WebhookEvents (every event with its body),
+// Webhooks (every attempt: event, attempt number, redelivery or not, URL,
+// status answered or transport error), WaitWebhooks(ctx) (until nothing is
+// being delivered or waiting for a retry). To test duplicate and
+// out-of-order delivery, HoldWebhooks(true) keeps new events back,
+// ReleaseWebhooks(ids...) sends held ones in the order given, each first
+// attempt waiting for its answer, and RedeliverWebhooks(ids...) sends
+// events once more. Reset forgets events and stops their retries; Close
+// stops retries.
+//
+// # Dashboard
+//
+// POST /dashboard/payments/{paymentKey}/cancel, body and answers as the
+// cancel API's, and the Go method DashboardCancel(paymentKey, reason,
+// amount) (errors as *APIError) refund the way an operator does in Toss's
+// merchant dashboard: no Basic auth (it exists only in the sandbox), no
+// Idempotency-Key, not listed in Requests, and announced by webhook like
+// any cancel. They are how tests make refunds the merchant's backend did
+// not ask for.
 //
 // # Payment window
 //
@@ -147,9 +191,10 @@
 // AuthPresent/AuthOK for the Authorization header, whose value is never kept
 // or logged. ConfirmsExecuted counts confirms that approved a payment of an
 // order; Payment and OrderPayments snapshot payments; Reset forgets
-// everything but the keys and the clock. The clock (Config.Clock, SetClock,
+// everything but the keys, the clock and the webhook settings. The clock (Config.Clock, SetClock,
 // Advance) drives the session and idempotency windows.
 //
-// Not modelled: API v2 resources, webhooks, payment methods other than
-// international cards, live mode, real exchange rates.
+// Not modelled: API v2 resources, webhook event types other than
+// PAYMENT_STATUS_CHANGED, payment methods other than international cards,
+// live mode, real exchange rates.
 package tosstest

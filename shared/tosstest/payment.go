@@ -58,6 +58,7 @@ type payment struct {
 	approveNo    string
 	lastTxKey    string
 	cancels      []cancelEntry
+	base         string // base URL of the confirm, for links in webhooks sent without a request
 }
 
 type cancelEntry struct {

@@ -46,6 +46,12 @@ type Config struct {
 	Latency        time.Duration    // added to every API call after the idempotency check
 	Logger         *slog.Logger     // one line per request, never a key; discarded when nil
 	PublicURL      string           // base URL for links and the window; derived from each request when empty
+	// WebhookURL receives PAYMENT_STATUS_CHANGED webhooks; none are sent
+	// while it is empty. SetWebhookURL changes it at run time.
+	WebhookURL string
+	// WebhookRetryUnit scales Toss's retry schedule (1, 4, 16, 64, 256,
+	// 1024, 4096 units); DefaultWebhookRetryUnit (a minute, as Toss) when zero.
+	WebhookRetryUnit time.Duration
 }
 
 // Sandbox is a fake of Toss Payments' core API and international card
@@ -70,6 +76,8 @@ type Sandbox struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 
+	wh webhooks
+
 	mu              sync.Mutex
 	secretKey       string
 	clientKey       string
@@ -80,6 +88,7 @@ type Sandbox struct {
 	idemInserts     int
 	faults          []Fault
 	approveThenDrop int
+	cancelThenDrop  int
 	requests        []*Request
 	sessions        map[string]*windowSession
 	inFlight        int
@@ -123,6 +132,7 @@ func New(cfg Config) *Sandbox {
 		s.clientKey = DefaultClientKey
 	}
 	s.resetLocked()
+	s.initWebhooks(cfg.WebhookURL, cfg.WebhookRetryUnit)
 	return s
 }
 
@@ -135,6 +145,7 @@ func (s *Sandbox) resetLocked() {
 	s.idemInserts = 0
 	s.faults = nil
 	s.approveThenDrop = 0
+	s.cancelThenDrop = 0
 	s.requests = nil
 	s.sessions = make(map[string]*windowSession)
 }
@@ -145,6 +156,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/v1/"):
 		s.serveAPI(w, r)
+	case strings.HasPrefix(r.URL.Path, dashboardPrefix):
+		s.serveDashboard(w, r)
 	case r.URL.Path == "/v2/standard":
 		s.serveSDK(w, r)
 	case r.URL.Path == windowPath:
@@ -163,8 +176,12 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Close ends added latency for requests waiting on it, so a server can shut
 // down promptly. The sandbox keeps answering without latency afterwards.
+// Webhook deliveries stop too: pending retries are dropped.
 func (s *Sandbox) Close() {
-	s.closeOnce.Do(func() { close(s.closing) })
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		s.wh.cancel()
+	})
 }
 
 // SecretKey returns the secret key the API currently accepts. Tests use it
@@ -294,13 +311,36 @@ func (s *Sandbox) ApproveThenDrop(n int) {
 }
 
 // Reset forgets payments, window sessions, idempotency records, recorded
-// requests and pending faults, and restores the configured latency. Keys
-// and the clock are kept.
+// requests, pending faults, and webhook events, deliveries and retries
+// (holding stops), and restores the configured latency. Keys, the clock
+// and the webhook URL and retry unit are kept.
 func (s *Sandbox) Reset() {
 	s.mu.Lock()
 	s.resetLocked()
 	s.mu.Unlock()
+	s.resetWebhooks()
 	s.SetLatency(s.configured)
+}
+
+// CancelThenDrop makes the next n successful answers of the cancel API,
+// executed or replayed under an Idempotency-Key, close the connection
+// instead: the refund happens (once), the merchant cannot tell. Replays
+// count too, so a client's retries under the same key keep losing the
+// answer until n is used up. Refusals are answered normally.
+func (s *Sandbox) CancelThenDrop(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cancelThenDrop += n
+}
+
+func (s *Sandbox) takeCancelThenDrop() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancelThenDrop == 0 {
+		return false
+	}
+	s.cancelThenDrop--
+	return true
 }
 
 // ConfirmsExecuted returns how many confirms approved a payment of orderID.

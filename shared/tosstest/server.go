@@ -36,6 +36,18 @@ func WithLatency(d time.Duration) Option {
 	return func(c *Config) { c.Latency = d }
 }
 
+// WithWebhookURL sends PAYMENT_STATUS_CHANGED webhooks to url.
+func WithWebhookURL(url string) Option {
+	return func(c *Config) { c.WebhookURL = url }
+}
+
+// WithWebhookRetryUnit scales Toss's webhook retry schedule (minutes) so a
+// test can run it: WithWebhookRetryUnit(time.Millisecond) retries after
+// 1, 4, 16, … milliseconds.
+func WithWebhookRetryUnit(d time.Duration) Option {
+	return func(c *Config) { c.WebhookRetryUnit = d }
+}
+
 // WithLogger logs one line per request.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *Config) { c.Logger = l }

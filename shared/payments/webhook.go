@@ -1,0 +1,285 @@
+package payments
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/tossintl/backend/shared/orders"
+	"github.com/tossintl/backend/shared/toss"
+)
+
+// Webhook event types Toss documents. Only PaymentStatusChanged changes
+// anything here; the others are accepted (answered 200, so Toss does not
+// retry them for days) and logged.
+const (
+	EventPaymentStatusChanged  = "PAYMENT_STATUS_CHANGED"
+	EventDepositCallback       = "DEPOSIT_CALLBACK"
+	EventCancelStatusChanged   = "CANCEL_STATUS_CHANGED"
+	EventMethodUpdated         = "METHOD_UPDATED"
+	EventCustomerStatusChanged = "CUSTOMER_STATUS_CHANGED"
+	EventPayoutStatusChanged   = "PAYOUT_STATUS_CHANGED"
+	EventSellerChanged         = "SELLER_CHANGED"
+	EventBillingDeleted        = "BILLING_DELETED"
+)
+
+// MaxWebhookBytes bounds a webhook body: a Payment is a few KiB.
+const MaxWebhookBytes = 1 << 20
+
+// ErrMalformedWebhook: the body is not a Toss webhook (answer 400).
+var ErrMalformedWebhook = errors.New("payments: malformed webhook")
+
+// MalformedWebhookError says what is wrong with a webhook body. It matches
+// ErrMalformedWebhook with errors.Is.
+type MalformedWebhookError struct {
+	Reason string
+}
+
+func (e *MalformedWebhookError) Error() string {
+	return "payments: malformed webhook: " + e.Reason
+}
+
+func (e *MalformedWebhookError) Is(target error) bool { return target == ErrMalformedWebhook }
+
+// Webhook is a parsed webhook body. Data is kept raw: it is a hint, never
+// acted on.
+type Webhook struct {
+	EventType  string
+	CreatedAt  time.Time // Toss writes it without an offset: read as KST
+	Data       json.RawMessage
+	PaymentKey string // data.paymentKey, for PAYMENT_STATUS_CHANGED
+	Status     string // data.status as the payload claims it, for logs only
+}
+
+var eventTypePattern = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,63}$`)
+
+// ParseWebhook reads `{eventType, createdAt, data}`. It checks the shape
+// only: eventType an upper-case name, createdAt a Toss timestamp (with or
+// without an offset), and for PAYMENT_STATUS_CHANGED a data object with a
+// paymentKey. Anything else is a *MalformedWebhookError.
+func ParseWebhook(body []byte) (*Webhook, error) {
+	bad := func(format string, args ...any) (*Webhook, error) {
+		return nil, &MalformedWebhookError{Reason: fmt.Sprintf(format, args...)}
+	}
+	if len(body) > MaxWebhookBytes {
+		return bad("body larger than %d bytes", MaxWebhookBytes)
+	}
+	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' {
+		return bad("body is not a JSON object")
+	}
+	var raw struct {
+		EventType *string         `json:"eventType"`
+		CreatedAt *string         `json:"createdAt"`
+		Data      json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return bad("not JSON of the webhook's shape: %v", err)
+	}
+	switch {
+	case raw.EventType == nil:
+		return bad("eventType missing")
+	case !eventTypePattern.MatchString(*raw.EventType):
+		return bad("eventType %q is not an event name", truncate(*raw.EventType, 70))
+	case raw.CreatedAt == nil:
+		return bad("createdAt missing")
+	}
+	at, err := toss.ParseTime(*raw.CreatedAt)
+	if err != nil {
+		return bad("createdAt %q is not a timestamp", truncate(*raw.CreatedAt, 40))
+	}
+	w := &Webhook{EventType: *raw.EventType, CreatedAt: at, Data: raw.Data}
+	if w.EventType != EventPaymentStatusChanged {
+		return w, nil
+	}
+	if d := bytes.TrimSpace(raw.Data); len(d) == 0 || d[0] != '{' {
+		return bad("data of %s is not an object", w.EventType)
+	}
+	var data struct {
+		PaymentKey string `json:"paymentKey"`
+		Status     string `json:"status"`
+	}
+	if err := json.Unmarshal(raw.Data, &data); err != nil {
+		return bad("data of %s: %v", w.EventType, err)
+	}
+	if data.PaymentKey == "" || len(data.PaymentKey) > maxPaymentKeyLen {
+		return bad("data.paymentKey must be 1 to %d characters", maxPaymentKeyLen)
+	}
+	w.PaymentKey, w.Status = data.PaymentKey, truncate(data.Status, 40)
+	return w, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// WebhookAction is what a webhook did.
+type WebhookAction string
+
+// Webhook actions.
+const (
+	// WebhookApplied: the order moved forward to Toss's state.
+	WebhookApplied WebhookAction = "APPLIED"
+	// WebhookIgnored: nothing to change (a duplicate, a late delivery, a
+	// payment or order this backend does not hold, a state that is no step
+	// forward); Reason says which.
+	WebhookIgnored WebhookAction = "IGNORED"
+	// WebhookAccepted: an event type this backend does not act on.
+	WebhookAccepted WebhookAction = "ACCEPTED"
+)
+
+// WebhookResult is what ApplyWebhook did. Every result is answered 200.
+type WebhookResult struct {
+	EventType  string
+	CreatedAt  time.Time
+	PaymentKey string
+	Action     WebhookAction
+	Reason     string        // why, in a few words
+	Order      *orders.Order // the order as left, when one was found
+}
+
+// ApplyWebhook handles one webhook delivery. A payment webhook is unsigned,
+// so its payload is only a hint: the payment is fetched from Toss by
+// data.paymentKey, the order found by the fetched payment's orderId, and
+// the order moved only if Toss's state is a step forward from it:
+//
+//   - CONFIRMING for the same paymentKey, approved at Toss: recorded as
+//     paid (Complete), with its cancels if it was refunded since;
+//   - DONE or PARTIAL_CANCELED, with a lower balance at Toss: the cancels
+//     recorded (ApplyCancel);
+//   - anything else is ignored and logged: an order we do not hold (it may
+//     belong to another system on the same MID), another attempt's
+//     paymentKey, a state no further than ours.
+//
+// Since every decision is made from Toss's current record and every write
+// only moves forward, duplicated and reordered deliveries change nothing.
+//
+// Errors: ErrMalformedWebhook (*MalformedWebhookError; answer 400), or a
+// failure to reach Toss or the store (answer 5xx, so Toss retries later).
+func (e *Engine) ApplyWebhook(ctx context.Context, body []byte) (WebhookResult, error) {
+	w, err := ParseWebhook(body)
+	if err != nil {
+		e.log().WarnContext(ctx, "webhook refused", "error", err)
+		return WebhookResult{}, err
+	}
+	res := WebhookResult{EventType: w.EventType, CreatedAt: w.CreatedAt, PaymentKey: w.PaymentKey}
+	if w.EventType != EventPaymentStatusChanged {
+		res.Action, res.Reason = WebhookAccepted, "event type not acted on"
+		e.logWebhook(ctx, w, res)
+		return res, nil
+	}
+	until, ok := ctx.Deadline()
+	if !ok {
+		until = time.Now().Add(orDefault(e.ClaimDuration, defaultClaim))
+	}
+	tctx, cancel := e.tossContext(ctx, until)
+	p, err := e.Toss.Payment(tctx, w.PaymentKey)
+	cancel()
+	switch {
+	case toss.CodeOf(err) == toss.CodeNotFoundPayment:
+		return e.ignore(ctx, w, res, "Toss has no such payment"), nil
+	case err != nil:
+		return res, fmt.Errorf("payments: webhook: look up payment %s: %w", MaskKey(w.PaymentKey), err)
+	}
+	if !orders.ValidID(p.OrderID) {
+		return e.ignore(ctx, w, res, "the payment's orderId is not one of ours"), nil
+	}
+	o, err := e.Orders.Get(ctx, p.OrderID, e.now())
+	switch {
+	case errors.Is(err, orders.ErrNotFound):
+		return e.ignore(ctx, w, res, "no such order"), nil
+	case err != nil:
+		return res, fmt.Errorf("payments: webhook: read order %s: %w", p.OrderID, err)
+	}
+	res.Order = o
+	return e.applyPayment(ctx, w, res, o, p)
+}
+
+// applyPayment moves o to Toss's state p if that is a step forward.
+func (e *Engine) applyPayment(ctx context.Context, w *Webhook, res WebhookResult, o *orders.Order, p *toss.Payment) (WebhookResult, error) {
+	switch {
+	case o.PaymentKey != p.PaymentKey:
+		if isApproved(p.Status) {
+			// Only the claimed paymentKey is ever confirmed by this engine.
+			e.log().ErrorContext(ctx, "Toss reports an approved payment the order does not hold",
+				"orderId", o.ID, "status", o.Status, "tossPaymentKey", MaskKey(p.PaymentKey), "tossStatus", p.Status)
+		}
+		return e.ignore(ctx, w, res, "another payment attempt of the order"), nil
+	case o.Status == orders.StatusConfirming && isApproved(p.Status):
+		return e.completeFromWebhook(ctx, w, res, o, p)
+	case (o.Status == orders.StatusDone || o.Status == orders.StatusPartialCanceled) && movesForward(o, p):
+		updated, err := e.Orders.ApplyCancel(ctx, o.ID, o.PaymentKey, Summary(p), e.now())
+		return e.applied(ctx, w, res, updated, err, "refund recorded")
+	case !o.Status.Paid() && o.Status != orders.StatusConfirming && isApproved(p.Status):
+		e.log().ErrorContext(ctx, "Toss reports the order's payment approved, the order is not being paid",
+			"orderId", o.ID, "status", o.Status, "tossStatus", p.Status)
+	}
+	return e.ignore(ctx, w, res, fmt.Sprintf("order %s, payment %s at Toss: no step forward", o.Status, p.Status)), nil
+}
+
+// completeFromWebhook records an approval the confirm's own answer has not
+// recorded yet (the confirming invocation is slow, or died): the write's
+// condition (CONFIRMING, same paymentKey) makes it race-free with that
+// invocation and the reconciler.
+func (e *Engine) completeFromWebhook(ctx context.Context, w *Webhook, res WebhookResult, o *orders.Order, p *toss.Payment) (WebhookResult, error) {
+	if p.TotalAmount != o.Amount {
+		e.log().ErrorContext(ctx, "Toss approved a payment that does not match the order",
+			"orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "tossAmount", p.TotalAmount, "amount", o.Amount)
+		return e.ignore(ctx, w, res, "approved amount differs from the order's"), nil
+	}
+	updated, err := e.Orders.Complete(ctx, o.ID, o.PaymentKey, Summary(p), e.now())
+	if err != nil || (p.Status != toss.StatusCanceled && p.Status != toss.StatusPartialCanceled) {
+		return e.applied(ctx, w, res, updated, err, "payment recorded")
+	}
+	// Approved and refunded since: the order reads DONE with the refunded
+	// summary; ApplyCancel brings its status along.
+	cur, err := e.Orders.ApplyCancel(ctx, o.ID, o.PaymentKey, Summary(p), e.now())
+	if err != nil {
+		var ce *orders.ConflictError
+		if !errors.As(err, &ce) {
+			res.Order = updated
+			return res, fmt.Errorf("payments: webhook: record refunds of order %s: %w", o.ID, err)
+		}
+		cur = ce.Current
+	}
+	return e.applied(ctx, w, res, cur, nil, "payment and refunds recorded")
+}
+
+// applied turns the outcome of a forward write into the result: a refused
+// write means the order is there already (or past it), so nothing changed.
+func (e *Engine) applied(ctx context.Context, w *Webhook, res WebhookResult, updated *orders.Order, err error, what string) (WebhookResult, error) {
+	var ce *orders.ConflictError
+	switch {
+	case errors.As(err, &ce) && ce.Current != nil:
+		res.Order = ce.Current
+		return e.ignore(ctx, w, res, "recorded already"), nil
+	case err != nil:
+		return res, fmt.Errorf("payments: webhook: %s on order %s: %w", what, res.Order.ID, err)
+	}
+	res.Order, res.Action, res.Reason = updated, WebhookApplied, what
+	e.logWebhook(ctx, w, res)
+	return res, nil
+}
+
+func (e *Engine) ignore(ctx context.Context, w *Webhook, res WebhookResult, reason string) WebhookResult {
+	res.Action, res.Reason = WebhookIgnored, reason
+	e.logWebhook(ctx, w, res)
+	return res
+}
+
+func (e *Engine) logWebhook(ctx context.Context, w *Webhook, res WebhookResult) {
+	attrs := []any{"eventType", w.EventType, "createdAt", w.CreatedAt, "action", string(res.Action), "reason", res.Reason}
+	if w.PaymentKey != "" {
+		attrs = append(attrs, "paymentKey", MaskKey(w.PaymentKey), "claimedStatus", w.Status)
+	}
+	if res.Order != nil {
+		attrs = append(attrs, "orderId", res.Order.ID, "status", string(res.Order.Status), "version", res.Order.Version)
+	}
+	e.log().InfoContext(ctx, "webhook", attrs...)
+}
