@@ -405,11 +405,12 @@ type orderView struct {
 	PayableUntil time.Time `json:"payableUntil"`
 	CreatedAt    time.Time `json:"createdAt"`
 	Payment      *struct {
-		Status      string     `json:"status"`
-		ApprovedAt  *time.Time `json:"approvedAt"`
-		CardNumber  string     `json:"cardNumber"`
-		ReceiptURL  string     `json:"receiptUrl"`
-		TotalAmount int64      `json:"totalAmount"`
+		Status        string     `json:"status"`
+		ApprovedAt    *time.Time `json:"approvedAt"`
+		CardNumber    string     `json:"cardNumber"`
+		ReceiptURL    string     `json:"receiptUrl"`
+		TotalAmount   int64      `json:"totalAmount"`
+		BalanceAmount int64      `json:"balanceAmount"`
 	} `json:"payment"`
 	LastFailure *struct {
 		Code    string `json:"code"`

@@ -101,9 +101,15 @@ func (e *CancelUnknownError) Is(target error) bool { return target == ErrCancelU
 // reason, a non-negative amount (0 refunds the whole balance) and a bounded
 // caller key.
 func ValidateCancel(orderID, reason string, amount int64, callerKey string) error {
-	switch {
-	case !orders.ValidID(orderID):
+	if !orders.ValidID(orderID) {
 		return &InvalidCancelError{Field: "orderId", Reason: "must be 6 to 64 of A-Z a-z 0-9 - _"}
+	}
+	return validateRefund(reason, amount, callerKey)
+}
+
+// validateRefund checks what a refund request carries besides the order.
+func validateRefund(reason string, amount int64, callerKey string) error {
+	switch {
 	case strings.TrimSpace(reason) == "":
 		return &InvalidCancelError{Field: "cancelReason", Reason: "is required"}
 	case !utf8.ValidString(reason):
@@ -202,6 +208,13 @@ func (e *Engine) Cancel(ctx context.Context, orderID, reason string, amount int6
 		return nil, ErrOrderNotFound
 	case err != nil:
 		return nil, fmt.Errorf("payments: cancel: read order %s: %w", orderID, err)
+	}
+	return e.cancelOrder(ctx, o, reason, amount, callerKey)
+}
+
+// cancelOrder refunds o as Cancel describes, from the order as just read.
+func (e *Engine) cancelOrder(ctx context.Context, o *orders.Order, reason string, amount int64, callerKey string) (*CancelResult, error) {
+	switch {
 	case !cancelable(o):
 		return nil, &NotCancelableError{Order: o}
 	case amount > o.Payment.BalanceAmount:
@@ -370,4 +383,42 @@ func (e *Engine) syncCancels(ctx context.Context, o *orders.Order, until time.Ti
 		return
 	}
 	e.log().InfoContext(ctx, "recorded refunds made outside this API", "orderId", o.ID, "tossBalance", p.BalanceAmount)
+}
+
+// CancelPayment refunds by paymentKey, as the merchant API addresses a
+// payment: Toss says which order the payment belongs to, and the refund goes
+// ahead only if that order is ours and holds this very paymentKey, so a
+// paymentKey can never refund another order's payment.
+func (e *Engine) CancelPayment(ctx context.Context, paymentKey, reason string, amount int64, callerKey string) (*CancelResult, error) {
+	if err := validateRefund(reason, amount, callerKey); err != nil {
+		return nil, err
+	}
+	if paymentKey == "" || len(paymentKey) > maxPaymentKeyLen {
+		return nil, ErrOrderNotFound
+	}
+	until, ok := ctx.Deadline()
+	if !ok {
+		until = time.Now().Add(orDefault(e.ClaimDuration, defaultClaim))
+	}
+	tctx, cancel := e.tossContext(ctx, until)
+	p, err := e.Toss.Payment(tctx, paymentKey)
+	cancel()
+	switch {
+	case toss.CodeOf(err) == toss.CodeNotFoundPayment:
+		return nil, ErrOrderNotFound
+	case err != nil:
+		return nil, fmt.Errorf("payments: cancel: look up payment %s: %w", MaskKey(paymentKey), err)
+	case !orders.ValidID(p.OrderID):
+		return nil, ErrOrderNotFound
+	}
+	o, err := e.Orders.Get(ctx, p.OrderID, e.now())
+	switch {
+	case errors.Is(err, orders.ErrNotFound):
+		return nil, ErrOrderNotFound
+	case err != nil:
+		return nil, fmt.Errorf("payments: cancel: read order %s: %w", p.OrderID, err)
+	case o.PaymentKey != paymentKey:
+		return nil, ErrOrderNotFound
+	}
+	return e.cancelOrder(ctx, o, reason, amount, callerKey)
 }

@@ -228,6 +228,15 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		if s.URL, err = s.serve(fmt.Sprintf("%s:%d", opts.Host, opts.Port), handler); err != nil {
 			return nil, fmt.Errorf("API: %w", err)
 		}
+		// Like a MID's webhook registered in Toss's developer center: the
+		// sandbox announces status changes to this stack's webhook route.
+		if s.Sandbox != nil {
+			for _, r := range s.Routes {
+				if r.Method == "POST" && r.Path == "/webhooks/toss" {
+					s.Sandbox.SetWebhookURL(s.URL + r.Path)
+				}
+			}
+		}
 	}
 	return s, nil
 }

@@ -1,0 +1,141 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tossintl/backend/shared/apigw"
+	"github.com/tossintl/backend/shared/payments"
+	"github.com/tossintl/backend/shared/toss"
+)
+
+// Codes of the refund and webhook routes.
+const (
+	CodeNotCancelableOrder   = "NOT_CANCELABLE_ORDER"
+	CodeExceedCancelAmount   = "EXCEED_CANCEL_AMOUNT"
+	CodeCancelOutcomeUnknown = "CANCEL_OUTCOME_UNKNOWN"
+	CodeMalformedWebhook     = "INVALID_WEBHOOK"
+)
+
+func init() {
+	messages[CodeNotCancelableOrder] = [2]string{"취소할 수 있는 결제가 없는 주문입니다.", "The order has no payment left to refund."}
+	messages[CodeExceedCancelAmount] = [2]string{"취소 금액이 남은 결제 금액보다 큽니다.", "The refund exceeds the payment's remaining balance."}
+	messages[CodeCancelOutcomeUnknown] = [2]string{"환불 결과를 아직 알 수 없습니다. 같은 요청으로 다시 시도하세요.", "The refund's outcome is not known yet. Retry the same request."}
+	messages[CodeMalformedWebhook] = [2]string{"웹훅 본문이 올바르지 않습니다.", "The webhook body is not valid."}
+	statuses[CodeNotCancelableOrder] = http.StatusBadRequest
+	statuses[CodeExceedCancelAmount] = http.StatusBadRequest
+	statuses[CodeCancelOutcomeUnknown] = http.StatusServiceUnavailable
+	statuses[CodeMalformedWebhook] = http.StatusBadRequest
+}
+
+type cancelBody struct {
+	CancelReason string          `json:"cancelReason"`
+	CancelAmount json.RawMessage `json:"cancelAmount"`
+}
+
+// CancelEntityBody is the answer to a refund: the order after it, and
+// whether this request refunded anything new.
+type CancelEntityBody struct {
+	OrderEntity
+	Repeated bool `json:"repeated"`
+}
+
+// CancelPayment is POST /payments/{paymentKey}/cancel (merchant):
+// {cancelReason, cancelAmount?} refunds all or part of the payment, once per
+// request: the Idempotency-Key sent to Toss is derived from the request (and
+// the caller's own Idempotency-Key), so a retried refund never refunds twice.
+func (s *Service) CancelPayment(ctx context.Context, r *apigw.Request) apigw.Response {
+	if resp, ok := s.merchant(ctx, r); !ok {
+		return resp
+	}
+	paymentKey := r.PathParameters["paymentKey"]
+	if paymentKey == "" || len(paymentKey) > 200 || !utf8.ValidString(paymentKey) || strings.ContainsAny(paymentKey, "/?#") {
+		return Error(r, CodeNotFoundOrder, "")
+	}
+	var in cancelBody
+	body, fail := readJSON(r, &in)
+	if fail != nil {
+		return *fail
+	}
+	callerKey := apigw.Header(r, "idempotency-key")
+	return s.idempotent(ctx, r, "merchant", body, func(ctx context.Context) apigw.Response {
+		var amount int64
+		if len(in.CancelAmount) > 0 && string(in.CancelAmount) != "null" {
+			a, ok := parseAmount(json.Number(in.CancelAmount))
+			if !ok {
+				return Error(r, CodeInvalidRequest, fieldMessage(LangOf(r), "cancelAmount", "must be a positive integer"))
+			}
+			amount = a
+		}
+		res, err := s.Engine.CancelPayment(ctx, paymentKey, in.CancelReason, amount, callerKey)
+		if err != nil {
+			return s.cancelError(ctx, r, err)
+		}
+		if res.Order != nil {
+			ctx = withOrder(ctx, res.Order.ID)
+		}
+		s.log().InfoContext(ctx, "refund", "amount", amount, "repeated", res.Repeated)
+		return Entity(r, http.StatusOK, "order", CancelEntityBody{OrderEntity: s.orderEntity(r, res.Order), Repeated: res.Repeated})
+	})
+}
+
+func (s *Service) cancelError(ctx context.Context, r *apigw.Request, err error) apigw.Response {
+	var te *toss.Error
+	var ic *payments.InvalidCancelError
+	switch {
+	case errors.As(err, &ic):
+		return Error(r, CodeInvalidRequest, fieldMessage(LangOf(r), ic.Field, ic.Reason))
+	case errors.Is(err, payments.ErrOrderNotFound):
+		return Error(r, CodeNotFoundOrder, "")
+	case errors.Is(err, payments.ErrNotCancelable):
+		return Error(r, CodeNotCancelableOrder, "")
+	case errors.As(err, new(*payments.CancelAmountError)):
+		return Error(r, CodeExceedCancelAmount, "")
+	case errors.Is(err, payments.ErrCancelUnknown):
+		s.log().WarnContext(ctx, "refund outcome unknown", "error", err)
+		return Error(r, CodeCancelOutcomeUnknown, "")
+	case errors.As(err, &te) && te.Code != "" && te.Status >= 400 && te.Status < 500:
+		// Toss refused: its code and message, with its status.
+		return ErrorStatus(r, te.Status, te.Code, te.Message)
+	}
+	s.log().ErrorContext(ctx, "refund", "error", err)
+	return Error(r, CodeServiceUnavailable, "")
+}
+
+// WebhookAck is the answer to a webhook delivery.
+type WebhookAck struct {
+	EventType string `json:"eventType"`
+	Action    string `json:"action"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// TossWebhook is POST /webhooks/toss. The payload is only a hint (Toss does
+// not sign payment webhooks): the payment is fetched again from Toss and
+// applied only if it moves the order forward, so duplicates and
+// out-of-order deliveries change nothing. 200 for what we understood, 400
+// for a malformed body, 503 when Toss or our storage failed (Toss retries).
+func (s *Service) TossWebhook(ctx context.Context, r *apigw.Request) apigw.Response {
+	body, err := apigw.Body(r)
+	if err != nil {
+		return Error(r, CodeMalformedWebhook, "")
+	}
+	res, err := s.Engine.ApplyWebhook(ctx, body)
+	switch {
+	case errors.Is(err, payments.ErrMalformedWebhook):
+		s.log().WarnContext(ctx, "malformed webhook", "error", err)
+		return Error(r, CodeMalformedWebhook, "")
+	case err != nil:
+		s.log().ErrorContext(ctx, "webhook", "error", err)
+		return Error(r, CodeServiceUnavailable, "")
+	}
+	if res.Order != nil {
+		ctx = withOrder(ctx, res.Order.ID)
+	}
+	s.log().InfoContext(ctx, "webhook", "eventType", res.EventType, "action", string(res.Action), "reason", res.Reason,
+		"paymentKey", payments.MaskKey(res.PaymentKey))
+	return Entity(r, http.StatusOK, "webhook", WebhookAck{EventType: res.EventType, Action: string(res.Action), Reason: res.Reason})
+}

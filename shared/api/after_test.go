@@ -1,0 +1,147 @@
+package api_test
+
+import (
+	"strings"
+
+	"encoding/json"
+	"github.com/tossintl/backend/shared/apigw"
+	"net/http"
+	"testing"
+)
+
+func (h *harness) refund(paymentKey, body, idemKey, auth string) (resp apiResponse) {
+	h.t.Helper()
+	headers := jsonHeaders()
+	if idemKey != "" {
+		headers["idempotency-key"] = idemKey
+	}
+	r := h.json(h.svc.CancelPayment, rq{Method: "POST", Path: "/payments/" + paymentKey + "/cancel", Auth: auth, Headers: headers,
+		Params: map[string]string{"paymentKey": paymentKey}, Body: body})
+	return apiResponse{r.StatusCode, r.Body, r.Headers}
+}
+
+type apiResponse struct {
+	status  int
+	body    string
+	headers map[string]string
+}
+
+func refundBody(amount int64) string {
+	m := map[string]any{"cancelReason": "customer request"}
+	if amount > 0 {
+		m["cancelAmount"] = amount
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func TestCancelPaymentRoute(t *testing.T) {
+	h := newHarness(t)
+	o := h.createOrder("Hanbok", 39000)
+	key := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount)
+	if resp := h.confirm(key, o.OrderID, o.Amount, ""); resp.StatusCode != 200 {
+		t.Fatalf("confirm: %d %s", resp.StatusCode, resp.Body)
+	}
+	other := h.createOrder("Tea", 1000)
+
+	cases := []struct {
+		name   string
+		pk     string
+		body   string
+		auth   string
+		status int
+		code   string
+	}{
+		{"no merchant key", key, refundBody(1000), "", 401, "UNAUTHORIZED_KEY"},
+		{"unknown payment", "tgen_unknown_payment_0001", refundBody(1000), authHeader(), 404, "NOT_FOUND_ORDER"},
+		{"over the balance", key, refundBody(40000), authHeader(), 400, "EXCEED_CANCEL_AMOUNT"},
+		{"no reason", key, `{"cancelAmount":1000}`, authHeader(), 400, "INVALID_REQUEST"},
+		{"amount as a string", key, `{"cancelReason":"x","cancelAmount":"1000"}`, authHeader(), 400, "INVALID_REQUEST"},
+		{"negative amount", key, `{"cancelReason":"x","cancelAmount":-1}`, authHeader(), 400, "INVALID_REQUEST"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := h.refund(c.pk, c.body, "", c.auth)
+			if r.status != c.status {
+				t.Fatalf("status %d, want %d: %s", r.status, c.status, r.body)
+			}
+			wantError(t, api2resp(r), c.status, c.code)
+		})
+	}
+	if n := len(h.sb.Requests()); n == 0 {
+		t.Fatal("no Toss traffic at all?")
+	}
+	for _, rq := range h.sb.Requests() {
+		if rq.Method == "POST" && rq.Path != "/v1/payments/confirm" {
+			t.Fatalf("a refused refund reached Toss: %s %s", rq.Method, rq.Path)
+		}
+	}
+
+	// A partial refund, its retry, the rest, and Toss's refusal of a third.
+	r := h.refund(key, refundBody(9000), "r-1", authHeader())
+	if r.status != 200 || !contains(r.body, `"status":"PARTIAL_CANCELED"`, `"balanceAmount":30000`, `"repeated":false`) {
+		t.Fatalf("partial refund: %d %s", r.status, r.body)
+	}
+	if r = h.refund(key, refundBody(9000), "r-1", authHeader()); r.status != 200 || r.headers["Idempotent-Replayed"] != "true" {
+		t.Fatalf("retry: %d %v %s", r.status, r.headers, r.body)
+	}
+	if r = h.refund(key, refundBody(0), "r-2", authHeader()); r.status != 200 || !contains(r.body, `"status":"CANCELED"`, `"balanceAmount":0`) {
+		t.Fatalf("rest: %d %s", r.status, r.body)
+	}
+	if r = h.refund(key, refundBody(0), "r-3", authHeader()); r.status != 400 || !contains(r.body, `"NOT_CANCELABLE_ORDER"`) {
+		t.Fatalf("after the full refund: %d %s", r.status, r.body)
+	}
+	if p, _ := h.sb.Payment(key); p.BalanceAmount != 0 || len(p.Cancels) != 2 {
+		t.Fatalf("sandbox: balance %d, %d refunds", p.BalanceAmount, len(p.Cancels))
+	}
+	// An unpaid order has nothing to refund (its paymentKey is unknown to Toss).
+	if r = h.refund("tgen_"+other.OrderID, refundBody(0), "", authHeader()); r.status != 404 {
+		t.Fatalf("unpaid order: %d %s", r.status, r.body)
+	}
+}
+
+func TestTossWebhookRoute(t *testing.T) {
+	h := newHarness(t)
+	o := h.createOrder("Hanbok", 39000)
+	key := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount)
+	if resp := h.confirm(key, o.OrderID, o.Amount, ""); resp.StatusCode != 200 {
+		t.Fatalf("confirm: %d", resp.StatusCode)
+	}
+	if _, err := h.sb.DashboardCancel(key, "operator", 4000); err != nil {
+		t.Fatal(err)
+	}
+	hook := func(body string) apiResponse {
+		r := h.json(h.svc.TossWebhook, rq{Method: "POST", Path: "/webhooks/toss", Headers: jsonHeaders(), Body: body})
+		return apiResponse{r.StatusCode, r.Body, r.Headers}
+	}
+	// The payload lies about the balance; the re-fetch decides.
+	body := `{"eventType":"PAYMENT_STATUS_CHANGED","createdAt":"2026-11-22T12:18:14.123456","data":{"paymentKey":"` + key + `","status":"CANCELED","balanceAmount":0}}`
+	if r := hook(body); r.status != 200 || !contains(r.body, `"action":"APPLIED"`) {
+		t.Fatalf("webhook: %d %s", r.status, r.body)
+	}
+	got := h.getOrder(o.OrderID)
+	if got.Status != "PARTIAL_CANCELED" || got.Payment == nil || got.Payment.BalanceAmount != 35000 {
+		t.Fatalf("order after webhook: %+v", got)
+	}
+	if r := hook(body); r.status != 200 || contains(r.body, `"action":"APPLIED"`) {
+		t.Fatalf("duplicate webhook: %d %s", r.status, r.body)
+	}
+	for _, bad := range []string{`{`, `[]`, `{"eventType":42}`, `{"eventType":"PAYMENT_STATUS_CHANGED","createdAt":"2026-11-22T12:18:14","data":{}}`} {
+		if r := hook(bad); r.status != http.StatusBadRequest || !contains(r.body, `"INVALID_WEBHOOK"`) {
+			t.Errorf("malformed %q: %d %s", bad, r.status, r.body)
+		}
+	}
+}
+
+func contains(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+func api2resp(r apiResponse) apigw.Response {
+	return apigw.Response{StatusCode: r.status, Body: r.body, Headers: r.headers}
+}
