@@ -337,6 +337,15 @@ func (e *Engine) settleApproved(ctx context.Context, o *orders.Order, p *toss.Pa
 	}
 	e.count("done")
 	e.log().InfoContext(ctx, "confirm done", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "amount", o.Amount)
+	if p.Status == toss.StatusCanceled || p.Status == toss.StatusPartialCanceled {
+		// Approved and already refunded at Toss (a dashboard refund before
+		// this order was settled): record the refunds too.
+		if cancelled, err := e.Orders.ApplyCancel(ctx, o.ID, o.PaymentKey, Summary(p), e.now()); err == nil {
+			updated = cancelled
+		} else {
+			e.log().WarnContext(ctx, "record refunds found at settlement", "orderId", o.ID, "error", err)
+		}
+	}
 	return &Result{Outcome: OutcomeDone, Order: updated}, nil
 }
 

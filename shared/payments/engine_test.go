@@ -524,3 +524,30 @@ func TestIdempotencyKeyIsDeterministicAndScoped(t *testing.T) {
 		t.Fatalf("key too long: %d", len(a))
 	}
 }
+
+func TestReconcileRecordsApprovedThenRefundedPayment(t *testing.T) {
+	f := newFixture(t, orders.NewMemoryStore())
+	o := f.newOrder(t, 30000)
+	f.toss.faults = []error{&toss.Error{Status: 500, Code: toss.CodeFailedInternalSystem}}
+	if res, err := f.engine.Confirm(context.Background(), "tgen_pk_refunded1", o.ID, 30000); err != nil || res.Outcome != OutcomeProcessing {
+		t.Fatalf("confirm: %v %+v", err, res)
+	}
+	// Meanwhile Toss approved it (the confirm ran after all) and an operator
+	// refunded part of it in the dashboard.
+	if _, err := f.toss.Confirm(context.Background(), toss.ConfirmRequest{PaymentKey: "tgen_pk_refunded1", OrderID: o.ID, Amount: 30000}, "k"); err != nil {
+		t.Fatal(err)
+	}
+	f.toss.mu.Lock()
+	p := f.toss.payments["tgen_pk_refunded1"]
+	p.Status, p.BalanceAmount = toss.StatusPartialCanceled, 20000
+	p.Cancels = []toss.Cancel{{TransactionKey: "tx1", CancelReason: "operator", CancelAmount: 10000, RefundableAmount: 20000}}
+	f.toss.mu.Unlock()
+	f.clock.Advance(time.Minute)
+	if rep, err := f.engine.Reconcile(context.Background()); err != nil || rep.Done != 1 {
+		t.Fatalf("reconcile: %v %+v", err, rep)
+	}
+	got := f.get(t, o.ID)
+	if got.Status != orders.StatusPartialCanceled || got.Payment.BalanceAmount != 20000 || len(got.Payment.Cancels) != 1 {
+		t.Fatalf("order %s balance %d cancels %d", got.Status, got.Payment.BalanceAmount, len(got.Payment.Cancels))
+	}
+}

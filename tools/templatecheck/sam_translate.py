@@ -4,7 +4,9 @@
 Local CodeUri values are replaced with a placeholder S3 URI first (sam package would
 upload them); everything else is translated as written. Exits non-zero on any error.
 """
+import json
 import os
+import re
 import sys
 
 from samtranslator.public.exceptions import InvalidDocumentException
@@ -28,6 +30,17 @@ def main(path):
     for res in template.get("Resources", {}).values():
         if res.get("Type") == "AWS::Serverless::Function" and "CodeUri" in res.get("Properties", {}):
             res["Properties"]["CodeUri"] = placeholder
+    for name, res in template.get("Resources", {}).items():
+        if res.get("Type") != "AWS::CloudWatch::Dashboard":
+            continue
+        body = res["Properties"]["DashboardBody"]
+        if isinstance(body, dict) and "Fn::Sub" in body:
+            body = body["Fn::Sub"]
+        try:
+            json.loads(re.sub(r"\$\{[^}]+\}", "x", body))
+        except ValueError as e:
+            print("sam-translate: %s DashboardBody is not JSON: %s" % (name, e), file=sys.stderr)
+            return 1
     try:
         out = transform(template, {}, NoManagedPolicies())
     except InvalidDocumentException as e:

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -38,6 +39,7 @@ type options struct {
 	secretKey    string
 	clientKey    string
 	latency      time.Duration
+	webhookURL   string
 	secretSource string // where the secret key came from, for the banner
 }
 
@@ -49,6 +51,7 @@ func parseOptions(args []string, getenv func(string) string, errOut io.Writer) (
 		publicURL:    getenv("TOSS_SANDBOX_PUBLIC_URL"),
 		secretKey:    getenv("TOSS_SANDBOX_SECRET_KEY"),
 		clientKey:    getenv("TOSS_SANDBOX_CLIENT_KEY"),
+		webhookURL:   getenv("TOSS_SANDBOX_WEBHOOK_URL"),
 		secretSource: "TOSS_SANDBOX_SECRET_KEY",
 	}
 	if o.addr == "" {
@@ -67,6 +70,7 @@ func parseOptions(args []string, getenv func(string) string, errOut io.Writer) (
 	fs.StringVar(&o.addr, "addr", o.addr, "listen address (env TOSS_SANDBOX_ADDR)")
 	fs.StringVar(&o.publicURL, "public-url", o.publicURL, "base URL for links, when behind a proxy (env TOSS_SANDBOX_PUBLIC_URL)")
 	fs.DurationVar(&o.latency, "latency", 0, "delay added to every API call")
+	fs.StringVar(&o.webhookURL, "webhook-url", o.webhookURL, "where payment webhooks are sent, like a MID's registered webhook (env TOSS_SANDBOX_WEBHOOK_URL)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, fmt.Errorf("parse flags: %w", err)
 	}
@@ -75,6 +79,11 @@ func parseOptions(args []string, getenv func(string) string, errOut io.Writer) (
 	}
 	if o.latency < 0 {
 		return options{}, fmt.Errorf("-latency must not be negative, got %s", o.latency)
+	}
+	if o.webhookURL != "" {
+		if u, err := neturl.Parse(o.webhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return options{}, fmt.Errorf("-webhook-url must be an absolute http(s) URL, got %q", o.webhookURL)
+		}
 	}
 	if !strings.HasPrefix(o.secretKey, "test_sk_") {
 		return options{}, errors.New("TOSS_SANDBOX_SECRET_KEY must be a test secret key (test_sk_…); never give the sandbox a live key")
@@ -99,6 +108,9 @@ func run(ctx context.Context, o options, out io.Writer, logger *slog.Logger, rea
 		Logger:    logger,
 		PublicURL: o.publicURL,
 	})
+	if o.webhookURL != "" {
+		sb.SetWebhookURL(o.webhookURL)
+	}
 	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
 
 	url := o.publicURL
@@ -110,6 +122,9 @@ func run(ctx context.Context, o options, out io.Writer, logger *slog.Logger, rea
 	fmt.Fprintf(out, "  SDK script:   %s/v2/standard\n", url)
 	fmt.Fprintf(out, "  client key:   %s\n", sb.ClientKey())
 	fmt.Fprintf(out, "  secret key:   from %s, not shown\n", o.secretSource)
+	if o.webhookURL != "" {
+		fmt.Fprintf(out, "  webhooks to:  %s\n", o.webhookURL)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
