@@ -298,7 +298,8 @@ func TestRealTemplate(t *testing.T) {
 		t.Errorf("template functions %v, functions/ folders %v", got, dirs)
 	}
 
-	timeouts := map[string]time.Duration{"PaymentSuccessFunction": 15 * time.Second, "ConfirmPaymentFunction": 15 * time.Second, "ReconcileFunction": time.Minute}
+	timeouts := map[string]time.Duration{"PaymentSuccessFunction": 15 * time.Second, "ConfirmPaymentFunction": 15 * time.Second,
+		"CancelPaymentFunction": 15 * time.Second, "TossWebhookFunction": 15 * time.Second, "ReconcileFunction": time.Minute}
 	for _, fn := range tpl.Functions {
 		env, err := r.FunctionEnv(fn, nil)
 		if err != nil {
@@ -354,6 +355,9 @@ func TestRealTemplate(t *testing.T) {
 		"GET /orders":              "ListOrdersFunction",
 		"DELETE /orders/{orderId}": "DeleteOrderFunction",
 		"GET /checkout/{orderId}":  "CheckoutFunction",
+
+		"POST /payments/{paymentKey}/cancel": "CancelPaymentFunction",
+		"POST /webhooks/toss":                "TossWebhookFunction",
 	}
 	if !reflect.DeepEqual(gotRoutes, wantRoutes) {
 		t.Errorf("routes = %v\nwant %v", gotRoutes, wantRoutes)
