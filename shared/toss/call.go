@@ -30,6 +30,7 @@ type call struct {
 
 	// Filled by prepare.
 	realPath string
+	logPath  string // realPath with a paymentKey masked: what logs and errors show
 	payload  []byte
 	cfg      callConfig
 }
@@ -37,7 +38,7 @@ type call struct {
 // prepare does every check that can fail without Toss. Its errors are plain
 // errors: nothing was sent.
 func (c *Client) prepare(cl *call) error {
-	cl.realPath = cl.path
+	cl.realPath, cl.logPath = cl.path, cl.path
 	if i := strings.IndexByte(cl.path, '{'); i >= 0 {
 		seg, err := pathSegment(cl.segment)
 		if err != nil {
@@ -45,6 +46,11 @@ func (c *Client) prepare(cl *call) error {
 		}
 		j := strings.IndexByte(cl.path, '}')
 		cl.realPath = cl.path[:i] + seg + cl.path[j+1:]
+		shown := seg
+		if cl.path[i:j+1] == "{paymentKey}" {
+			shown = maskPaymentKey(seg)
+		}
+		cl.logPath = cl.path[:i] + shown + cl.path[j+1:]
 	}
 	cl.cfg = callConfig{lang: c.lang, testCode: c.testCode}
 	for _, o := range cl.opts {
@@ -113,7 +119,7 @@ func (c *Client) do(ctx context.Context, cl call) error {
 				return e
 			}
 			c.log.LogAttrs(ctx, slog.LevelInfo, "toss secret key refreshed after "+CodeUnauthorizedKey,
-				slog.String("method", cl.method), slog.String("path", cl.realPath))
+				slog.String("method", cl.method), slog.String("path", cl.logPath))
 			key = fresh
 			tries-- // a retry with a new key is not a retry of a failure
 			continue
@@ -155,7 +161,7 @@ func (c *Client) send(ctx context.Context, cl *call, key string, attempt int) (r
 		c.logAttempt(ctx, cl, attempt, status, time.Since(start), res.err)
 	}()
 	fail := func(err error) result {
-		return result{err: &Error{Method: cl.method, Path: cl.realPath, Status: status, Err: err}}
+		return result{err: &Error{Method: cl.method, Path: cl.logPath, Status: status, Err: err}}
 	}
 
 	var body io.Reader
@@ -209,7 +215,7 @@ func (c *Client) send(ctx context.Context, cl *call, key string, attempt int) (r
 		return result{}
 	}
 
-	e := parseError(cl.method, cl.realPath, status, data, readErr)
+	e := parseError(cl.method, cl.logPath, status, data, readErr)
 	// Toss never echoes credentials, but a proxy or a fake in front of it
 	// might; error strings end up in logs and responses.
 	e.Code = redact(e.Code, key, token)
@@ -303,7 +309,7 @@ func (c *Client) logAttempt(ctx context.Context, cl *call, attempt, status int, 
 	}
 	attrs := []slog.Attr{
 		slog.String("method", cl.method),
-		slog.String("path", cl.realPath),
+		slog.String("path", cl.logPath),
 		slog.Int("status", status),
 		slog.Int("attempt", attempt),
 		slog.Duration("duration", d),
@@ -321,4 +327,13 @@ func (c *Client) logAttempt(ctx context.Context, cl *call, attempt, status int, 
 		}
 	}
 	c.log.LogAttrs(ctx, level, "toss call", attrs...)
+}
+
+// maskPaymentKey keeps enough of a paymentKey to correlate log lines, not to
+// use it.
+func maskPaymentKey(k string) string {
+	if len(k) <= 8 {
+		return "****"
+	}
+	return k[:4] + "****" + k[len(k)-4:]
 }
