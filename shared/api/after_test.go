@@ -1,6 +1,11 @@
 package api_test
 
 import (
+	"context"
+	"errors"
+
+	"github.com/tossintl/backend/shared/payments"
+	"github.com/tossintl/backend/shared/toss"
 	"strings"
 
 	"encoding/json"
@@ -144,4 +149,53 @@ func contains(s string, subs ...string) bool {
 
 func api2resp(r apiResponse) apigw.Response {
 	return apigw.Response{StatusCode: r.status, Body: r.body, Headers: r.headers}
+}
+
+// lookupsFail is a Toss whose payment lookups fail: a refund whose answer
+// was lost then cannot be verified.
+type lookupsFail struct{ payments.Gateway }
+
+func (lookupsFail) Payment(context.Context, string, ...toss.CallOption) (*toss.Payment, error) {
+	return nil, &toss.Error{Method: "GET", Path: "/v1/payments/x", Err: errors.New("connection reset")}
+}
+
+func TestCancelOutcomeUnknown(t *testing.T) {
+	h := newHarness(t)
+	o := h.createOrder("Hanbok", 39000)
+	key := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount)
+	if resp := h.confirm(key, o.OrderID, o.Amount, ""); resp.StatusCode != 200 {
+		t.Fatalf("confirm: %d", resp.StatusCode)
+	}
+	real := h.svc.Engine.Toss
+	h.sb.CancelThenDrop(100)
+	// The lookup that finds the order works; the one that would verify the refund does not.
+	calls := 0
+	h.svc.Engine.Toss = firstLookupWorks{Gateway: real, calls: &calls}
+	r := h.refund(key, refundBody(5000), "unknown-1", authHeader())
+	if r.status != http.StatusServiceUnavailable || !contains(r.body, `"CANCEL_OUTCOME_UNKNOWN"`) {
+		t.Fatalf("refund with a lost answer: %d %s", r.status, r.body)
+	}
+	// Retrying the same request once Toss answers again refunds nothing more.
+	h.sb.CancelThenDrop(0)
+	h.svc.Engine.Toss = real
+	r = h.refund(key, refundBody(5000), "unknown-1", authHeader())
+	if r.status != 200 || !contains(r.body, `"balanceAmount":34000`) {
+		t.Fatalf("retry: %d %s", r.status, r.body)
+	}
+	if p, _ := h.sb.Payment(key); p.BalanceAmount != 34000 || len(p.Cancels) != 1 {
+		t.Fatalf("sandbox: balance %d, %d refunds", p.BalanceAmount, len(p.Cancels))
+	}
+}
+
+type firstLookupWorks struct {
+	payments.Gateway
+	calls *int
+}
+
+func (g firstLookupWorks) Payment(ctx context.Context, pk string, opts ...toss.CallOption) (*toss.Payment, error) {
+	*g.calls++
+	if *g.calls == 1 {
+		return g.Gateway.Payment(ctx, pk, opts...)
+	}
+	return lookupsFail{}.Payment(ctx, pk, opts...)
 }
