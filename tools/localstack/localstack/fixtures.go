@@ -8,6 +8,8 @@ import (
 
 	"github.com/tossintl/backend/shared/awsclient"
 	"github.com/tossintl/backend/shared/orders"
+	"github.com/tossintl/backend/shared/payments"
+	"github.com/tossintl/backend/shared/toss"
 	"github.com/tossintl/backend/shared/tosstest"
 )
 
@@ -22,6 +24,8 @@ const (
 	EventConfirmKey     = "tgen_20261122120000event00002"
 	EventLapsedOrderID  = "ord_event0000000000000000004" // CONFIRMING under a lapsed claim: for reconcile
 	EventOverdueOrderID = "ord_event0000000000000000005" // PENDING past its payable window: for reconcile
+	EventRefundOrderID  = "ord_event0000000000000000006" // paid when seeded: refunded by events/cancel-payment*.json
+	EventRefundKey      = "tgen_20261122120000event00003"
 )
 
 // SeedEvents creates the event fixtures in the stack's orders table and,
@@ -71,9 +75,25 @@ func (s *Stack) SeedEvents(ctx context.Context) error {
 	if err != nil && !errors.As(err, &ce) {
 		return fmt.Errorf("seed lapsed claim: %w", err)
 	}
-	if s.Sandbox != nil {
-		s.Sandbox.Authorize(EventPaidOrderID, "Seoul food tour", 39000, tosstest.WithPaymentKey(EventPaymentKey))
-		s.Sandbox.Authorize(EventConfirmOrderID, "Tea ceremony for two", 52000, tosstest.WithPaymentKey(EventConfirmKey))
+	if _, err := create(EventRefundOrderID, "Pottery class", 52000, now); err != nil {
+		return err
+	}
+	if s.Sandbox == nil {
+		return nil
+	}
+	s.Sandbox.Authorize(EventPaidOrderID, "Seoul food tour", 39000, tosstest.WithPaymentKey(EventPaymentKey))
+	s.Sandbox.Authorize(EventConfirmOrderID, "Tea ceremony for two", 52000, tosstest.WithPaymentKey(EventConfirmKey))
+	// The refund events need a paid order: pay it the way the product does.
+	if o, err := store.Get(ctx, EventRefundOrderID, now); err == nil && o.Status == orders.StatusPending {
+		s.Sandbox.Authorize(EventRefundOrderID, "Pottery class", 52000, tosstest.WithPaymentKey(EventRefundKey))
+		client, err := toss.New(toss.Options{BaseURL: s.SandboxURL, SecretKey: toss.StaticKey(s.Keys.TossSecretKey)})
+		if err != nil {
+			return fmt.Errorf("seed refund order: %w", err)
+		}
+		engine := &payments.Engine{Orders: store, Toss: client}
+		if res, err := engine.Confirm(ctx, EventRefundKey, EventRefundOrderID, 52000); err != nil || res.Outcome != payments.OutcomeDone {
+			return fmt.Errorf("seed refund order: pay: %v %+v", err, res)
+		}
 	}
 	return nil
 }
