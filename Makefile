@@ -14,7 +14,7 @@ GOARCH_LAMBDA ?= arm64
 ARTIFACTS_DIR ?=
 LAMBDA_FLAGS := -tags lambda.norpc -ldflags "-s -w" -trimpath
 
-.PHONY: test fmt-check vet moto-check template-check fuzz local invoke sandbox build $(BUILD_TARGETS)
+.PHONY: test fmt-check vet moto-check template-check fuzz bench local invoke sandbox build $(BUILD_TARGETS)
 
 ## build: every function's bootstrap for Lambda (linux/arm64), as sam build does
 build: $(BUILD_TARGETS)
@@ -46,13 +46,18 @@ moto-check:
 ## fuzz: a short run of every go test -fuzz target (FUZZTIME each; seeds also run in make test)
 FUZZTIME ?= 10s
 FUZZ_TARGETS := FuzzEvent:./shared/apigw FuzzParseBasic:./shared/api FuzzParseAmount:./shared/api \
-	FuzzDecodePayment:./shared/toss FuzzParseError:./shared/toss FuzzParseTime:./shared/toss
+	FuzzDecodePayment:./shared/toss FuzzParseError:./shared/toss FuzzParseTime:./shared/toss \
+	FuzzMayHoldSecret:./shared/obs
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		name=$${t%%:*}; pkg=$${t#*:}; \
 		echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
+
+## bench: size, cold start, warm CPU, round trips, end to end; writes docs/benchmarks.md
+bench: moto-check
+	$(GO) run ./tools/bench -out docs/benchmarks.md
 
 ## local: the whole stack here: moto_server, Toss sandbox on :4010, every function, API on LOCAL_API_PORT (3000)
 local:

@@ -26,6 +26,7 @@ type App struct {
 	Log     *slog.Logger
 	Metrics *obs.Metrics
 	svc     api.Service
+	db      *dynamoDB // shared by the stores; see dynamoDB()
 }
 
 // New reads the configuration; requires names the settings this function needs.
@@ -47,13 +48,24 @@ func New(name string, requires ...string) *App {
 
 // WithOrders adds the orders table.
 func (a *App) WithOrders() *App {
-	a.svc.Orders = orders.NewDynamoStore(a.Env.DynamoDB(), a.Config.OrdersTable)
+	a.svc.Orders = orders.NewDynamoStore(a.dynamoDB(), a.Config.OrdersTable)
 	return a
+}
+
+// dynamoDB is the function's one DynamoDB client, shared by its stores so
+// they share one connection pool: a cold start opens one TLS connection to
+// DynamoDB, not one per table.
+func (a *App) dynamoDB() dynamoDB {
+	if a.db == nil {
+		db := newDynamoDB(a.Env.DynamoDB())
+		a.db = &db
+	}
+	return *a.db
 }
 
 // WithIdempotency adds the idempotency table.
 func (a *App) WithIdempotency() *App {
-	a.svc.Guard = idempotency.New(idempotency.NewDynamoStore(a.Env.DynamoDB(), a.Config.IdempotencyTable), idempotency.Options{})
+	a.svc.Guard = idempotency.New(idempotency.NewDynamoStore(a.dynamoDB(), a.Config.IdempotencyTable), idempotency.Options{})
 	return a
 }
 
@@ -67,7 +79,7 @@ func (a *App) keys() *secrets.Provider {
 	if p, ok := a.svc.Keys.(*secrets.Provider); ok {
 		return p
 	}
-	p := secrets.New(a.Env.SecretsManager(), a.Config.SecretID, secrets.Options{TTL: a.Config.SecretCacheTTL, Live: a.Config.Live, Logger: a.Log})
+	p := secrets.New(newSecretsManager(a.Env.SecretsManager()), a.Config.SecretID, secrets.Options{TTL: a.Config.SecretCacheTTL, Live: a.Config.Live, Logger: a.Log})
 	a.svc.Keys = p
 	return p
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 type ctxKey struct{}
@@ -109,15 +110,42 @@ func scrub(_ []string, a slog.Attr) slog.Attr {
 	}
 	switch a.Value.Kind() {
 	case slog.KindString:
-		if s := a.Value.String(); secretPattern.MatchString(s) {
+		if s := a.Value.String(); mayHoldSecret(s) && secretPattern.MatchString(s) {
 			return slog.String(a.Key, secretPattern.ReplaceAllString(s, "[redacted]"))
 		}
 	case slog.KindAny:
 		if err, ok := a.Value.Any().(error); ok {
-			if s := err.Error(); secretPattern.MatchString(s) {
+			if s := err.Error(); mayHoldSecret(s) && secretPattern.MatchString(s) {
 				return slog.String(a.Key, secretPattern.ReplaceAllString(s, "[redacted]"))
 			}
 		}
 	}
 	return a
+}
+
+// mayHoldSecret is false only for strings secretPattern cannot match, and
+// costs a fraction of running it: every match contains "_sk_", "_gsk_" or
+// "basic" in some case. Case-insensitive matching also folds a few
+// non-ASCII letters (ſ, K) onto ASCII ones, so a string with any non-ASCII
+// byte is left to the pattern.
+func mayHoldSecret(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf:
+			return true
+		case c == '_':
+			if hasPrefixFold(s[i:], "_sk_") || hasPrefixFold(s[i:], "_gsk_") {
+				return true
+			}
+		case c == 'b' || c == 'B':
+			if hasPrefixFold(s[i:], "basic") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }

@@ -1,0 +1,436 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/tossintl/backend/shared/awsclient"
+	"github.com/tossintl/backend/shared/orders"
+	"github.com/tossintl/backend/tools/localstack/lambdarun"
+	"github.com/tossintl/backend/tools/localstack/localstack"
+)
+
+// helloID names the bare aws-lambda-go function in the report.
+const helloID = "hello-world (aws-lambda-go)"
+
+// measureStack starts the local stack and runs the cold-start and
+// end-to-end sections against it.
+func measureStack(ctx context.Context, rep *report, o options, fns []string, scratch string, logs io.Writer,
+	progress func(string, ...any)) error {
+	calls := &awsCounter{}
+	maxConc := 1
+	for _, c := range o.levels {
+		maxConc = max(maxConc, c)
+	}
+	s, err := localstack.Start(ctx, localstack.Options{
+		BuildDir:       filepath.Join(scratch, "host"),
+		ForceBuild:     true,
+		NoAPI:          o.skip["e2e"],
+		MaxConcurrency: maxConc,
+		AWSProxy:       calls.proxy,
+		Logs:           logs,
+	})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	// The sandbox announces every status change to the stack's webhook
+	// route, as Toss does; those deliveries would run TossWebhookFunction
+	// in the background of every measurement (and restart processes the
+	// cold starts have just killed). The webhook's cold start is measured
+	// with its own event.
+	s.Sandbox.SetWebhookURL("")
+	if err := s.SeedEvents(ctx); err != nil {
+		return err
+	}
+	fx, err := newFixtures(s)
+	if err != nil {
+		return err
+	}
+	if !o.skip["cold"] {
+		progress("cold start: %d runs of %d functions and the hello world", o.runs, len(fns))
+		if err := measureCold(ctx, rep, s, fx, o.runs, fns, scratch, logs); err != nil {
+			return err
+		}
+	}
+	if !o.skip["e2e"] {
+		progress("end to end: sandbox latency %s, concurrency %s", o.latency, joinInts(o.levels))
+		if err := measureE2E(ctx, rep, s, o, calls, progress); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fixtures makes fresh orders (and their sandbox payments) for events that
+// would otherwise repeat the first run's work.
+type fixtures struct {
+	s     *localstack.Stack
+	store *orders.DynamoStore
+}
+
+func newFixtures(s *localstack.Stack) (*fixtures, error) {
+	table, err := s.TableName("OrdersTable")
+	if err != nil {
+		return nil, err
+	}
+	env := awsclient.Env{Region: localstack.Region, AccessKeyID: localstack.LocalAccessKeyID,
+		SecretAccessKey: localstack.LocalSecretAccessKey, DynamoDBEndpoint: s.MotoURL}
+	return &fixtures{s: s, store: orders.NewDynamoStore(env.DynamoDB(), table)}, nil
+}
+
+// order creates a PENDING order; with authorize, its payment is
+// authenticated in the sandbox and the paymentKey returned.
+func (f *fixtures) order(ctx context.Context, name string, amount int64, authorize bool) (id, paymentKey string, err error) {
+	o, err := orders.New(orders.Draft{Name: name, Amount: amount}, time.Now(),
+		orders.Policy{MaxAmount: 100_000_000, PayWindow: 24 * time.Hour, Retention: 7 * 24 * time.Hour})
+	if err != nil {
+		return "", "", err
+	}
+	if err := f.store.Create(ctx, o); err != nil {
+		return "", "", err
+	}
+	if authorize {
+		paymentKey = f.s.Sandbox.Authorize(o.ID, name, amount)
+	}
+	return o.ID, paymentKey, nil
+}
+
+var idemKeyField = regexp.MustCompile(`("idempotency-key":\s*")([^"]*)(")`)
+
+// eventFile is a function's first event by the events/ naming:
+// ConfirmPaymentFunction → events/confirm-payment.json.
+func eventFile(fn string) string {
+	var b strings.Builder
+	for i, r := range strings.TrimSuffix(fn, "Function") {
+		if unicode.IsUpper(r) {
+			if i > 0 {
+				b.WriteByte('-')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return filepath.Join("events", b.String()+".json")
+}
+
+// paid makes an order paid through the (warm) ConfirmPaymentFunction.
+func (f *fixtures) paid(ctx context.Context, amount int64) (id, paymentKey string, err error) {
+	id, paymentKey, err = f.order(ctx, "Cold start fixture", amount, true)
+	if err != nil {
+		return "", "", err
+	}
+	raw, err := os.ReadFile(eventFile("ConfirmPaymentFunction"))
+	if err != nil {
+		return "", "", err
+	}
+	text := string(raw)
+	ref := refsOf(text)
+	text = strings.ReplaceAll(text, ref.orderID, id)
+	text = strings.ReplaceAll(text, ref.paymentKey, paymentKey)
+	text = strings.ReplaceAll(text, fmt.Sprintf(`\"amount\": %d`, ref.amount), fmt.Sprintf(`\"amount\": %d`, amount))
+	text = idemKeyField.ReplaceAllString(text, "${1}${2}-"+randomHex(6)+"${3}")
+	res, err := f.s.Invoke(ctx, "ConfirmPaymentFunction", []byte(text))
+	if err == nil && res.Error != nil {
+		err = res.Error
+	}
+	if err == nil && !bytes.Contains(res.Payload, []byte(`"statusCode":200`)) {
+		err = fmt.Errorf("%.300s", res.Payload)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("pay a fixture order: %w", err)
+	}
+	return id, paymentKey, nil
+}
+
+// refs are the order and payment an event refers to, wherever it names them:
+// path parameters, query string, JSON body (or its "data").
+type refs struct {
+	orderID, paymentKey string
+	amount              int64
+}
+
+func refsOf(text string) refs {
+	var ev struct {
+		PathParameters        map[string]string `json:"pathParameters"`
+		QueryStringParameters map[string]string `json:"queryStringParameters"`
+		Body                  string            `json:"body"`
+	}
+	_ = json.Unmarshal([]byte(text), &ev)
+	type fields struct {
+		OrderID     string `json:"orderId"`
+		PaymentKey  string `json:"paymentKey"`
+		Amount      int64  `json:"amount"`
+		TotalAmount int64  `json:"totalAmount"`
+	}
+	var body struct {
+		fields
+		Data fields `json:"data"`
+	}
+	_ = json.Unmarshal([]byte(ev.Body), &body)
+	first := func(v ...string) string {
+		for _, s := range v {
+			if s != "" {
+				return s
+			}
+		}
+		return ""
+	}
+	var r refs
+	r.orderID = first(ev.PathParameters["orderId"], ev.QueryStringParameters["orderId"], body.OrderID, body.Data.OrderID)
+	r.paymentKey = first(ev.PathParameters["paymentKey"], ev.QueryStringParameters["paymentKey"], body.PaymentKey, body.Data.PaymentKey)
+	r.amount = max(body.Amount, body.Data.TotalAmount)
+	if q, err := strconv.ParseInt(ev.QueryStringParameters["amount"], 10, 64); err == nil {
+		r.amount = q
+	}
+	return r
+}
+
+// coldEvent is a function's first event from events/, made fresh where the
+// event would repeat an earlier run's work (a confirm, a delete, a refund,
+// a webhook, a create under the same Idempotency-Key): a new order (and
+// payment) takes the place of the one the event names. ok is false when
+// events/ has no event for fn.
+func (f *fixtures) coldEvent(ctx context.Context, fn string) (event []byte, ok bool, err error) {
+	raw, err := os.ReadFile(eventFile(fn))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	text := string(raw)
+	ref := refsOf(text)
+	amount := ref.amount
+	if amount <= 0 {
+		amount = 52000
+	}
+	var id, key string
+	switch fn {
+	case "ConfirmPaymentFunction", "PaymentSuccessFunction":
+		id, key, err = f.order(ctx, "Cold start fixture", amount, true)
+	case "DeleteOrderFunction":
+		id, _, err = f.order(ctx, "Cold start fixture", amount, false)
+	case "CancelPaymentFunction":
+		id, key, err = f.paid(ctx, amount)
+	case "TossWebhookFunction":
+		// The webhook brings news: a refund made in Toss's dashboard.
+		if id, key, err = f.paid(ctx, amount); err == nil {
+			_, err = f.s.Sandbox.DashboardCancel(key, "refunded by the operator", 0)
+		}
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("%s fixture: %w", fn, err)
+	}
+	if id != "" && ref.orderID != "" {
+		text = strings.ReplaceAll(text, ref.orderID, id)
+	}
+	if key != "" && ref.paymentKey != "" {
+		text = strings.ReplaceAll(text, ref.paymentKey, key)
+	}
+	text = idemKeyField.ReplaceAllString(text, "${1}${2}-"+randomHex(6)+"${3}")
+	return []byte(text), true, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// coldInvoke kills every process of f, then times one invocation: exec of
+// a new process, its init, its first event, its answer. first is the part
+// from handing over the event to the answer; the rest is the init.
+func coldInvoke(ctx context.Context, f *lambdarun.Function, event []byte) (total, first time.Duration, status string, payload []byte, err error) {
+	f.KillAll()
+	for deadline := time.Now().Add(5 * time.Second); len(f.PIDs()) > 0; {
+		if time.Now().After(deadline) {
+			return 0, 0, "", nil, fmt.Errorf("%s: processes still running after KillAll", f.Name())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	start := time.Now()
+	res, err := f.Invoke(ctx, event)
+	total = time.Since(start)
+	if err != nil {
+		return 0, 0, "", nil, err
+	}
+	if res.Error != nil {
+		return 0, 0, "", nil, fmt.Errorf("%s: %w", f.Name(), res.Error)
+	}
+	var p struct {
+		StatusCode *int `json:"statusCode"`
+	}
+	status = "ok"
+	if json.Unmarshal(res.Payload, &p) == nil && p.StatusCode != nil {
+		status = fmt.Sprint(*p.StatusCode)
+	}
+	return total, res.Duration, status, res.Payload, nil
+}
+
+func measureCold(ctx context.Context, rep *report, s *localstack.Stack, fx *fixtures, runs int, fns []string, scratch string, logs io.Writer) error {
+	hello, err := startHello(ctx, filepath.Join(scratch, "hello"), logs)
+	if err != nil {
+		return err
+	}
+	defer hello.Close()
+	helloEvent, err := os.ReadFile(eventFile("CheckoutFunction"))
+	if err != nil {
+		return err
+	}
+	times := map[string][]time.Duration{}
+	inits := map[string][]time.Duration{}
+	statuses := map[string]map[string]bool{}
+	record := func(id string, d, first time.Duration, status string) {
+		times[id] = append(times[id], d)
+		inits[id] = append(inits[id], d-first)
+		if statuses[id] == nil {
+			statuses[id] = map[string]bool{}
+		}
+		statuses[id][status] = true
+	}
+	// Round-robin, so slow patches of a shared machine spread over all.
+	for run := 0; run < runs; run++ {
+		d, first, st, _, err := coldInvoke(ctx, hello, helloEvent)
+		if err != nil {
+			return err
+		}
+		record(helloID, d, first, st)
+		for _, fn := range fns {
+			ev, ok, err := fx.coldEvent(ctx, fn)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				if run == 0 {
+					rep.note("Cold start: %s has no %s; not measured.", fn, eventFile(fn))
+				}
+				continue
+			}
+			d, first, st, payload, err := coldInvoke(ctx, s.Function(fn), ev)
+			if err != nil {
+				return err
+			}
+			if (strings.HasPrefix(st, "4") || strings.HasPrefix(st, "5")) && !statuses[fn][st] {
+				var p struct{ Body string }
+				_ = json.Unmarshal(payload, &p)
+				rep.note("Cold start: %s answered %s on run %d: %.200s", fn, st, run+1, p.Body)
+			}
+			record(fn, d, first, st)
+		}
+	}
+	base := percentile(sortDurations(times[helloID]), 50)
+	baseInit := percentile(sortDurations(inits[helloID]), 50)
+	line := func(id string) {
+		t := sortDurations(times[id])
+		med := percentile(t, 50)
+		init := percentile(sortDurations(inits[id]), 50)
+		var st []string
+		for k := range statuses[id] {
+			st = append(st, k)
+		}
+		measured := fmt.Sprintf("%s (min %s, max %s) = %.1f× hello; init %s = %.1f× hello's", ms(med), ms(t[0]), ms(t[len(t)-1]),
+			float64(med)/float64(base), ms(init), float64(init)/float64(baseInit))
+		rep.add("cold start (host build)", id, measured, "—", "status "+strings.Join(st, ","))
+	}
+	line(helloID)
+	for _, fn := range fns {
+		if len(times[fn]) > 0 {
+			line(fn)
+		}
+	}
+	rep.note("Cold start: from exec of a new process to its first response through the Runtime API emulator " +
+		"(tools/localstack/lambdarun), median of the runs, and its init: exec to the runtime's first request for an event " +
+		"(what the binary and its package initialisers cost; the rest is the first request's own work, moto's and the sandbox's); each function gets its first event from events/ with fresh " +
+		"orders where the event would repeat an earlier run's work; moto_server and the sandbox on loopback. " +
+		"The hello world is tools/bench/testdata/hello, built with the same flags.")
+	return nil
+}
+
+// startHello builds the bare function for this machine and starts it.
+func startHello(ctx context.Context, dir string, logs io.Writer) (*lambdarun.Function, error) {
+	bin := filepath.Join(dir, "bootstrap")
+	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-tags", "lambda.norpc", "-ldflags", "-s -w", "-trimpath",
+		"-o", bin, "./tools/bench/testdata/hello")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("build the hello world: %w", err)
+	}
+	return lambdarun.Start(ctx, lambdarun.Config{Name: "HelloWorld", Bootstrap: bin, Stdout: logs, Stderr: logs,
+		Env: map[string]string{"AWS_REGION": localstack.Region}})
+}
+
+// awsCounter counts, per function, the AWS calls its processes send (an
+// Options.AWSProxy in front of moto).
+type awsCounter struct {
+	mu     sync.Mutex
+	counts map[string]map[string]int           // function → "dynamodb" / "secretsmanager" → calls
+	spent  map[string]map[string]time.Duration // the same → time moto took to answer
+}
+
+func (a *awsCounter) proxy(fn string, moto http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		service, _, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+		kind := "other"
+		switch {
+		case strings.HasPrefix(service, "DynamoDB_"):
+			kind = "dynamodb"
+		case service == "secretsmanager":
+			kind = "secretsmanager"
+		}
+		start := time.Now()
+		moto.ServeHTTP(w, r)
+		d := time.Since(start)
+		a.mu.Lock()
+		if a.counts == nil {
+			a.counts, a.spent = map[string]map[string]int{}, map[string]map[string]time.Duration{}
+		}
+		if a.counts[fn] == nil {
+			a.counts[fn], a.spent[fn] = map[string]int{}, map[string]time.Duration{}
+		}
+		a.counts[fn][kind]++
+		a.spent[fn][kind] += d
+		a.mu.Unlock()
+	})
+}
+
+func (a *awsCounter) reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.counts, a.spent = nil, nil
+}
+
+func (a *awsCounter) time(fn, kind string) time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.spent[fn][kind]
+}
+
+func (a *awsCounter) get(fn, kind string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.counts[fn][kind]
+}
+
+// jsonBody is a request body for the API.
+func jsonBody(v any) io.Reader {
+	b, _ := json.Marshal(v)
+	return bytes.NewReader(b)
+}
