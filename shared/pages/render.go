@@ -21,14 +21,27 @@ var (
 	checkoutJS string
 )
 
-// Each page is the layout plus its own body, parsed once at init: a
-// template that does not parse is a build defect, so it panics before the
-// first request rather than failing one.
+// Each page is the layout plus its own body, parsed once, on its first
+// render: a function that never renders a page (every JSON function links
+// this package through shared/api) neither parses it at init nor links
+// html/template's parser. A template that does not parse is a build
+// defect: it panics on first use, and the render tests fail.
+type lazyPage struct {
+	once sync.Once
+	file string
+	t    *template.Template
+}
+
+func (l *lazyPage) get() *template.Template {
+	l.once.Do(func() { l.t = mustPage(l.file) })
+	return l.t
+}
+
 var (
-	checkoutTmpl   = mustPage("checkout.html")
-	receiptTmpl    = mustPage("receipt.html")
-	processingTmpl = mustPage("processing.html")
-	messageTmpl    = mustPage("message.html")
+	checkoutTmpl   = &lazyPage{file: "checkout.html"}
+	receiptTmpl    = &lazyPage{file: "receipt.html"}
+	processingTmpl = &lazyPage{file: "processing.html"}
+	messageTmpl    = &lazyPage{file: "message.html"}
 )
 
 func mustPage(file string) *template.Template {
@@ -291,7 +304,7 @@ func Checkout(w io.Writer, v CheckoutView) error {
 			Detail:   t.ErrDetail,
 		},
 	}
-	return render(w, checkoutTmpl, p)
+	return render(w, checkoutTmpl.get(), p)
 }
 
 // Receipt renders the page for a completed payment.
@@ -312,7 +325,7 @@ func Receipt(w io.Writer, v ReceiptView) error {
 		p.ApprovedAtISO = v.ApprovedAt.In(kst).Format(time.RFC3339)
 	}
 	p.ReceiptURL = v.ReceiptURL
-	return render(w, receiptTmpl, p)
+	return render(w, receiptTmpl.get(), p)
 }
 
 // Processing renders the self-refreshing page for an outcome not yet known.
@@ -329,7 +342,7 @@ func Processing(w io.Writer, v ProcessingView) error {
 	}
 	p.RefreshSeconds = min(p.RefreshSeconds, maxRefreshSeconds)
 	p.RefreshURL = refreshTarget(v.RefreshURL)
-	return render(w, processingTmpl, p)
+	return render(w, processingTmpl.get(), p)
 }
 
 // Declined renders the page for a confirm Toss declined.
@@ -347,7 +360,7 @@ func Declined(w io.Writer, v DeclinedView) error {
 	p.Message = cleanMessage(v.Message, maxMessageRunes)
 	p.OrderID = shownOrderID(v.OrderID)
 	p.Links = appendLink(p.Links, idRetry, v.RetryURL, t.TryAgain, true)
-	return render(w, messageTmpl, p)
+	return render(w, messageTmpl.get(), p)
 }
 
 // AmountRefused renders the page for a success redirect whose amount did
@@ -361,7 +374,7 @@ func AmountRefused(w io.Writer, v AmountRefusedView) error {
 	p.Title, p.Lead = t.AmountRefusedTitle, t.AmountRefusedLead
 	p.OrderID = shownOrderID(v.OrderID)
 	p.Links = appendLink(p.Links, idBack, v.CheckoutURL, t.BackToCheckout, true)
-	return render(w, messageTmpl, p)
+	return render(w, messageTmpl.get(), p)
 }
 
 // Fail renders the failUrl page, with guidance chosen by Toss's code.
@@ -384,7 +397,7 @@ func Fail(w io.Writer, v FailView) error {
 	}
 	p.Message = cleanMessage(v.Message, maxMessageRunes)
 	p.Links = appendLink(p.Links, idRetry, v.CheckoutURL, t.TryAgain, true)
-	return render(w, messageTmpl, p)
+	return render(w, messageTmpl.get(), p)
 }
 
 // Notice renders a friendly notice.
@@ -415,7 +428,7 @@ func Notice(w io.Writer, v NoticeView) error {
 	p.OrderID = shownOrderID(v.OrderID)
 	p.Links = appendLink(p.Links, idReceipt, v.ReceiptURL, t.ViewReceipt, true)
 	p.Links = appendLink(p.Links, idBack, v.CheckoutURL, t.BackToCheckout, len(p.Links) == 0)
-	return render(w, messageTmpl, p)
+	return render(w, messageTmpl.get(), p)
 }
 
 func appendLink(links []link, id, href, label string, primary bool) []link {
