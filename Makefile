@@ -1,6 +1,7 @@
 # Build, test and run the Toss international card backend.
 # SAM calls the build-<LogicalId> targets (BuildMethod: makefile) with ARTIFACTS_DIR set.
 
+SHELL     := /bin/bash
 GO        ?= go
 GOFLAGS   ?= -buildvcs=false
 PKGS      := ./...
@@ -14,7 +15,7 @@ GOARCH_LAMBDA ?= arm64
 ARTIFACTS_DIR ?=
 LAMBDA_FLAGS := -tags lambda.norpc -ldflags "-s -w" -trimpath
 
-.PHONY: test fmt-check vet moto-check template-check fuzz bench local invoke sandbox build $(BUILD_TARGETS)
+.PHONY: test fmt-check vet moto-check template-check fuzz chaos bench local invoke sandbox build $(BUILD_TARGETS)
 
 ## build: every function's bootstrap for Lambda (linux/arm64), as sam build does
 build: $(BUILD_TARGETS)
@@ -26,7 +27,8 @@ $(BUILD_TARGETS): build-%:
 
 ## test: everything CI runs: gofmt check, go vet, go test -race (moto_server integration included)
 test: fmt-check vet template-check moto-check
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -skip '^TestChaosCampaign$$' $(PKGS)
+	$(MAKE) --no-print-directory chaos RELIABILITY_DOC=
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \
@@ -54,6 +56,13 @@ fuzz:
 		echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
+
+## chaos: the reliability and security campaign through the real bootstraps, with its summary;
+## rewrites docs/reliability.md (make test runs it with RELIABILITY_DOC= : assert only)
+RELIABILITY_DOC ?= $(CURDIR)/docs/reliability.md
+chaos: moto-check
+	@set -o pipefail; RELIABILITY_DOC=$(RELIABILITY_DOC) $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) \
+		-run '^TestChaosCampaign$$' -v ./tools/localstack/localstack/ | grep -v -E '^ *\[|^ *--- PASS|^=== RUN'
 
 ## bench: size, cold start, warm CPU, round trips, end to end; writes docs/benchmarks.md
 bench: moto-check

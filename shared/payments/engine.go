@@ -198,8 +198,10 @@ func ValidateConfirm(paymentKey, orderID string, amount int64) error {
 // Confirm confirms paymentKey for orderID if amount is the order's amount.
 // It returns a Result (Done, Processing or Declined) or an error:
 // ErrInvalidRequest, ErrOrderNotFound, *AmountMismatchError, ErrNotPayable,
-// or a storage error (nothing was sent to Toss unless the claim succeeded,
-// in which case the order stays CONFIRMING and settles later).
+// a storage error (nothing was sent to Toss unless the claim succeeded,
+// in which case the order stays CONFIRMING and settles later), or, after the
+// claim, an error wrapping toss.ErrSecretKey or Toss's UNAUTHORIZED_KEY (our
+// keys failed: Toss executed nothing; the order stays CONFIRMING too).
 func (e *Engine) Confirm(ctx context.Context, paymentKey, orderID string, amount int64) (*Result, error) {
 	if err := ValidateConfirm(paymentKey, orderID, amount); err != nil {
 		return nil, err
@@ -268,8 +270,19 @@ func (e *Engine) confirmClaimed(ctx context.Context, o *orders.Order, until time
 	if err == nil {
 		return e.settleApproved(ctx, o, p)
 	}
-	class := toss.Classify(err)
 	code := toss.CodeOf(err)
+	if errors.Is(err, toss.ErrSecretKey) || code == toss.CodeUnauthorizedKey {
+		// Our own outage, not the buyer's card: the keys could not be loaded
+		// (Secrets Manager failing) or Toss refused our key (re-issued at
+		// Toss, not yet in the secret). Toss executed nothing, so this is no
+		// decline: the order stays CONFIRMING under its lapsing claim, and
+		// the buyer's next request or the reconciler confirms it once the
+		// keys work again.
+		e.count("keys_unavailable")
+		e.log().ErrorContext(ctx, "confirm not sent: Toss secret key unavailable or refused", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "code", code)
+		return nil, fmt.Errorf("payments: confirm order %s: %w", o.ID, err)
+	}
+	class := toss.Classify(err)
 	if code == toss.CodeAlreadyProcessedPayment || class == toss.ClassUnknown || class == toss.ClassRetryable {
 		// Query before concluding: the confirm may have been executed.
 		e.log().WarnContext(ctx, "confirm outcome unknown; querying Toss", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "code", code, "class", class.String())
