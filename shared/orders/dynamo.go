@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -487,10 +486,23 @@ func commonValues(now time.Time) item {
 	}
 }
 
-var (
-	namePlaceholder  = regexp.MustCompile(`#[A-Za-z]+`)
-	valuePlaceholder = regexp.MustCompile(`:[A-Za-z]+`)
-)
+// placeholders calls f with every placeholder in expr that starts with
+// sigil ('#' for names, ':' for values) followed by letters.
+func placeholders(expr string, sigil byte, f func(string)) {
+	for i := 0; i < len(expr); i++ {
+		if expr[i] != sigil {
+			continue
+		}
+		j := i + 1
+		for j < len(expr) && (expr[j] >= 'a' && expr[j] <= 'z' || expr[j] >= 'A' && expr[j] <= 'Z') {
+			j++
+		}
+		if j > i+1 {
+			f(expr[i:j])
+		}
+		i = j - 1
+	}
+}
 
 // exprNames maps every #name in the expressions to the attribute of the
 // same name. Every attribute goes through a placeholder: status, name and
@@ -498,9 +510,7 @@ var (
 func exprNames(exprs ...string) map[string]string {
 	m := map[string]string{}
 	for _, e := range exprs {
-		for _, p := range namePlaceholder.FindAllString(e, -1) {
-			m[p] = p[1:]
-		}
+		placeholders(e, '#', func(p string) { m[p] = p[1:] })
 	}
 	return m
 }
@@ -510,11 +520,11 @@ func exprNames(exprs ...string) map[string]string {
 func exprValues(vals item, exprs ...string) item {
 	m := item{}
 	for _, e := range exprs {
-		for _, p := range valuePlaceholder.FindAllString(e, -1) {
+		placeholders(e, ':', func(p string) {
 			if v, ok := vals[p]; ok {
 				m[p] = v
 			}
-		}
+		})
 	}
 	if len(m) == 0 {
 		return nil

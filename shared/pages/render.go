@@ -238,7 +238,7 @@ func newPage(l Lang, nonce, state string) (*page, error) {
 		return nil, fmt.Errorf("%w: nonce must be base64, 16 to 128 characters (use NewNonce)", ErrInvalidView)
 	}
 	l = l.orDefault()
-	return &page{HTMLLang: l.HTMLLang(), T: texts[l], Nonce: nonce, CSS: template.CSS(styleCSS), State: state}, nil
+	return &page{HTMLLang: l.HTMLLang(), T: texts()[l], Nonce: nonce, CSS: template.CSS(styleCSS), State: state}, nil
 }
 
 // shownOrderID hides an id that is not a valid order id (see validOrderID).

@@ -695,11 +695,11 @@ func TestReceipt(t *testing.T) {
 
 // TestTextsComplete: every language has every sentence.
 func TestTextsComplete(t *testing.T) {
-	if len(texts) != len(Langs) {
-		t.Fatalf("texts has %d languages, Langs %d", len(texts), len(Langs))
+	if len(texts()) != len(Langs) {
+		t.Fatalf("texts has %d languages, Langs %d", len(texts()), len(Langs))
 	}
 	for _, l := range Langs {
-		tx, ok := texts[l]
+		tx, ok := texts()[l]
 		if !ok {
 			t.Fatalf("no texts for %s", l)
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -473,5 +474,14 @@ func TestIntegrationWebhooksThatChangeNothing(t *testing.T) {
 	}
 	if n := s.cancelRequests(); n != 0 {
 		t.Fatalf("%d cancel requests", n)
+	}
+}
+
+func TestValidEventType(t *testing.T) {
+	rule := regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,63}$`)
+	for _, s := range []string{"", "PAYMENT_STATUS_CHANGED", "DEPOSIT_CALLBACK", "payment", "1ABC", "A", "A" + strings.Repeat("B", 63), "A" + strings.Repeat("B", 64), "A-B", "ÄB"} {
+		if validEventType(s) != rule.MatchString(s) {
+			t.Errorf("validEventType(%q) = %v", s, validEventType(s))
+		}
 	}
 }
