@@ -98,6 +98,11 @@ func (s *Service) cancelError(ctx context.Context, r *apigw.Request, err error) 
 	case errors.Is(err, payments.ErrCancelUnknown):
 		s.log().WarnContext(ctx, "refund outcome unknown", "error", err)
 		return Error(r, CodeCancelOutcomeUnknown, "")
+	case errors.As(err, &te) && (te.Code == toss.CodeUnauthorizedKey || te.Code == toss.CodeIncorrectBasicAuthFormat):
+		// Toss refused our own secret key: our outage, not the merchant's
+		// credentials, so never answered as their 401.
+		s.log().ErrorContext(ctx, "refund: Toss refused our secret key", "code", te.Code)
+		return Error(r, CodeServiceUnavailable, "")
 	case errors.As(err, &te) && te.Code != "" && te.Status >= 400 && te.Status < 500:
 		// Toss refused: its code and message, with its status.
 		return ErrorStatus(r, te.Status, te.Code, te.Message)

@@ -199,3 +199,22 @@ func (g firstLookupWorks) Payment(ctx context.Context, pk string, opts ...toss.C
 	}
 	return lookupsFail{}.Payment(ctx, pk, opts...)
 }
+
+// When Toss refuses our own secret key, the merchant is not told their key
+// is wrong: it is our outage, and nothing was refunded.
+func TestCancelWithOurKeyRefusedIsOurOutage(t *testing.T) {
+	h := newHarness(t)
+	o := h.createOrder("Hanbok", 39000)
+	key := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount)
+	if resp := h.confirm(key, o.OrderID, o.Amount, ""); resp.StatusCode != 200 {
+		t.Fatalf("confirm: %d", resp.StatusCode)
+	}
+	h.sb.RotateSecretKey("test_sk_sandbox_rotated_elsewhere_01")
+	r := h.refund(key, refundBody(1000), "", authHeader())
+	if r.status != http.StatusServiceUnavailable || !contains(r.body, `"SERVICE_UNAVAILABLE"`) {
+		t.Fatalf("refund with our key refused: %d %s", r.status, r.body)
+	}
+	if p, _ := h.sb.Payment(key); p.BalanceAmount != 39000 {
+		t.Fatalf("balance %d", p.BalanceAmount)
+	}
+}
