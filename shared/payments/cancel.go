@@ -223,10 +223,7 @@ func (e *Engine) cancelOrder(ctx context.Context, o *orders.Order, reason string
 	key := CancelIdempotencyKey(o.ID, o.PaymentKey, amount, callerKey)
 	log := e.log().With("orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "amount", amount,
 		"balance", o.Payment.BalanceAmount, "idempotencyKey", key)
-	until, ok := ctx.Deadline()
-	if !ok {
-		until = time.Now().Add(orDefault(e.ClaimDuration, defaultClaim))
-	}
+	until := e.deadline(ctx, time.Now())
 	tctx, cancel := e.tossContext(ctx, until)
 	p, err := e.Toss.Cancel(tctx, o.PaymentKey, toss.CancelRequest{CancelReason: reason, CancelAmount: amount}, key)
 	cancel()
@@ -396,10 +393,7 @@ func (e *Engine) CancelPayment(ctx context.Context, paymentKey, reason string, a
 	if paymentKey == "" || len(paymentKey) > maxPaymentKeyLen {
 		return nil, ErrOrderNotFound
 	}
-	until, ok := ctx.Deadline()
-	if !ok {
-		until = time.Now().Add(orDefault(e.ClaimDuration, defaultClaim))
-	}
+	until := e.deadline(ctx, time.Now())
 	tctx, cancel := e.tossContext(ctx, until)
 	p, err := e.Toss.Payment(tctx, paymentKey)
 	cancel()

@@ -175,6 +175,15 @@ func (e *Engine) count(outcome string) {
 	}
 }
 
+// deadline is when work for ctx must end: its deadline, else ClaimDuration
+// after from.
+func (e *Engine) deadline(ctx context.Context, from time.Time) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return from.Add(orDefault(e.ClaimDuration, defaultClaim))
+}
+
 func orDefault(d, def time.Duration) time.Duration {
 	if d > 0 {
 		return d
@@ -207,10 +216,7 @@ func (e *Engine) Confirm(ctx context.Context, paymentKey, orderID string, amount
 		return nil, err
 	}
 	now := e.now()
-	until, ok := ctx.Deadline()
-	if !ok {
-		until = now.Add(orDefault(e.ClaimDuration, defaultClaim))
-	}
+	until := e.deadline(ctx, now)
 	o, err := e.Orders.Claim(ctx, orders.Claim{OrderID: orderID, PaymentKey: paymentKey, Amount: amount, Now: now, Until: until})
 	if err != nil {
 		return e.refused(ctx, err, paymentKey, orderID, amount, now)
@@ -350,14 +356,11 @@ func (e *Engine) settleApproved(ctx context.Context, o *orders.Order, p *toss.Pa
 	}
 	e.count("done")
 	e.log().InfoContext(ctx, "confirm done", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "amount", o.Amount)
-	if p.Status == toss.StatusCanceled || p.Status == toss.StatusPartialCanceled {
-		// Approved and already refunded at Toss (a dashboard refund before
-		// this order was settled): record the refunds too.
-		if cancelled, err := e.Orders.ApplyCancel(ctx, o.ID, o.PaymentKey, Summary(p), e.now()); err == nil {
-			updated = cancelled
-		} else {
-			e.log().WarnContext(ctx, "record refunds found at settlement", "orderId", o.ID, "error", err)
-		}
+	if refunded, err := e.recordRefundsSince(ctx, updated, p); err == nil {
+		updated = refunded
+	} else {
+		// DONE is recorded; the refunds follow with their webhook or the next refund.
+		e.log().WarnContext(ctx, "record refunds found at settlement", "orderId", o.ID, "error", err)
 	}
 	return &Result{Outcome: OutcomeDone, Order: updated}, nil
 }
@@ -380,6 +383,24 @@ func (e *Engine) settleFromLookup(ctx context.Context, o *orders.Order, until ti
 	}
 	e.count("unknown")
 	return &Result{Outcome: OutcomeProcessing, Order: o}, nil
+}
+
+// recordRefundsSince brings an order just recorded DONE from p up to p's
+// refunds, when p was approved and refunded at Toss (a dashboard refund)
+// before the order was settled. An order already there is returned as it is.
+func (e *Engine) recordRefundsSince(ctx context.Context, done *orders.Order, p *toss.Payment) (*orders.Order, error) {
+	if p.Status != toss.StatusCanceled && p.Status != toss.StatusPartialCanceled {
+		return done, nil
+	}
+	cur, err := e.Orders.ApplyCancel(ctx, done.ID, done.PaymentKey, Summary(p), e.now())
+	var ce *orders.ConflictError
+	switch {
+	case err == nil:
+		return cur, nil
+	case errors.As(err, &ce) && ce.Current != nil:
+		return ce.Current, nil
+	}
+	return done, fmt.Errorf("payments: record refunds of order %s: %w", done.ID, err)
 }
 
 func isApproved(s toss.PaymentStatus) bool {

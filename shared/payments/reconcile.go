@@ -76,10 +76,7 @@ func (e *Engine) Reconcile(ctx context.Context) (ReconcileReport, error) {
 
 // settleLapsed decides one lapsed CONFIRMING order from Toss's side.
 func (e *Engine) settleLapsed(ctx context.Context, o *orders.Order) (*Result, error) {
-	until, ok := ctx.Deadline()
-	if !ok {
-		until = e.now().Add(orDefault(e.ClaimDuration, defaultClaim))
-	}
+	until := e.deadline(ctx, e.now())
 	tctx, cancel := e.tossContext(ctx, until)
 	p, err := e.Toss.PaymentByOrderID(tctx, o.ID)
 	cancel()
@@ -105,11 +102,7 @@ func (e *Engine) settleLapsed(ctx context.Context, o *orders.Order) (*Result, er
 		f := orders.Failure{Code: CodeConfirmWindowShut, Message: "the confirm window closed before the payment was confirmed", PaymentKey: o.PaymentKey, Amount: o.Amount, At: e.now()}
 		return e.fail(ctx, o, f)
 	}
-	return e.Redrive(ctx, o.ID, o.PaymentKey, o.Amount)
-}
-
-// Redrive resumes a lapsed CONFIRMING claim: it takes the claim again (the
-// same paymentKey only) and repeats the confirm with the same key.
-func (e *Engine) Redrive(ctx context.Context, orderID, paymentKey string, amount int64) (*Result, error) {
-	return e.Confirm(ctx, paymentKey, orderID, amount)
+	// Confirm resumes the lapsed claim (same paymentKey only) and repeats the
+	// confirm under the same key.
+	return e.Confirm(ctx, o.PaymentKey, o.ID, o.Amount)
 }

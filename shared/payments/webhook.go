@@ -184,10 +184,7 @@ func (e *Engine) ApplyWebhook(ctx context.Context, body []byte) (WebhookResult, 
 		e.logWebhook(ctx, w, res)
 		return res, nil
 	}
-	until, ok := ctx.Deadline()
-	if !ok {
-		until = time.Now().Add(orDefault(e.ClaimDuration, defaultClaim))
-	}
+	until := e.deadline(ctx, time.Now())
 	tctx, cancel := e.tossContext(ctx, until)
 	p, err := e.Toss.Payment(tctx, w.PaymentKey)
 	cancel()
@@ -247,16 +244,11 @@ func (e *Engine) completeFromWebhook(ctx context.Context, w *Webhook, res Webhoo
 	if err != nil || (p.Status != toss.StatusCanceled && p.Status != toss.StatusPartialCanceled) {
 		return e.applied(ctx, w, res, updated, err, "payment recorded")
 	}
-	// Approved and refunded since: the order reads DONE with the refunded
-	// summary; ApplyCancel brings its status along.
-	cur, err := e.Orders.ApplyCancel(ctx, o.ID, o.PaymentKey, Summary(p), e.now())
+	cur, err := e.recordRefundsSince(ctx, updated, p)
 	if err != nil {
-		var ce *orders.ConflictError
-		if !errors.As(err, &ce) {
-			res.Order = updated
-			return res, fmt.Errorf("payments: webhook: record refunds of order %s: %w", o.ID, err)
-		}
-		cur = ce.Current
+		// Not answered 200: Toss delivers the webhook again and the refunds follow.
+		res.Order = updated
+		return res, fmt.Errorf("payments: webhook: %w", err)
 	}
 	return e.applied(ctx, w, res, cur, nil, "payment and refunds recorded")
 }
