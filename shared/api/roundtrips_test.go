@@ -57,12 +57,8 @@ func startRTStack(t *testing.T) *rtStack {
 	ctx := context.Background()
 	db := env.DynamoDB()
 	ordersTable, idemTable, secretID := awstest.UniqueName("rt-orders"), awstest.UniqueName("rt-idempotency"), awstest.UniqueName("rt-keys")
-	if _, err := db.CreateTable(ctx, orders.TableDefinition(ordersTable)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.CreateTable(ctx, idempotency.TableDefinition(idemTable)); err != nil {
-		t.Fatal(err)
-	}
+	awstest.CreateTable(t, db, orders.TableDefinition(ordersTable))
+	awstest.CreateTable(t, db, idempotency.TableDefinition(idemTable))
 	sb := tosstest.NewServer(t)
 	addSecret(sb.SecretKey())
 	addSecret(merchantKey)

@@ -108,6 +108,11 @@ func (s *DynamoStore) Lock(ctx context.Context, rec Record, now time.Time) (Reco
 	if err != nil {
 		return Record{}, false, fmt.Errorf("dynamodb PutItem %s: existing item: %w", s.table, err)
 	}
+	if old.Status == StatusInProgress && old.LockToken == rec.LockToken {
+		// The SDK retried a PutItem whose first attempt took the lock but
+		// whose answer was lost: the lock is ours.
+		return Record{}, true, nil
+	}
 	return old, false, nil
 }
 
@@ -140,22 +145,34 @@ func (s *DynamoStore) Complete(ctx context.Context, id, token string, resp Respo
 		values[":respBody"] = &types.AttributeValueMemberB{Value: resp.Body}
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       map[string]types.AttributeValue{attrID: str(id)},
-		UpdateExpression:          aws.String(update),
-		ConditionExpression:       aws.String("#status = :inProgress AND #lockToken = :token"),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
+		TableName:                           aws.String(s.table),
+		Key:                                 map[string]types.AttributeValue{attrID: str(id)},
+		UpdateExpression:                    aws.String(update),
+		ConditionExpression:                 aws.String("#status = :inProgress AND #lockToken = :token"),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) && len(ccf.Item) > 0 {
+		if old, derr := decodeRecord(ccf.Item); derr == nil && old.Status == StatusCompleted && old.LockToken == token {
+			// A retry of our own completion, whose first attempt took effect.
+			return nil
+		}
+	}
 	return s.condErr("UpdateItem", err)
 }
 
 // Release implements Store.
+// A release refused because the record is gone is no error: the lock is
+// not held either way (this is also what a retried, already applied
+// DeleteItem sees).
 func (s *DynamoStore) Release(ctx context.Context, id, token string) error {
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 map[string]types.AttributeValue{attrID: str(id)},
-		ConditionExpression: aws.String("#status = :inProgress AND #lockToken = :token"),
+		TableName:                           aws.String(s.table),
+		Key:                                 map[string]types.AttributeValue{attrID: str(id)},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ConditionExpression:                 aws.String("#status = :inProgress AND #lockToken = :token"),
 		ExpressionAttributeNames: map[string]string{
 			"#status":    attrStatus,
 			"#lockToken": attrLockToken,
@@ -165,6 +182,10 @@ func (s *DynamoStore) Release(ctx context.Context, id, token string) error {
 			":token":      str(token),
 		},
 	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) && len(ccf.Item) == 0 {
+		return nil
+	}
 	return s.condErr("DeleteItem", err)
 }
 

@@ -800,3 +800,38 @@ func TestRecordIDSeparatesParts(t *testing.T) {
 		t.Fatalf("RecordID = %q: want a stable 64-hex id that ignores the body", a)
 	}
 }
+
+// Each write reaching DynamoDB twice (the SDK retrying one whose answer was
+// lost) changes nothing the caller sees: the first request runs once and is
+// stored, its repeat is replayed, and a released lock is gone.
+func TestDynamoDBWritesSurviveReplays(t *testing.T) {
+	replays := &awstest.Replays{Ops: []string{"PutItem", "UpdateItem", "DeleteItem"}}
+	db, table := newTable(t, replays.Middleware)
+	g := New(NewDynamoStore(db, table), Options{})
+	ctx := context.Background()
+
+	h := &counter{resp: okResponse(`{"status":"DONE"}`)}
+	for i, wantReplayed := range []bool{false, true} {
+		got, replayed, err := g.Do(ctx, req("k", `{}`), h.fn)
+		if err != nil || replayed != wantReplayed || !sameResponse(got, h.resp) {
+			t.Fatalf("call %d: got %+v replayed=%v err=%v, want the stored response replayed=%v", i, got, replayed, err, wantReplayed)
+		}
+	}
+	if n := h.n.Load(); n != 1 {
+		t.Fatalf("fn ran %d times, want 1", n)
+	}
+
+	invalid := &counter{resp: Transient(Response{Status: 400})}
+	if _, _, err := g.Do(ctx, req("v", `{}`), invalid.fn); err != nil {
+		t.Fatalf("transient response: %v", err)
+	}
+	again := &counter{resp: okResponse(`{}`)}
+	if _, replayed, err := g.Do(ctx, req("v", `{}`), again.fn); err != nil || replayed || again.n.Load() != 1 {
+		t.Fatalf("after a released lock: replayed=%v err=%v runs=%d, want a fresh run", replayed, err, again.n.Load())
+	}
+	// lock+complete, lock+release, lock+complete (the repeat's refused
+	// lock is not replayed: it took no effect)
+	if got := replays.Count(); got != 6 {
+		t.Fatalf("%d writes were sent twice, want 6: the test did not test replays", got)
+	}
+}

@@ -52,8 +52,8 @@ type Store interface {
 	// Complete stores resp and marks the record COMPLETED if it is still
 	// INPROGRESS under token; otherwise it returns ErrLockLost.
 	Complete(ctx context.Context, id, token string, resp Response, now time.Time) error
-	// Release deletes the record if it is still INPROGRESS under token;
-	// otherwise it returns ErrLockLost.
+	// Release deletes the record if it is still INPROGRESS under token,
+	// does nothing if there is no record, and otherwise returns ErrLockLost.
 	Release(ctx context.Context, id, token string) error
 }
 
@@ -105,7 +105,10 @@ func (s *MemoryStore) Release(_ context.Context, id, token string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec, ok := s.records[id]
-	if !ok || rec.Status != StatusInProgress || rec.LockToken != token {
+	if !ok {
+		return nil
+	}
+	if rec.Status != StatusInProgress || rec.LockToken != token {
 		return ErrLockLost
 	}
 	delete(s.records, id)

@@ -2,8 +2,11 @@ package orders
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -116,15 +119,21 @@ func (s *DynamoStore) Create(ctx context.Context, o *Order) error {
 		return fmt.Errorf("orders: create: %w", err)
 	}
 	cond := "attribute_not_exists(#id)"
+	it := encodeOrder(n)
+	token := writeToken()
+	it[attrWriteToken] = avS(token)
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           aws.String(s.table),
-		Item:                                encodeOrder(n),
+		Item:                                it,
 		ConditionExpression:                 aws.String(cond),
 		ExpressionAttributeNames:            exprNames(cond),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	switch {
+	case errors.As(err, &ccf) && wroteIt(ccf.Item, token):
+		// The SDK retried a PutItem whose first attempt was applied but
+		// whose answer was lost: the order is ours, created once.
 	case errors.As(err, &ccf):
 		return fmt.Errorf("%w: %s", ErrExists, n.ID)
 	case err != nil:
@@ -428,17 +437,30 @@ func (s *DynamoStore) update(ctx context.Context, w write) (*Order, error) {
 	for k, v := range w.values {
 		vals[k] = v
 	}
+	token := writeToken()
+	vals[":writeToken"] = avS(token)
+	update := w.update + stampWrite
+	if i := strings.Index(w.update, " REMOVE "); i >= 0 {
+		update = w.update[:i] + stampWrite + w.update[i:]
+	}
+	cond := "(" + w.cond + ") AND " + notReplayed
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.table),
 		Key:                                 item{attrID: avS(w.id)},
-		ConditionExpression:                 aws.String(w.cond),
-		UpdateExpression:                    aws.String(w.update),
-		ExpressionAttributeNames:            exprNames(w.cond, w.update),
-		ExpressionAttributeValues:           exprValues(vals, w.cond, w.update),
+		ConditionExpression:                 aws.String(cond),
+		UpdateExpression:                    aws.String(update),
+		ExpressionAttributeNames:            exprNames(cond, update),
+		ExpressionAttributeValues:           exprValues(vals, cond, update),
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if err != nil {
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf) && wroteIt(ccf.Item, token):
+		// The SDK retried an UpdateItem whose first attempt was applied
+		// but whose answer was lost: what it refused is our own write.
+		out = &dynamodb.UpdateItemOutput{Attributes: ccf.Item}
+	case err != nil:
 		return nil, refused(w.op, w.id, w.now, err)
 	}
 	o, err := decodeOrder(out.Attributes)
@@ -446,6 +468,35 @@ func (s *DynamoStore) update(ctx context.Context, w write) (*Order, error) {
 		return nil, fmt.Errorf("orders: %s %s: written, but: %w", w.op, w.id, err)
 	}
 	return o, nil
+}
+
+// stampWrite is appended to every update's SET clause: each write leaves a
+// fresh random token on the item.
+const stampWrite = ", #writeToken = :writeToken"
+
+// notReplayed is part of every update's condition, so a replayed write is
+// refused (and then recognised by wroteIt) even when its own condition
+// still holds after it took effect, as RecordFailure's does: no write is
+// ever applied twice.
+const notReplayed = "(attribute_not_exists(#writeToken) OR #writeToken <> :writeToken)"
+
+// writeToken returns 128 random bits, hex-encoded.
+func writeToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error
+	return hex.EncodeToString(b[:])
+}
+
+// wroteIt reports whether a refusal's ALL_OLD item carries token, that is,
+// whether the write being refused is a retry of one that already took
+// effect. The SDK retries a write whose answer was lost (a reset
+// connection, a 500 after commit); without this, a create would come back
+// "already exists" and a claim "held by another request" for the caller's
+// own success. Every write sets a new token, so a later write by anyone
+// else makes this false again.
+func wroteIt(old item, token string) bool {
+	v, ok := old[attrWriteToken].(*types.AttributeValueMemberS)
+	return ok && v.Value == token
 }
 
 // refused turns a failed write into the Store's errors, using the item

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/tossintl/backend/shared/internal/awstest"
 	"github.com/tossintl/backend/shared/orders"
 )
 
@@ -306,5 +307,66 @@ func TestTableDefinitionIsConsistent(t *testing.T) {
 	ttl := orders.TimeToLiveDefinition("orders")
 	if *ttl.TimeToLiveSpecification.AttributeName != orders.TTLAttribute || !*ttl.TimeToLiveSpecification.Enabled {
 		t.Errorf("TTL spec = %+v", ttl.TimeToLiveSpecification)
+	}
+}
+
+// A write that reaches DynamoDB twice (the SDK retrying one whose answer
+// was lost) answers the caller as the first attempt would have: the order
+// exists once and moves once, and nobody is told "already exists" or
+// "held by another request" about their own write.
+func TestDynamoWritesSurviveReplays(t *testing.T) {
+	replays := &awstest.Replays{Ops: []string{"PutItem", "UpdateItem"}}
+	db := awstest.DynamoDB(t, replays.Middleware)
+	table := awstest.UniqueName("orders")
+	awstest.CreateTable(t, db, orders.TableDefinition(table))
+	s := orders.NewDynamoStore(db, table)
+
+	o := create(t, s, 15000, t0)
+	claimed := mustClaim(t, s, o, "pk_1", t0)
+	if claimed.Status != orders.StatusConfirming || claimed.PaymentKey != "pk_1" || claimed.Version != 2 {
+		t.Fatalf("claim answered %+v, want CONFIRMING by pk_1 at version 2", claimed)
+	}
+	done, err := s.Complete(ctx, o.ID, "pk_1", payment, t0.Add(time.Second))
+	if err != nil {
+		t.Fatalf("complete: %v", err)
+	}
+	if done.Status != orders.StatusDone || done.Version != 3 {
+		t.Fatalf("complete answered %+v, want DONE at version 3", done)
+	}
+	partial, err := s.ApplyCancel(ctx, o.ID, "pk_1", canceled(5000), t0.Add(time.Minute))
+	if err != nil {
+		t.Fatalf("apply cancel: %v", err)
+	}
+	if partial.Status != orders.StatusPartialCanceled || partial.Payment.BalanceAmount != 10000 {
+		t.Fatalf("apply cancel answered %+v, want PARTIAL_CANCELED with 10000 left", partial)
+	}
+
+	other := create(t, s, 2000, t0)
+	mustClaim(t, s, other, "pk_2", t0)
+	if _, err := s.Fail(ctx, other.ID, "pk_2", orders.Failure{Code: "REJECT_CARD_COMPANY"}, t0); err != nil {
+		t.Fatalf("fail: %v", err)
+	}
+	if _, err := s.RecordFailure(ctx, other.ID, orders.Failure{Code: "PAY_PROCESS_CANCELED"}, t0); err != nil {
+		t.Fatalf("record failure: %v", err)
+	}
+	expired, err := s.Expire(ctx, other.ID, other.PayableUntil)
+	if err != nil {
+		t.Fatalf("expire: %v", err)
+	}
+	if expired.Status != orders.StatusExpired || expired.Version != 5 {
+		t.Fatalf("expire answered %+v, want EXPIRED at version 5", expired)
+	}
+	if replays.Count() != 9 {
+		t.Fatalf("%d writes were sent twice, want 9: the test did not test replays", replays.Count())
+	}
+
+	// A write refused for a real reason is still refused after a replay:
+	// the token only matches the writer's own attempt.
+	if _, err := s.Claim(ctx, claimOf(o, "pk_other", t0)); wantErr[*orders.ConflictError](err) != nil {
+		t.Fatal(wantErr[*orders.ConflictError](err))
+	}
+	dup := *o
+	if err := s.Create(ctx, &dup); !errors.Is(err, orders.ErrExists) {
+		t.Fatalf("create of an existing id: err = %v, want ErrExists", err)
 	}
 }

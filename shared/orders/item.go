@@ -30,9 +30,10 @@ const (
 	attrCreatedAt      = "createdAt"
 	attrUpdatedAt      = "updatedAt"
 	attrVersion        = "version"
-	attrListKey        = "listKey" // hash key of the created index, listKeyValue on every order
-	attrDueKind        = "dueKind" // hash key of the due index, absent when nothing is due
-	attrDueAt          = "dueAt"   // range key of the due index
+	attrListKey        = "listKey"    // hash key of the created index, listKeyValue on every order
+	attrDueKind        = "dueKind"    // hash key of the due index, absent when nothing is due
+	attrDueAt          = "dueAt"      // range key of the due index
+	attrWriteToken     = "writeToken" // random per write: a retried write recognises itself (writeToken)
 )
 
 const (

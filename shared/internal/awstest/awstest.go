@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -23,8 +24,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/tossintl/backend/shared/awsclient"
 )
@@ -122,10 +125,13 @@ func UniqueName(prefix string) string {
 }
 
 // CreateTable creates a table and registers its deletion at the end of the test.
+// Table names are unique per test (UniqueName), so "already exists" can only
+// mean the SDK retried a CreateTable that had taken effect: it is accepted.
 func CreateTable(t testing.TB, db *dynamodb.Client, in *dynamodb.CreateTableInput) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := db.CreateTable(ctx, in); err != nil {
+	var inUse *types.ResourceInUseException
+	if _, err := db.CreateTable(ctx, in); err != nil && !errors.As(err, &inUse) {
 		t.Fatalf("create table %s: %v", *in.TableName, err)
 	}
 	t.Cleanup(func() {
@@ -193,4 +199,57 @@ func (c *Calls) String() string {
 		fmt.Fprintf(&b, "%s=%d ", k, v)
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// Replays makes chosen operations reach the server twice, as when the SDK
+// retries a request whose first attempt took effect but whose answer was
+// lost (a reset connection, a 500 after commit). The caller sees only the
+// second answer. Add Replays.Middleware to a client's APIOptions.
+type Replays struct {
+	Ops []string // operation names to send twice, e.g. "PutItem"
+
+	mu sync.Mutex
+	n  int
+}
+
+// Middleware is the APIOptions entry. It sits at the start of the
+// Deserialize step, after signing, so both sends carry the same request.
+func (r *Replays) Middleware(stack *middleware.Stack) error {
+	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("awstest.Replays",
+		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+			if !r.selects(middleware.GetOperationName(ctx)) {
+				return next.HandleDeserialize(ctx, in)
+			}
+			req, ok := in.Request.(*smithyhttp.Request)
+			if !ok {
+				return middleware.DeserializeOutput{}, middleware.Metadata{}, fmt.Errorf("awstest.Replays: request is %T", in.Request)
+			}
+			if out, md, err := next.HandleDeserialize(ctx, in); err != nil {
+				return out, md, err // refused or failed: nothing to replay
+			}
+			if err := req.RewindStream(); err != nil {
+				return middleware.DeserializeOutput{}, middleware.Metadata{}, fmt.Errorf("awstest.Replays: rewind: %w", err)
+			}
+			r.mu.Lock()
+			r.n++
+			r.mu.Unlock()
+			return next.HandleDeserialize(ctx, in)
+		}), middleware.Before)
+}
+
+func (r *Replays) selects(op string) bool {
+	for _, o := range r.Ops {
+		if o == op {
+			return true
+		}
+	}
+	return false
+}
+
+// Count is how many requests were sent twice: those whose first send
+// succeeded.
+func (r *Replays) Count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
 }

@@ -322,6 +322,14 @@ func (f *Function) run(inv *invocation) (Result, error) {
 			}
 		}
 		res, delivered, err := e.invoke(inv)
+		select {
+		case <-f.done:
+			// Close killed the process under this invocation: whatever
+			// e.invoke saw (an exit, a broken connection) is the close.
+			e.kill()
+			return Result{RequestID: inv.id}, ErrClosed
+		default:
+		}
 		if !delivered && err == nil && !fresh && attempt == 0 {
 			// The warm process died between invocations before taking
 			// this event: Lambda would simply use a fresh environment.

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/tossintl/backend/shared/tosstest"
@@ -158,7 +159,10 @@ func awsClients(endpoint string) (*dynamodb.Client, *secretsmanager.Client) {
 // CloudFormation would skip TimeToLiveSpecification).
 func createTables(ctx context.Context, db *dynamodb.Client, tables []*Table) error {
 	for _, t := range tables {
-		if _, err := db.CreateTable(ctx, t.Create); err != nil {
+		// The tables are new to this moto_server, so "already exists" means
+		// the SDK retried a CreateTable that had taken effect.
+		var inUse *types.ResourceInUseException
+		if _, err := db.CreateTable(ctx, t.Create); err != nil && !errors.As(err, &inUse) {
 			return fmt.Errorf("create table %s (%s): %w", t.Name, t.LogicalID, err)
 		}
 		if t.TTL != nil {
