@@ -8,13 +8,14 @@ import (
 )
 
 // The stores take their AWS clients as interfaces. Handing them the SDK
-// clients themselves keeps every operation of those clients (some sixty
-// for DynamoDB, with their serializers: about 1.8 MB) in any binary that
-// also executes a template: html/template looks methods up by name, so the
-// linker keeps every exported method of every type that reaches an
-// interface. These wrappers are what reaches the interfaces instead: they
-// hold only the operations the stores call, as method values, so only those
-// are linked.
+// clients themselves would keep every operation of those clients (some
+// sixty for DynamoDB, with their serializers: about 1.8 MB) in any binary
+// that also looks methods up by name through reflect (html/template does,
+// and aws-lambda-go's net/rpc mode without the lambda.norpc tag): the linker
+// then keeps every exported method of every type that reaches an
+// interface. The pages no longer use html/template, but these wrappers keep
+// the binaries from depending on that: they hold only the operations the
+// stores call, as method values, so only those are linked.
 
 type (
 	getItemFn    = func(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)

@@ -146,7 +146,7 @@ const maxMessageRunes = 200
 // cleanMessage makes free text from a URL or a provider fit to show: valid
 // UTF-8, control, invisible-format and white-space characters folded to one
 // space, trimmed, and at most max runes, plus an ellipsis when cut. Escaping
-// is left to html/template.
+// is left to the markup writers (escapeHTML).
 func cleanMessage(s string, max int) string {
 	var b strings.Builder
 	n, space := 0, false
@@ -222,11 +222,9 @@ func absoluteHTTPURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil
 }
 
-// refreshTarget vets the URL for a meta refresh. html/template does not
-// treat the content attribute of <meta http-equiv="refresh"> as a URL, so
-// the scheme check it would do for href is done here: a same-site path or an
-// absolute http(s) URL, anything else is dropped (the page then refreshes
-// itself).
+// refreshTarget vets a same-site URL: for a meta refresh, and (through
+// vetHref) for links. A same-site path or an absolute http(s) URL passes;
+// anything else is dropped (a refresh then reloads the page itself).
 func refreshTarget(s string) string {
 	if s == "" {
 		return ""

@@ -2,10 +2,9 @@ package pages
 
 import (
 	"bytes"
-	"embed"
+	_ "embed" // the page's CSS and script
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"strings"
 	"sync"
@@ -13,41 +12,11 @@ import (
 )
 
 var (
-	//go:embed templates/*.html
-	templateFS embed.FS
 	//go:embed assets/style.css
 	styleCSS string
 	//go:embed assets/checkout.js
 	checkoutJS string
 )
-
-// Each page is the layout plus its own body, parsed once, on its first
-// render: a function that never renders a page (every JSON function links
-// this package through shared/api) neither parses it at init nor links
-// html/template's parser. A template that does not parse is a build
-// defect: it panics on first use, and the render tests fail.
-type lazyPage struct {
-	once sync.Once
-	file string
-	t    *template.Template
-}
-
-func (l *lazyPage) get() *template.Template {
-	l.once.Do(func() { l.t = mustPage(l.file) })
-	return l.t
-}
-
-var (
-	checkoutTmpl   = &lazyPage{file: "checkout.html"}
-	receiptTmpl    = &lazyPage{file: "receipt.html"}
-	processingTmpl = &lazyPage{file: "processing.html"}
-	messageTmpl    = &lazyPage{file: "message.html"}
-)
-
-func mustPage(file string) *template.Template {
-	t := template.Must(template.New(file).ParseFS(templateFS, "templates/layout.html", "templates/"+file))
-	return t.Lookup("layout")
-}
 
 // ErrInvalidView is returned, wrapped with the offending field, when a view
 // cannot make a working page: no valid nonce (the page would render but its
@@ -177,13 +146,13 @@ const (
 	idReceipt = "receipt"
 )
 
-// page is what the templates see: display-ready strings only, so templates
+// page is what the markup writers see: display-ready strings only, so they
 // hold no logic beyond "show if set".
 type page struct {
 	HTMLLang string
 	T        *text
 	Nonce    string
-	CSS      template.CSS
+	CSS      string // styleCSS
 	State    string
 	Code     string
 	Title    string
@@ -195,8 +164,8 @@ type page struct {
 
 	OrderName, Amount, Estimate, PayLabel string
 	SDKURL                                string
-	Data                                  *checkoutData
-	JS                                    template.JS
+	DataJSON                              string // jsonForScript(checkoutData)
+	JS                                    string // checkoutJS
 
 	CardNumber, CardIssuer, ApprovedAt, ApprovedAtISO, ReceiptURL string
 
@@ -238,7 +207,7 @@ func newPage(l Lang, nonce, state string) (*page, error) {
 		return nil, fmt.Errorf("%w: nonce must be base64, 16 to 128 characters (use NewNonce)", ErrInvalidView)
 	}
 	l = l.orDefault()
-	return &page{HTMLLang: l.HTMLLang(), T: texts()[l], Nonce: nonce, CSS: template.CSS(styleCSS), State: state}, nil
+	return &page{HTMLLang: l.HTMLLang(), T: texts()[l], Nonce: nonce, CSS: styleCSS, State: state}, nil
 }
 
 // shownOrderID hides an id that is not a valid order id (see validOrderID).
@@ -283,8 +252,8 @@ func Checkout(w io.Writer, v CheckoutView) error {
 	p.Estimate = strings.TrimSpace(v.USDEstimate)
 	p.PayLabel = fmt.Sprintf(t.PayFmt, amount)
 	p.SDKURL = v.SDKURL
-	p.JS = template.JS(checkoutJS)
-	p.Data = &checkoutData{
+	p.JS = checkoutJS
+	data, err := jsonForScript(&checkoutData{
 		ClientKey:     v.ClientKey,
 		CustomerKey:   v.CustomerKey,
 		Amount:        v.Amount,
@@ -303,8 +272,12 @@ func Checkout(w io.Writer, v CheckoutView) error {
 			Busy:     t.PayBusy,
 			Detail:   t.ErrDetail,
 		},
+	})
+	if err != nil {
+		return err
 	}
-	return render(w, checkoutTmpl.get(), p)
+	p.DataJSON = data
+	return render(w, p, checkoutBody, checkoutScripts)
 }
 
 // Receipt renders the page for a completed payment.
@@ -325,7 +298,7 @@ func Receipt(w io.Writer, v ReceiptView) error {
 		p.ApprovedAtISO = v.ApprovedAt.In(kst).Format(time.RFC3339)
 	}
 	p.ReceiptURL = v.ReceiptURL
-	return render(w, receiptTmpl.get(), p)
+	return render(w, p, receiptBody, nil)
 }
 
 // Processing renders the self-refreshing page for an outcome not yet known.
@@ -342,7 +315,7 @@ func Processing(w io.Writer, v ProcessingView) error {
 	}
 	p.RefreshSeconds = min(p.RefreshSeconds, maxRefreshSeconds)
 	p.RefreshURL = refreshTarget(v.RefreshURL)
-	return render(w, processingTmpl.get(), p)
+	return render(w, p, processingBody, nil)
 }
 
 // Declined renders the page for a confirm Toss declined.
@@ -360,7 +333,7 @@ func Declined(w io.Writer, v DeclinedView) error {
 	p.Message = cleanMessage(v.Message, maxMessageRunes)
 	p.OrderID = shownOrderID(v.OrderID)
 	p.Links = appendLink(p.Links, idRetry, v.RetryURL, t.TryAgain, true)
-	return render(w, messageTmpl.get(), p)
+	return render(w, p, messageBody, nil)
 }
 
 // AmountRefused renders the page for a success redirect whose amount did
@@ -374,7 +347,7 @@ func AmountRefused(w io.Writer, v AmountRefusedView) error {
 	p.Title, p.Lead = t.AmountRefusedTitle, t.AmountRefusedLead
 	p.OrderID = shownOrderID(v.OrderID)
 	p.Links = appendLink(p.Links, idBack, v.CheckoutURL, t.BackToCheckout, true)
-	return render(w, messageTmpl.get(), p)
+	return render(w, p, messageBody, nil)
 }
 
 // Fail renders the failUrl page, with guidance chosen by Toss's code.
@@ -397,7 +370,7 @@ func Fail(w io.Writer, v FailView) error {
 	}
 	p.Message = cleanMessage(v.Message, maxMessageRunes)
 	p.Links = appendLink(p.Links, idRetry, v.CheckoutURL, t.TryAgain, true)
-	return render(w, messageTmpl.get(), p)
+	return render(w, p, messageBody, nil)
 }
 
 // Notice renders a friendly notice.
@@ -428,11 +401,14 @@ func Notice(w io.Writer, v NoticeView) error {
 	p.OrderID = shownOrderID(v.OrderID)
 	p.Links = appendLink(p.Links, idReceipt, v.ReceiptURL, t.ViewReceipt, true)
 	p.Links = appendLink(p.Links, idBack, v.CheckoutURL, t.BackToCheckout, len(p.Links) == 0)
-	return render(w, messageTmpl.get(), p)
+	return render(w, p, messageBody, nil)
 }
 
+// appendLink adds a link if href is one a link may point to (vetHref): a
+// link to anywhere else is left out rather than shown dead.
 func appendLink(links []link, id, href, label string, primary bool) []link {
-	if strings.TrimSpace(href) == "" {
+	href = vetHref(href)
+	if href == "" {
 		return links
 	}
 	return append(links, link{ID: id, Href: href, Text: label, Primary: primary})
@@ -442,9 +418,10 @@ func appendLink(links []link, id, href, label string, primary bool) []link {
 // every request.
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// render executes into a buffer first, so a failed execution never leaves
-// half a page on the wire and the caller can still answer with an error.
-func render(w io.Writer, t *template.Template, p *page) error {
+// render writes the page into a buffer first, so a failed render never
+// leaves half a page on the wire and the caller can still answer with an
+// error.
+func render(w io.Writer, p *page, body, scripts func(markup, *page)) error {
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {
@@ -452,9 +429,12 @@ func render(w io.Writer, t *template.Template, p *page) error {
 			bufPool.Put(buf)
 		}
 	}()
-	if err := t.Execute(buf, p); err != nil {
-		return fmt.Errorf("pages: render %s page: %w", p.State, err)
+	m := markup{b: buf}
+	var sc func(markup)
+	if scripts != nil {
+		sc = func(m markup) { scripts(m, p) }
 	}
+	layout(m, p, func(m markup) { body(m, p) }, sc)
 	if _, err := w.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("pages: write %s page: %w", p.State, err)
 	}
