@@ -49,7 +49,7 @@ moto-check:
 FUZZTIME ?= 10s
 FUZZ_TARGETS := FuzzEvent:./shared/apigw FuzzParseBasic:./shared/api FuzzParseAmount:./shared/api \
 	FuzzDecodePayment:./shared/toss FuzzParseError:./shared/toss FuzzParseTime:./shared/toss \
-	FuzzRedactSecrets:./shared/obs FuzzValidID:./shared/orders FuzzEscapeHTML:./shared/pages
+	FuzzRedactSecrets:./shared/obs FuzzValidID:./shared/orders FuzzEscapeHTML:./shared/pages FuzzURLAttribute:./shared/pages
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		name=$${t%%:*}; pkg=$${t#*:}; \

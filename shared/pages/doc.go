@@ -3,19 +3,17 @@
 // redirect (receipt, still processing, declined, amount refused), the
 // fail-redirect page and friendly notices.
 //
-// The markup is written by plain Go functions (markup.go), not by
-// html/template, whose run-time method lookup would make the linker keep
-// about 2 MiB of unused methods in each page function; CSS and the checkout
-// script are embedded. Pages speak Korean (the default), English,
-// Japanese and Chinese. They load nothing but the Toss SDK (checkout only),
-// and their one inline style and one inline script carry a per-response CSP
-// nonce that SecurityHeaders puts in the Content-Security-Policy.
+// The markup is specified by html/template templates (testdata/templates)
+// and written by plain Go functions (markup.go) that a test holds to the
+// same bytes: html/template's run-time method lookup would make the linker
+// keep about 2 MiB of unused methods in each page function. CSS and the
+// checkout script are embedded with go:embed.
 //
 // Every value a page shows may come from a URL a stranger crafted (Toss's
 // fail redirect carries free text), so values only ever reach a page through
-// escapeHTML (text and quoted attributes, byte for byte what html/template
-// writes: FuzzEscapeHTML holds it to that), vetHref (link targets) or
-// jsonForScript (the checkout script's data), never concatenated raw into
+// escapeHTML (text and quoted attributes), vetHref and normalizeURL (link
+// targets) or jsonForScript (the checkout script's data), each byte for byte
+// what html/template writes in that place, never concatenated raw into
 // markup or script.
 //
 // Per response, the HTTP layer does:

@@ -11,13 +11,20 @@ import (
 // The pages are written by the Go code below rather than by html/template.
 // html/template looks methods up by name at run time, which makes the
 // linker keep every exported method of every type in the binary: about 2 MiB
-// on each page function. The markup here is small and fixed, so each value
-// goes through one of three doors, chosen by where it lands:
+// on each page function. html/template still defines the pages: the
+// templates in testdata/templates are their specification, and
+// TestMarkupMatchesHTMLTemplate renders every page, in every language and
+// with hostile values, both ways and requires the same bytes.
+// FuzzEscapeHTML and FuzzURLAttribute hold the two escapers below to
+// html/template's own. Each value goes through one door, chosen by where it
+// lands:
 //
 //   - text and quoted attribute values: escapeHTML (& < > " ' + and NUL);
-//   - URLs in href, src and a meta refresh: only those vetHref or
-//     refreshTarget accept (a same-site path or an absolute http(s) URL),
-//     then escapeHTML; a link whose URL fails is not rendered at all;
+//   - URLs in href and src: only those vetHref or refreshTarget accept (a
+//     same-site path or an absolute http(s) URL), then normalizeURL and
+//     escapeHTML; a link whose URL fails is not rendered at all; a meta
+//     refresh's URL is vetted and escaped the same way but not normalized
+//     (html/template does not treat that attribute as a URL);
 //   - data for the checkout script: JSON with < > & U+2028 U+2029 escaped,
 //     inside <script type="application/json">, read by JSON.parse.
 //
@@ -34,6 +41,45 @@ func (m markup) raw(s string) { m.b.WriteString(s) }
 func (m markup) text(s string) { escapeHTML(m.b, s) }
 
 func (m markup) int(n int) { m.b.WriteString(strconv.Itoa(n)) }
+
+// url writes a vetted URL (vetHref, refreshTarget, absoluteHTTPURL) as the
+// value of an href or src attribute: normalized as html/template does, then
+// escaped. An empty URL writes nothing.
+func (m markup) url(s string) {
+	var n bytes.Buffer
+	normalizeURL(&n, s)
+	escapeHTML(m.b, n.String())
+}
+
+// normalizeURL writes s with every byte percent-encoded (lower-case hex)
+// but RFC 3986's unreserved and reserved characters and valid %xx escapes:
+// byte for byte html/template's URL normalizer, so a quote, a space or a
+// non-ASCII byte never reaches the attribute raw.
+func normalizeURL(b *bytes.Buffer, s string) {
+	const hex = "0123456789abcdef"
+	last := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			continue
+		case strings.IndexByte("-._~!#$&*+,/:;=?@[]", c) >= 0:
+			continue
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			continue
+		}
+		b.WriteString(s[last:i])
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+		last = i + 1
+	}
+	b.WriteString(s[last:])
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
 
 // escapeHTML writes s with the characters that could end a text node or a
 // quoted attribute replaced by references, byte for byte as html/template's
@@ -91,10 +137,24 @@ func jsonForScript(v any) (string, error) {
 	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
+// writePage writes p: the layout around the body its kind calls for.
+func writePage(m markup, p *page) {
+	switch p.kind {
+	case kindCheckout:
+		layout(m, p, checkoutBody, checkoutScripts)
+	case kindReceipt:
+		layout(m, p, receiptBody, nil)
+	case kindProcessing:
+		layout(m, p, processingBody, nil)
+	default:
+		layout(m, p, messageBody, nil)
+	}
+}
+
 // layout writes the frame every page shares around body; scripts, when
 // set, ends the body (the checkout page only). #status carries the page's
 // machine-readable state for browser tests and monitoring.
-func layout(m markup, p *page, body func(markup), scripts func(markup)) {
+func layout(m markup, p *page, body, scripts func(markup, *page)) {
 	m.raw("<!doctype html>\n<html lang=\"")
 	m.text(p.HTMLLang)
 	m.raw("\">\n<head>\n<meta charset=\"utf-8\">\n" +
@@ -124,13 +184,13 @@ func layout(m markup, p *page, body func(markup), scripts func(markup)) {
 		m.text(p.Code)
 		m.raw("\"")
 	}
-	m.raw(">\n")
-	body(m)
-	m.raw("\n</main>\n<footer>")
+	m.raw(">\n\n")
+	body(m, p)
+	m.raw("\n\n</main>\n<footer>")
 	m.text(p.T.Footer)
 	m.raw("</footer>")
 	if scripts != nil {
-		scripts(m)
+		scripts(m, p)
 	}
 	m.raw("\n</body>\n</html>\n")
 }
@@ -179,15 +239,15 @@ func checkoutBody(m markup, p *page) {
 }
 
 func checkoutScripts(m markup, p *page) {
-	m.raw("\n<script type=\"application/json\" id=\"checkout-data\">")
+	m.raw("\n\n<script type=\"application/json\" id=\"checkout-data\">")
 	m.raw(p.DataJSON) // jsonForScript: cannot close the element
 	m.raw("</script>\n<script src=\"")
-	m.text(p.SDKURL) // absoluteHTTPURL, checked by Checkout
+	m.url(p.SDKURL) // absoluteHTTPURL, checked by Checkout
 	m.raw("\"></script>\n<script nonce=\"")
 	m.text(p.Nonce)
 	m.raw("\">")
 	m.raw(p.JS)
-	m.raw("</script>")
+	m.raw("</script>\n")
 }
 
 func receiptBody(m markup, p *page) {
@@ -222,7 +282,7 @@ func receiptBody(m markup, p *page) {
 	m.raw("\n</dl>")
 	if u := vetHref(p.ReceiptURL); u != "" {
 		m.raw("\n<div class=\"actions\">\n<a id=\"receipt\" class=\"button\" href=\"")
-		m.text(u)
+		m.url(u)
 		m.raw("\" target=\"_blank\" rel=\"noopener noreferrer\">")
 		m.text(t.TossReceipt)
 		m.raw("<span class=\"sr-only\"> ")
@@ -244,7 +304,7 @@ func processingBody(m markup, p *page) {
 		m.raw("\n</dl>")
 	}
 	m.raw("\n<div class=\"actions\">\n<a id=\"refresh\" class=\"button primary\" href=\"")
-	m.text(refreshTarget(p.RefreshURL)) // "": this page
+	m.url(refreshTarget(p.RefreshURL)) // "": this page
 	m.raw("\">")
 	m.text(t.CheckNow)
 	m.raw("</a>\n</div>")
@@ -286,7 +346,7 @@ func messageBody(m markup, p *page) {
 				m.raw(" primary")
 			}
 			m.raw("\" href=\"")
-			m.text(l.Href) // vetted by appendLink
+			m.url(l.Href) // vetted by appendLink
 			m.raw("\">")
 			m.text(l.Text)
 			m.raw("</a>")

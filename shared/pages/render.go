@@ -149,6 +149,7 @@ const (
 // page is what the markup writers see: display-ready strings only, so they
 // hold no logic beyond "show if set".
 type page struct {
+	kind     pageKind
 	HTMLLang string
 	T        *text
 	Nonce    string
@@ -172,6 +173,16 @@ type page struct {
 	RefreshSeconds int
 	RefreshURL     string
 }
+
+// pageKind picks the body a page gets inside the layout.
+type pageKind int
+
+const (
+	kindMessage pageKind = iota // declined, amount refused, fail, notices
+	kindCheckout
+	kindReceipt
+	kindProcessing
+)
 
 type link struct {
 	ID, Href, Text string
@@ -218,29 +229,29 @@ func shownOrderID(id string) string {
 	return ""
 }
 
-// Checkout renders the checkout page.
-func Checkout(w io.Writer, v CheckoutView) error {
+// checkoutPage builds the Checkout page.
+func checkoutPage(v CheckoutView) (*page, error) {
 	p, err := newPage(v.Lang, v.Nonce, StateCheckout)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// These would otherwise surface only when a buyer taps the button, as a
 	// window that refuses to open or, worse, charges the wrong currency.
 	switch {
 	case v.Amount <= 0:
-		return fmt.Errorf("%w: amount %d is not positive", ErrInvalidView, v.Amount)
+		return nil, fmt.Errorf("%w: amount %d is not positive", ErrInvalidView, v.Amount)
 	case v.Currency != "" && v.Currency != "KRW":
-		return fmt.Errorf("%w: currency %q: the international window charges KRW only", ErrInvalidView, v.Currency)
+		return nil, fmt.Errorf("%w: currency %q: the international window charges KRW only", ErrInvalidView, v.Currency)
 	case !validOrderID(v.OrderID):
-		return fmt.Errorf("%w: order id %q", ErrInvalidView, v.OrderID)
+		return nil, fmt.Errorf("%w: order id %q", ErrInvalidView, v.OrderID)
 	case strings.TrimSpace(v.OrderName) == "":
-		return fmt.Errorf("%w: empty order name", ErrInvalidView)
+		return nil, fmt.Errorf("%w: empty order name", ErrInvalidView)
 	case v.ClientKey == "":
-		return fmt.Errorf("%w: empty client key", ErrInvalidView)
+		return nil, fmt.Errorf("%w: empty client key", ErrInvalidView)
 	case !absoluteHTTPURL(v.SuccessURL), !absoluteHTTPURL(v.FailURL):
-		return fmt.Errorf("%w: success and fail URLs must be absolute http(s) URLs", ErrInvalidView)
+		return nil, fmt.Errorf("%w: success and fail URLs must be absolute http(s) URLs", ErrInvalidView)
 	case !absoluteHTTPURL(v.SDKURL):
-		return fmt.Errorf("%w: SDK URL must be an absolute http(s) URL", ErrInvalidView)
+		return nil, fmt.Errorf("%w: SDK URL must be an absolute http(s) URL", ErrInvalidView)
 	}
 	l := v.Lang.orDefault()
 	t := p.T
@@ -274,17 +285,18 @@ func Checkout(w io.Writer, v CheckoutView) error {
 		},
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p.DataJSON = data
-	return render(w, p, checkoutBody, checkoutScripts)
+	p.kind = kindCheckout
+	return p, nil
 }
 
-// Receipt renders the page for a completed payment.
-func Receipt(w io.Writer, v ReceiptView) error {
+// receiptPage builds the Receipt page.
+func receiptPage(v ReceiptView) (*page, error) {
 	p, err := newPage(v.Lang, v.Nonce, StateDone)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	l := v.Lang.orDefault()
 	p.Title = p.T.ReceiptTitle
@@ -297,15 +309,16 @@ func Receipt(w io.Writer, v ReceiptView) error {
 		p.ApprovedAt = formatApproval(l, v.ApprovedAt)
 		p.ApprovedAtISO = v.ApprovedAt.In(kst).Format(time.RFC3339)
 	}
-	p.ReceiptURL = v.ReceiptURL
-	return render(w, p, receiptBody, nil)
+	p.ReceiptURL = vetHref(v.ReceiptURL)
+	p.kind = kindReceipt
+	return p, nil
 }
 
-// Processing renders the self-refreshing page for an outcome not yet known.
-func Processing(w io.Writer, v ProcessingView) error {
+// processingPage builds the Processing page.
+func processingPage(v ProcessingView) (*page, error) {
 	p, err := newPage(v.Lang, v.Nonce, StateProcessing)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p.Title = p.T.ProcessingTitle
 	p.OrderID = shownOrderID(v.OrderID)
@@ -315,14 +328,15 @@ func Processing(w io.Writer, v ProcessingView) error {
 	}
 	p.RefreshSeconds = min(p.RefreshSeconds, maxRefreshSeconds)
 	p.RefreshURL = refreshTarget(v.RefreshURL)
-	return render(w, p, processingBody, nil)
+	p.kind = kindProcessing
+	return p, nil
 }
 
-// Declined renders the page for a confirm Toss declined.
-func Declined(w io.Writer, v DeclinedView) error {
+// declinedPage builds the Declined page.
+func declinedPage(v DeclinedView) (*page, error) {
 	p, err := newPage(v.Lang, v.Nonce, StateDeclined)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	t := p.T
 	p.Code = cleanCode(v.Code)
@@ -333,28 +347,29 @@ func Declined(w io.Writer, v DeclinedView) error {
 	p.Message = cleanMessage(v.Message, maxMessageRunes)
 	p.OrderID = shownOrderID(v.OrderID)
 	p.Links = appendLink(p.Links, idRetry, v.RetryURL, t.TryAgain, true)
-	return render(w, p, messageBody, nil)
+	p.kind = kindMessage
+	return p, nil
 }
 
-// AmountRefused renders the page for a success redirect whose amount did
-// not match the order.
-func AmountRefused(w io.Writer, v AmountRefusedView) error {
+// amountRefusedPage builds the AmountRefused page.
+func amountRefusedPage(v AmountRefusedView) (*page, error) {
 	p, err := newPage(v.Lang, v.Nonce, StateAmountRefused)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	t := p.T
 	p.Title, p.Lead = t.AmountRefusedTitle, t.AmountRefusedLead
 	p.OrderID = shownOrderID(v.OrderID)
 	p.Links = appendLink(p.Links, idBack, v.CheckoutURL, t.BackToCheckout, true)
-	return render(w, p, messageBody, nil)
+	p.kind = kindMessage
+	return p, nil
 }
 
-// Fail renders the failUrl page, with guidance chosen by Toss's code.
-func Fail(w io.Writer, v FailView) error {
+// failPage builds the Fail page.
+func failPage(v FailView) (*page, error) {
 	p, err := newPage(v.Lang, v.Nonce, StateFail)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	t := p.T
 	p.Code = cleanCode(v.Code)
@@ -370,11 +385,12 @@ func Fail(w io.Writer, v FailView) error {
 	}
 	p.Message = cleanMessage(v.Message, maxMessageRunes)
 	p.Links = appendLink(p.Links, idRetry, v.CheckoutURL, t.TryAgain, true)
-	return render(w, p, messageBody, nil)
+	p.kind = kindMessage
+	return p, nil
 }
 
-// Notice renders a friendly notice.
-func Notice(w io.Writer, v NoticeView) error {
+// noticePage builds the Notice page.
+func noticePage(v NoticeView) (*page, error) {
 	kind := v.Kind
 	switch kind {
 	case NoticeNotFound, NoticeExpired, NoticeAlreadyPaid, NoticeBadRequest, NoticeUnavailable:
@@ -383,7 +399,7 @@ func Notice(w io.Writer, v NoticeView) error {
 	}
 	p, err := newPage(v.Lang, v.Nonce, string(kind))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	t := p.T
 	switch kind {
@@ -401,7 +417,72 @@ func Notice(w io.Writer, v NoticeView) error {
 	p.OrderID = shownOrderID(v.OrderID)
 	p.Links = appendLink(p.Links, idReceipt, v.ReceiptURL, t.ViewReceipt, true)
 	p.Links = appendLink(p.Links, idBack, v.CheckoutURL, t.BackToCheckout, len(p.Links) == 0)
-	return render(w, p, messageBody, nil)
+	p.kind = kindMessage
+	return p, nil
+}
+
+// Checkout renders the checkout page.
+func Checkout(w io.Writer, v CheckoutView) error {
+	p, err := checkoutPage(v)
+	if err != nil {
+		return err
+	}
+	return render(w, p)
+}
+
+// Receipt renders the page for a completed payment.
+func Receipt(w io.Writer, v ReceiptView) error {
+	p, err := receiptPage(v)
+	if err != nil {
+		return err
+	}
+	return render(w, p)
+}
+
+// Processing renders the self-refreshing page for an outcome not yet known.
+func Processing(w io.Writer, v ProcessingView) error {
+	p, err := processingPage(v)
+	if err != nil {
+		return err
+	}
+	return render(w, p)
+}
+
+// Declined renders the page for a confirm Toss declined.
+func Declined(w io.Writer, v DeclinedView) error {
+	p, err := declinedPage(v)
+	if err != nil {
+		return err
+	}
+	return render(w, p)
+}
+
+// AmountRefused renders the page for a success redirect whose amount did
+// not match the order.
+func AmountRefused(w io.Writer, v AmountRefusedView) error {
+	p, err := amountRefusedPage(v)
+	if err != nil {
+		return err
+	}
+	return render(w, p)
+}
+
+// Fail renders the failUrl page, with guidance chosen by Toss's code.
+func Fail(w io.Writer, v FailView) error {
+	p, err := failPage(v)
+	if err != nil {
+		return err
+	}
+	return render(w, p)
+}
+
+// Notice renders a friendly notice.
+func Notice(w io.Writer, v NoticeView) error {
+	p, err := noticePage(v)
+	if err != nil {
+		return err
+	}
+	return render(w, p)
 }
 
 // appendLink adds a link if href is one a link may point to (vetHref): a
@@ -421,7 +502,7 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // render writes the page into a buffer first, so a failed render never
 // leaves half a page on the wire and the caller can still answer with an
 // error.
-func render(w io.Writer, p *page, body, scripts func(markup, *page)) error {
+func render(w io.Writer, p *page) error {
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {
@@ -429,12 +510,7 @@ func render(w io.Writer, p *page, body, scripts func(markup, *page)) error {
 			bufPool.Put(buf)
 		}
 	}()
-	m := markup{b: buf}
-	var sc func(markup)
-	if scripts != nil {
-		sc = func(m markup) { scripts(m, p) }
-	}
-	layout(m, p, func(m markup) { body(m, p) }, sc)
+	writePage(markup{b: buf}, p)
 	if _, err := w.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("pages: write %s page: %w", p.State, err)
 	}
