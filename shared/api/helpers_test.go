@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -21,6 +20,7 @@ import (
 	"github.com/tossintl/backend/shared/apigw"
 	"github.com/tossintl/backend/shared/config"
 	"github.com/tossintl/backend/shared/idempotency"
+	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/payments"
 	"github.com/tossintl/backend/shared/secrets"
@@ -187,24 +187,6 @@ func (f *fakeKeys) fail(err error) {
 	f.err = err
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // ---- harness -----------------------------------------------------------------
 
 // claimDuration is the engine's claim when a request has no deadline.
@@ -217,7 +199,7 @@ type harness struct {
 	sb    *tosstest.Server
 	clock *testClock
 	keys  *fakeKeys
-	log   *syncBuffer
+	log   *logsink.Buffer
 	seq   int
 	mu    sync.Mutex
 }
@@ -244,7 +226,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatalf("toss client: %v", err)
 	}
-	logs := &syncBuffer{}
+	logs := &logsink.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	keys := &fakeKeys{keys: secrets.Keys{TossSecretKey: sb.SecretKey(), TossClientKey: sb.ClientKey(), MerchantAPIKey: merchantKey}}
 	addSecret(sb.SecretKey())

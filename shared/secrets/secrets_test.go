@@ -1,7 +1,6 @@
 package secrets
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -23,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/tossintl/backend/shared/internal/awstest"
+	"github.com/tossintl/backend/shared/logsink"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
@@ -76,22 +76,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 func newClock() *fakeClock { return &fakeClock{now: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)} }
 
 // logBuffer collects everything a Provider logs, through both stock handlers.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer struct{ logsink.Buffer }
 
 func (b *logBuffer) logger() *slog.Logger {
 	return slog.New(multiHandler{

@@ -1,34 +1,16 @@
 package toss
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/tossintl/backend/shared/logsink"
 )
-
-// syncBuffer lets the handler write from the client's goroutines under -race.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestSecretNeverLeaks drives failing and succeeding calls against a server
 // that does its worst (echoing the credentials back), then searches every
@@ -43,7 +25,7 @@ func TestSecretNeverLeaks(t *testing.T) {
 			base64.RawStdEncoding.EncodeToString([]byte(k+":")))
 	}
 
-	var logs syncBuffer
+	var logs logsink.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	textLogger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 

@@ -1,36 +1,18 @@
 package tosstest
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/tossintl/backend/shared/logsink"
 )
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestRequestsAndLogsNeverHoldTheKey(t *testing.T) {
-	var logs syncBuffer
+	var logs logsink.Buffer
 	s := NewServer(t, WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 	secret := s.SecretKey()
 	key := s.Authorize("order-inspect-1", "Tea", 1000)

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/localstack/lambdarun"
 )
 
@@ -45,27 +46,9 @@ func TestMain(m *testing.M) {
 	}())
 }
 
-// logBuf collects a function's output; processes write from their own goroutines.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type fixture struct {
 	f              *lambdarun.Function
-	stdout, stderr *logBuf
+	stdout, stderr *logsink.Buffer
 	seen           map[int]bool // every pid the test observed, checked gone at the end
 }
 
@@ -73,7 +56,7 @@ type fixture struct {
 // no process it ever ran is left.
 func start(t *testing.T, cfg lambdarun.Config) *fixture {
 	t.Helper()
-	fx := &fixture{stdout: &logBuf{}, stderr: &logBuf{}, seen: map[int]bool{}}
+	fx := &fixture{stdout: &logsink.Buffer{}, stderr: &logsink.Buffer{}, seen: map[int]bool{}}
 	if cfg.Name == "" {
 		cfg.Name = "TestFunction"
 	}
@@ -365,7 +348,7 @@ func TestInitFailures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.mode, func(t *testing.T) {
-			var stderr logBuf
+			var stderr logsink.Buffer
 			f, err := lambdarun.Start(context.Background(), lambdarun.Config{
 				Name: "BrokenFunction", Bootstrap: bootstrap, Stderr: &stderr,
 				Env: map[string]string{"TEST_INIT": tc.mode},
@@ -538,7 +521,7 @@ func TestCallerGivingUpDoesNotStopInvocation(t *testing.T) {
 
 func TestCloseStopsEverything(t *testing.T) {
 	started := make(chan struct{}, 1)
-	var stderr logBuf
+	var stderr logsink.Buffer
 	f, err := lambdarun.Start(context.Background(), lambdarun.Config{
 		Name: "F", Bootstrap: bootstrap, Stderr: &stderr, MaxConcurrency: 2, Timeout: time.Minute,
 		OnInvoke: func(string) {

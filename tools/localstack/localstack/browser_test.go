@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/tossintl/backend/shared/logsink"
 )
 
 // The buyer's whole journey in a real headless Chromium over the local
@@ -127,7 +129,7 @@ func visible(sel string) chromedp.Action[chromedp.Void] {
 }
 
 func TestBuyerJourneyInChromium(t *testing.T) {
-	logs := &syncBuf{}
+	logs := &logsink.Buffer{}
 	s, err := Start(t.Context(), Options{Template: realTemplate, BuildDir: t.TempDir(), Logs: logs, MaxConcurrency: 2})
 	if err != nil {
 		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/tossintl/backend/shared/awsclient"
+	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/payments"
 )
@@ -64,7 +65,7 @@ func TestChaosCampaign(t *testing.T) {
 // campaign is the state the campaign's parts share.
 type campaign struct {
 	s      *Stack
-	logs   *syncBuf
+	logs   *logsink.Buffer
 	aws    *chaosAWS
 	client *http.Client
 	store  *orders.DynamoStore // reads the orders table directly, past the proxies
@@ -87,7 +88,7 @@ type campaign struct {
 
 func startCampaign(t *testing.T) *campaign {
 	t.Helper()
-	c := &campaign{logs: &syncBuf{}, aws: newChaosAWS(), tossFaults: map[string]int{}, scenarios: map[string]int{}}
+	c := &campaign{logs: &logsink.Buffer{}, aws: newChaosAWS(), tossFaults: map[string]int{}, scenarios: map[string]int{}}
 	s, err := Start(t.Context(), Options{
 		Template: realTemplate, BuildDir: t.TempDir(), AWSProxy: c.aws.proxy,
 		Logs: c.logs, MaxConcurrency: chaosMaxConcurrency,

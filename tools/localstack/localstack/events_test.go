@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tossintl/backend/shared/logsink"
 )
 
 // eventCase is what one file in events/ must produce through its
@@ -88,7 +90,7 @@ func TestEveryEventThroughItsBootstrap(t *testing.T) {
 	}
 
 	calls := &awsCalls{}
-	logs := &syncBuf{}
+	logs := &logsink.Buffer{}
 	s, err := Start(t.Context(), Options{Template: realTemplate, BuildDir: t.TempDir(), NoAPI: true, AWSProxy: calls.proxy, Logs: logs, MaxConcurrency: 1})
 	if err != nil {
 		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/tossintl/backend/shared/logsink"
 )
 
 // TestRealFunctionsThroughTheAPI builds three of the project's own functions
@@ -13,7 +15,7 @@ import (
 // its checkout page, which must load the sandbox's SDK.
 func TestRealFunctionsThroughTheAPI(t *testing.T) {
 	calls := &awsCalls{}
-	logs := &syncBuf{}
+	logs := &logsink.Buffer{}
 	fns := []string{"CreateOrderFunction", "GetOrderFunction", "CheckoutFunction"}
 	s, err := Start(t.Context(), Options{
 		Template: realTemplate, BuildDir: t.TempDir(), Functions: fns,

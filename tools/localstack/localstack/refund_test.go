@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/tossintl/backend/shared/logsink"
 )
 
 // After the payment, through the real bootstraps: refunds over the API and
 // refunds made in Toss's dashboard announced by webhook, duplicated and
 // reordered — the order's state and balance always match the sandbox's.
 func TestRefundsAndWebhooksKeepOrdersInStepWithToss(t *testing.T) {
-	logs := &syncBuf{}
+	logs := &logsink.Buffer{}
 	s, err := Start(t.Context(), Options{Template: realTemplate, BuildDir: t.TempDir(), Logs: logs, MaxConcurrency: 2})
 	if err != nil {
 		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)

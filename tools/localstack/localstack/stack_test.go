@@ -22,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/tossintl/backend/shared/logsink"
 )
 
 // appBuild holds the test app's bootstraps, built once for every test.
@@ -50,29 +52,11 @@ func TestMain(m *testing.M) {
 	}())
 }
 
-// syncBuf collects logs written from many goroutines.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startApp runs the test app. With MOTO_ENDPOINT set (one moto_server for a
 // whole test run) a random Stage keeps its tables and secret apart.
-func startApp(t *testing.T, opts Options) (*Stack, *syncBuf) {
+func startApp(t *testing.T, opts Options) (*Stack, *logsink.Buffer) {
 	t.Helper()
-	logs := &syncBuf{}
+	logs := &logsink.Buffer{}
 	opts.Template, opts.BuildDir, opts.SkipBuild, opts.Logs = appTemplate, appBuild, true, logs
 	if ep := os.Getenv("MOTO_ENDPOINT"); ep != "" && opts.MotoURL == "" {
 		b := make([]byte, 4)
