@@ -65,7 +65,7 @@ fuzz:
 RELIABILITY_DOC ?= $(CURDIR)/docs/reliability.md
 chaos: moto-check
 	@set -o pipefail; RELIABILITY_DOC=$(RELIABILITY_DOC) $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) \
-		-run '^TestChaosCampaign$$' -v ./tools/localstack/localstack/ | grep -v -E '^ *\[|^ *--- PASS|^=== RUN'
+		-run '^TestChaosCampaign$$' -v ./tools/samlocal/stack/ | grep -v -E '^ *\[|^ *--- PASS|^=== RUN'
 
 ## bench: size, cold start, warm CPU, round trips, end to end; writes docs/benchmarks.md
 bench: moto-check
@@ -73,12 +73,12 @@ bench: moto-check
 
 ## local: the whole stack here: moto_server, Toss sandbox on :4010, every function, API on LOCAL_API_PORT (3000)
 local:
-	$(GO) run ./tools/localstack up
+	$(GO) run ./tools/samlocal up
 
 ## invoke: one event through one function, like sam local invoke: make invoke FN=GetOrderFunction EVENT=events/get-order.json [ENV_JSON=env.json]
 invoke:
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=events/<file>.json [ENV_JSON=env.json]"; exit 2; }
-	$(GO) run ./tools/localstack invoke $(FN) -e $(EVENT) $(if $(ENV_JSON),-n $(ENV_JSON))
+	$(GO) run ./tools/samlocal invoke $(FN) -e $(EVENT) $(if $(ENV_JSON),-n $(ENV_JSON))
 
 ## sandbox: run the Toss sandbox alone on TOSS_SANDBOX_ADDR (default 127.0.0.1:4010)
 sandbox:

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/tossintl/backend/shared/orders"
-	"github.com/tossintl/backend/shared/tosstest"
+	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
 
 func TestPaymentSuccessReceipt(t *testing.T) {

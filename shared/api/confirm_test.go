@@ -10,7 +10,7 @@ import (
 
 	"github.com/tossintl/backend/shared/api"
 	"github.com/tossintl/backend/shared/orders"
-	"github.com/tossintl/backend/shared/tosstest"
+	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
 
 type paymentView struct {

@@ -25,7 +25,7 @@ import (
 	"github.com/tossintl/backend/shared/payments"
 	"github.com/tossintl/backend/shared/secrets"
 	"github.com/tossintl/backend/shared/toss"
-	"github.com/tossintl/backend/shared/tosstest"
+	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
 
 // merchantKey is the merchant API key every harness serves.

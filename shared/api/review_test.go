@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/tossintl/backend/shared/apigw"
-	"github.com/tossintl/backend/shared/tosstest"
+	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
 
 // While one attempt holds an order, another caller learns only that it is

@@ -32,7 +32,7 @@ import (
 	"github.com/tossintl/backend/shared/idempotency"
 	"github.com/tossintl/backend/shared/internal/awstest"
 	"github.com/tossintl/backend/shared/orders"
-	"github.com/tossintl/backend/shared/tosstest"
+	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
 
 // rtStack is moto with the tables and the keys secret, and the sandbox.

@@ -11,7 +11,7 @@ import (
 	"github.com/tossintl/backend/shared/internal/awstest"
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/toss"
-	"github.com/tossintl/backend/shared/tosstest"
+	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }

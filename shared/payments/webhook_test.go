@@ -15,7 +15,7 @@ import (
 
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/toss"
-	"github.com/tossintl/backend/shared/tosstest"
+	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
 
 // webhookBody is a webhook as Toss sends it, data as given: a hint that

@@ -11,16 +11,6 @@ import (
 // heavyPackages must stay out of every function's bootstrap: each was
 // measured to cost what the size and cold-start budgets cannot carry.
 var heavyPackages = map[string]string{
-	// By-name method lookup makes the linker keep every exported method of
-	// every type reaching an interface: about 2 MiB per page function.
-	"html/template": "the pages are written by shared/pages' markup writers",
-	"text/template": "the pages are written by shared/pages' markup writers",
-	// The SDK's schema-based serializers (service/dynamodb v1.69.0 and
-	// service/secretsmanager v1.50.0 on): 0.6 ms of package init on every
-	// cold start and about 230 KB, with three serializer bug fixes in their
-	// first two months. go.mod pins the last releases before them.
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/schemas":       "go.mod pins service/dynamodb to v1.68.0",
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/schemas": "go.mod pins service/secretsmanager to v1.49.0",
 	// Shared-config, SSO, STS and IMDS loading: Lambda's environment gives
 	// region and credentials.
 	"github.com/aws/aws-sdk-go-v2/config": "shared/awsclient builds clients from the environment",

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tossintl/backend/tools/localstack/localstack"
+	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
 // pathResult is one confirm path: create, authorize, confirm.
@@ -22,12 +22,12 @@ type pathResult struct {
 // e2eClient drives the local stack's API as a merchant server and a buyer's
 // frontend would.
 type e2eClient struct {
-	s    *localstack.Stack
+	s    *stack.Stack
 	hc   *http.Client
 	auth string
 }
 
-func newE2EClient(s *localstack.Stack, conns int) *e2eClient {
+func newE2EClient(s *stack.Stack, conns int) *e2eClient {
 	return &e2eClient{
 		s: s,
 		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
@@ -130,7 +130,7 @@ func (c *e2eClient) level(ctx context.Context, conc, n int, limit time.Duration)
 	return res, time.Since(start)
 }
 
-func measureE2E(ctx context.Context, rep *report, s *localstack.Stack, o options, calls *awsCounter, progress func(string, ...any)) error {
+func measureE2E(ctx context.Context, rep *report, s *stack.Stack, o options, calls *awsCounter, progress func(string, ...any)) error {
 	s.Sandbox.SetLatency(o.latency)
 	defer s.Sandbox.SetLatency(0)
 	maxConc := 1

@@ -4,7 +4,7 @@
 //  1. size: each bootstrap as `sam build` makes it (make build-<LogicalId>,
 //     linux/arm64, the Lambda flags), against 8 MiB;
 //  2. cold start: exec to first response through the Runtime API emulator
-//     (tools/localstack/lambdarun), median of -runs, each function's first
+//     (tools/samlocal/lambdarun), median of -runs, each function's first
 //     event from events/ with the local stack up (moto seeded, sandbox),
 //     beside a bare aws-lambda-go function built and run the same way;
 //  3. warm CPU per request over in-memory fakes (go test -bench in

@@ -23,8 +23,8 @@ import (
 
 	"github.com/tossintl/backend/shared/awsclient"
 	"github.com/tossintl/backend/shared/orders"
-	"github.com/tossintl/backend/tools/localstack/lambdarun"
-	"github.com/tossintl/backend/tools/localstack/localstack"
+	"github.com/tossintl/backend/tools/samlocal/lambdarun"
+	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
 // helloID names the bare aws-lambda-go function in the report.
@@ -39,7 +39,7 @@ func measureStack(ctx context.Context, rep *report, o options, fns []string, scr
 	for _, c := range o.levels {
 		maxConc = max(maxConc, c)
 	}
-	s, err := localstack.Start(ctx, localstack.Options{
+	s, err := stack.Start(ctx, stack.Options{
 		BuildDir:       filepath.Join(scratch, "host"),
 		ForceBuild:     true,
 		NoAPI:          o.skip["e2e"],
@@ -82,17 +82,17 @@ func measureStack(ctx context.Context, rep *report, o options, fns []string, scr
 // fixtures makes fresh orders (and their sandbox payments) for events that
 // would otherwise repeat the first run's work.
 type fixtures struct {
-	s     *localstack.Stack
+	s     *stack.Stack
 	store *orders.DynamoStore
 }
 
-func newFixtures(s *localstack.Stack) (*fixtures, error) {
+func newFixtures(s *stack.Stack) (*fixtures, error) {
 	table, err := s.TableName("OrdersTable")
 	if err != nil {
 		return nil, err
 	}
-	env := awsclient.Env{Region: localstack.Region, AccessKeyID: localstack.LocalAccessKeyID,
-		SecretAccessKey: localstack.LocalSecretAccessKey, DynamoDBEndpoint: s.MotoURL}
+	env := awsclient.Env{Region: stack.Region, AccessKeyID: stack.LocalAccessKeyID,
+		SecretAccessKey: stack.LocalSecretAccessKey, DynamoDBEndpoint: s.MotoURL}
 	return &fixtures{s: s, store: orders.NewDynamoStore(env.DynamoDB(), table)}, nil
 }
 
@@ -285,7 +285,7 @@ func coldInvoke(ctx context.Context, f *lambdarun.Function, event []byte) (total
 	return total, res.Duration, status, res.Payload, nil
 }
 
-func measureCold(ctx context.Context, rep *report, s *localstack.Stack, fx *fixtures, runs int, fns []string, scratch string, logs io.Writer) error {
+func measureCold(ctx context.Context, rep *report, s *stack.Stack, fx *fixtures, runs int, fns []string, scratch string, logs io.Writer) error {
 	hello, err := startHello(ctx, filepath.Join(scratch, "hello"), logs)
 	if err != nil {
 		return err
@@ -363,7 +363,7 @@ func measureCold(ctx context.Context, rep *report, s *localstack.Stack, fx *fixt
 		}
 	}
 	rep.note("Cold start: from exec of a new process to its first response through the Runtime API emulator " +
-		"(tools/localstack/lambdarun), median of the runs, and its init: exec to the runtime's first request for an event " +
+		"(tools/samlocal/lambdarun), median of the runs, and its init: exec to the runtime's first request for an event " +
 		"(what the binary and its package initialisers cost: the budget applies to it, as no function does I/O at init); the rest is the first " +
 		"request's own work: its Secrets Manager and DynamoDB calls on moto_server, Toss's on the sandbox, and opening their connections; each function gets its first event from events/ with fresh " +
 		"orders where the event would repeat an earlier run's work; moto_server and the sandbox on loopback. " +
@@ -382,7 +382,7 @@ func startHello(ctx context.Context, dir string, logs io.Writer) (*lambdarun.Fun
 		return nil, fmt.Errorf("build the hello world: %w", err)
 	}
 	return lambdarun.Start(ctx, lambdarun.Config{Name: "HelloWorld", Bootstrap: bin, Stdout: logs, Stderr: logs,
-		Env: map[string]string{"AWS_REGION": localstack.Region}})
+		Env: map[string]string{"AWS_REGION": stack.Region}})
 }
 
 // awsCounter counts, per function, the AWS calls its processes send (an

@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tossintl/backend/shared/tosstest"
+	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
 
 const defaultAddr = "127.0.0.1:4010"

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tossintl/backend/shared/tosstest"
+	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
 
 func TestParseOptions(t *testing.T) {

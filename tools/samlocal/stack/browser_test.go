@@ -1,0 +1,236 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tossintl/backend/shared/logsink"
+)
+
+// The buyer's whole journey in a real headless Chromium over the local
+// stack (real bootstraps, moto, the sandbox's SDK stand-in and window):
+// pay and get a receipt; close the window and come back; get declined and
+// pay with another card. In Korean and in English. Screenshots of every page
+// land in SCREENSHOT_DIR (default .artifacts/screenshots).
+
+func chromiumPath(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("no Chromium on PATH: apt-get install chromium (the browser tests never skip)")
+	return ""
+}
+
+func screenshotDir(t *testing.T) string {
+	dir := os.Getenv("SCREENSHOT_DIR")
+	if dir == "" {
+		dir = "../../../.artifacts/screenshots"
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+	dir string
+}
+
+func newBrowser(t *testing.T) *browser {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(430, 932),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return &browser{t: t, ctx: ctx, dir: screenshotDir(t)}
+}
+
+// run runs steps with a bound on the whole step.
+func (b *browser) run(step string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.fail(step, err)
+	}
+}
+
+func (b *browser) fail(step string, err error) {
+	b.t.Helper()
+	loc, _ := chromedp.Run(b.ctx, chromedp.Location())
+	html, _ := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+	b.t.Fatalf("%s: %v\nat %s\n%.2000s", step, err, loc, html)
+}
+
+func get[T any](b *browser, step string, a chromedp.Action[T]) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		b.fail(step, err)
+	}
+	return v
+}
+
+func (b *browser) shot(name string) {
+	b.t.Helper()
+	png := get(b, "screenshot "+name, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join(b.dir, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func (b *browser) waitState(state string) {
+	b.t.Helper()
+	b.run("wait for "+state, chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#status[data-state=%q]`, state))))
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	return get(b, "read "+sel, chromedp.Text(chromedp.CSS(sel)))
+}
+
+func (b *browser) attr(sel, name string) string {
+	b.t.Helper()
+	return get(b, "read "+sel+" "+name, chromedp.AttributeValue(chromedp.CSS(sel), name)).Value
+}
+
+func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
+
+func visible(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.CSS(sel))
+}
+
+func TestBuyerJourneyInChromium(t *testing.T) {
+	logs := &logsink.Buffer{}
+	s, err := Start(t.Context(), Options{Template: realTemplate, BuildDir: t.TempDir(), Logs: logs, MaxConcurrency: 2})
+	if err != nil {
+		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
+	}
+	t.Cleanup(func() {
+		_ = s.Close()
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs)
+		}
+	})
+	b := newBrowser(t)
+
+	createOrder := func(name string, amount int64) (id, checkout string) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"orderName": name, "amount": amount, "customerName": "Alex Kim"})
+		r := do(t, "POST", s.URL+"/orders", map[string]string{"Authorization": basic(DefaultMerchantAPIKey), "Content-Type": "application/json"}, body)
+		var env struct {
+			EntityBody struct{ OrderID, CheckoutURL string }
+		}
+		if r.status != 200 || json.Unmarshal(r.body, &env) != nil {
+			t.Fatalf("create order: %d %s", r.status, r.body)
+		}
+		return env.EntityBody.OrderID, env.EntityBody.CheckoutURL
+	}
+	orderStatus := func(id string) string {
+		t.Helper()
+		r := do(t, "GET", s.URL+"/orders/"+id, map[string]string{"Authorization": basic(DefaultMerchantAPIKey)}, nil)
+		var env struct{ EntityBody struct{ Status string } }
+		if r.status != 200 || json.Unmarshal(r.body, &env) != nil {
+			t.Fatalf("get order: %d %s", r.status, r.body)
+		}
+		return env.EntityBody.Status
+	}
+
+	for _, lang := range []struct{ code, htmlLang, payWord string }{{"ko", "ko", "결제"}, {"en", "en", "Pay"}} {
+		t.Run(lang.code, func(t *testing.T) {
+			b.t = t
+
+			// Pay and get a receipt.
+			id, checkout := createOrder("Hanbok rental, 1 day", 39000)
+			b.run("open checkout", chromedp.Navigate(checkout+"?lang="+lang.code))
+			b.waitState("checkout")
+			if got := b.text("#pay"); !strings.Contains(got, lang.payWord) {
+				t.Errorf("pay button reads %q", got)
+			}
+			b.shot("checkout-" + lang.code)
+			b.run("pay", click("#pay"), visible("#approve"))
+			b.shot("window-" + lang.code)
+			b.run("approve", click("#approve"))
+			b.waitState("done")
+			if htmlLang := b.attr("html", "lang"); htmlLang != lang.htmlLang {
+				t.Errorf("receipt page lang %q", htmlLang)
+			}
+			if card := b.text("#card-number"); !strings.Contains(card, "****") {
+				t.Errorf("receipt card number %q", card)
+			}
+			b.shot("receipt-" + lang.code)
+			if st := orderStatus(id); st != "DONE" {
+				t.Fatalf("order after the receipt: %s", st)
+			}
+			// A refresh of the receipt confirms nothing again.
+			b.run("refresh receipt", chromedp.Reload())
+			b.waitState("done")
+			if n := s.Sandbox.ConfirmsExecuted(id); n != 1 {
+				t.Fatalf("confirms executed: %d", n)
+			}
+
+			// Close the window, then come back to the checkout.
+			id, checkout = createOrder("Tea set", 52000)
+			b.run("open checkout", chromedp.Navigate(checkout+"?lang="+lang.code))
+			b.waitState("checkout")
+			b.run("pay then close", click("#pay"), visible("#close"), click("#close"))
+			b.waitState("fail")
+			b.shot("closed-" + lang.code)
+			b.run("back to checkout", click(`#retry, #back`))
+			b.waitState("checkout")
+			if st := orderStatus(id); st != "PENDING" {
+				t.Fatalf("order after closing the window: %s", st)
+			}
+
+			// Declined, then paid with another card.
+			b.run("pay then decline", click("#pay"), visible("#decline"), click("#decline"))
+			b.waitState("fail")
+			if code := b.attr("#status", "data-code"); code != "REJECT_CARD_COMPANY" {
+				t.Errorf("decline code %q", code)
+			}
+			b.shot("declined-" + lang.code)
+			b.run("try again", click(`#retry, #back`))
+			b.waitState("checkout")
+			b.run("pay with another card", click("#pay"), visible("#brand-master"),
+				click("#brand-master"), click("#approve"))
+			b.waitState("done")
+			if st := orderStatus(id); st != "DONE" {
+				t.Fatalf("order after paying with another card: %s", st)
+			}
+			if n := s.Sandbox.ConfirmsExecuted(id); n != 1 {
+				t.Fatalf("confirms executed: %d", n)
+			}
+		})
+	}
+	if strings.Contains(logs.String(), s.Keys.TossSecretKey) {
+		t.Error("the Toss secret key appears in the logs")
+	}
+}

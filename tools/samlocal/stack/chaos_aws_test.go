@@ -1,0 +1,240 @@
+package stack
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+)
+
+// chaosAWS is the campaign's Options.AWSProxy: each function's AWS calls
+// pass through it on their way to moto, and rules make chosen calls fail the
+// way DynamoDB and Secrets Manager fail.
+//
+// It also serializes the calls on each DynamoDB table. DynamoDB applies each
+// conditional write to an item atomically, and the engine's exactly-once
+// claim relies on it; moto_server serves requests on many threads and checks
+// a condition and applies the update without a lock on the item. The
+// duplicate storm showed it: two concurrent claims of one PENDING order both
+// passed their condition (the second logged version 3, applied on top of the
+// first). Serializing per table restores the per-item atomicity DynamoDB
+// guarantees; it changes no answer DynamoDB itself could give, and the
+// Lambda side stays as concurrent as before.
+type chaosAWS struct {
+	mu     sync.Mutex
+	rules  []*awsRule
+	fired  map[awsFault]int
+	tables map[string]*sync.Mutex // one lock per DynamoDB table
+}
+
+// awsFault is how a call fails.
+type awsFault int
+
+const (
+	awsPass            awsFault = iota // forwarded to moto (rules with hooks only)
+	awsThrottle                        // 400 ProvisionedThroughputExceededException / ThrottlingException
+	aws5xx                             // 500 InternalServerError / InternalServiceError, nothing applied
+	awsDrop                            // the connection closes unanswered, nothing applied
+	awsAppliedThen5xx                  // moto applies the call, then the caller gets a 500
+	awsAppliedThenDrop                 // moto applies the call, then the connection closes
+)
+
+func (f awsFault) String() string {
+	return [...]string{"pass", "throttling", "5xx", "dropped connections", "5xx after the write", "dropped connections after the write"}[f]
+}
+
+// awsRule picks calls and says what happens to them. Empty fields match
+// anything.
+type awsRule struct {
+	function string // logical id of the calling function
+	service  string // "dynamodb" or "secretsmanager"
+	op       string // UpdateItem, PutItem, GetSecretValue, …
+	step     string // orders-table UpdateItem: claim, complete or fail
+	orderID  string // the orders-table item's id
+	fault    awsFault
+	times    int    // calls to fail; 0 until the rule is removed
+	before   func() // runs when a call matches, before its fate
+	after    func() // runs once moto answered a passed call
+	hits     int
+}
+
+// chaosCall is what a rule looks at.
+type chaosCall struct {
+	function, service, op, table, step, orderID string
+}
+
+func newChaosAWS() *chaosAWS {
+	return &chaosAWS{fired: map[awsFault]int{}, tables: map[string]*sync.Mutex{}}
+}
+
+// add installs a rule and returns a func removing it.
+func (a *chaosAWS) add(r *awsRule) (remove func()) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.rules = append(a.rules, r)
+	return func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		for i, x := range a.rules {
+			if x == r {
+				a.rules = append(a.rules[:i], a.rules[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+// hitsOf is how many calls r matched.
+func (a *chaosAWS) hitsOf(r *awsRule) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return r.hits
+}
+
+func (a *chaosAWS) firedCounts() map[string]int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string]int{}
+	for f, n := range a.fired {
+		out[f.String()] += n
+	}
+	return out
+}
+
+// updateStep names an orders-table UpdateItem by the status it writes.
+func updateStep(expr string) string {
+	switch {
+	case strings.Contains(expr, "#status = :confirming"):
+		return "claim"
+	case strings.Contains(expr, "#status = :done"):
+		return "complete"
+	case strings.Contains(expr, "#status = :failed"):
+		return "fail"
+	}
+	return ""
+}
+
+func parseChaosCall(fn string, r *http.Request, body []byte) chaosCall {
+	c := chaosCall{function: fn}
+	service, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+	c.op = op
+	var in struct {
+		TableName        string
+		UpdateExpression string
+		Key              map[string]map[string]string
+	}
+	_ = json.Unmarshal(body, &in)
+	switch {
+	case strings.HasPrefix(service, "DynamoDB_"):
+		c.service, c.table = "dynamodb", in.TableName
+		if strings.HasSuffix(in.TableName, "-orders") {
+			c.orderID = in.Key["id"]["S"]
+			if op == "UpdateItem" {
+				c.step = updateStep(in.UpdateExpression)
+			}
+		}
+	case service == "secretsmanager":
+		c.service = "secretsmanager"
+	}
+	return c
+}
+
+func (r *awsRule) matches(c chaosCall) bool {
+	return (r.function == "" || r.function == c.function) && (r.service == "" || r.service == c.service) &&
+		(r.op == "" || r.op == c.op) && (r.step == "" || r.step == c.step) && (r.orderID == "" || r.orderID == c.orderID) &&
+		(r.times == 0 || r.hits < r.times)
+}
+
+func (a *chaosAWS) proxy(fn string, moto http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		call := parseChaosCall(fn, r, body)
+
+		var rule awsRule
+		a.mu.Lock()
+		for _, x := range a.rules {
+			if x.matches(call) {
+				x.hits++
+				rule = *x
+				if x.fault != awsPass {
+					a.fired[x.fault]++
+				}
+				break
+			}
+		}
+		a.mu.Unlock()
+		if rule.before != nil {
+			rule.before()
+		}
+		switch rule.fault {
+		case awsPass:
+			a.forward(call, moto, w, r)
+			if rule.after != nil {
+				rule.after()
+			}
+		case awsThrottle, aws5xx:
+			awsError(w, call.service, rule.fault)
+		case awsDrop:
+			hangUp(w)
+		case awsAppliedThen5xx, awsAppliedThenDrop:
+			a.forward(call, moto, httptest.NewRecorder(), r)
+			if rule.fault == awsAppliedThen5xx {
+				awsError(w, call.service, aws5xx)
+			} else {
+				hangUp(w)
+			}
+		}
+	})
+}
+
+// forward passes a call to moto, one at a time per DynamoDB table.
+func (a *chaosAWS) forward(c chaosCall, moto http.Handler, w http.ResponseWriter, r *http.Request) {
+	if c.table != "" {
+		a.mu.Lock()
+		m := a.tables[c.table]
+		if m == nil {
+			m = &sync.Mutex{}
+			a.tables[c.table] = m
+		}
+		a.mu.Unlock()
+		m.Lock()
+		defer m.Unlock()
+	}
+	moto.ServeHTTP(w, r)
+}
+
+// awsError answers as the service does when it throttles or fails.
+func awsError(w http.ResponseWriter, service string, f awsFault) {
+	status, typ, msg := http.StatusInternalServerError, "com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error"
+	ct := "application/x-amz-json-1.0"
+	switch {
+	case service == "dynamodb" && f == awsThrottle:
+		status, typ = http.StatusBadRequest, "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
+		msg = "The level of configured provisioned throughput for the table was exceeded."
+	case service != "dynamodb" && f == awsThrottle:
+		status, typ, msg, ct = http.StatusBadRequest, "ThrottlingException", "Rate exceeded", "application/x-amz-json-1.1"
+	case service != "dynamodb":
+		typ, msg, ct = "InternalServiceError", "An error occurred on the server side.", "application/x-amz-json-1.1"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("X-Amzn-Requestid", "chaos")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"__type":%q,"message":%q}`, typ, msg)
+}
+
+// hangUp closes the caller's connection without an answer.
+func hangUp(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic("chaosAWS: the proxy's ResponseWriter cannot hijack")
+	}
+	conn, _, err := hj.Hijack()
+	if err == nil {
+		_ = conn.Close()
+	}
+}

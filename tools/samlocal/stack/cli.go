@@ -1,0 +1,377 @@
+package stack
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Env is where Main reads settings from and writes to.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+const usage = `usage: samlocal <command> [flags]
+
+Runs template.yaml on this machine, as the SAM CLI's local commands do,
+without Docker: real bootstraps under a Lambda Runtime API emulator,
+moto_server for DynamoDB and Secrets Manager, the Toss sandbox.
+
+commands:
+  build [LogicalId…]                      make build-<LogicalId> for this machine
+  invoke <LogicalId> [-e event.json] [-n env.json]
+                                          run one event; the result on stdout
+  start-api [-p port] [-n env.json]       serve the HttpApi routes
+  up [-p port] [-n env.json]              everything, plus a demo order (make local)
+
+common flags: -t template.yaml, -b build dir (default .aws-sam/local)
+
+environment:
+  LOCAL_API_PORT      API port (default 3000)
+  TOSS_SANDBOX_ADDR   sandbox address for start-api/up (default 127.0.0.1:4010)
+  TOSS_API_BASE_URL   use this Toss API instead of the in-process sandbox
+  TOSS_SDK_URL        the SDK script that goes with TOSS_API_BASE_URL
+  TOSS_SECRET_KEY, TOSS_CLIENT_KEY, MERCHANT_API_KEY
+                      the keys secret's contents (test keys only; defaults:
+                      the sandbox's test keys and ` + DefaultMerchantAPIKey + `)
+`
+
+// Main runs a command and returns the process exit code. ctx ending (on
+// SIGINT or SIGTERM in the command) stops whatever the command started.
+func Main(ctx context.Context, args []string, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	if env.Stdin == nil {
+		env.Stdin = os.Stdin
+	}
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, usage)
+		return 2
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "build":
+		err = cmdBuild(ctx, rest, env)
+	case "invoke":
+		err = cmdInvoke(ctx, rest, env)
+	case "start-api":
+		err = cmdServe(ctx, rest, env, false)
+	case "up":
+		err = cmdServe(ctx, rest, env, true)
+	case "help", "-h", "--help":
+		fmt.Fprint(env.Stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(env.Stderr, "samlocal: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	var ex exitCode
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ex):
+		return int(ex)
+	case errors.Is(err, flag.ErrHelp):
+		return 2
+	default:
+		fmt.Fprintln(env.Stderr, "samlocal:", err)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			fmt.Fprintln(env.Stderr, "samlocal: is another stack (or make sandbox) running? LOCAL_API_PORT and TOSS_SANDBOX_ADDR choose other ports")
+		}
+		return 1
+	}
+}
+
+// exitCode ends a command with a code and nothing more to say.
+type exitCode int
+
+func (e exitCode) Error() string { return "exit " + strconv.Itoa(int(e)) }
+
+type commonFlags struct {
+	template, buildDir, envFile string
+}
+
+func newFlags(name string, env Env, c *commonFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.StringVar(&c.template, "t", "template.yaml", "SAM template")
+	fs.StringVar(&c.buildDir, "b", "", "build directory (default <template dir>/.aws-sam/local)")
+	return fs
+}
+
+// parseInterspersed parses flags before and after positional arguments
+// (`invoke Fn -e x.json` and `invoke -e x.json Fn`), as the SAM CLI allows.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func (c commonFlags) outputDir(t *Template) string {
+	if c.buildDir != "" {
+		return c.buildDir
+	}
+	return filepath.Join(t.Dir, ".aws-sam", "local")
+}
+
+func cmdBuild(ctx context.Context, args []string, env Env) error {
+	var c commonFlags
+	fs := newFlags("build", env, &c)
+	ids, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	t, err := LoadTemplate(c.template)
+	if err != nil {
+		return err
+	}
+	dir := c.outputDir(t)
+	paths, err := Build(ctx, t, BuildOptions{Dir: dir, Functions: ids, Force: true, Output: env.Stderr})
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(paths))
+	for id := range paths {
+		names = append(names, id)
+	}
+	sort.Strings(names)
+	for _, id := range names {
+		fmt.Fprintln(env.Stdout, paths[id])
+	}
+	return nil
+}
+
+// stackOptions are the options every running command shares, from flags
+// and the environment.
+func stackOptions(c commonFlags, env Env) Options {
+	o := Options{
+		Template:       c.template,
+		BuildDir:       c.buildDir,
+		EnvFile:        c.envFile,
+		TossAPIBaseURL: env.Getenv("TOSS_API_BASE_URL"),
+		TossSDKURL:     env.Getenv("TOSS_SDK_URL"),
+		Keys: Keys{
+			TossSecretKey:  env.Getenv("TOSS_SECRET_KEY"),
+			TossClientKey:  env.Getenv("TOSS_CLIENT_KEY"),
+			MerchantAPIKey: env.Getenv("MERCHANT_API_KEY"),
+		},
+		Logs: env.Stderr,
+	}
+	return o
+}
+
+func cmdInvoke(ctx context.Context, args []string, env Env) error {
+	var c commonFlags
+	var eventPath string
+	fs := newFlags("invoke", env, &c)
+	fs.StringVar(&eventPath, "e", "", `event file ("-" reads stdin; none sends {})`)
+	fs.StringVar(&c.envFile, "n", "", "env.json with environment overrides")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("invoke takes one function's logical id, e.g. invoke GetOrderFunction -e events/get-order.json")
+	}
+	event := []byte("{}")
+	switch eventPath {
+	case "":
+	case "-":
+		if event, err = io.ReadAll(env.Stdin); err != nil {
+			return fmt.Errorf("read event from stdin: %w", err)
+		}
+	default:
+		if event, err = os.ReadFile(eventPath); err != nil {
+			return fmt.Errorf("read event: %w", err)
+		}
+	}
+	if !json.Valid(event) {
+		return fmt.Errorf("event %s is not JSON", eventPath)
+	}
+	opts := stackOptions(c, env)
+	opts.Functions, opts.NoAPI = pos, true
+	s, err := Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.SeedEvents(ctx); err != nil {
+		return err
+	}
+	res, err := s.Invoke(ctx, pos[0], event)
+	if err != nil {
+		return err
+	}
+	if res.Error != nil {
+		b, _ := json.Marshal(res.Error)
+		fmt.Fprintf(env.Stdout, "%s\n", b)
+		return exitCode(1)
+	}
+	fmt.Fprintf(env.Stdout, "%s\n", bytes.TrimRight(res.Payload, "\n"))
+	return nil
+}
+
+// cmdServe is start-api, and with demo, up.
+func cmdServe(ctx context.Context, args []string, env Env, demo bool) error {
+	var c commonFlags
+	name := "start-api"
+	if demo {
+		name = "up"
+	}
+	fs := newFlags(name, env, &c)
+	port := 3000
+	if p := env.Getenv("LOCAL_API_PORT"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("LOCAL_API_PORT=%q is not a port", p)
+		}
+		port = n
+	}
+	fs.IntVar(&port, "p", port, "API port (env LOCAL_API_PORT; 0 picks a free one)")
+	fs.StringVar(&c.envFile, "n", "", "env.json with environment overrides")
+	if pos, err := parseInterspersed(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("%s takes no arguments, got %s", name, strings.Join(pos, " "))
+	}
+	opts := stackOptions(c, env)
+	opts.Port = port
+	opts.SandboxAddr = env.Getenv("TOSS_SANDBOX_ADDR")
+	if opts.SandboxAddr == "" {
+		opts.SandboxAddr = "127.0.0.1:4010"
+	}
+	s, err := Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	out := env.Stdout
+	for _, r := range s.Routes {
+		fmt.Fprintf(out, "Mounted %-24s %s%s [%s]\n", r.Function, s.URL, strings.Replace(r.Path, "$default", "/*", 1), r.Method)
+	}
+	fmt.Fprintf(out, "\nAPI:           %s\n", s.URL)
+	if s.Sandbox != nil {
+		fmt.Fprintf(out, "Toss sandbox:  %s (API base; SDK at %s/v2/standard)\n", s.SandboxURL, s.SandboxURL)
+	} else {
+		fmt.Fprintf(out, "Toss API:      %s (from TOSS_API_BASE_URL)\n", s.SandboxURL)
+	}
+	fmt.Fprintf(out, "moto_server:   %s (DynamoDB, Secrets Manager)\n", s.MotoURL)
+	keyShown, keyInCurl := s.Keys.MerchantAPIKey, s.Keys.MerchantAPIKey
+	if env.Getenv("MERCHANT_API_KEY") != "" {
+		// A key of the developer's own stays out of the terminal.
+		keyShown, keyInCurl = "from MERCHANT_API_KEY (not shown)", "$MERCHANT_API_KEY"
+	}
+	fmt.Fprintf(out, "Merchant key:  %s\n", keyShown)
+	if demo {
+		if o, err := createDemoOrder(ctx, s.URL, s.Keys.MerchantAPIKey); err != nil {
+			fmt.Fprintf(out, "Demo order:    not created: %v\n", err)
+		} else {
+			fmt.Fprintf(out, "Demo order:    %s\n", o.id)
+			fmt.Fprintf(out, "Checkout:      %s\n", o.checkoutURL)
+			fmt.Fprintf(out, "\nTry:\n  curl -s -u '%s:' %s/orders/%s\n", keyInCurl, s.URL, o.id)
+		}
+	}
+	fmt.Fprintf(out, "\nCreate an order:\n  curl -s -u '%s:' -H 'Content-Type: application/json' -H \"Idempotency-Key: $(date +%%s)\" \\\n    -d '{\"orderName\":\"Tea set\",\"amount\":39000}' %s/orders\n", keyInCurl, s.URL)
+	fmt.Fprintf(out, "\nReady. Press Ctrl-C to stop.\n")
+
+	<-ctx.Done()
+	fmt.Fprintln(env.Stderr, "samlocal: stopping")
+	return s.Close()
+}
+
+type demoOrder struct{ id, checkoutURL string }
+
+// createDemoOrder creates an order through the API, as a merchant would.
+func createDemoOrder(ctx context.Context, api, merchantKey string) (demoOrder, error) {
+	ref := "local-demo-" + randomSuffix()
+	body := fmt.Sprintf(`{"orderName":"Local demo order","amount":15000,"customerEmail":"buyer@example.com","customerName":"Local Buyer","refOrderId":%q}`, ref)
+	ctx, cancel := context.WithTimeout(ctx, IntegrationTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, api+"/orders", strings.NewReader(body))
+	if err != nil {
+		return demoOrder{}, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(merchantKey+":")))
+	req.Header.Set("Idempotency-Key", ref)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return demoOrder{}, fmt.Errorf("POST /orders: %w", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
+		return demoOrder{}, fmt.Errorf("POST /orders answered %d: %s", resp.StatusCode, bytes.TrimSpace(b))
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return demoOrder{}, fmt.Errorf("POST /orders answered no JSON: %w", err)
+	}
+	o := demoOrder{id: findString(v, "orderId"), checkoutURL: findString(v, "checkoutUrl")}
+	if o.checkoutURL == "" {
+		return demoOrder{}, fmt.Errorf("POST /orders answered no checkoutUrl: %s", b)
+	}
+	return o, nil
+}
+
+// findString finds the first string under key anywhere in v (the order
+// may sit in an envelope).
+func findString(v any, key string) string {
+	switch x := v.(type) {
+	case map[string]any:
+		if s, ok := x[key].(string); ok {
+			return s
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if s := findString(x[k], key); s != "" {
+				return s
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if s := findString(e, key); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+func randomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b) + strconv.FormatInt(time.Now().Unix()%100000, 10)
+}

@@ -1,0 +1,40 @@
+// Package stack runs this project's SAM template on one machine, as
+// `sam local` would, without Docker or the SAM CLI. The command
+// tools/samlocal drives it (build, invoke, start-api, up); tests elsewhere
+// in the module drive it through Start.
+//
+// What it does, from template.yaml alone (no hand-kept lists):
+//
+//   - Builds each AWS::Serverless::Function with
+//     `make build-<LogicalId> ARTIFACTS_DIR=<dir>/<LogicalId> GOARCH_LAMBDA=<host arch>`
+//     (BuildMethod: makefile, as sam build runs it), skipping functions whose
+//     bootstrap is newer than every Go file, go.mod and Makefile.
+//   - Starts moto_server (DynamoDB and Secrets Manager), creates every
+//     AWS::DynamoDB::Table through the SDK (key schema, attributes, indexes,
+//     billing mode and TTL, which moto's CloudFormation would drop) and every
+//     AWS::SecretsManager::Secret; the keys secret gets Options.Keys.
+//   - Serves the Toss sandbox (tools/tosssandbox/tosstest) in-process, unless
+//     Options.TossAPIBaseURL points elsewhere.
+//   - Runs each function's real bootstrap under the Runtime API emulator
+//     (package lambdarun), a warm pool per function, with the environment
+//     below, and logs each line prefixed with the function's logical id.
+//   - Serves the HttpApi events as API Gateway's HTTP API does with payload
+//     format 2.0 (see NewEvent, WriteResponse and Router): unknown routes
+//     404 {"message":"Not Found"}, a failed invocation 500
+//     {"message":"Internal Server Error"}, no answer within 30 s 503.
+//
+// A function's environment: Globals.Function.Environment.Variables merged
+// with its own, intrinsic functions resolved locally (Resolver: !Ref of a
+// parameter is its Default or an override, of a table its TableName, of a
+// secret its Name; !GetAtt X.Arn a fake but well-formed ARN; !Sub, !If,
+// !Join, !Select, !Split, !Equals, !Not, !And, !Or), then what the local
+// stack provides (AWS_ENDPOINT_URL, test credentials, AWS_REGION,
+// TOSS_API_BASE_URL and TOSS_SDK_URL of the sandbox), then env.json in SAM's
+// shape. Differences from SAM, on purpose: bootstraps are built for and run
+// on this machine's architecture; a function's own env.json section may add
+// variables the template does not declare (for TOSS_TEST_CODE drills);
+// "Parameters" keys that name template parameters override them.
+//
+// The local stack only ever holds test keys: Start refuses a Toss key that
+// is not test_sk_/test_ck_, and Keys never prints its values.
+package stack

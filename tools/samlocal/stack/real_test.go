@@ -1,0 +1,83 @@
+package stack
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/tossintl/backend/shared/logsink"
+)
+
+// TestRealFunctionsThroughTheAPI builds three of the project's own functions
+// from template.yaml with the project's Makefile and calls them through the
+// local API, with moto, the keys secret and the sandbox as `make local` sets
+// them up: the merchant creates an order, reads it back and the buyer opens
+// its checkout page, which must load the sandbox's SDK.
+func TestRealFunctionsThroughTheAPI(t *testing.T) {
+	calls := &awsCalls{}
+	logs := &logsink.Buffer{}
+	fns := []string{"CreateOrderFunction", "GetOrderFunction", "CheckoutFunction"}
+	s, err := Start(t.Context(), Options{
+		Template: realTemplate, BuildDir: t.TempDir(), Functions: fns,
+		AWSProxy: calls.proxy, Logs: logs, MaxConcurrency: 2,
+	})
+	if err != nil {
+		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs)
+		}
+	})
+	auth := map[string]string{"Authorization": basic(DefaultMerchantAPIKey), "Content-Type": "application/json", "Idempotency-Key": "real-e2e-1"}
+
+	r := do(t, "POST", s.URL+"/orders", auth, []byte(`{"orderName":"Hanbok rental, 1 day","amount":39000,"customerEmail":"buyer@example.com"}`))
+	if r.status != 200 {
+		t.Fatalf("POST /orders: %d %s", r.status, r.body)
+	}
+	var created struct {
+		EntityBody struct {
+			OrderID, Status, CheckoutURL string
+			Amount                       int64
+		}
+	}
+	if err := json.Unmarshal(r.body, &created); err != nil {
+		t.Fatal(err)
+	}
+	o := created.EntityBody
+	if o.OrderID == "" || o.Amount != 39000 || o.CheckoutURL != s.URL+"/checkout/"+o.OrderID {
+		t.Fatalf("created order %+v (API %s)", o, s.URL)
+	}
+
+	// The same Idempotency-Key replays the first answer.
+	if r := do(t, "POST", s.URL+"/orders", auth, []byte(`{"orderName":"Hanbok rental, 1 day","amount":39000,"customerEmail":"buyer@example.com"}`)); r.status != 200 ||
+		r.header.Get("Idempotent-Replayed") != "true" || !strings.Contains(string(r.body), o.OrderID) {
+		t.Errorf("replay: %d %v %s", r.status, r.header, r.body)
+	}
+
+	r = do(t, "GET", s.URL+"/orders/"+o.OrderID, map[string]string{"Authorization": basic(DefaultMerchantAPIKey)}, nil)
+	if r.status != 200 || !strings.Contains(string(r.body), `"status":"PENDING"`) {
+		t.Errorf("GET /orders/{orderId}: %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", s.URL+"/orders/"+o.OrderID, nil, nil); r.status != 401 {
+		t.Errorf("GET without the merchant key: %d", r.status)
+	}
+
+	r = do(t, "GET", s.URL+"/checkout/"+o.OrderID, map[string]string{"Accept-Language": "en"}, nil)
+	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("checkout page: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+	if page := string(r.body); !strings.Contains(page, s.SandboxURL+"/v2/standard") || !strings.Contains(page, s.Keys.TossClientKey) {
+		t.Errorf("the checkout page does not load the sandbox SDK with the sandbox client key")
+	}
+	if strings.Contains(logs.String(), s.Keys.TossSecretKey) || strings.Contains(string(r.body), s.Keys.TossSecretKey) {
+		t.Error("the Toss secret key appeared in a log or a page")
+	}
+
+	calls.checkGranted(t, s, "CreateOrderFunction", "dynamodb:PutItem", "secretsmanager:GetSecretValue")
+	calls.checkGranted(t, s, "GetOrderFunction", "dynamodb:GetItem", "secretsmanager:GetSecretValue")
+	calls.checkGranted(t, s, "CheckoutFunction", "dynamodb:GetItem")
+}

@@ -1,0 +1,423 @@
+package stack
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/tossintl/backend/shared/logsink"
+)
+
+// appBuild holds the test app's bootstraps, built once for every test.
+var appBuild string
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		dir, err := os.MkdirTemp("", "samlocal-test-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		tpl, err := LoadTemplate(appTemplate)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		var out bytes.Buffer
+		if _, err := Build(context.Background(), tpl, BuildOptions{Dir: dir, Force: true, Output: &out}); err != nil {
+			fmt.Fprintf(os.Stderr, "build the test app: %v\n%s", err, out.String())
+			return 1
+		}
+		appBuild = dir
+		return m.Run()
+	}())
+}
+
+// startApp runs the test app. With MOTO_ENDPOINT set (one moto_server for a
+// whole test run) a random Stage keeps its tables and secret apart.
+func startApp(t *testing.T, opts Options) (*Stack, *logsink.Buffer) {
+	t.Helper()
+	logs := &logsink.Buffer{}
+	opts.Template, opts.BuildDir, opts.SkipBuild, opts.Logs = appTemplate, appBuild, true, logs
+	if ep := os.Getenv("MOTO_ENDPOINT"); ep != "" && opts.MotoURL == "" {
+		b := make([]byte, 4)
+		_, _ = rand.Read(b)
+		opts.MotoURL = ep
+		opts.Parameters = map[string]string{"Stage": "t" + hex.EncodeToString(b)}
+	}
+	s, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
+	}
+	t.Cleanup(func() {
+		var pids []int
+		for _, id := range s.Template.Functions {
+			if f := s.Function(id); f != nil {
+				pids = append(pids, f.PIDs()...)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		for _, pid := range pids {
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+				t.Errorf("function process %d still exists after Close", pid)
+			}
+		}
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs)
+		}
+	})
+	return s, logs
+}
+
+// awsCalls records, per function, the AWS operations it sent and on what.
+type awsCalls struct {
+	mu    sync.Mutex
+	calls map[string][]awsCall
+}
+
+type awsCall struct{ Action, Resource string }
+
+// proxy is an Options.AWSProxy: it notes each call's action (from
+// X-Amz-Target) and resource (table or secret), then forwards it to moto.
+func (a *awsCalls) proxy(fn string, moto http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var in struct{ TableName, IndexName, SecretId string }
+		_ = json.Unmarshal(body, &in)
+		c := awsCall{}
+		service, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+		switch {
+		case strings.HasPrefix(service, "DynamoDB_"):
+			c = awsCall{"dynamodb:" + op, fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", Region, AccountID, in.TableName)}
+			if in.IndexName != "" {
+				c.Resource += "/index/" + in.IndexName
+			}
+		case service == "secretsmanager":
+			c = awsCall{"secretsmanager:" + op, in.SecretId}
+		default:
+			c = awsCall{"unknown:" + r.Header.Get("X-Amz-Target"), ""}
+		}
+		a.mu.Lock()
+		if a.calls == nil {
+			a.calls = map[string][]awsCall{}
+		}
+		a.calls[fn] = append(a.calls[fn], c)
+		a.mu.Unlock()
+		moto.ServeHTTP(w, r)
+	})
+}
+
+func (a *awsCalls) of(fn string) []awsCall {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.calls[fn])
+}
+
+// checkGranted checks that fn made each of the wanted calls and made no
+// call its Policies in the template do not allow.
+func (a *awsCalls) checkGranted(t *testing.T, s *Stack, fn string, want ...string) {
+	t.Helper()
+	got := a.of(fn)
+	var actions []string
+	for _, c := range got {
+		actions = append(actions, c.Action)
+	}
+	for _, w := range want {
+		if !slices.Contains(actions, w) {
+			t.Errorf("%s never called %s (calls: %v)", fn, w, actions)
+		}
+	}
+	stmts, err := s.Resolver.Statements(fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range got {
+		allowed := false
+		for _, st := range stmts {
+			if st.Effect == "Allow" && slices.Contains(st.Actions, c.Action) && slices.Contains(st.Resources, c.Resource) {
+				allowed = true
+			}
+		}
+		if !allowed {
+			t.Errorf("%s called %s on %s, which its Policies do not grant", fn, c.Action, c.Resource)
+		}
+	}
+}
+
+type httpResult struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func do(t *testing.T, method, url string, header map[string]string, body []byte) httpResult {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Add(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return httpResult{resp.StatusCode, resp.Header, b}
+}
+
+func basic(key string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(key+":")) }
+
+func TestStackEndToEnd(t *testing.T) {
+	calls := &awsCalls{}
+	s, logs := startApp(t, Options{AWSProxy: calls.proxy})
+	auth := map[string]string{"Authorization": basic(DefaultMerchantAPIKey), "Content-Type": "application/json"}
+
+	t.Run("environment", func(t *testing.T) {
+		env := s.Env("OrdersFunction")
+		stage, _ := s.Resolver.Param("Stage")
+		for k, v := range map[string]string{
+			"ORDERS_TABLE":          "app-" + stage + "-orders",
+			"TOSS_SECRET_ID":        "app/" + stage + "/keys",
+			"TOSS_API_BASE_URL":     s.SandboxURL,
+			"TOSS_SDK_URL":          s.SandboxURL + "/v2/standard",
+			"AWS_ACCESS_KEY_ID":     "testing",
+			"AWS_SECRET_ACCESS_KEY": "testing",
+			"AWS_REGION":            "us-east-1",
+		} {
+			if env[k] != v {
+				t.Errorf("%s = %q, want %q", k, env[k], v)
+			}
+		}
+		if ep := env["AWS_ENDPOINT_URL"]; ep == "" || ep == s.MotoURL || ep == s.Env("EchoFunction")["AWS_ENDPOINT_URL"] {
+			t.Errorf("AWS_ENDPOINT_URL = %q: want a proxy of this function's own", ep)
+		}
+	})
+
+	t.Run("tables, TTL and secret in moto", func(t *testing.T) {
+		db, sm := awsClients(s.MotoURL)
+		name, err := s.TableName("OrdersTable")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ttl, err := db.DescribeTimeToLive(context.Background(), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := ttl.TimeToLiveDescription; string(d.TimeToLiveStatus) != "ENABLED" || aws.ToString(d.AttributeName) != "ttl" {
+			t.Errorf("TTL = %s on %q", d.TimeToLiveStatus, aws.ToString(d.AttributeName))
+		}
+		sec, err := sm.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.Env("OrdersFunction")["TOSS_SECRET_ID"])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys Keys
+		if err := json.Unmarshal([]byte(aws.ToString(sec.SecretString)), &keys); err != nil || keys != DefaultKeys() {
+			t.Errorf("secret holds other keys than the defaults (%v)", err)
+		}
+	})
+
+	t.Run("sandbox", func(t *testing.T) {
+		if s.Sandbox == nil {
+			t.Fatal("no in-process sandbox")
+		}
+		if r := do(t, "GET", s.SandboxURL+"/v2/standard", nil, nil); r.status != 200 {
+			t.Errorf("sandbox SDK script: %d", r.status)
+		}
+	})
+
+	var orderID string
+	t.Run("merchant API through DynamoDB and Secrets Manager", func(t *testing.T) {
+		if r := do(t, "POST", s.URL+"/orders", map[string]string{"Authorization": basic("wrong")}, []byte(`{"amount":1}`)); r.status != 401 {
+			t.Errorf("wrong key: %d %s", r.status, r.body)
+		}
+		r := do(t, "POST", s.URL+"/orders", auth, []byte(`{"orderName":"Tea","amount":15000}`))
+		if r.status != 200 {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		var created struct {
+			Order struct{ OrderID, CheckoutURL string }
+		}
+		if err := json.Unmarshal(r.body, &created); err != nil {
+			t.Fatal(err)
+		}
+		orderID = created.Order.OrderID
+		if want := s.URL + "/checkout/" + orderID; created.Order.CheckoutURL != want {
+			t.Errorf("checkoutUrl = %q, want %q (the API's own host)", created.Order.CheckoutURL, want)
+		}
+		r = do(t, "GET", s.URL+"/orders/"+orderID, auth, nil)
+		if r.status != 200 || !strings.Contains(string(r.body), `"orderName":"Tea"`) {
+			t.Errorf("get: %d %s", r.status, r.body)
+		}
+		if r := do(t, "GET", s.URL+"/orders/ord_missing", auth, nil); r.status != 404 {
+			t.Errorf("get missing: %d", r.status)
+		}
+		if !strings.Contains(logs.String(), "[OrdersFunction] order created "+orderID+"\n") {
+			t.Errorf("function log line missing or unprefixed")
+		}
+	})
+
+	t.Run("every AWS call is one the template grants", func(t *testing.T) {
+		calls.checkGranted(t, s, "OrdersFunction", "secretsmanager:GetSecretValue", "dynamodb:PutItem", "dynamodb:GetItem")
+		if n := len(calls.of("EchoFunction")); n != 0 {
+			t.Errorf("EchoFunction made %d AWS calls", n)
+		}
+	})
+
+	t.Run("request translation", func(t *testing.T) {
+		req, _ := http.NewRequest("PUT", s.URL+"/echo/a/b%2Fc?x=1&x=2&y=%C3%A9", strings.NewReader(`{"k":"v"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Add("X-Repeat", "1")
+		req.Header.Add("X-Repeat", "2")
+		req.AddCookie(&http.Cookie{Name: "s", Value: "1"})
+		req.AddCookie(&http.Cookie{Name: "t", Value: "2"})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.NewDecoder(resp.Body).Decode(&ev); err != nil {
+			t.Fatalf("%d: %v", resp.StatusCode, err)
+		}
+		if ev.RouteKey != "ANY /echo/{proxy+}" || ev.RawPath != "/echo/a/b%2Fc" || ev.RawQueryString != "x=1&x=2&y=%C3%A9" ||
+			ev.PathParameters["proxy"] != "a/b/c" || ev.QueryStringParameters["x"] != "1,2" || ev.QueryStringParameters["y"] != "é" ||
+			!reflect.DeepEqual(ev.Cookies, []string{"s=1", "t=2"}) || ev.Headers["x-repeat"] != "1,2" ||
+			ev.Headers["content-type"] != "application/json" || ev.Body != `{"k":"v"}` || ev.IsBase64Encoded ||
+			ev.RequestContext.HTTP.Method != "PUT" || ev.RequestContext.Stage != "$default" || ev.RequestContext.RequestID == "" {
+			t.Errorf("event = %+v", ev)
+		}
+		if resp.Header.Get("Apigw-Requestid") != ev.RequestContext.RequestID {
+			t.Errorf("Apigw-Requestid %q, event's requestId %q", resp.Header.Get("Apigw-Requestid"), ev.RequestContext.RequestID)
+		}
+
+		r := do(t, "POST", s.URL+"/echo/bin", map[string]string{"Content-Type": "image/png"}, []byte{0x89, 'P', 'N', 'G', 0})
+		if err := json.Unmarshal(r.body, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if !ev.IsBase64Encoded || ev.Body != base64.StdEncoding.EncodeToString([]byte{0x89, 'P', 'N', 'G', 0}) {
+			t.Errorf("binary body arrived as %q base64=%v", ev.Body, ev.IsBase64Encoded)
+		}
+
+		for path, key := range map[string]string{"/items/special": "GET /items/special", "/items/5": "GET /items/{id}"} {
+			r := do(t, "GET", s.URL+path, nil, nil)
+			if err := json.Unmarshal(r.body, &ev); err != nil || ev.RouteKey != key {
+				t.Errorf("%s went to %q (%v)", path, ev.RouteKey, err)
+			}
+		}
+	})
+
+	t.Run("response translation and API Gateway's own answers", func(t *testing.T) {
+		r := do(t, "GET", s.URL+"/echo/x?mode=cookies", nil, nil)
+		if r.status != 200 || string(r.body) != "ok" || !reflect.DeepEqual(r.header.Values("Set-Cookie"), []string{"a=1; Path=/", "b=2"}) ||
+			!reflect.DeepEqual(r.header.Values("X-Multi"), []string{"1", "2"}) || r.header.Get("X-Single") != "s" {
+			t.Errorf("cookies: %d %q %v", r.status, r.body, r.header)
+		}
+		r = do(t, "GET", s.URL+"/echo/x?mode=binary", nil, nil)
+		if r.status != 201 || !bytes.Equal(r.body, []byte{0, 1, 2, 255}) {
+			t.Errorf("binary: %d %v", r.status, r.body)
+		}
+		r = do(t, "GET", s.URL+"/echo/x?mode=raw", nil, nil)
+		if r.status != 200 || string(r.body) != `{"hello":"world"}` || r.header.Get("Content-Type") != "application/json" {
+			t.Errorf("raw: %d %s %v", r.status, r.body, r.header)
+		}
+		for _, mode := range []string{"error", "sleep", "bad"} {
+			r = do(t, "GET", s.URL+"/echo/x?mode="+mode, nil, nil)
+			if r.status != 500 || string(r.body) != `{"message":"Internal Server Error"}` {
+				t.Errorf("%s: %d %s", mode, r.status, r.body)
+			}
+		}
+		if l := logs.String(); !strings.Contains(l, "boom: 500") || !strings.Contains(l, "Task timed out after 1.00 seconds") {
+			t.Errorf("failures not logged:\n%s", l)
+		}
+		// The timed-out process was replaced.
+		if r := do(t, "GET", s.URL+"/echo/x?mode=raw", nil, nil); r.status != 200 {
+			t.Errorf("after a timeout: %d", r.status)
+		}
+		if r := do(t, "GET", s.URL+"/nope", nil, nil); r.status != 404 || string(r.body) != `{"message":"Not Found"}` {
+			t.Errorf("unknown route: %d %s", r.status, r.body)
+		}
+		if r := do(t, "DELETE", s.URL+"/orders", nil, nil); r.status != 404 {
+			t.Errorf("unknown method: %d", r.status)
+		}
+	})
+
+	t.Run("Invoke", func(t *testing.T) {
+		res, err := s.Invoke(context.Background(), "EchoFunction", []byte(`{"queryStringParameters":{"mode":"raw"}}`))
+		if err != nil || res.Error != nil || string(res.Payload) != `{"hello":"world"}` {
+			t.Errorf("Invoke = %s, %v, %v", res.Payload, res.Error, err)
+		}
+		if _, err := s.Invoke(context.Background(), "NoSuchFunction", nil); err == nil {
+			t.Error("Invoke of an unknown function: no error")
+		}
+	})
+}
+
+func TestStartRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"live key", Options{Keys: Keys{TossSecretKey: "live_sk_abc"}}, "test key"},
+		{"unknown function", Options{Functions: []string{"NoSuchFunction"}}, "NoSuchFunction is not an AWS::Serverless::Function"},
+		{"unknown parameter", Options{Parameters: map[string]string{"Nope": "1"}}, "no such parameter"},
+		{"missing env file", Options{EnvFile: "testdata/none.json"}, "env file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Template, tc.opts.BuildDir, tc.opts.SkipBuild = appTemplate, appBuild, true
+			s, err := Start(context.Background(), tc.opts)
+			if err == nil {
+				s.Close()
+				t.Fatal("Start succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestMissingMotoSaysWhatToInstall(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := Start(context.Background(), Options{Template: appTemplate, BuildDir: appBuild, SkipBuild: true, Logs: io.Discard})
+	if !errors.Is(err, ErrNoMoto) || !strings.Contains(err.Error(), "pip install 'moto[server]'") {
+		t.Fatalf("err = %v, want ErrNoMoto with the pip command", err)
+	}
+}
+
+func TestKeysNeverPrint(t *testing.T) {
+	k := DefaultKeys()
+	for _, out := range []string{fmt.Sprint(k), fmt.Sprintf("%v %+v %#v %s", k, k, k, k)} {
+		if strings.Contains(out, k.TossSecretKey) || strings.Contains(out, k.MerchantAPIKey) {
+			t.Errorf("Keys printed its values: %s", out)
+		}
+	}
+}
