@@ -1,10 +1,11 @@
 // Package awstest runs integration tests against moto_server over HTTP:
 // real DynamoDB and Secrets Manager wire protocols, no AWS account.
 //
-// A package's tests call Main from TestMain. If MOTO_ENDPOINT is set (make
-// test starts one moto_server for the whole run), that server is used;
-// otherwise Main starts moto_server on a free loopback port and stops it when
-// the tests end. A missing moto_server fails the run: it is never skipped.
+// A package's tests call Main from TestMain. If MOTO_ENDPOINT is set, that
+// server is used (it must apply conditional writes atomically, as the proxy
+// of package tools/moto does); otherwise Main starts moto_server behind that
+// proxy and stops it when the tests end. A missing moto_server fails the
+// run: it is never skipped.
 package awstest
 
 import (
@@ -13,15 +14,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -30,6 +26,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/tossintl/backend/shared/awsclient"
+	"github.com/tossintl/backend/tools/moto"
 )
 
 var endpoint string
@@ -58,39 +55,15 @@ func Endpoint(t testing.TB) string {
 	return endpoint
 }
 
-// StartMoto starts moto_server on a free loopback port and waits until it answers.
+// StartMoto starts moto_server behind the proxy that applies its DynamoDB
+// requests one at a time, as DynamoDB applies conditional writes atomically
+// (see package tools/moto), and returns the proxy's URL.
 func StartMoto() (url string, stop func(), err error) {
-	bin, err := exec.LookPath("moto_server")
+	s, err := moto.Start(context.Background())
 	if err != nil {
-		return "", nil, fmt.Errorf("moto_server not found on PATH (pip install 'moto[server]'): %w", err)
+		return "", nil, fmt.Errorf("awstest: %w", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, fmt.Errorf("find a free port: %w", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start moto_server: %w", err)
-	}
-	stop = func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	}
-	url = fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(url + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return url, stop, nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	stop()
-	return "", nil, fmt.Errorf("moto_server on port %d did not answer within 30s", port)
+	return s.URL, s.Close, nil
 }
 
 // Env returns client settings pointing at moto, with optional SDK middleware.

@@ -17,8 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 	"github.com/tossintl/backend/tools/samlocal/lambdarun"
+	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
 
 // DefaultMaxConcurrency is how many warm processes a function may have when
