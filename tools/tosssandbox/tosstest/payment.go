@@ -191,24 +191,24 @@ func randomDigits(n int) string {
 
 // PaymentInfo is a snapshot of a payment for assertions.
 type PaymentInfo struct {
-	PaymentKey    string
-	OrderID       string
-	OrderName     string
-	Status        string // as the API would answer now (EXPIRED included)
-	TotalAmount   int64
-	BalanceAmount int64
-	CardBrand     CardBrand
-	RequestedAt   time.Time
-	ApprovedAt    time.Time // zero until confirmed
-	Cancels       []CancelInfo
+	PaymentKey    string       `json:"paymentKey"`
+	OrderID       string       `json:"orderId"`
+	OrderName     string       `json:"orderName"`
+	Status        string       `json:"status"` // as the API would answer now (EXPIRED included)
+	TotalAmount   int64        `json:"totalAmount"`
+	BalanceAmount int64        `json:"balanceAmount"`
+	CardBrand     CardBrand    `json:"cardBrand"`
+	RequestedAt   time.Time    `json:"requestedAt"`
+	ApprovedAt    time.Time    `json:"approvedAt"` // zero until confirmed
+	Cancels       []CancelInfo `json:"cancels"`
 }
 
 // CancelInfo is one cancel of a payment.
 type CancelInfo struct {
-	TransactionKey string
-	Reason         string
-	Amount         int64
-	CanceledAt     time.Time
+	TransactionKey string    `json:"transactionKey"`
+	Reason         string    `json:"reason"`
+	Amount         int64     `json:"amount"`
+	CanceledAt     time.Time `json:"canceledAt"`
 }
 
 // Payment returns the payment with paymentKey, if the sandbox issued it.

@@ -150,14 +150,17 @@ func (s *Sandbox) resetLocked() {
 	s.sessions = make(map[string]*windowSession)
 }
 
-// ServeHTTP serves the API (/v1/...), the SDK stand-in (/v2/standard) and
-// the payment window (/window).
+// ServeHTTP serves the API (/v1/...), the SDK stand-in (/v2/standard), the
+// payment window (/window), the dashboard stand-in (/dashboard/) and the
+// drills (/sandbox/, see controlPrefix).
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/v1/"):
 		s.serveAPI(w, r)
 	case strings.HasPrefix(r.URL.Path, dashboardPrefix):
 		s.serveDashboard(w, r)
+	case strings.HasPrefix(r.URL.Path, controlPrefix):
+		s.serveControl(w, r)
 	case r.URL.Path == "/v2/standard":
 		s.serveSDK(w, r)
 	case r.URL.Path == windowPath:
@@ -363,20 +366,20 @@ func (s *Sandbox) InFlight() int {
 // Request is one request as the sandbox saw it. The Authorization header is
 // never kept: AuthPresent and AuthOK say all a test needs.
 type Request struct {
-	Time           time.Time // sandbox clock at arrival
-	Method         string
-	Path           string
-	Query          string
-	IdempotencyKey string
-	TestCode       string // TossPayments-Test-Code header
-	AcceptLanguage string
-	AuthPresent    bool   // an Authorization header was sent
-	AuthOK         bool   // it carried the current secret key in the right format
-	Body           string // at most 1 MiB; requests beyond that are refused
-	Status         int    // status answered; 0 while in flight or when dropped
-	Replayed       bool   // answered from the idempotency record
-	Fault          Fault  // injected fault that answered it, if any
-	Dropped        bool   // the connection was closed without an answer
+	Time           time.Time `json:"time"` // sandbox clock at arrival
+	Method         string    `json:"method"`
+	Path           string    `json:"path"`
+	Query          string    `json:"query"`
+	IdempotencyKey string    `json:"idempotencyKey"`
+	TestCode       string    `json:"testCode"` // TossPayments-Test-Code header
+	AcceptLanguage string    `json:"acceptLanguage"`
+	AuthPresent    bool      `json:"authPresent"` // an Authorization header was sent
+	AuthOK         bool      `json:"authOK"`      // it carried the current secret key in the right format
+	Body           string    `json:"body"`        // at most 1 MiB; requests beyond that are refused
+	Status         int       `json:"status"`      // status answered; 0 while in flight or when dropped
+	Replayed       bool      `json:"replayed"`    // answered from the idempotency record
+	Fault          Fault     `json:"fault"`       // injected fault that answered it, if any
+	Dropped        bool      `json:"dropped"`     // the connection was closed without an answer
 }
 
 // Requests returns a copy of every request received, in arrival order
