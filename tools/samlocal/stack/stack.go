@@ -224,7 +224,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 
 	if !opts.NoAPI {
-		handler := APIHandler(router, s.invokePayload, func(format string, args ...any) { s.logf(format, args...) })
+		cors, err := res.CORS()
+		if err != nil {
+			return nil, err
+		}
+		handler := cors.Handler(APIHandler(router, s.invokePayload, func(format string, args ...any) { s.logf(format, args...) }))
 		if s.URL, err = s.serve(fmt.Sprintf("%s:%d", opts.Host, opts.Port), handler); err != nil {
 			return nil, fmt.Errorf("API: %w", err)
 		}
