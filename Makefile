@@ -52,7 +52,7 @@ moto-check:
 FUZZTIME ?= 20000x
 FUZZ_TARGETS := FuzzEvent:./shared/apigw FuzzParseBasic:./shared/api FuzzParseAmount:./shared/api \
 	FuzzDecodePayment:./shared/toss FuzzParseError:./shared/toss FuzzParseTime:./shared/toss \
-	FuzzRedactSecrets:./shared/obs FuzzValidID:./shared/orders FuzzEscapeHTML:./shared/pages FuzzURLAttribute:./shared/pages
+	FuzzRedactSecrets:./shared/obs FuzzValidID:./shared/orders
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		name=$${t%%:*}; pkg=$${t#*:}; \
@@ -65,7 +65,7 @@ fuzz:
 RELIABILITY_DOC ?= $(CURDIR)/docs/reliability.md
 chaos: moto-check
 	@set -o pipefail; RELIABILITY_DOC=$(RELIABILITY_DOC) $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) \
-		-run '^TestChaosCampaign$$' -v ./tools/samlocal/stack/ | grep -v -E '^ *\[|^ *--- PASS|^=== RUN'
+		-run '^TestChaosCampaign$$' -v ./e2e/ | grep -v -E '^ *\[|^ *--- PASS|^=== RUN'
 
 ## bench: size, cold start, warm CPU, round trips, end to end; writes docs/benchmarks.md
 bench: moto-check

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -252,7 +251,7 @@ func (s *Service) Checkout(ctx context.Context, r *apigw.Request) apigw.Response
 	lang := url.QueryEscape(string(p.lang))
 	v := pages.CheckoutView{
 		Lang: p.lang, Nonce: p.nonce, OrderID: o.ID, OrderName: o.Name, Amount: o.Amount, Currency: o.Currency,
-		USDEstimate: s.usdEstimate(o.Amount, o.Currency), ClientKey: keys.TossClientKey, CustomerKey: customerKey(o.ID),
+		ClientKey: keys.TossClientKey, CustomerKey: customerKey(o.ID),
 		CustomerEmail: o.CustomerEmail, CustomerName: o.CustomerName,
 		SuccessURL: base + "/payments/success?lang=" + lang,
 		FailURL:    base + "/payments/fail?lang=" + lang + "&orderId=" + url.QueryEscape(o.ID),
@@ -266,11 +265,4 @@ func (s *Service) Checkout(ctx context.Context, r *apigw.Request) apigw.Response
 func customerKey(orderID string) string {
 	h := sha256.Sum256([]byte("customer\x00" + orderID))
 	return "guest_" + hex.EncodeToString(h[:12])
-}
-
-func (s *Service) usdEstimate(amount int64, currency string) string {
-	if currency != orders.CurrencyKRW || s.Config.USDKRWRate <= 0 {
-		return ""
-	}
-	return fmt.Sprintf("≈ US$%.2f", float64(amount)/s.Config.USDKRWRate)
 }

@@ -27,8 +27,7 @@ type Config struct {
 	UnpaidWindow     time.Duration // UNPAID_ORDER_WINDOW_MINUTES (default 1440)
 	ExpiredRetention time.Duration // EXPIRED_ORDER_RETENTION_DAYS (default 7)
 	MaxOrderAmount   int64         // MAX_ORDER_AMOUNT (default 10,000,000)
-	USDKRWRate       float64       // USD_KRW_RATE (default 1380; 0 hides the estimate)
-	SecretCacheTTL   time.Duration // SECRET_CACHE_SECONDS (default 300)
+	SecretCacheTTL   time.Duration // SECRET_CACHE_SECONDS (default 300; from 1, as secrets.New reads 0 as its default)
 	TossAcceptLang   string        // TOSS_ACCEPT_LANGUAGE (optional, e.g. en-US)
 	TossTestCode     string        // TOSS_TEST_CODE (test keys only; for local fault drills)
 }
@@ -73,7 +72,7 @@ func Load(getenv func(string) string) (Config, error) {
 		UnpaidWindow:     time.Duration(num("UNPAID_ORDER_WINDOW_MINUTES", 1440, 15, 43200)) * time.Minute,
 		ExpiredRetention: time.Duration(num("EXPIRED_ORDER_RETENTION_DAYS", 7, 1, 365)) * 24 * time.Hour,
 		MaxOrderAmount:   num("MAX_ORDER_AMOUNT", 10_000_000, 100, 1_000_000_000_000),
-		SecretCacheTTL:   time.Duration(num("SECRET_CACHE_SECONDS", 300, 0, 86400)) * time.Second,
+		SecretCacheTTL:   time.Duration(num("SECRET_CACHE_SECONDS", 300, 1, 86400)) * time.Second,
 		TossAcceptLang:   str("TOSS_ACCEPT_LANGUAGE", ""),
 		TossTestCode:     str("TOSS_TEST_CODE", ""),
 	}
@@ -84,18 +83,13 @@ func Load(getenv func(string) string) (Config, error) {
 	default:
 		errs = append(errs, fmt.Errorf("PAYMENT_MODE must be test or live, got %q", mode))
 	}
-	rate := str("USD_KRW_RATE", "1380")
-	if r, err := strconv.ParseFloat(rate, 64); err != nil || r < 0 {
-		errs = append(errs, fmt.Errorf("USD_KRW_RATE must be a non-negative number, got %q", rate))
-	} else {
-		c.USDKRWRate = r
-	}
-	for name, v := range map[string]string{"TOSS_API_BASE_URL": c.TossAPIBaseURL, "TOSS_SDK_URL": c.TossSDKURL, "PUBLIC_BASE_URL": c.PublicBaseURL} {
-		if v == "" && name == "PUBLIC_BASE_URL" {
+	// A slice, not a map: the errors come out in the same order every time.
+	for _, s := range []struct{ name, v string }{{"TOSS_API_BASE_URL", c.TossAPIBaseURL}, {"TOSS_SDK_URL", c.TossSDKURL}, {"PUBLIC_BASE_URL", c.PublicBaseURL}} {
+		if s.v == "" && s.name == "PUBLIC_BASE_URL" {
 			continue
 		}
-		if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("%s must be an absolute http(s) URL, got %q", name, v))
+		if u, err := url.Parse(s.v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s must be an absolute http(s) URL, got %q", s.name, s.v))
 		}
 	}
 	if c.Live && c.TossTestCode != "" {

@@ -3,18 +3,18 @@
 // redirect (receipt, still processing, declined, amount refused), the
 // fail-redirect page and friendly notices.
 //
-// The markup is specified by html/template templates (testdata/templates)
-// and written by plain Go functions (markup.go) that a test holds to the
-// same bytes: html/template's run-time method lookup would make the linker
-// keep about 2 MiB of unused methods in each page function. CSS and the
-// checkout script are embedded with go:embed.
+// Pages are rendered by html/template from the templates in templates/,
+// embedded with go:embed beside the CSS and the checkout script (assets/)
+// and parsed once, on first use.
 //
 // Every value a page shows may come from a URL a stranger crafted (Toss's
-// fail redirect carries free text), so values only ever reach a page through
-// escapeHTML (text and quoted attributes), vetHref and normalizeURL (link
-// targets) or jsonForScript (the checkout script's data), each byte for byte
-// what html/template writes in that place, never concatenated raw into
-// markup or script.
+// fail redirect carries free text), so values reach a page only through
+// html/template's contextual escaping: text, attributes, URLs and the
+// checkout script's JSON data are each escaped for where they land. Only
+// the package's own CSS and script are marked trusted. Link targets are
+// vetted in Go first (vetHref, refreshTarget): a link to anywhere but a
+// same-site path or an absolute http(s) URL is left out, rather than shown
+// as the dead "#ZgotmplZ" link html/template would make of it.
 //
 // Per response, the HTTP layer does:
 //

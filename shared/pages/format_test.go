@@ -175,3 +175,26 @@ func TestRefreshTarget(t *testing.T) {
 		}
 	}
 }
+
+// Only same-site paths and absolute http(s) URLs may become links.
+func TestVetHref(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"https://shop.example/checkout/ord_1?lang=en", "https://shop.example/checkout/ord_1?lang=en"},
+		{"http://127.0.0.1:3000/checkout/ord_1", "http://127.0.0.1:3000/checkout/ord_1"},
+		{"/checkout/ord_1?lang=ja", "/checkout/ord_1?lang=ja"},
+		{"", ""},
+		{"javascript:alert(1)", ""},
+		{"JavaScript:alert(1)", ""},
+		{" javascript:alert(1)", ""},
+		{"data:text/html,<script>alert(1)</script>", ""},
+		{"//evil.example/x", ""},
+		{`/\evil.example/x`, ""},
+		{"https://user:pass@shop.example/", ""},
+		{"checkout/ord_1", ""},
+		{"vbscript:msgbox", ""},
+	} {
+		if got := vetHref(tt.in); got != tt.want {
+			t.Errorf("vetHref(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -2,9 +2,10 @@ package pages
 
 import (
 	"bytes"
-	_ "embed" // the page's CSS and script
+	"embed"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"strings"
 	"sync"
@@ -16,6 +17,8 @@ var (
 	styleCSS string
 	//go:embed assets/checkout.js
 	checkoutJS string
+	//go:embed templates/*.html
+	templateFS embed.FS
 )
 
 // ErrInvalidView is returned, wrapped with the offending field, when a view
@@ -55,9 +58,8 @@ type CheckoutView struct {
 	OrderName string
 	Amount    int64  // KRW, > 0
 	Currency  string // "KRW" or empty: the international window charges KRW
-	// USDEstimate is shown as is, labelled as an estimate (e.g. "≈ US$8.70");
-	// empty hides it.
-	USDEstimate   string
+	// No currency estimate of our own: checkout.js asks Toss's window to show
+	// its own (card.showEstimatedAmount), at Toss's current rate.
 	ClientKey     string // Toss client key (test_ck_ / live_ck_), public by design
 	CustomerKey   string // empty: the SDK's anonymous customer
 	CustomerEmail string // optional
@@ -146,14 +148,16 @@ const (
 	idReceipt = "receipt"
 )
 
-// page is what the markup writers see: display-ready strings only, so they
-// hold no logic beyond "show if set".
+// page is what the templates see: display-ready values only, so they hold
+// no logic beyond "show if set". Every string is escaped by html/template for
+// the place it lands in; only the package's own CSS and script are typed as
+// trusted.
 type page struct {
 	kind     pageKind
 	HTMLLang string
 	T        *text
 	Nonce    string
-	CSS      string // styleCSS
+	CSS      template.CSS // styleCSS
 	State    string
 	Code     string
 	Title    string
@@ -163,10 +167,10 @@ type page struct {
 	OrderID string
 	Links   []link
 
-	OrderName, Amount, Estimate, PayLabel string
-	SDKURL                                string
-	DataJSON                              string // jsonForScript(checkoutData)
-	JS                                    string // checkoutJS
+	OrderName, Amount, PayLabel string
+	SDKURL                      string
+	Data                        *checkoutData // escaped by html/template as a JSON value
+	JS                          template.JS   // checkoutJS
 
 	CardNumber, CardIssuer, ApprovedAt, ApprovedAtISO, ReceiptURL string
 
@@ -183,6 +187,48 @@ const (
 	kindReceipt
 	kindProcessing
 )
+
+// bodyFiles is the template in templates/ that defines each kind's "body"
+// (and, for the checkout page, "scripts"); layout.html frames them all.
+var bodyFiles = [...]string{
+	kindMessage:    "message.html",
+	kindCheckout:   "checkout.html",
+	kindReceipt:    "receipt.html",
+	kindProcessing: "processing.html",
+}
+
+// The templates are parsed on first use: functions that link this package
+// only to answer JSON never pay for parsing. A parse error is a bug in the
+// embedded templates, which every render test would report.
+//
+// A sync.Once called from render, rather than a package-level
+// sync.OnceValues(parseTemplates): that would make the parser and the
+// embedded templates reachable from this package's initialisation, so the
+// linker would keep them (256 KiB, measured) in functions that never render.
+var (
+	templatesOnce sync.Once
+	templates     [len(bodyFiles)]*template.Template
+	templatesErr  error
+)
+
+func pageTemplates() ([len(bodyFiles)]*template.Template, error) {
+	templatesOnce.Do(func() { templates, templatesErr = parseTemplates() })
+	return templates, templatesErr
+}
+
+func parseTemplates() ([len(bodyFiles)]*template.Template, error) {
+	var ts [len(bodyFiles)]*template.Template
+	for kind, file := range bodyFiles {
+		// Each kind gets its own set, because every body template defines
+		// the same names.
+		t, err := template.New(file).ParseFS(templateFS, "templates/layout.html", "templates/"+file)
+		if err != nil {
+			return ts, fmt.Errorf("pages: parse template %s: %w", file, err)
+		}
+		ts[kind] = t
+	}
+	return ts, nil
+}
 
 type link struct {
 	ID, Href, Text string
@@ -218,7 +264,7 @@ func newPage(l Lang, nonce, state string) (*page, error) {
 		return nil, fmt.Errorf("%w: nonce must be base64, 16 to 128 characters (use NewNonce)", ErrInvalidView)
 	}
 	l = l.orDefault()
-	return &page{HTMLLang: l.HTMLLang(), T: texts()[l], Nonce: nonce, CSS: styleCSS, State: state}, nil
+	return &page{HTMLLang: l.HTMLLang(), T: texts()[l], Nonce: nonce, CSS: template.CSS(styleCSS), State: state}, nil
 }
 
 // shownOrderID hides an id that is not a valid order id (see validOrderID).
@@ -260,11 +306,10 @@ func checkoutPage(v CheckoutView) (*page, error) {
 	p.OrderID = v.OrderID
 	p.OrderName = v.OrderName
 	p.Amount = amount
-	p.Estimate = strings.TrimSpace(v.USDEstimate)
 	p.PayLabel = fmt.Sprintf(t.PayFmt, amount)
 	p.SDKURL = v.SDKURL
-	p.JS = checkoutJS
-	data, err := jsonForScript(&checkoutData{
+	p.JS = template.JS(checkoutJS)
+	p.Data = &checkoutData{
 		ClientKey:     v.ClientKey,
 		CustomerKey:   v.CustomerKey,
 		Amount:        v.Amount,
@@ -283,11 +328,7 @@ func checkoutPage(v CheckoutView) (*page, error) {
 			Busy:     t.PayBusy,
 			Detail:   t.ErrDetail,
 		},
-	})
-	if err != nil {
-		return nil, err
 	}
-	p.DataJSON = data
 	p.kind = kindCheckout
 	return p, nil
 }
@@ -486,7 +527,8 @@ func Notice(w io.Writer, v NoticeView) error {
 }
 
 // appendLink adds a link if href is one a link may point to (vetHref): a
-// link to anywhere else is left out rather than shown dead.
+// link to anywhere else is left out rather than shown dead (html/template
+// would write it as href="#ZgotmplZ").
 func appendLink(links []link, id, href, label string, primary bool) []link {
 	href = vetHref(href)
 	if href == "" {
@@ -503,6 +545,10 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // leaves half a page on the wire and the caller can still answer with an
 // error.
 func render(w io.Writer, p *page) error {
+	ts, err := pageTemplates()
+	if err != nil {
+		return err
+	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {
@@ -510,7 +556,9 @@ func render(w io.Writer, p *page) error {
 			bufPool.Put(buf)
 		}
 	}()
-	writePage(markup{b: buf}, p)
+	if err := ts[p.kind].ExecuteTemplate(buf, "layout", p); err != nil {
+		return fmt.Errorf("pages: render %s page: %w", p.State, err)
+	}
 	if _, err := w.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("pages: write %s page: %w", p.State, err)
 	}

@@ -31,8 +31,7 @@ func checkoutView(l Lang) CheckoutView {
 	return CheckoutView{
 		Lang: l, Nonce: testNonce,
 		OrderID: "order_123456", OrderName: "Wool scarf", Amount: 12000, Currency: "KRW",
-		USDEstimate: "≈ US$8.70",
-		ClientKey:   "test_ck_abc", CustomerKey: "cust_1",
+		ClientKey: "test_ck_abc", CustomerKey: "cust_1",
 		SuccessURL: "https://shop.example/pay/success", FailURL: "https://shop.example/pay/fail",
 		SDKURL: testSDK,
 	}
@@ -70,10 +69,10 @@ var pageCases = []pageCase{
 		name: "checkout", state: "checkout", links: []string{testSDK},
 		render: func(w io.Writer, l Lang) error { return Checkout(w, checkoutView(l)) },
 		want: map[Lang][]string{
-			Korean:   {"<title>결제하기</title>", "12,000원 결제하기", "미국 달러 예상 금액"},
-			English:  {"<title>Checkout</title>", "Pay ₩12,000", "Estimated in US dollars"},
-			Japanese: {"<title>お支払い</title>", "12,000ウォンを支払う", "米ドル換算の目安"},
-			Chinese:  {"<title>付款</title>", "支付 12,000韩元", "预估美元金额"},
+			Korean:   {"<title>결제하기</title>", "12,000원 결제하기"},
+			English:  {"<title>Checkout</title>", "Pay ₩12,000"},
+			Japanese: {"<title>お支払い</title>", "12,000ウォンを支払う"},
+			Chinese:  {"<title>付款</title>", "支付 12,000韩元"},
 		},
 	},
 	{
@@ -329,6 +328,7 @@ func TestCheckoutScript(t *testing.T) {
 		`method: "CARD"`,
 		`useInternationalCardOnly: true`,
 		`language: data.language`,
+		`showEstimatedAmount: true`,
 		`amount: { currency: data.currency, value: data.amount }`,
 		`.requestPayment(params)`,
 		`window.TossPayments(data.clientKey).payment(`,
@@ -351,12 +351,17 @@ func TestCheckoutScript(t *testing.T) {
 	}
 }
 
-func TestCheckoutHidesEmptyEstimate(t *testing.T) {
-	v := checkoutView(English)
-	v.USDEstimate = "  "
-	out := mustRender(t, func(w io.Writer) error { return Checkout(w, v) })
-	if strings.Contains(out, `id="estimate"`) || strings.Contains(out, "An estimate only") {
-		t.Error("estimate shown though empty")
+// TestCheckoutShowsNoEstimateOfItsOwn: the estimate in another currency is
+// Toss's, in its window (showEstimatedAmount, held by TestCheckoutScript); one
+// of ours at a fixed rate would go stale unnoticed.
+func TestCheckoutShowsNoEstimateOfItsOwn(t *testing.T) {
+	for _, l := range Langs {
+		out := mustRender(t, func(w io.Writer) error { return Checkout(w, checkoutView(l)) })
+		for _, s := range []string{"US$", "USD", "≈", `id="estimate"`} {
+			if strings.Contains(out, s) {
+				t.Errorf("%s checkout page shows %q", l, s)
+			}
+		}
 	}
 }
 
@@ -434,7 +439,6 @@ func TestReflectedValuesAreEscaped(t *testing.T) {
 			render: func(w io.Writer) error {
 				v := checkoutView(Lang(xssTag))
 				v.OrderName = xssTag + xssAttr
-				v.USDEstimate = xssAttr
 				v.CustomerName, v.CustomerEmail = xssTag, xssAttr
 				v.ClientKey, v.CustomerKey = xssAttr, xssTag
 				v.SuccessURL = "https://shop.example/s?x=" + xssAttr
@@ -502,7 +506,7 @@ func TestReflectedValuesAreEscaped(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			out := mustRender(t, tt.render)
 			lower := strings.ToLower(out)
-			for _, bad := range []string{xssTag, xssAttr, "<img", "<script>alert", `="javascript:`, `=javascript:`, "url=javascript:", `="data:text`} {
+			for _, bad := range []string{xssTag, xssAttr, "<img", "<script>alert", `="javascript:`, `=javascript:`, "url=javascript:", `="data:text`, "zgotmplz"} {
 				if strings.Contains(lower, strings.ToLower(bad)) {
 					t.Errorf("raw %q in the page", bad)
 				}
@@ -514,6 +518,54 @@ func TestReflectedValuesAreEscaped(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLinksToElsewhereAreLeftOut: every link a page may offer is left out
+// when its URL is not a same-site path or an absolute http(s) URL, instead
+// of reaching html/template, which would make it a dead "#ZgotmplZ" link.
+func TestLinksToElsewhereAreLeftOut(t *testing.T) {
+	links := []struct {
+		id     string
+		render func(w io.Writer, href string) error
+	}{
+		{"retry", func(w io.Writer, href string) error {
+			return Fail(w, FailView{Lang: English, Nonce: testNonce, Code: "PAY_PROCESS_CANCELED", CheckoutURL: href})
+		}},
+		{"retry", func(w io.Writer, href string) error {
+			return Declined(w, DeclinedView{Lang: English, Nonce: testNonce, OrderID: "order_123456", RetryURL: href})
+		}},
+		{"back", func(w io.Writer, href string) error {
+			return AmountRefused(w, AmountRefusedView{Lang: English, Nonce: testNonce, OrderID: "order_123456", CheckoutURL: href})
+		}},
+		{"back", func(w io.Writer, href string) error {
+			return Notice(w, NoticeView{Lang: English, Nonce: testNonce, Kind: NoticeExpired, CheckoutURL: href})
+		}},
+		{"receipt", func(w io.Writer, href string) error {
+			return Notice(w, NoticeView{Lang: English, Nonce: testNonce, Kind: NoticeAlreadyPaid, ReceiptURL: href})
+		}},
+		{"receipt", func(w io.Writer, href string) error {
+			v := receiptView(English)
+			v.ReceiptURL = href
+			return Receipt(w, v)
+		}},
+	}
+	dropped := []string{xssURL, " javascript:alert(1)", "JAVASCRIPT:alert(1)", "vbscript:msgbox", "data:text/html," + xssTag,
+		"//evil.example/x", `/\evil.example/x`, "https://user:pass@shop.example/", "checkout/ord_1", "ftp://shop.example/"}
+	kept := []string{"/checkout/order_123456?lang=ja", "https://shop.example/checkout/order_123456"}
+	for _, l := range links {
+		for _, href := range dropped {
+			out := mustRender(t, func(w io.Writer) error { return l.render(w, href) })
+			if strings.Contains(out, `id="`+l.id+`"`) || strings.Contains(out, "ZgotmplZ") {
+				t.Errorf("#%s shown for %q", l.id, href)
+			}
+		}
+		for _, href := range kept {
+			out := mustRender(t, func(w io.Writer) error { return l.render(w, href) })
+			if !strings.Contains(out, `id="`+l.id+`"`) || !strings.Contains(out, `href="`+strings.ReplaceAll(href, "&", "&amp;")+`"`) {
+				t.Errorf("#%s missing for %q", l.id, href)
+			}
+		}
 	}
 }
 
@@ -698,6 +750,23 @@ func TestReceipt(t *testing.T) {
 	for _, id := range []string{"order-name", "order-id", "card-number", "card-issuer", "approved-at", "receipt"} {
 		if strings.Contains(out, `id="`+id+`"`) {
 			t.Errorf("#%s shown though empty", id)
+		}
+	}
+}
+
+// TestTemplatesParse: the embedded templates are part of the program, so a
+// template that does not parse is a bug this test names before any page
+// fails on it.
+func TestTemplatesParse(t *testing.T) {
+	ts, err := pageTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kind, tmpl := range ts {
+		for _, name := range []string{"layout", "body", "scripts"} {
+			if tmpl == nil || tmpl.Lookup(name) == nil {
+				t.Errorf("%s: no %q template", bodyFiles[kind], name)
+			}
 		}
 	}
 }

@@ -21,7 +21,6 @@ type text struct {
 	CardLabel, IssuerLabel, ApprovedLabel       string
 	ReceiptTitle, ReceiptLead, TossReceipt      string
 	CheckoutTitle, CardsNote, PayFmt, PayBusy   string
-	EstimateLabel, EstimateNote                 string
 	ErrLoad, ErrRequest, ErrCanceled, ErrDetail string
 	NoScript                                    string
 	ProcessingTitle, ProcessingLead, CheckNow   string
@@ -65,8 +64,6 @@ func textTables() map[Lang]*text {
 			CardsNote:            "해외에서 발급된 Visa, Mastercard, JCB, American Express, UnionPay 카드로 결제할 수 있어요.",
 			PayFmt:               "%s 결제하기",
 			PayBusy:              "결제창을 여는 중…",
-			EstimateLabel:        "미국 달러 예상 금액",
-			EstimateNote:         "예상 금액이에요. 실제 청구 금액은 카드사 환율에 따라 정해져요.",
 			ErrLoad:              "결제 모듈을 불러오지 못했어요. 인터넷 연결을 확인하고 페이지를 새로고침해 주세요.",
 			ErrRequest:           "결제창을 열지 못했어요. 잠시 후 다시 시도해 주세요.",
 			ErrCanceled:          "결제창을 닫으셨어요. 결제된 금액은 없어요.",
@@ -117,8 +114,6 @@ func textTables() map[Lang]*text {
 			CardsNote:            "Pay with a Visa, Mastercard, JCB, American Express or UnionPay card issued outside Korea.",
 			PayFmt:               "Pay %s",
 			PayBusy:              "Opening the payment window…",
-			EstimateLabel:        "Estimated in US dollars",
-			EstimateNote:         "An estimate only: your card company's exchange rate sets the final amount.",
 			ErrLoad:              "The payment service could not be loaded. Check your connection and reload the page.",
 			ErrRequest:           "The payment window could not be opened. Please try again in a moment.",
 			ErrCanceled:          "You closed the payment window. Nothing was charged.",
@@ -169,8 +164,6 @@ func textTables() map[Lang]*text {
 			CardsNote:            "韓国国外で発行されたVisa、Mastercard、JCB、American Express、UnionPayカードでお支払いいただけます。",
 			PayFmt:               "%sを支払う",
 			PayBusy:              "決済画面を開いています…",
-			EstimateLabel:        "米ドル換算の目安",
-			EstimateNote:         "あくまで目安です。実際の請求額はカード会社の為替レートで決まります。",
 			ErrLoad:              "決済サービスを読み込めませんでした。通信環境をご確認のうえ、ページを再読み込みしてください。",
 			ErrRequest:           "決済画面を開けませんでした。しばらくしてからもう一度お試しください。",
 			ErrCanceled:          "決済画面が閉じられました。料金は請求されていません。",
@@ -221,8 +214,6 @@ func textTables() map[Lang]*text {
 			CardsNote:            "可使用韩国境外发行的 Visa、Mastercard、JCB、American Express、银联卡付款。",
 			PayFmt:               "支付 %s",
 			PayBusy:              "正在打开支付窗口…",
-			EstimateLabel:        "预估美元金额",
-			EstimateNote:         "仅供参考，实际扣款金额以发卡机构的汇率为准。",
 			ErrLoad:              "无法加载支付服务。请检查网络连接后刷新页面。",
 			ErrRequest:           "无法打开支付窗口，请稍后重试。",
 			ErrCanceled:          "您已关闭支付窗口，未产生任何扣款。",

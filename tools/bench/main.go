@@ -2,7 +2,7 @@
 // writes one table (docs/benchmarks.md with `make bench`):
 //
 //  1. size: each bootstrap as `sam build` makes it (make build-<LogicalId>,
-//     linux/arm64, the Lambda flags), against 8 MiB;
+//     linux/arm64, the Lambda flags), against 12 MiB;
 //  2. cold start: exec to first response through the Runtime API emulator
 //     (tools/samlocal/lambdarun), median of -runs, each function's first
 //     event from events/ with the local stack up (moto seeded, sandbox),

@@ -60,7 +60,10 @@
       orderName: data.orderName,
       successUrl: data.successUrl,
       failUrl: data.failUrl,
-      card: { useInternationalCardOnly: true, language: data.language }
+      // showEstimatedAmount: Toss's window shows its own estimate of the
+      // charge at Toss's current rate; a page of ours at a fixed rate would
+      // go stale, so the checkout page shows none.
+      card: { useInternationalCardOnly: true, language: data.language, showEstimatedAmount: true }
     };
     if (data.customerEmail) {
       params.customerEmail = data.customerEmail;

@@ -313,7 +313,6 @@ func TestRealTemplate(t *testing.T) {
 			"TOSS_API_BASE_URL": "https://api.tosspayments.com",
 			"TOSS_SDK_URL":      "https://js.tosspayments.com/v2/standard",
 			"PUBLIC_BASE_URL":   "",
-			"USD_KRW_RATE":      "1380",
 			"MAX_ORDER_AMOUNT":  "10000000",
 		} {
 			if env[k] != v {

@@ -170,8 +170,8 @@
 // GET /window re-checks the parameters (400 page otherwise) and renders the
 // window in card.language, else the browser's Accept-Language, else Korean:
 // order name, amount in KRW, an estimated USD amount at the fixed rate
-// EstimatedKRWPerUSD (1 USD = 1,380 KRW, labelled an estimate; hidden when
-// showEstimatedAmount is false), a card brand picker (Visa, Master, JCB) and
+// EstimatedKRWPerUSD (1 USD = 1,380 KRW, labelled an estimate; shown only
+// when card.showEstimatedAmount is true), a card brand picker (Visa, Master, JCB) and
 // one POST form with buttons #approve, #decline and #close. Every reflected
 // value is escaped by html/template. The parameters live in a server-side
 // session that works once, so a resubmitted or forged form cannot approve

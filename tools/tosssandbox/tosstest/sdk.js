@@ -116,8 +116,10 @@
     if (p.card.language !== undefined) {
       q.set("language", p.card.language);
     }
-    if (p.card.showEstimatedAmount === false) {
-      q.set("showEstimatedAmount", "false");
+    // The window shows its fixed-rate estimate only when the request asks
+    // for one, so a merchant page that does not ask sees none.
+    if (p.card.showEstimatedAmount === true) {
+      q.set("showEstimatedAmount", "true");
     }
     return config.windowUrl + "?" + q.toString();
   }

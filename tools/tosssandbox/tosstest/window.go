@@ -77,7 +77,7 @@ type windowParams struct {
 	CustomerEmail string
 	CustomerName  string
 	Lang          string // ko, en, ja or zh
-	ShowEstimate  bool
+	ShowEstimate  bool   // card.showEstimatedAmount was true
 }
 
 type windowSession struct {
@@ -127,7 +127,7 @@ func (s *Sandbox) parseWindowParams(q url.Values, acceptLanguage string) (window
 		CustomerEmail: q.Get("customerEmail"),
 		CustomerName:  q.Get("customerName"),
 		Lang:          lang,
-		ShowEstimate:  q.Get("showEstimatedAmount") != "false",
+		ShowEstimate:  q.Get("showEstimatedAmount") == "true",
 	}
 	if p.ClientKey != s.ClientKey() {
 		return p, lang, fmt.Errorf("clientKey is not this sandbox's client key")

@@ -109,6 +109,7 @@ func TestWindowPage(t *testing.T) {
 			q := windowQuery(s, func(q url.Values) {
 				q.Set("orderName", `<script>alert("x")</script> & tea`)
 				q.Set("customerName", `<img src=x onerror=alert(1)>`)
+				q.Set("showEstimatedAmount", "true")
 				if tt.language != "" {
 					q.Set("language", tt.language)
 				}
@@ -146,12 +147,36 @@ func TestWindowPage(t *testing.T) {
 			}
 		})
 	}
-	t.Run("estimate can be hidden", func(t *testing.T) {
-		p := getPage(t, s, windowPath, windowQuery(s, func(q url.Values) { q.Set("showEstimatedAmount", "false") }), "")
-		if p.status != 200 || strings.Contains(p.body, "US$") || !strings.Contains(p.body, "₩15,000") {
-			t.Fatalf("%d %s", p.status, p.body)
-		}
-	})
+	// The sandbox's fixed-rate estimate appears only when the request asks
+	// for it with card.showEstimatedAmount: true.
+	for _, tt := range []struct {
+		name, value string // value "": parameter absent
+		shown       bool
+	}{
+		{"estimate shown when asked for", "true", true},
+		{"no estimate by default", "", false},
+		{"no estimate when declined", "false", false},
+		{"no estimate for anything but true", "yes", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := getPage(t, s, windowPath, windowQuery(s, func(q url.Values) {
+				q.Set("language", "EN")
+				if tt.value != "" {
+					q.Set("showEstimatedAmount", tt.value)
+				}
+			}), "")
+			if p.status != 200 || !strings.Contains(p.body, "₩15,000") {
+				t.Fatalf("%d %s", p.status, p.body)
+			}
+			// Shown, the estimate says whose it is: the sandbox's, at a
+			// fixed rate, not Toss's.
+			for _, want := range []string{`<dd id="amount-usd">≈ US$10.87</dd>`, `id="rate-note"`, "the sandbox&#39;s fixed rate"} {
+				if got := strings.Contains(p.body, want); got != tt.shown {
+					t.Errorf("%q shown = %v, want %v", want, got, tt.shown)
+				}
+			}
+		})
+	}
 }
 
 func TestWindowRejectsBadRequests(t *testing.T) {
