@@ -52,7 +52,7 @@ moto-check:
 FUZZTIME ?= 20000x
 FUZZ_TARGETS := FuzzEvent:./shared/apigw FuzzParseBasic:./shared/api FuzzParseAmount:./shared/api \
 	FuzzDecodePayment:./shared/toss FuzzParseError:./shared/toss FuzzParseTime:./shared/toss \
-	FuzzRedactSecrets:./shared/obs FuzzValidID:./shared/orders
+	FuzzRedactSecrets:./shared/obs
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		name=$${t%%:*}; pkg=$${t#*:}; \

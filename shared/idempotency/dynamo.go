@@ -4,31 +4,52 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Item attributes. status and ttl are DynamoDB reserved words, so every
-// expression goes through ExpressionAttributeNames.
+// Attribute names of a record item, for the table definition and the
+// expressions; recordItem's tags spell the same names. status and ttl are
+// DynamoDB reserved words, which the expression builder's generated
+// placeholders take care of.
 const (
-	attrID            = "id"            // S: RecordID
-	attrStatus        = "status"        // S: INPROGRESS | COMPLETED
-	attrRequestHash   = "requestHash"   // S: sha256 hex of the body
-	attrLockToken     = "lockToken"     // S: random, per lock holder
-	attrLockExpiresAt = "lockExpiresAt" // N: epoch milliseconds
-	attrCreatedAt     = "createdAt"     // N: epoch milliseconds
-	attrCompletedAt   = "completedAt"   // N: epoch milliseconds
+	attrID            = "id"
+	attrStatus        = "status"
+	attrRequestHash   = "requestHash"
+	attrLockToken     = "lockToken"
+	attrLockExpiresAt = "lockExpiresAt"
+	attrCreatedAt     = "createdAt"
+	attrCompletedAt   = "completedAt"
 	attrRespStatus    = "responseStatus"
-	attrRespHeaders   = "responseHeaders" // M of S; absent when empty
-	attrRespBody      = "responseBody"    // B; absent when empty
+	attrRespHeaders   = "responseHeaders"
+	attrRespBody      = "responseBody"
 
 	// TTLAttribute is the table's TimeToLive attribute: epoch seconds.
 	TTLAttribute = "ttl"
 )
+
+// recordItem is a Record as the table holds it. Times are epoch
+// milliseconds except the TTL, in epoch seconds because DynamoDB's TTL reads
+// seconds. The response attributes exist only once the record is COMPLETED,
+// and headers and body only when not empty.
+type recordItem struct {
+	ID            string            `dynamodbav:"id"`
+	Status        Status            `dynamodbav:"status"`
+	RequestHash   string            `dynamodbav:"requestHash"` // sha256 hex of the body
+	LockToken     string            `dynamodbav:"lockToken"`   // random, per lock holder
+	LockExpiresAt int64             `dynamodbav:"lockExpiresAt"`
+	TTL           int64             `dynamodbav:"ttl"`
+	CreatedAt     int64             `dynamodbav:"createdAt"`
+	CompletedAt   int64             `dynamodbav:"completedAt,omitempty"` // set by Complete
+	RespStatus    *int              `dynamodbav:"responseStatus,omitempty"`
+	RespHeaders   map[string]string `dynamodbav:"responseHeaders,omitempty"`
+	RespBody      []byte            `dynamodbav:"responseBody,omitempty"`
+}
 
 // TableDefinition is the idempotency table: one string partition key, on
 // demand. Enable TTL on TTLAttribute as well (TimeToLiveDefinition), so
@@ -77,21 +98,23 @@ func NewDynamoStore(db DynamoAPI, table string) *DynamoStore {
 // returns the existing item with the error (ALL_OLD), so deciding between
 // replay, in-progress and mismatch needs no second read.
 func (s *DynamoStore) Lock(ctx context.Context, rec Record, now time.Time) (Record, bool, error) {
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(s.table),
-		Item:                encodeRecord(rec),
-		ConditionExpression: aws.String("attribute_not_exists(#id) OR #ttl < :nowS OR (#status = :inProgress AND #lockExpiresAt < :nowMs)"),
-		ExpressionAttributeNames: map[string]string{
-			"#id":            attrID,
-			"#ttl":           TTLAttribute,
-			"#status":        attrStatus,
-			"#lockExpiresAt": attrLockExpiresAt,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":nowS":       num(now.Unix()),
-			":nowMs":      num(now.UnixMilli()),
-			":inProgress": str(string(StatusInProgress)),
-		},
+	item, err := encodeRecord(rec)
+	if err != nil {
+		return Record{}, false, fmt.Errorf("dynamodb PutItem %s: %w", s.table, err)
+	}
+	absent := expression.AttributeNotExists(expression.Name(attrID)).
+		Or(expression.Name(TTLAttribute).LessThan(expression.Value(now.Unix())),
+			statusIs(StatusInProgress).And(expression.Name(attrLockExpiresAt).LessThan(expression.Value(now.UnixMilli()))))
+	expr, err := expression.NewBuilder().WithCondition(absent).Build()
+	if err != nil {
+		return Record{}, false, fmt.Errorf("dynamodb PutItem %s: build expression: %w", s.table, err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(s.table),
+		Item:                                item,
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err == nil {
@@ -120,37 +143,26 @@ func (s *DynamoStore) Lock(ctx context.Context, rec Record, now time.Time) (Reco
 // a late original, whose lock lapsed and was taken over, from overwriting
 // the new holder's record.
 func (s *DynamoStore) Complete(ctx context.Context, id, token string, resp Response, now time.Time) error {
-	update := "SET #status = :completed, #respStatus = :respStatus, #completedAt = :nowMs"
-	names := map[string]string{
-		"#status":      attrStatus,
-		"#lockToken":   attrLockToken,
-		"#respStatus":  attrRespStatus,
-		"#completedAt": attrCompletedAt,
-	}
-	values := map[string]types.AttributeValue{
-		":completed":  str(string(StatusCompleted)),
-		":inProgress": str(string(StatusInProgress)),
-		":token":      str(token),
-		":respStatus": num(int64(resp.Status)),
-		":nowMs":      num(now.UnixMilli()),
-	}
+	update := expression.Set(expression.Name(attrStatus), expression.Value(StatusCompleted)).
+		Set(expression.Name(attrRespStatus), expression.Value(resp.Status)).
+		Set(expression.Name(attrCompletedAt), expression.Value(now.UnixMilli()))
 	if len(resp.Headers) > 0 {
-		update += ", #respHeaders = :respHeaders"
-		names["#respHeaders"] = attrRespHeaders
-		values[":respHeaders"] = encodeHeaders(resp.Headers)
+		update = update.Set(expression.Name(attrRespHeaders), expression.Value(resp.Headers))
 	}
 	if len(resp.Body) > 0 {
-		update += ", #respBody = :respBody"
-		names["#respBody"] = attrRespBody
-		values[":respBody"] = &types.AttributeValueMemberB{Value: resp.Body}
+		update = update.Set(expression.Name(attrRespBody), expression.Value(resp.Body))
 	}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	expr, err := expression.NewBuilder().WithCondition(heldBy(token)).WithUpdate(update).Build()
+	if err != nil {
+		return fmt.Errorf("dynamodb UpdateItem %s: build expression: %w", s.table, err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.table),
-		Key:                                 map[string]types.AttributeValue{attrID: str(id)},
-		UpdateExpression:                    aws.String(update),
-		ConditionExpression:                 aws.String("#status = :inProgress AND #lockToken = :token"),
-		ExpressionAttributeNames:            names,
-		ExpressionAttributeValues:           values,
+		Key:                                 key(id),
+		UpdateExpression:                    expr.Update(),
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
@@ -168,19 +180,17 @@ func (s *DynamoStore) Complete(ctx context.Context, id, token string, resp Respo
 // not held either way (this is also what a retried, already applied
 // DeleteItem sees).
 func (s *DynamoStore) Release(ctx context.Context, id, token string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	expr, err := expression.NewBuilder().WithCondition(heldBy(token)).Build()
+	if err != nil {
+		return fmt.Errorf("dynamodb DeleteItem %s: build expression: %w", s.table, err)
+	}
+	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                           aws.String(s.table),
-		Key:                                 map[string]types.AttributeValue{attrID: str(id)},
+		Key:                                 key(id),
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		ConditionExpression:                 aws.String("#status = :inProgress AND #lockToken = :token"),
-		ExpressionAttributeNames: map[string]string{
-			"#status":    attrStatus,
-			"#lockToken": attrLockToken,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":inProgress": str(string(StatusInProgress)),
-			":token":      str(token),
-		},
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) && len(ccf.Item) == 0 {
@@ -200,134 +210,74 @@ func (s *DynamoStore) condErr(op string, err error) error {
 	return fmt.Errorf("dynamodb %s %s: %w", op, s.table, err)
 }
 
-func encodeRecord(r Record) map[string]types.AttributeValue {
-	item := map[string]types.AttributeValue{
-		attrID:            str(r.ID),
-		attrStatus:        str(string(r.Status)),
-		attrRequestHash:   str(r.RequestHash),
-		attrLockToken:     str(r.LockToken),
-		attrLockExpiresAt: num(r.LockExpiresAt.UnixMilli()),
-		TTLAttribute:      num(r.ExpiresAt.Unix()),
-		attrCreatedAt:     num(r.CreatedAt.UnixMilli()),
-	}
-	if r.Status == StatusCompleted {
-		item[attrRespStatus] = num(int64(r.Response.Status))
-		if len(r.Response.Headers) > 0 {
-			item[attrRespHeaders] = encodeHeaders(r.Response.Headers)
-		}
-		if len(r.Response.Body) > 0 {
-			item[attrRespBody] = &types.AttributeValueMemberB{Value: r.Response.Body}
-		}
-	}
-	return item
+func statusIs(s Status) expression.ConditionBuilder {
+	return expression.Name(attrStatus).Equal(expression.Value(s))
 }
 
-func encodeHeaders(h map[string]string) types.AttributeValue {
-	m := make(map[string]types.AttributeValue, len(h))
-	for k, v := range h {
-		m[k] = str(v)
-	}
-	return &types.AttributeValueMemberM{Value: m}
+// heldBy holds for a record INPROGRESS under token.
+func heldBy(token string) expression.ConditionBuilder {
+	return statusIs(StatusInProgress).And(expression.Name(attrLockToken).Equal(expression.Value(token)))
 }
 
-func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
-	rd := itemReader{item: item}
-	r := Record{
-		ID:            rd.s(attrID),
-		Status:        Status(rd.s(attrStatus)),
-		RequestHash:   rd.s(attrRequestHash),
-		LockToken:     rd.s(attrLockToken),
-		LockExpiresAt: time.UnixMilli(rd.n(attrLockExpiresAt)),
-		ExpiresAt:     time.Unix(rd.n(TTLAttribute), 0),
-		CreatedAt:     time.UnixMilli(rd.n(attrCreatedAt)),
-	}
-	if r.Status == StatusCompleted {
-		r.Response = Response{
-			Status:  int(rd.n(attrRespStatus)),
-			Headers: rd.headers(attrRespHeaders),
-			Body:    rd.b(attrRespBody),
-		}
-	}
-	if rd.err != nil {
-		return Record{}, rd.err
-	}
-	return r, nil
-}
-
-// itemReader decodes attributes by hand, keeping the first error, so a
-// malformed item is reported rather than read as zero values.
-type itemReader struct {
-	item map[string]types.AttributeValue
-	err  error
-}
-
-func (rd *itemReader) fail(name string, want string, v types.AttributeValue) {
-	if rd.err == nil {
-		rd.err = fmt.Errorf("attribute %s: want %s, got %T", name, want, v)
-	}
-}
-
-func (rd *itemReader) s(name string) string {
-	v, ok := rd.item[name].(*types.AttributeValueMemberS)
-	if !ok {
-		rd.fail(name, "S", rd.item[name])
-		return ""
-	}
-	return v.Value
-}
-
-func (rd *itemReader) n(name string) int64 {
-	v, ok := rd.item[name].(*types.AttributeValueMemberN)
-	if !ok {
-		rd.fail(name, "N", rd.item[name])
-		return 0
-	}
-	n, err := strconv.ParseInt(v.Value, 10, 64)
-	if err != nil && rd.err == nil {
-		rd.err = fmt.Errorf("attribute %s: %w", name, err)
-	}
-	return n
-}
-
-// b reads an optional binary attribute: absent means empty.
-func (rd *itemReader) b(name string) []byte {
-	v, present := rd.item[name]
-	if !present {
-		return nil
-	}
-	b, ok := v.(*types.AttributeValueMemberB)
-	if !ok {
-		rd.fail(name, "B", v)
-		return nil
-	}
-	return b.Value
-}
-
-// headers reads an optional map of strings: absent means none.
-func (rd *itemReader) headers(name string) map[string]string {
-	v, present := rd.item[name]
-	if !present {
-		return nil
-	}
-	m, ok := v.(*types.AttributeValueMemberM)
-	if !ok {
-		rd.fail(name, "M", v)
-		return nil
-	}
-	h := make(map[string]string, len(m.Value))
-	for k, hv := range m.Value {
-		s, ok := hv.(*types.AttributeValueMemberS)
-		if !ok {
-			rd.fail(name+"."+k, "S", hv)
-			return nil
-		}
-		h[k] = s.Value
-	}
-	return h
+// key is the table key of record id.
+func key(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrID: str(id)}
 }
 
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
 
-func num(n int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+func encodeRecord(r Record) (map[string]types.AttributeValue, error) {
+	it := recordItem{
+		ID:            r.ID,
+		Status:        r.Status,
+		RequestHash:   r.RequestHash,
+		LockToken:     r.LockToken,
+		LockExpiresAt: r.LockExpiresAt.UnixMilli(),
+		TTL:           r.ExpiresAt.Unix(),
+		CreatedAt:     r.CreatedAt.UnixMilli(),
+	}
+	if r.Status == StatusCompleted {
+		it.RespStatus = &r.Response.Status
+		if len(r.Response.Headers) > 0 {
+			it.RespHeaders = r.Response.Headers
+		}
+		if len(r.Response.Body) > 0 {
+			it.RespBody = r.Response.Body
+		}
+	}
+	m, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return nil, fmt.Errorf("encode record: %w", err)
+	}
+	return m, nil
+}
+
+// decodeRecord refuses an item that lacks an attribute every record has
+// (UnmarshalMap would read it as zero): this package did not write it.
+func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
+	for _, k := range []string{attrID, attrStatus, attrRequestHash, attrLockToken, attrLockExpiresAt, TTLAttribute, attrCreatedAt} {
+		if _, ok := item[k]; !ok {
+			return Record{}, fmt.Errorf("decode record: attribute %q missing", k)
+		}
+	}
+	var ri recordItem
+	if err := attributevalue.UnmarshalMap(item, &ri); err != nil {
+		return Record{}, fmt.Errorf("decode record: %w", err)
+	}
+	r := Record{
+		ID:            ri.ID,
+		Status:        ri.Status,
+		RequestHash:   ri.RequestHash,
+		LockToken:     ri.LockToken,
+		LockExpiresAt: time.UnixMilli(ri.LockExpiresAt),
+		ExpiresAt:     time.Unix(ri.TTL, 0),
+		CreatedAt:     time.UnixMilli(ri.CreatedAt),
+	}
+	if r.Status == StatusCompleted {
+		if ri.RespStatus == nil {
+			return Record{}, fmt.Errorf("decode record: attribute %q missing", attrRespStatus)
+		}
+		r.Response = Response{Status: *ri.RespStatus, Headers: ri.RespHeaders, Body: ri.RespBody}
+	}
+	return r, nil
 }

@@ -6,10 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -109,7 +110,27 @@ func NewDynamoStore(db DynamoAPI, table string) *DynamoStore {
 
 // liveCond holds for an item that exists and is not past its TTL. DynamoDB
 // deletes expired items up to days late, so every condition includes it.
-const liveCond = "(attribute_not_exists(#ttl) OR #ttl > :nowSec)"
+func liveCond(now time.Time) expression.ConditionBuilder {
+	ttl := expression.Name(attrTTL)
+	return expression.AttributeNotExists(ttl).Or(ttl.GreaterThan(expression.Value(now.Unix())))
+}
+
+func statusIs(s Status) expression.ConditionBuilder {
+	return expression.Name(attrStatus).Equal(expression.Value(s))
+}
+
+func statusIn(s Status, more ...Status) expression.ConditionBuilder {
+	others := make([]expression.OperandBuilder, len(more))
+	for i, o := range more {
+		others[i] = expression.Value(o)
+	}
+	return expression.Name(attrStatus).In(expression.Value(s), others...)
+}
+
+// heldBy holds for an order CONFIRMING under paymentKey.
+func heldBy(paymentKey string) expression.ConditionBuilder {
+	return statusIs(StatusConfirming).And(expression.Name(attrPaymentKey).Equal(expression.Value(paymentKey)))
+}
 
 // Create implements Store. The condition refuses any existing item, even
 // one past its TTL: an ID is never reused.
@@ -118,15 +139,21 @@ func (s *DynamoStore) Create(ctx context.Context, o *Order) error {
 	if err != nil {
 		return fmt.Errorf("orders: create: %w", err)
 	}
-	cond := "attribute_not_exists(#id)"
-	it := encodeOrder(n)
 	token := writeToken()
-	it[attrWriteToken] = avS(token)
+	it, err := encodeOrder(n, token)
+	if err != nil {
+		return fmt.Errorf("orders: create %s: %w", n.ID, err)
+	}
+	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(attrID))).Build()
+	if err != nil {
+		return fmt.Errorf("orders: create %s: build expression: %w", n.ID, err)
+	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           aws.String(s.table),
 		Item:                                it,
-		ConditionExpression:                 aws.String(cond),
-		ExpressionAttributeNames:            exprNames(cond),
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
@@ -151,7 +178,7 @@ func (s *DynamoStore) Get(ctx context.Context, id string, now time.Time) (*Order
 	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
-		Key:            item{attrID: avS(id)},
+		Key:            key(id),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -162,7 +189,7 @@ func (s *DynamoStore) Get(ctx context.Context, id string, now time.Time) (*Order
 	}
 	o, err := decodeOrder(out.Item)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("orders: get %s: %w", id, err)
 	}
 	if !live(o.ExpiresAt, now) {
 		return nil, notFound(id)
@@ -179,21 +206,27 @@ func (s *DynamoStore) Claim(ctx context.Context, c Claim) (*Order, error) {
 	if err := checkClaim(c); err != nil {
 		return nil, fmt.Errorf("orders: claim %s: %w", c.OrderID, err)
 	}
+	pk, until := expression.Value(c.PaymentKey), expression.Value(c.Until.UnixMilli())
+	nowMs := expression.Value(c.Now.UnixMilli())
+	// A FAILED order takes a new paymentKey only: Toss would just repeat
+	// its refusal of the failed one.
+	payable := statusIs(StatusPending).
+		Or(statusIs(StatusFailed).And(expression.Name(attrPaymentKey).NotEqual(pk))).
+		And(expression.Name(attrPayableUntil).GreaterThan(nowMs))
+	resume := heldBy(c.PaymentKey).And(expression.Name(attrClaimExpiresAt).LessThan(nowMs))
 	return s.update(ctx, write{
 		op:  "claim",
 		id:  c.OrderID,
 		now: c.Now,
-		cond: "attribute_exists(#id) AND " + liveCond + " AND #amount = :amount AND (" +
-			"((#status = :pending OR (#status = :failed AND #paymentKey <> :pk)) AND #payableUntil > :nowMs) OR " +
-			"(#status = :confirming AND #paymentKey = :pk AND #claimExpiresAt < :nowMs))",
-		update: "SET #status = :confirming, #paymentKey = :pk, #claimExpiresAt = :until, " +
-			"#dueKind = :dueClaim, #dueAt = :until, #updatedAt = :nowMs, #version = #version + :one " +
-			"REMOVE #ttl",
-		values: item{
-			":amount": avN(c.Amount),
-			":pk":     avS(c.PaymentKey),
-			":until":  avMillis(c.Until),
-		},
+		cond: expression.AttributeExists(expression.Name(attrID)).And(liveCond(c.Now),
+			expression.Name(attrAmount).Equal(expression.Value(c.Amount)),
+			payable.Or(resume)),
+		update: expression.Set(expression.Name(attrStatus), expression.Value(StatusConfirming)).
+			Set(expression.Name(attrPaymentKey), pk).
+			Set(expression.Name(attrClaimExpiresAt), until).
+			Set(expression.Name(attrDueKind), expression.Value(dueClaim)).
+			Set(expression.Name(attrDueAt), until).
+			Remove(expression.Name(attrTTL)),
 	})
 }
 
@@ -212,10 +245,14 @@ func (s *DynamoStore) Complete(ctx context.Context, id, paymentKey string, p Pay
 		op:   "complete",
 		id:   id,
 		now:  now,
-		cond: "#status = :confirming AND #paymentKey = :pk",
-		update: "SET #status = :done, #payment = :payment, #updatedAt = :nowMs, #version = #version + :one " +
-			"REMOVE #ttl, #unpaidTtl, #claimExpiresAt, #dueKind, #dueAt",
-		values: item{":pk": avS(paymentKey), ":payment": encodePayment(&p)},
+		cond: heldBy(paymentKey),
+		update: expression.Set(expression.Name(attrStatus), expression.Value(StatusDone)).
+			Set(expression.Name(attrPayment), expression.Value(newPaymentItem(&p))).
+			Remove(expression.Name(attrTTL)).
+			Remove(expression.Name(attrUnpaidTTL)).
+			Remove(expression.Name(attrClaimExpiresAt)).
+			Remove(expression.Name(attrDueKind)).
+			Remove(expression.Name(attrDueAt)),
 	})
 }
 
@@ -231,23 +268,20 @@ func (s *DynamoStore) ApplyCancel(ctx context.Context, id, paymentKey string, p 
 	}
 	p = clonePayment(p)
 	normalizePayment(&p)
+	balance := expression.Name(attrPaymentBalance)
+	newBalance := expression.Value(p.BalanceAmount)
 	return s.update(ctx, write{
 		op:  "apply cancel",
 		id:  id,
 		now: now,
-		cond: "#status IN (:done, :partialCanceled) AND #paymentKey = :pk AND #payment.#totalAmount = :total AND " +
-			"(#payment.#balanceAmount > :balance OR (#status = :done AND #payment.#balanceAmount = :balance))",
-		update: "SET #status = :newStatus, #payment.#status = :paymentStatus, #payment.#balanceAmount = :balance, " +
-			"#payment.#cancels = :cancels, #updatedAt = :nowMs, #version = #version + :one",
-		values: item{
-			":partialCanceled": avS(string(StatusPartialCanceled)),
-			":pk":              avS(paymentKey),
-			":total":           avN(p.TotalAmount),
-			":balance":         avN(p.BalanceAmount),
-			":newStatus":       avS(string(cancelStatus(p.BalanceAmount))),
-			":paymentStatus":   avS(p.Status),
-			":cancels":         encodeCancels(p.Cancels),
-		},
+		cond: statusIn(StatusDone, StatusPartialCanceled).And(
+			expression.Name(attrPaymentKey).Equal(expression.Value(paymentKey)),
+			expression.Name(attrPaymentTotal).Equal(expression.Value(p.TotalAmount)),
+			balance.GreaterThan(newBalance).Or(statusIs(StatusDone).And(balance.Equal(newBalance)))),
+		update: expression.Set(expression.Name(attrStatus), expression.Value(cancelStatus(p.BalanceAmount))).
+			Set(expression.Name(attrPaymentStatus), expression.Value(p.Status)).
+			Set(balance, newBalance).
+			Set(expression.Name(attrPaymentCancels), expression.Value(newCancelItems(p.Cancels))),
 	})
 }
 
@@ -260,16 +294,17 @@ func (s *DynamoStore) Fail(ctx context.Context, id, paymentKey string, f Failure
 	if err := checkPaymentKey(paymentKey); err != nil {
 		return nil, fmt.Errorf("orders: fail %s: %w", id, err)
 	}
-	f.At = toMillis(f.At)
 	return s.update(ctx, write{
 		op:   "fail",
 		id:   id,
 		now:  now,
-		cond: "#status = :confirming AND #paymentKey = :pk",
-		update: "SET #status = :failed, #lastFailure = :failure, #ttl = #unpaidTtl, " +
-			"#dueKind = :dueUnpaid, #dueAt = #payableUntil, #updatedAt = :nowMs, #version = #version + :one " +
-			"REMOVE #claimExpiresAt",
-		values: item{":pk": avS(paymentKey), ":failure": encodeFailure(&f)},
+		cond: heldBy(paymentKey),
+		update: expression.Set(expression.Name(attrStatus), expression.Value(StatusFailed)).
+			Set(expression.Name(attrLastFailure), expression.Value(newFailureItem(&f))).
+			Set(expression.Name(attrTTL), expression.Name(attrUnpaidTTL)).
+			Set(expression.Name(attrDueKind), expression.Value(dueUnpaid)).
+			Set(expression.Name(attrDueAt), expression.Name(attrPayableUntil)).
+			Remove(expression.Name(attrClaimExpiresAt)),
 	})
 }
 
@@ -278,14 +313,12 @@ func (s *DynamoStore) RecordFailure(ctx context.Context, id string, f Failure, n
 	if !ValidID(id) {
 		return nil, notFound(id)
 	}
-	f.At = toMillis(f.At)
 	return s.update(ctx, write{
 		op:     "record failure",
 		id:     id,
 		now:    now,
-		cond:   liveCond + " AND #status IN (:pending, :failed)",
-		update: "SET #lastFailure = :failure, #updatedAt = :nowMs, #version = #version + :one",
-		values: item{":failure": encodeFailure(&f)},
+		cond:   liveCond(now).And(statusIn(StatusPending, StatusFailed)),
+		update: expression.Set(expression.Name(attrLastFailure), expression.Value(newFailureItem(&f))),
 	})
 }
 
@@ -298,11 +331,14 @@ func (s *DynamoStore) Expire(ctx context.Context, id string, now time.Time) (*Or
 		return nil, notFound(id)
 	}
 	return s.update(ctx, write{
-		op:     "expire",
-		id:     id,
-		now:    now,
-		cond:   liveCond + " AND #status IN (:pending, :failed) AND #payableUntil <= :nowMs",
-		update: "SET #status = :expired, #updatedAt = :nowMs, #version = #version + :one REMOVE #dueKind, #dueAt",
+		op:  "expire",
+		id:  id,
+		now: now,
+		cond: liveCond(now).And(statusIn(StatusPending, StatusFailed),
+			expression.Name(attrPayableUntil).LessThanEqual(expression.Value(now.UnixMilli()))),
+		update: expression.Set(expression.Name(attrStatus), expression.Value(StatusExpired)).
+			Remove(expression.Name(attrDueKind)).
+			Remove(expression.Name(attrDueAt)),
 	})
 }
 
@@ -311,38 +347,56 @@ func (s *DynamoStore) Delete(ctx context.Context, id string, now time.Time) (*Or
 	if !ValidID(id) {
 		return nil, notFound(id)
 	}
-	cond := liveCond + " AND #status IN (:pending, :failed, :expired)"
+	expr, err := expression.NewBuilder().
+		WithCondition(liveCond(now).And(statusIn(StatusPending, StatusFailed, StatusExpired))).
+		Build()
+	if err != nil {
+		return nil, fmt.Errorf("orders: delete %s: build expression: %w", id, err)
+	}
 	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                           aws.String(s.table),
-		Key:                                 item{attrID: avS(id)},
-		ConditionExpression:                 aws.String(cond),
-		ExpressionAttributeNames:            exprNames(cond),
-		ExpressionAttributeValues:           exprValues(commonValues(now), cond),
+		Key:                                 key(id),
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
 		ReturnValues:                        types.ReturnValueAllOld,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err != nil {
 		return nil, refused("delete", id, now, err)
 	}
-	return decodeOrder(out.Attributes)
+	o, err := decodeOrder(out.Attributes)
+	if err != nil {
+		return nil, fmt.Errorf("orders: delete %s: deleted, but: %w", id, err)
+	}
+	return o, nil
 }
 
 // LapsedClaims implements Store with a Query on DueIndex.
 func (s *DynamoStore) LapsedClaims(ctx context.Context, now time.Time, limit int) ([]*Order, error) {
-	return s.due(ctx, "lapsed claims", "#dueKind = :dueClaim AND #dueAt < :nowMs", now, limit)
+	at := expression.Key(attrDueAt).LessThan(expression.Value(now.UnixMilli()))
+	return s.due(ctx, "lapsed claims", dueClaim, at, now, limit)
 }
 
 // Overdue implements Store with a Query on DueIndex, using the same
 // "PayableUntil <= now" as Expire.
 func (s *DynamoStore) Overdue(ctx context.Context, now time.Time, limit int) ([]*Order, error) {
-	return s.due(ctx, "overdue", "#dueKind = :dueUnpaid AND #dueAt <= :nowMs", now, limit)
+	at := expression.Key(attrDueAt).LessThanEqual(expression.Value(now.UnixMilli()))
+	return s.due(ctx, "overdue", dueUnpaid, at, now, limit)
 }
 
 // due pages through DueIndex until it has limit live orders or the due ones
 // run out. Query applies Limit before the TTL filter, so an unpaid order
 // past its TTL that DynamoDB has not deleted yet costs a read but can never
 // hide the due orders behind it.
-func (s *DynamoStore) due(ctx context.Context, op, keyCond string, now time.Time, limit int) ([]*Order, error) {
+func (s *DynamoStore) due(ctx context.Context, op, kind string, at expression.KeyConditionBuilder, now time.Time, limit int) ([]*Order, error) {
+	expr, err := expression.NewBuilder().
+		WithKeyCondition(expression.Key(attrDueKind).Equal(expression.Value(kind)).And(at)).
+		WithFilter(liveCond(now)).
+		Build()
+	if err != nil {
+		return nil, fmt.Errorf("orders: %s: build expression: %w", op, err)
+	}
 	limit = clampLimit(limit)
 	var out []*Order
 	var start item
@@ -350,10 +404,10 @@ func (s *DynamoStore) due(ctx context.Context, op, keyCond string, now time.Time
 		res, err := s.db.Query(ctx, &dynamodb.QueryInput{
 			TableName:                 aws.String(s.table),
 			IndexName:                 aws.String(DueIndex),
-			KeyConditionExpression:    aws.String(keyCond),
-			FilterExpression:          aws.String(liveCond),
-			ExpressionAttributeNames:  exprNames(keyCond, liveCond),
-			ExpressionAttributeValues: exprValues(commonValues(now), keyCond, liveCond),
+			KeyConditionExpression:    expr.KeyCondition(),
+			FilterExpression:          expr.Filter(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
 			ScanIndexForward:          aws.Bool(true),
 			Limit:                     aws.Int32(int32(limit - len(out))),
 			ExclusiveStartKey:         start,
@@ -386,16 +440,25 @@ func (s *DynamoStore) List(ctx context.Context, now time.Time, limit int, cur st
 		if err != nil {
 			return nil, "", fmt.Errorf("orders: list: %w", err)
 		}
-		start = item{attrID: avS(c.ID), attrListKey: avS(listKeyValue), attrCreatedAt: avN(c.CreatedAt)}
+		start, err = attributevalue.MarshalMap(createdKey{ID: c.ID, ListKey: listKeyValue, CreatedAt: c.CreatedAt})
+		if err != nil {
+			return nil, "", fmt.Errorf("orders: list: start key: %w", err)
+		}
 	}
-	keyCond := "#listKey = :listKey"
+	expr, err := expression.NewBuilder().
+		WithKeyCondition(expression.Key(attrListKey).Equal(expression.Value(listKeyValue))).
+		WithFilter(liveCond(now)).
+		Build()
+	if err != nil {
+		return nil, "", fmt.Errorf("orders: list: build expression: %w", err)
+	}
 	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		IndexName:                 aws.String(CreatedIndex),
-		KeyConditionExpression:    aws.String(keyCond),
-		FilterExpression:          aws.String(liveCond),
-		ExpressionAttributeNames:  exprNames(keyCond, liveCond),
-		ExpressionAttributeValues: exprValues(commonValues(now), keyCond, liveCond),
+		KeyConditionExpression:    expr.KeyCondition(),
+		FilterExpression:          expr.Filter(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
 		ScanIndexForward:          aws.Bool(false),
 		Limit:                     aws.Int32(int32(clampLimit(limit))),
 		ExclusiveStartKey:         start,
@@ -414,43 +477,43 @@ func (s *DynamoStore) List(ctx context.Context, now time.Time, limit int, cur st
 	if len(res.LastEvaluatedKey) == 0 {
 		return items, "", nil
 	}
-	d := &decoder{it: res.LastEvaluatedKey}
-	next := cursor{ID: d.s(attrID), CreatedAt: d.n(attrCreatedAt)}
-	if d.err != nil {
-		return nil, "", fmt.Errorf("orders: list: last evaluated key: %w", d.err)
+	var last createdKey
+	if err := attributevalue.UnmarshalMap(res.LastEvaluatedKey, &last); err != nil {
+		return nil, "", fmt.Errorf("orders: list: last evaluated key: %w", err)
 	}
-	return items, encodeCursor(next), nil
+	return items, encodeCursor(cursor{ID: last.ID, CreatedAt: last.CreatedAt}), nil
 }
 
-// write is one conditional UpdateItem.
+// write is one conditional UpdateItem. update() adds to every write what
+// they all set: updatedAt, the version and a write token.
 type write struct {
 	op     string
 	id     string
 	now    time.Time
-	cond   string
-	update string
-	values item // besides commonValues
+	cond   expression.ConditionBuilder
+	update expression.UpdateBuilder
 }
 
 func (s *DynamoStore) update(ctx context.Context, w write) (*Order, error) {
-	vals := commonValues(w.now)
-	for k, v := range w.values {
-		vals[k] = v
-	}
 	token := writeToken()
-	vals[":writeToken"] = avS(token)
-	update := w.update + stampWrite
-	if i := strings.Index(w.update, " REMOVE "); i >= 0 {
-		update = w.update[:i] + stampWrite + w.update[i:]
+	version := expression.Name(attrVersion)
+	expr, err := expression.NewBuilder().
+		WithCondition(w.cond.And(notReplayed(token))).
+		WithUpdate(w.update.
+			Set(expression.Name(attrUpdatedAt), expression.Value(w.now.UnixMilli())).
+			Set(version, version.Plus(expression.Value(1))).
+			Set(expression.Name(attrWriteToken), expression.Value(token))).
+		Build()
+	if err != nil {
+		return nil, fmt.Errorf("orders: %s %s: build expression: %w", w.op, w.id, err)
 	}
-	cond := "(" + w.cond + ") AND " + notReplayed
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.table),
-		Key:                                 item{attrID: avS(w.id)},
-		ConditionExpression:                 aws.String(cond),
-		UpdateExpression:                    aws.String(update),
-		ExpressionAttributeNames:            exprNames(cond, update),
-		ExpressionAttributeValues:           exprValues(vals, cond, update),
+		Key:                                 key(w.id),
+		ConditionExpression:                 expr.Condition(),
+		UpdateExpression:                    expr.Update(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -470,15 +533,14 @@ func (s *DynamoStore) update(ctx context.Context, w write) (*Order, error) {
 	return o, nil
 }
 
-// stampWrite is appended to every update's SET clause: each write leaves a
-// fresh random token on the item.
-const stampWrite = ", #writeToken = :writeToken"
-
 // notReplayed is part of every update's condition, so a replayed write is
 // refused (and then recognised by wroteIt) even when its own condition
 // still holds after it took effect, as RecordFailure's does: no write is
 // ever applied twice.
-const notReplayed = "(attribute_not_exists(#writeToken) OR #writeToken <> :writeToken)"
+func notReplayed(token string) expression.ConditionBuilder {
+	t := expression.Name(attrWriteToken)
+	return expression.AttributeNotExists(t).Or(t.NotEqual(expression.Value(token)))
+}
 
 // writeToken returns 128 random bits, hex-encoded.
 func writeToken() string {
@@ -495,8 +557,8 @@ func writeToken() string {
 // own success. Every write sets a new token, so a later write by anyone
 // else makes this false again.
 func wroteIt(old item, token string) bool {
-	v, ok := old[attrWriteToken].(*types.AttributeValueMemberS)
-	return ok && v.Value == token
+	var got string
+	return attributevalue.Unmarshal(old[attrWriteToken], &got) == nil && got == token
 }
 
 // refused turns a failed write into the Store's errors, using the item
@@ -517,68 +579,4 @@ func refused(op, id string, now time.Time, err error) error {
 		return notFound(id)
 	}
 	return &ConflictError{Op: op, Current: cur}
-}
-
-// commonValues are the placeholders the expressions share; exprValues
-// passes on only those an expression uses, since DynamoDB rejects unused ones.
-func commonValues(now time.Time) item {
-	return item{
-		":nowSec":     avN(now.Unix()),
-		":nowMs":      avN(now.UnixMilli()),
-		":one":        avN(1),
-		":pending":    avS(string(StatusPending)),
-		":confirming": avS(string(StatusConfirming)),
-		":done":       avS(string(StatusDone)),
-		":failed":     avS(string(StatusFailed)),
-		":expired":    avS(string(StatusExpired)),
-		":dueClaim":   avS(dueClaim),
-		":dueUnpaid":  avS(dueUnpaid),
-		":listKey":    avS(listKeyValue),
-	}
-}
-
-// placeholders calls f with every placeholder in expr that starts with
-// sigil ('#' for names, ':' for values) followed by letters.
-func placeholders(expr string, sigil byte, f func(string)) {
-	for i := 0; i < len(expr); i++ {
-		if expr[i] != sigil {
-			continue
-		}
-		j := i + 1
-		for j < len(expr) && (expr[j] >= 'a' && expr[j] <= 'z' || expr[j] >= 'A' && expr[j] <= 'Z') {
-			j++
-		}
-		if j > i+1 {
-			f(expr[i:j])
-		}
-		i = j - 1
-	}
-}
-
-// exprNames maps every #name in the expressions to the attribute of the
-// same name. Every attribute goes through a placeholder: status, name and
-// ttl are DynamoDB reserved words, and one rule is easier to get right.
-func exprNames(exprs ...string) map[string]string {
-	m := map[string]string{}
-	for _, e := range exprs {
-		placeholders(e, '#', func(p string) { m[p] = p[1:] })
-	}
-	return m
-}
-
-// exprValues keeps the values the expressions refer to. A placeholder with
-// no value is left for DynamoDB to reject loudly.
-func exprValues(vals item, exprs ...string) item {
-	m := item{}
-	for _, e := range exprs {
-		placeholders(e, ':', func(p string) {
-			if v, ok := vals[p]; ok {
-				m[p] = v
-			}
-		})
-	}
-	if len(m) == 0 {
-		return nil
-	}
-	return m
 }

@@ -1,24 +1,20 @@
 package orders
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Attribute names of an order item. Times are epoch milliseconds (N) except
-// the TTL attributes, which are epoch seconds because DynamoDB's TTL reads
-// seconds.
+// Attribute names of an order item, for the table definition and the
+// expressions; orderItem's tags spell the same names.
 const (
 	attrID             = "id"
-	attrName           = "name"
 	attrAmount         = "amount"
-	attrCurrency       = "currency"
-	attrRefOrderID     = "refOrderId"
-	attrCustomerEmail  = "customerEmail"
-	attrCustomerName   = "customerName"
 	attrStatus         = "status"
 	attrPaymentKey     = "paymentKey"
 	attrPayment        = "payment"
@@ -26,14 +22,14 @@ const (
 	attrClaimExpiresAt = "claimExpiresAt"
 	attrPayableUntil   = "payableUntil"
 	attrTTL            = TTLAttribute
-	attrUnpaidTTL      = "unpaidTtl" // the TTL an unpaid order carries; Fail restores ttl from it
+	attrUnpaidTTL      = "unpaidTtl"
 	attrCreatedAt      = "createdAt"
 	attrUpdatedAt      = "updatedAt"
 	attrVersion        = "version"
-	attrListKey        = "listKey"    // hash key of the created index, listKeyValue on every order
-	attrDueKind        = "dueKind"    // hash key of the due index, absent when nothing is due
-	attrDueAt          = "dueAt"      // range key of the due index
-	attrWriteToken     = "writeToken" // random per write: a retried write recognises itself (writeToken)
+	attrListKey        = "listKey"
+	attrDueKind        = "dueKind"
+	attrDueAt          = "dueAt"
+	attrWriteToken     = "writeToken"
 )
 
 const (
@@ -44,26 +40,110 @@ const (
 
 type item = map[string]types.AttributeValue
 
-func avS(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
-func avN(n int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
-}
-func avMillis(t time.Time) types.AttributeValue {
-	return avN(t.UnixMilli())
+// orderItem is an order as the table holds it. Times are epoch milliseconds
+// except the TTL attributes, which are epoch seconds because DynamoDB's TTL
+// reads seconds. Optional attributes are omitempty, so an item only holds
+// what the order has: a zero number or an empty string is an absent
+// attribute, and absent times read back as the zero time.
+type orderItem struct {
+	ID             string       `dynamodbav:"id"`
+	Name           string       `dynamodbav:"name,omitempty"`
+	Amount         int64        `dynamodbav:"amount"`
+	Currency       string       `dynamodbav:"currency,omitempty"`
+	RefOrderID     string       `dynamodbav:"refOrderId,omitempty"`
+	CustomerEmail  string       `dynamodbav:"customerEmail,omitempty"`
+	CustomerName   string       `dynamodbav:"customerName,omitempty"`
+	Status         Status       `dynamodbav:"status"`
+	PaymentKey     string       `dynamodbav:"paymentKey,omitempty"`
+	Payment        *paymentItem `dynamodbav:"payment,omitempty"`
+	LastFailure    *failureItem `dynamodbav:"lastFailure,omitempty"`
+	ClaimExpiresAt int64        `dynamodbav:"claimExpiresAt,omitempty"`
+	PayableUntil   int64        `dynamodbav:"payableUntil,omitempty"`
+	TTL            int64        `dynamodbav:"ttl,omitempty"`
+	UnpaidTTL      int64        `dynamodbav:"unpaidTtl,omitempty"` // the TTL an unpaid order carries; Fail restores ttl from it
+	CreatedAt      int64        `dynamodbav:"createdAt,omitempty"`
+	UpdatedAt      int64        `dynamodbav:"updatedAt,omitempty"`
+	Version        int64        `dynamodbav:"version"`
+	ListKey        string       `dynamodbav:"listKey"`              // hash key of the created index, listKeyValue on every order
+	DueKind        string       `dynamodbav:"dueKind,omitempty"`    // hash key of the due index, absent when nothing is due
+	DueAt          int64        `dynamodbav:"dueAt,omitempty"`      // range key of the due index
+	WriteToken     string       `dynamodbav:"writeToken,omitempty"` // random per write: a retried write recognises itself (wroteIt)
 }
 
-// putS, putN and putMillis leave optional attributes out rather than
-// storing empty values, so an item only holds what the order has.
-func putS(it item, k, v string) {
-	if v != "" {
-		it[k] = avS(v)
-	}
+type paymentItem struct {
+	Status         string       `dynamodbav:"status,omitempty"`
+	Method         string       `dynamodbav:"method,omitempty"`
+	ApprovedAt     int64        `dynamodbav:"approvedAt,omitempty"`
+	CardNumber     string       `dynamodbav:"cardNumber,omitempty"`
+	CardIssuerCode string       `dynamodbav:"cardIssuerCode,omitempty"`
+	CardType       string       `dynamodbav:"cardType,omitempty"`
+	ReceiptURL     string       `dynamodbav:"receiptUrl,omitempty"`
+	TotalAmount    int64        `dynamodbav:"totalAmount"`
+	BalanceAmount  int64        `dynamodbav:"balanceAmount"`
+	Cancels        []cancelItem `dynamodbav:"cancels,omitempty"`
 }
 
-func putMillis(it item, k string, t time.Time) {
-	if !t.IsZero() {
-		it[k] = avMillis(t)
+type cancelItem struct {
+	TransactionKey string `dynamodbav:"transactionKey,omitempty"`
+	Reason         string `dynamodbav:"reason,omitempty"`
+	Amount         int64  `dynamodbav:"amount"`
+	CanceledAt     int64  `dynamodbav:"canceledAt,omitempty"`
+}
+
+type failureItem struct {
+	Code       string `dynamodbav:"code,omitempty"`
+	Message    string `dynamodbav:"message,omitempty"`
+	PaymentKey string `dynamodbav:"paymentKey,omitempty"`
+	Amount     int64  `dynamodbav:"amount"`
+	At         int64  `dynamodbav:"at,omitempty"`
+}
+
+// Payment fields that writes after Complete change in place.
+const (
+	attrPaymentStatus  = attrPayment + ".status"
+	attrPaymentTotal   = attrPayment + ".totalAmount"
+	attrPaymentBalance = attrPayment + ".balanceAmount"
+	attrPaymentCancels = attrPayment + ".cancels"
+)
+
+// key is the table key of order id.
+func key(id string) item { return item{attrID: &types.AttributeValueMemberS{Value: id}} }
+
+// createdKey is an order's key in CreatedIndex: what a List cursor carries
+// back as ExclusiveStartKey.
+type createdKey struct {
+	ID        string `dynamodbav:"id"`
+	ListKey   string `dynamodbav:"listKey"`
+	CreatedAt int64  `dynamodbav:"createdAt"`
+}
+
+// millis and seconds store the zero time as 0, which omitempty leaves out.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
 	}
+	return t.UnixMilli()
+}
+
+func seconds(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return ttlSeconds(t)
+}
+
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func fromSeconds(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0).UTC()
 }
 
 // dueKey is where an order sits in the due index, if anywhere.
@@ -77,170 +157,74 @@ func dueKey(o *Order) (kind string, at time.Time, ok bool) {
 	return "", time.Time{}, false
 }
 
-// encodeOrder is the full item for a new order.
-func encodeOrder(o *Order) item {
-	it := item{
-		attrID:      avS(o.ID),
-		attrAmount:  avN(o.Amount),
-		attrStatus:  avS(string(o.Status)),
-		attrVersion: avN(o.Version),
-		attrListKey: avS(listKeyValue),
+// encodeOrder is the full item for a new order, stamped with a write token.
+func encodeOrder(o *Order, token string) (item, error) {
+	it := orderItem{
+		ID:             o.ID,
+		Name:           o.Name,
+		Amount:         o.Amount,
+		Currency:       o.Currency,
+		RefOrderID:     o.RefOrderID,
+		CustomerEmail:  o.CustomerEmail,
+		CustomerName:   o.CustomerName,
+		Status:         o.Status,
+		PaymentKey:     o.PaymentKey,
+		ClaimExpiresAt: millis(o.ClaimExpiresAt),
+		PayableUntil:   millis(o.PayableUntil),
+		TTL:            seconds(o.ExpiresAt),
+		UnpaidTTL:      seconds(o.ExpiresAt),
+		CreatedAt:      millis(o.CreatedAt),
+		UpdatedAt:      millis(o.UpdatedAt),
+		Version:        o.Version,
+		ListKey:        listKeyValue,
+		WriteToken:     token,
 	}
-	putS(it, attrCurrency, o.Currency)
-	putS(it, attrName, o.Name)
-	putS(it, attrRefOrderID, o.RefOrderID)
-	putS(it, attrCustomerEmail, o.CustomerEmail)
-	putS(it, attrCustomerName, o.CustomerName)
-	putS(it, attrPaymentKey, o.PaymentKey)
 	if o.Payment != nil {
-		it[attrPayment] = encodePayment(o.Payment)
+		it.Payment = newPaymentItem(o.Payment)
 	}
 	if o.LastFailure != nil {
-		it[attrLastFailure] = encodeFailure(o.LastFailure)
+		it.LastFailure = newFailureItem(o.LastFailure)
 	}
-	putMillis(it, attrClaimExpiresAt, o.ClaimExpiresAt)
-	putMillis(it, attrPayableUntil, o.PayableUntil)
-	if !o.ExpiresAt.IsZero() {
-		it[attrTTL] = avN(ttlSeconds(o.ExpiresAt))
-		it[attrUnpaidTTL] = avN(ttlSeconds(o.ExpiresAt))
-	}
-	putMillis(it, attrCreatedAt, o.CreatedAt)
-	putMillis(it, attrUpdatedAt, o.UpdatedAt)
 	if kind, at, ok := dueKey(o); ok && !at.IsZero() {
-		it[attrDueKind] = avS(kind)
-		it[attrDueAt] = avMillis(at)
+		it.DueKind, it.DueAt = kind, millis(at)
 	}
-	return it
-}
-
-func encodePayment(p *Payment) types.AttributeValue {
-	m := item{
-		"totalAmount":   avN(p.TotalAmount),
-		"balanceAmount": avN(p.BalanceAmount),
-	}
-	putS(m, "status", p.Status)
-	putS(m, "method", p.Method)
-	putMillis(m, "approvedAt", p.ApprovedAt)
-	putS(m, "cardNumber", p.CardNumber)
-	putS(m, "cardIssuerCode", p.CardIssuerCode)
-	putS(m, "cardType", p.CardType)
-	putS(m, "receiptUrl", p.ReceiptURL)
-	if len(p.Cancels) > 0 {
-		m["cancels"] = encodeCancels(p.Cancels)
-	}
-	return &types.AttributeValueMemberM{Value: m}
-}
-
-// encodeCancels is the payment's "cancels" list, also written on its own
-// by ApplyCancel.
-func encodeCancels(cs []Cancel) types.AttributeValue {
-	l := make([]types.AttributeValue, len(cs))
-	for i, c := range cs {
-		cm := item{"amount": avN(c.Amount)}
-		putS(cm, "transactionKey", c.TransactionKey)
-		putS(cm, "reason", c.Reason)
-		putMillis(cm, "canceledAt", c.CanceledAt)
-		l[i] = &types.AttributeValueMemberM{Value: cm}
-	}
-	return &types.AttributeValueMemberL{Value: l}
-}
-
-func encodeFailure(f *Failure) types.AttributeValue {
-	m := item{"amount": avN(f.Amount)}
-	putS(m, "code", f.Code)
-	putS(m, "message", f.Message)
-	putS(m, "paymentKey", f.PaymentKey)
-	putMillis(m, "at", f.At)
-	return &types.AttributeValueMemberM{Value: m}
-}
-
-// decoder reads attributes from one item and remembers the first problem,
-// so decodeOrder reads as a list of fields and still never panics on a
-// malformed item.
-type decoder struct {
-	it  item
-	err error
-}
-
-func (d *decoder) fail(k, format string, args ...any) {
-	if d.err == nil {
-		d.err = fmt.Errorf("attribute %q: %s", k, fmt.Sprintf(format, args...))
-	}
-}
-
-func (d *decoder) s(k string) string {
-	v, ok := d.it[k]
-	if !ok {
-		return ""
-	}
-	s, ok := v.(*types.AttributeValueMemberS)
-	if !ok {
-		d.fail(k, "want S, got %T", v)
-		return ""
-	}
-	return s.Value
-}
-
-func (d *decoder) n(k string) int64 {
-	v, ok := d.it[k]
-	if !ok {
-		return 0
-	}
-	n, ok := v.(*types.AttributeValueMemberN)
-	if !ok {
-		d.fail(k, "want N, got %T", v)
-		return 0
-	}
-	i, err := strconv.ParseInt(n.Value, 10, 64)
+	m, err := attributevalue.MarshalMap(it)
 	if err != nil {
-		d.fail(k, "not an integer: %q", n.Value)
-		return 0
+		return nil, fmt.Errorf("encode order: %w", err)
 	}
-	return i
+	return m, nil
 }
 
-func (d *decoder) millis(k string) time.Time {
-	if _, ok := d.it[k]; !ok {
-		return time.Time{}
-	}
-	return time.UnixMilli(d.n(k)).UTC()
-}
-
-func (d *decoder) seconds(k string) time.Time {
-	if _, ok := d.it[k]; !ok {
-		return time.Time{}
-	}
-	return time.Unix(d.n(k), 0).UTC()
-}
-
-func (d *decoder) m(k string) (item, bool) {
-	v, ok := d.it[k]
-	if !ok {
-		return nil, false
-	}
-	m, ok := v.(*types.AttributeValueMemberM)
-	if !ok || m.Value == nil {
-		d.fail(k, "want M, got %T", v)
-		return nil, false
-	}
-	return m.Value, true
-}
-
-func (d *decoder) require(keys ...string) {
-	for _, k := range keys {
-		if _, ok := d.it[k]; !ok {
-			d.fail(k, "missing")
-		}
+func newPaymentItem(p *Payment) *paymentItem {
+	return &paymentItem{
+		Status:         p.Status,
+		Method:         p.Method,
+		ApprovedAt:     millis(p.ApprovedAt),
+		CardNumber:     p.CardNumber,
+		CardIssuerCode: p.CardIssuerCode,
+		CardType:       p.CardType,
+		ReceiptURL:     p.ReceiptURL,
+		TotalAmount:    p.TotalAmount,
+		BalanceAmount:  p.BalanceAmount,
+		Cancels:        newCancelItems(p.Cancels),
 	}
 }
 
-// sub decodes a nested map, reporting its problems under the parent's name.
-func (d *decoder) sub(k string, m item, f func(*decoder)) {
-	sd := &decoder{it: m}
-	f(sd)
-	if sd.err != nil && d.err == nil {
-		d.err = fmt.Errorf("attribute %q: %w", k, sd.err)
+// newCancelItems is nil for no cancels, so the payment item leaves the
+// list out rather than storing an empty one.
+func newCancelItems(cs []Cancel) []cancelItem {
+	if len(cs) == 0 {
+		return nil
 	}
+	l := make([]cancelItem, len(cs))
+	for i, c := range cs {
+		l[i] = cancelItem{TransactionKey: c.TransactionKey, Reason: c.Reason, Amount: c.Amount, CanceledAt: millis(c.CanceledAt)}
+	}
+	return l
+}
+
+func newFailureItem(f *Failure) *failureItem {
+	return &failureItem{Code: f.Code, Message: f.Message, PaymentKey: f.PaymentKey, Amount: f.Amount, At: millis(f.At)}
 }
 
 var knownStatus = map[Status]bool{
@@ -251,90 +235,91 @@ var knownStatus = map[Status]bool{
 // decodeOrder turns an item back into an Order. Optional attributes may be
 // missing; a missing key field, a wrong type or an unknown status is an
 // error, because acting on a misread order could move money wrongly.
+// UnmarshalMap checks the types; what it reads as zero without complaint
+// (an absent attribute, NULL, an M without a map) is checked first.
 func decodeOrder(it item) (*Order, error) {
-	d := &decoder{it: it}
-	d.require(attrID, attrStatus, attrAmount)
+	for _, k := range []string{attrID, attrStatus, attrAmount} {
+		if _, ok := it[k]; !ok {
+			return nil, fmt.Errorf("decode order: attribute %q missing", k)
+		}
+	}
+	if err := checkShape(it); err != nil {
+		return nil, fmt.Errorf("decode order: %w", err)
+	}
+	var oi orderItem
+	if err := attributevalue.UnmarshalMap(it, &oi); err != nil {
+		return nil, fmt.Errorf("decode order: %w", err)
+	}
+	if !knownStatus[oi.Status] {
+		return nil, fmt.Errorf("decode order %q: unknown status %q", oi.ID, oi.Status)
+	}
 	o := &Order{
-		ID:             d.s(attrID),
-		Name:           d.s(attrName),
-		Amount:         d.n(attrAmount),
-		Currency:       d.s(attrCurrency),
-		RefOrderID:     d.s(attrRefOrderID),
-		CustomerEmail:  d.s(attrCustomerEmail),
-		CustomerName:   d.s(attrCustomerName),
-		Status:         Status(d.s(attrStatus)),
-		PaymentKey:     d.s(attrPaymentKey),
-		ClaimExpiresAt: d.millis(attrClaimExpiresAt),
-		PayableUntil:   d.millis(attrPayableUntil),
-		ExpiresAt:      d.seconds(attrTTL),
-		CreatedAt:      d.millis(attrCreatedAt),
-		UpdatedAt:      d.millis(attrUpdatedAt),
-		Version:        d.n(attrVersion),
+		ID:             oi.ID,
+		Name:           oi.Name,
+		Amount:         oi.Amount,
+		Currency:       oi.Currency,
+		RefOrderID:     oi.RefOrderID,
+		CustomerEmail:  oi.CustomerEmail,
+		CustomerName:   oi.CustomerName,
+		Status:         oi.Status,
+		PaymentKey:     oi.PaymentKey,
+		ClaimExpiresAt: fromMillis(oi.ClaimExpiresAt),
+		PayableUntil:   fromMillis(oi.PayableUntil),
+		ExpiresAt:      fromSeconds(oi.TTL),
+		CreatedAt:      fromMillis(oi.CreatedAt),
+		UpdatedAt:      fromMillis(oi.UpdatedAt),
+		Version:        oi.Version,
 	}
-	if d.err == nil && !knownStatus[o.Status] {
-		d.fail(attrStatus, "unknown status %q", o.Status)
+	if p := oi.Payment; p != nil {
+		o.Payment = &Payment{
+			Status:         p.Status,
+			Method:         p.Method,
+			ApprovedAt:     fromMillis(p.ApprovedAt),
+			CardNumber:     p.CardNumber,
+			CardIssuerCode: p.CardIssuerCode,
+			CardType:       p.CardType,
+			ReceiptURL:     p.ReceiptURL,
+			TotalAmount:    p.TotalAmount,
+			BalanceAmount:  p.BalanceAmount,
+		}
+		for _, c := range p.Cancels {
+			o.Payment.Cancels = append(o.Payment.Cancels, Cancel{
+				TransactionKey: c.TransactionKey, Reason: c.Reason, Amount: c.Amount, CanceledAt: fromMillis(c.CanceledAt),
+			})
+		}
 	}
-	if m, ok := d.m(attrPayment); ok {
-		o.Payment = &Payment{}
-		d.sub(attrPayment, m, func(pd *decoder) { decodePayment(pd, o.Payment) })
-	}
-	if m, ok := d.m(attrLastFailure); ok {
-		f := &Failure{}
-		d.sub(attrLastFailure, m, func(fd *decoder) {
-			*f = Failure{
-				Code:       fd.s("code"),
-				Message:    fd.s("message"),
-				PaymentKey: fd.s("paymentKey"),
-				Amount:     fd.n("amount"),
-				At:         fd.millis("at"),
-			}
-		})
-		o.LastFailure = f
-	}
-	if d.err != nil {
-		return nil, fmt.Errorf("orders: decode order %q: %w", o.ID, d.err)
+	if f := oi.LastFailure; f != nil {
+		o.LastFailure = &Failure{Code: f.Code, Message: f.Message, PaymentKey: f.PaymentKey, Amount: f.Amount, At: fromMillis(f.At)}
 	}
 	return o, nil
 }
 
-func decodePayment(d *decoder, p *Payment) {
-	*p = Payment{
-		Status:         d.s("status"),
-		Method:         d.s("method"),
-		ApprovedAt:     d.millis("approvedAt"),
-		CardNumber:     d.s("cardNumber"),
-		CardIssuerCode: d.s("cardIssuerCode"),
-		CardType:       d.s("cardType"),
-		ReceiptURL:     d.s("receiptUrl"),
-		TotalAmount:    d.n("totalAmount"),
-		BalanceAmount:  d.n("balanceAmount"),
-	}
-	v, ok := d.it["cancels"]
-	if !ok {
-		return
-	}
-	l, ok := v.(*types.AttributeValueMemberL)
-	if !ok {
-		d.fail("cancels", "want L, got %T", v)
-		return
-	}
-	for i, cv := range l.Value {
-		cm, ok := cv.(*types.AttributeValueMemberM)
-		if !ok || cm.Value == nil {
-			d.fail("cancels", "element %d: want M, got %T", i, cv)
-			return
+// checkShape refuses what UnmarshalMap would read as zero values without
+// complaint: NULL, and an M without a map, at any depth. This package writes
+// neither, so an item holding one is malformed, and a ttl read as absent or
+// a payment read as all zeros could move money wrongly.
+func checkShape(it item) error {
+	for k, v := range it {
+		var err error
+		switch v := v.(type) {
+		case *types.AttributeValueMemberNULL:
+			err = errors.New("NULL")
+		case *types.AttributeValueMemberM:
+			if v.Value == nil {
+				err = errors.New("M without a map")
+			} else {
+				err = checkShape(v.Value)
+			}
+		case *types.AttributeValueMemberL:
+			for i, e := range v.Value {
+				if err = checkShape(item{strconv.Itoa(i): e}); err != nil {
+					break
+				}
+			}
 		}
-		cd := &decoder{it: cm.Value}
-		c := Cancel{
-			TransactionKey: cd.s("transactionKey"),
-			Reason:         cd.s("reason"),
-			Amount:         cd.n("amount"),
-			CanceledAt:     cd.millis("canceledAt"),
+		if err != nil {
+			return fmt.Errorf("attribute %q: %w", k, err)
 		}
-		if cd.err != nil {
-			d.fail("cancels", "element %d: %v", i, cd.err)
-			return
-		}
-		p.Cancels = append(p.Cancels, c)
 	}
+	return nil
 }
