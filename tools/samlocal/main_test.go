@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // descendants lists the processes below pid (children, grandchildren …),
@@ -65,7 +66,7 @@ func TestUpStopsEverythingOnSIGINT(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	cmd := exec.Command(bin, "up", "-t", "stack/testdata/app/template.yaml", "-b", filepath.Join(dir, "build"))
-	cmd.Env = append(os.Environ(), "LOCAL_API_PORT=0", "TOSS_SANDBOX_ADDR=127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "LOCAL_API_PORT=0", "TOSS_SANDBOX_ADDR=127.0.0.1:0", "LOCAL_SCHEDULE_EVERY=1s")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
@@ -100,7 +101,8 @@ func TestUpStopsEverythingOnSIGINT(t *testing.T) {
 	}
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 	out := banner.String()
-	for _, want := range []string{"API:", "Toss sandbox:", "Merchant key:  local_merchant_key_for_testing_only_0001", "Checkout:", "curl -s -u"} {
+	for _, want := range []string{"API:", "Toss sandbox:", "Merchant key:  local_merchant_key_for_testing_only_0001", "Checkout:", "curl -s -u",
+		"Schedule:      EchoFunction every 1s (Nightly)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("banner lacks %q:\n%s", want, out)
 		}
@@ -130,6 +132,8 @@ func TestUpStopsEverythingOnSIGINT(t *testing.T) {
 		t.Fatalf("expected moto_server and two bootstraps below up, found %v", names)
 	}
 
+	// The template's Schedule event runs at the local rate: give it two ticks.
+	time.Sleep(2500 * time.Millisecond)
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +144,9 @@ func TestUpStopsEverythingOnSIGINT(t *testing.T) {
 		if _, err := os.Stat(fmt.Sprintf("/proc/%d", p)); err == nil {
 			t.Errorf("process %d (%s) outlived up", p, names[i])
 		}
+	}
+	if !strings.Contains(stderr.String(), "echo  hello, echo") {
+		t.Errorf("the scheduled EchoFunction never ran; stderr:\n%s", stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "samlocal: stopping") {
 		t.Errorf("stderr:\n%s", stderr.String())

@@ -46,6 +46,8 @@ common flags: -t template.yaml, -b build dir (default .aws-sam/local)
 environment:
   LOCAL_API_PORT      API port (default 3000)
   TOSS_SANDBOX_ADDR   sandbox address for start-api/up (default 127.0.0.1:4010)
+  LOCAL_SCHEDULE_EVERY  up runs the template's Schedule events on their rate,
+                      or on this faster one (for example 30s)
   TOSS_API_BASE_URL   use this Toss API instead of the in-process sandbox
   TOSS_SDK_URL        the SDK script that goes with TOSS_API_BASE_URL
   TOSS_SECRET_KEY, TOSS_CLIENT_KEY, MERCHANT_API_KEY
@@ -284,6 +286,19 @@ func cmdServe(ctx context.Context, args []string, env Env, demo bool) error {
 		fmt.Fprintf(out, "Toss API:      %s (from TOSS_API_BASE_URL)\n", s.SandboxURL)
 	}
 	fmt.Fprintf(out, "moto_server:   %s (DynamoDB, Secrets Manager)\n", s.MotoURL)
+	if demo {
+		every, err := scheduleOverride(env)
+		if err != nil {
+			return err
+		}
+		schedules, err := s.RunSchedules(ctx, every)
+		if err != nil {
+			return err
+		}
+		for _, sc := range schedules {
+			fmt.Fprintf(out, "Schedule:      %s every %s (%s)\n", sc.Function, sc.Every, sc.Event)
+		}
+	}
 	keyShown, keyInCurl := s.Keys.MerchantAPIKey, s.Keys.MerchantAPIKey
 	if env.Getenv("MERCHANT_API_KEY") != "" {
 		// A key of the developer's own stays out of the terminal.
@@ -305,6 +320,21 @@ func cmdServe(ctx context.Context, args []string, env Env, demo bool) error {
 	<-ctx.Done()
 	fmt.Fprintln(env.Stderr, "samlocal: stopping")
 	return s.Close()
+}
+
+// scheduleOverride reads LOCAL_SCHEDULE_EVERY: a faster local rate for the
+// template's Schedule events (for example 30s), so lapsed confirms and
+// overdue orders settle while a developer watches.
+func scheduleOverride(env Env) (time.Duration, error) {
+	v := env.Getenv("LOCAL_SCHEDULE_EVERY")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second {
+		return 0, fmt.Errorf("LOCAL_SCHEDULE_EVERY=%q: want a duration of at least 1s, such as 30s", v)
+	}
+	return d, nil
 }
 
 type demoOrder struct{ id, checkoutURL string }
