@@ -4,6 +4,7 @@
 package app
 
 import (
+	"io"
 	"log/slog"
 	"os"
 
@@ -18,36 +19,62 @@ import (
 	"github.com/tossintl/backend/shared/toss"
 )
 
-// App is a function's wiring in progress.
+// App is a function's wiring in progress. Each With... builds only its
+// piece, requires only that piece's settings, and builds an AWS client only
+// when its piece needs one: a function without keys builds no Secrets
+// Manager client and needs no TOSS_SECRET_ID.
 type App struct {
 	Name    string
 	Config  config.Config
-	Env     awsclient.Env
+	Env     awsclient.Env // read at New; the clients are built from it when first needed
 	Log     *slog.Logger
 	Metrics *obs.Metrics
 	svc     api.Service
-	db      *dynamoDB // shared by the stores; see dynamoDB()
+	db      *dynamoDB      // shared by the stores; see dynamoDB()
+	exit    func(code int) // os.Exit; tests stop here instead
 }
 
-// New reads the configuration; requires names the settings this function needs.
-// A bad configuration stops the function at init with a clear log line.
+// New reads the configuration; requires names settings this function needs
+// besides those its With... calls require. A bad configuration stops the
+// function at init with a clear log line.
 func New(name string, requires ...string) *App {
-	log := obs.NewLogger(os.Stdout, name)
-	cfg, err := config.FromEnv()
+	return newApp(name, os.Getenv, os.Stdout, os.Exit, requires...)
+}
+
+func newApp(name string, getenv func(string) string, out io.Writer, exit func(int), requires ...string) *App {
+	a := &App{Name: name, Log: obs.NewLogger(out, name), Metrics: obs.NewMetrics(out, name), exit: exit}
+	cfg, err := config.Load(getenv)
 	if err == nil {
 		err = cfg.Require(requires...)
 	}
 	if err != nil {
-		log.Error("configuration", "error", err)
-		os.Exit(1)
+		a.fail("configuration", err)
 	}
-	a := &App{Name: name, Config: cfg, Env: awsclient.FromEnv(), Log: log, Metrics: obs.NewMetrics(os.Stdout, name)}
-	a.svc = api.Service{Config: cfg, Log: log, Metrics: a.Metrics}
+	a.Config, a.Env = cfg, awsclient.Load(getenv)
+	a.svc = api.Service{Config: cfg, Log: a.Log, Metrics: a.Metrics}
 	return a
+}
+
+// fail logs why the function cannot start and stops it: Lambda reports the
+// init error and never sends it a request.
+func (a *App) fail(what string, err error, args ...any) {
+	a.Log.Error(what, append([]any{"error", err}, args...)...)
+	a.exit(1)
+}
+
+// require stops the function unless the settings piece needs are set.
+func (a *App) require(piece string, names ...string) {
+	if err := a.Config.Require(names...); err != nil {
+		a.fail("configuration", err, "neededBy", piece)
+	}
 }
 
 // WithOrders adds the orders table.
 func (a *App) WithOrders() *App {
+	if a.svc.Orders != nil {
+		return a
+	}
+	a.require("WithOrders", "ORDERS_TABLE")
 	a.svc.Orders = orders.NewDynamoStore(a.dynamoDB(), a.Config.OrdersTable)
 	return a
 }
@@ -65,20 +92,27 @@ func (a *App) dynamoDB() dynamoDB {
 
 // WithIdempotency adds the idempotency table.
 func (a *App) WithIdempotency() *App {
+	if a.svc.Guard != nil {
+		return a
+	}
+	a.require("WithIdempotency", "IDEMPOTENCY_TABLE")
 	a.svc.Guard = idempotency.New(idempotency.NewDynamoStore(a.dynamoDB(), a.Config.IdempotencyTable), idempotency.Options{})
 	return a
 }
 
 // WithKeys adds the keys secret.
 func (a *App) WithKeys() *App {
-	a.svc.Keys = a.keys()
+	a.keys()
 	return a
 }
 
+// keys is the function's one keys Provider, shared by the routes and the
+// Toss client so one cache serves both.
 func (a *App) keys() *secrets.Provider {
 	if p, ok := a.svc.Keys.(*secrets.Provider); ok {
 		return p
 	}
+	a.require("WithKeys", "TOSS_SECRET_ID")
 	p := secrets.New(newSecretsManager(a.Env.SecretsManager()), a.Config.SecretID, secrets.Options{TTL: a.Config.SecretCacheTTL, Live: a.Config.Live, Logger: a.Log})
 	a.svc.Keys = p
 	return p
@@ -86,9 +120,10 @@ func (a *App) keys() *secrets.Provider {
 
 // WithEngine adds the confirm engine: orders, keys and the Toss client.
 func (a *App) WithEngine() *App {
-	if a.svc.Orders == nil {
-		a.WithOrders()
+	if a.svc.Engine != nil {
+		return a
 	}
+	a.WithOrders()
 	client, err := toss.New(toss.Options{
 		BaseURL:        a.Config.TossAPIBaseURL,
 		SecretKey:      a.keys().TossSecretKey,
@@ -97,8 +132,7 @@ func (a *App) WithEngine() *App {
 		Logger:         a.Log,
 	})
 	if err != nil {
-		a.Log.Error("toss client", "error", err)
-		os.Exit(1)
+		a.fail("toss client", err)
 	}
 	a.svc.Engine = &payments.Engine{Orders: a.svc.Orders, Toss: client, Logger: a.Log, Metrics: a.Metrics}
 	return a

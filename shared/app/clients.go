@@ -8,14 +8,20 @@ import (
 )
 
 // The stores take their AWS clients as interfaces. Handing them the SDK
-// clients themselves would keep every operation of those clients (some
-// sixty for DynamoDB, with their serializers: about 1.8 MB) in any binary
-// that also looks methods up by name through reflect (html/template does,
-// and aws-lambda-go's net/rpc mode without the lambda.norpc tag): the linker
-// then keeps every exported method of every type that reaches an
-// interface. The pages no longer use html/template, but these wrappers keep
-// the binaries from depending on that: they hold only the operations the
-// stores call, as method values, so only those are linked.
+// clients themselves would keep every operation of those clients, with its
+// serializers, in any binary that also looks methods up by name through
+// reflect (html/template does, and the pages use it): the linker then keeps
+// every exported method of every type that reaches an interface. These
+// wrappers hold only the operations the stores call, as method values, so
+// only those are linked.
+//
+// Measured 2026-11-29 (go1.26.8, dynamodb v1.74.0, secretsmanager v1.51.0;
+// linux/arm64, -tags lambda.norpc -ldflags "-s -w" -trimpath), SDK clients
+// with the pages on html/template, these wrappers save 1,769,472 bytes on
+// CheckoutFunction, 1,835,008 on PaymentSuccessFunction and 1,507,328 on
+// PaymentFailFunction (no Secrets Manager client) against the SDK clients
+// passed directly. On the JSON functions, which execute no template, and
+// on every function without html/template, they cost 0 to 65,536 bytes.
 
 type (
 	getItemFn    = func(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
