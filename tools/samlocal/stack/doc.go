@@ -1,7 +1,7 @@
 // Package stack runs this project's SAM template on one machine, as
 // `sam local` would, without Docker or the SAM CLI. The command
-// tools/samlocal drives it (build, invoke, start-api, up); tests elsewhere
-// in the module drive it through Start.
+// tools/samlocal drives it (build, invoke, start-api, up); the product's
+// end-to-end suites (package e2e) and make bench drive it through Start.
 //
 // What it does, from template.yaml alone (no hand-kept lists):
 //
@@ -34,6 +34,10 @@
 // on this machine's architecture; a function's own env.json section may add
 // variables the template does not declare (for TOSS_TEST_CODE drills);
 // "Parameters" keys that name template parameters override them.
+//
+// Least privilege, checked locally: AWSRecorder, as Options.AWSProxy,
+// records each function's AWS calls as IAM names them, and Resolver.Allows
+// holds each against the function's Policies in the template.
 //
 // The local stack only ever holds test keys: Start refuses a Toss key that
 // is not test_sk_/test_ck_, and Keys never prints its values.

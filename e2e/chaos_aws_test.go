@@ -1,4 +1,4 @@
-package stack
+package e2e
 
 import (
 	"bytes"
@@ -7,11 +7,18 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
+	"testing"
+	"time"
+
+	"github.com/tossintl/backend/shared/awsclient"
+	"github.com/tossintl/backend/shared/orders"
+	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
-// chaosAWS is the campaign's Options.AWSProxy: each function's AWS calls
+// chaosAWS is the campaign's stack.Options.AWSProxy: each function's AWS calls
 // pass through it on their way to moto, and rules make chosen calls fail the
 // way DynamoDB and Secrets Manager fail.
 //
@@ -105,15 +112,31 @@ func (a *chaosAWS) firedCounts() map[string]int {
 	return out
 }
 
-// updateStep names an orders-table UpdateItem by the status it writes.
-func updateStep(expr string) string {
-	switch {
-	case strings.Contains(expr, "#status = :confirming"):
-		return "claim"
-	case strings.Contains(expr, "#status = :done"):
-		return "complete"
-	case strings.Contains(expr, "#status = :failed"):
-		return "fail"
+// assignRE finds the "name = :value" assignments of an UpdateExpression:
+// only SET assigns with "=", and a value placeholder starts with ":".
+var assignRE = regexp.MustCompile(`([#\w.]+)\s*=\s*(:\w+)`)
+
+// updateStep names an orders-table UpdateItem by the status it writes,
+// read through the request's placeholders: the store builds its
+// expressions with the SDK's expression builder, whose names ("#0", ":1")
+// say nothing by themselves.
+func updateStep(expr string, names map[string]string, values map[string]map[string]any) string {
+	for _, m := range assignRE.FindAllStringSubmatch(expr, -1) {
+		name := m[1]
+		if n, ok := names[name]; ok {
+			name = n
+		}
+		if name != "status" {
+			continue
+		}
+		switch values[m[2]]["S"] {
+		case string(orders.StatusConfirming):
+			return "claim"
+		case string(orders.StatusDone):
+			return "complete"
+		case string(orders.StatusFailed):
+			return "fail"
+		}
 	}
 	return ""
 }
@@ -123,18 +146,20 @@ func parseChaosCall(fn string, r *http.Request, body []byte) chaosCall {
 	service, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
 	c.op = op
 	var in struct {
-		TableName        string
-		UpdateExpression string
-		Key              map[string]map[string]string
+		TableName                 string
+		UpdateExpression          string
+		ExpressionAttributeNames  map[string]string
+		ExpressionAttributeValues map[string]map[string]any
+		Key                       map[string]map[string]any
 	}
-	_ = json.Unmarshal(body, &in)
+	_ = json.Unmarshal(body, &in) // what does not decode matches only rules without a table, step or order
 	switch {
 	case strings.HasPrefix(service, "DynamoDB_"):
 		c.service, c.table = "dynamodb", in.TableName
 		if strings.HasSuffix(in.TableName, "-orders") {
-			c.orderID = in.Key["id"]["S"]
+			c.orderID, _ = in.Key["id"]["S"].(string)
 			if op == "UpdateItem" {
-				c.step = updateStep(in.UpdateExpression)
+				c.step = updateStep(in.UpdateExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues)
 			}
 		}
 	case service == "secretsmanager":
@@ -236,5 +261,71 @@ func hangUp(w http.ResponseWriter) {
 	conn, _, err := hj.Hijack()
 	if err == nil {
 		_ = conn.Close()
+	}
+}
+
+// TestChaosRulesSeeTheStoresWrites holds parseChaosCall to the orders
+// store's real requests: when the store's wire format changes, the fault
+// matrix's rules would stop matching and its cells would only report that
+// their faults never fired, minutes into the campaign. This says why in a
+// second.
+func TestChaosRulesSeeTheStoresWrites(t *testing.T) {
+	var mu sync.Mutex
+	var seen []chaosCall
+	dynamo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		seen = append(seen, parseChaosCall("Fn", r, body))
+		mu.Unlock()
+		// Refused, so each store call ends at its first request.
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"__type":"com.amazon.coral.validate#ValidationException","message":"refused by the test"}`)
+	}))
+	defer dynamo.Close()
+	env := awsclient.Env{Region: stack.Region, AccessKeyID: stack.LocalAccessKeyID, SecretAccessKey: stack.LocalSecretAccessKey,
+		DynamoDBEndpoint: dynamo.URL, RetryMaxAttempts: 1}
+	store := orders.NewDynamoStore(env.DynamoDB(), "tossintl-dev-orders")
+	id, pk, now := orders.NewID(), "tgen_20261122120000chaos0001", time.Now()
+	pay := orders.Payment{Status: "DONE", TotalAmount: 1000, BalanceAmount: 1000, ApprovedAt: now}
+	for _, tc := range []struct {
+		name  string
+		write func() error
+		step  string
+	}{
+		{"Claim", func() error {
+			_, err := store.Claim(t.Context(), orders.Claim{OrderID: id, PaymentKey: pk, Amount: 1000, Now: now, Until: now.Add(time.Minute)})
+			return err
+		}, "claim"},
+		{"Complete", func() error { _, err := store.Complete(t.Context(), id, pk, pay, now); return err }, "complete"},
+		{"SettleFromToss", func() error { _, err := store.SettleFromToss(t.Context(), id, pk, pay, now); return err }, "complete"},
+		{"Fail", func() error {
+			_, err := store.Fail(t.Context(), id, pk, orders.Failure{Code: "REJECT_CARD_COMPANY", PaymentKey: pk, Amount: 1000, At: now}, now)
+			return err
+		}, "fail"},
+		{"RecordFailure", func() error {
+			_, err := store.RecordFailure(t.Context(), id, orders.Failure{Code: "REJECT_CARD_COMPANY", At: now}, now)
+			return err
+		}, ""},
+	} {
+		mu.Lock()
+		seen = nil
+		mu.Unlock()
+		if err := tc.write(); err == nil {
+			t.Fatalf("%s: the refused request succeeded", tc.name)
+		}
+		mu.Lock()
+		calls := seen
+		mu.Unlock()
+		if len(calls) == 0 {
+			t.Fatalf("%s: no request reached DynamoDB", tc.name)
+		}
+		want := chaosCall{function: "Fn", service: "dynamodb", op: "UpdateItem", table: "tossintl-dev-orders", step: tc.step, orderID: id}
+		if calls[0] != want {
+			t.Errorf("%s: the rules see %+v, want %+v", tc.name, calls[0], want)
+		}
 	}
 }

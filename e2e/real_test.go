@@ -1,4 +1,4 @@
-package stack
+package e2e
 
 import (
 	"encoding/json"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tossintl/backend/shared/logsink"
+	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
 // TestRealFunctionsThroughTheAPI builds three of the project's own functions
@@ -14,12 +15,12 @@ import (
 // them up: the merchant creates an order, reads it back and the buyer opens
 // its checkout page, which must load the sandbox's SDK.
 func TestRealFunctionsThroughTheAPI(t *testing.T) {
-	calls := &awsCalls{}
+	calls := &stack.AWSRecorder{}
 	logs := &logsink.Buffer{}
 	fns := []string{"CreateOrderFunction", "GetOrderFunction", "CheckoutFunction"}
-	s, err := Start(t.Context(), Options{
+	s, err := stack.Start(t.Context(), stack.Options{
 		Template: realTemplate, BuildDir: t.TempDir(), Functions: fns,
-		AWSProxy: calls.proxy, Logs: logs, MaxConcurrency: 2,
+		AWSProxy: calls.Proxy, Logs: logs, MaxConcurrency: 2,
 	})
 	if err != nil {
 		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
@@ -32,7 +33,7 @@ func TestRealFunctionsThroughTheAPI(t *testing.T) {
 			t.Logf("logs:\n%s", logs)
 		}
 	})
-	auth := map[string]string{"Authorization": basic(DefaultMerchantAPIKey), "Content-Type": "application/json", "Idempotency-Key": "real-e2e-1"}
+	auth := map[string]string{"Authorization": basic(stack.DefaultMerchantAPIKey), "Content-Type": "application/json", "Idempotency-Key": "real-e2e-1"}
 
 	r := do(t, "POST", s.URL+"/orders", auth, []byte(`{"orderName":"Hanbok rental, 1 day","amount":39000,"customerEmail":"buyer@example.com"}`))
 	if r.status != 200 {
@@ -58,7 +59,7 @@ func TestRealFunctionsThroughTheAPI(t *testing.T) {
 		t.Errorf("replay: %d %v %s", r.status, r.header, r.body)
 	}
 
-	r = do(t, "GET", s.URL+"/orders/"+o.OrderID, map[string]string{"Authorization": basic(DefaultMerchantAPIKey)}, nil)
+	r = do(t, "GET", s.URL+"/orders/"+o.OrderID, map[string]string{"Authorization": basic(stack.DefaultMerchantAPIKey)}, nil)
 	if r.status != 200 || !strings.Contains(string(r.body), `"status":"PENDING"`) {
 		t.Errorf("GET /orders/{orderId}: %d %s", r.status, r.body)
 	}
@@ -77,7 +78,7 @@ func TestRealFunctionsThroughTheAPI(t *testing.T) {
 		t.Error("the Toss secret key appeared in a log or a page")
 	}
 
-	calls.checkGranted(t, s, "CreateOrderFunction", "dynamodb:PutItem", "secretsmanager:GetSecretValue")
-	calls.checkGranted(t, s, "GetOrderFunction", "dynamodb:GetItem", "secretsmanager:GetSecretValue")
-	calls.checkGranted(t, s, "CheckoutFunction", "dynamodb:GetItem")
+	checkGranted(t, calls, s, "CreateOrderFunction", "dynamodb:PutItem", "secretsmanager:GetSecretValue")
+	checkGranted(t, calls, s, "GetOrderFunction", "dynamodb:GetItem", "secretsmanager:GetSecretValue")
+	checkGranted(t, calls, s, "CheckoutFunction", "dynamodb:GetItem")
 }

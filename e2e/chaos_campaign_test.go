@@ -1,4 +1,4 @@
-package stack
+package e2e
 
 import (
 	"bytes"
@@ -27,6 +27,7 @@ import (
 	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/payments"
+	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
 // The reliability and security campaign: every function's real bootstrap
@@ -64,7 +65,7 @@ func TestChaosCampaign(t *testing.T) {
 
 // campaign is the state the campaign's parts share.
 type campaign struct {
-	s      *Stack
+	s      *stack.Stack
 	logs   *logsink.Buffer
 	aws    *chaosAWS
 	client *http.Client
@@ -89,7 +90,7 @@ type campaign struct {
 func startCampaign(t *testing.T) *campaign {
 	t.Helper()
 	c := &campaign{logs: &logsink.Buffer{}, aws: newChaosAWS(), tossFaults: map[string]int{}, scenarios: map[string]int{}}
-	s, err := Start(t.Context(), Options{
+	s, err := stack.Start(t.Context(), stack.Options{
 		Template: realTemplate, BuildDir: t.TempDir(), AWSProxy: c.aws.proxy,
 		Logs: c.logs, MaxConcurrency: chaosMaxConcurrency,
 	})
@@ -117,9 +118,15 @@ func startCampaign(t *testing.T) *campaign {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := awsclient.Env{Region: Region, AccessKeyID: LocalAccessKeyID, SecretAccessKey: LocalSecretAccessKey, DynamoDBEndpoint: s.MotoURL}
-	c.store = orders.NewDynamoStore(env.DynamoDB(), table)
+	c.store = orders.NewDynamoStore(c.awsEnv().DynamoDB(), table)
 	return c
+}
+
+// awsEnv reaches the stack's moto_server directly, past the proxies (and
+// their faults), as an operator's own tools would.
+func (c *campaign) awsEnv() awsclient.Env {
+	return awsclient.Env{Region: stack.Region, AccessKeyID: stack.LocalAccessKeyID, SecretAccessKey: stack.LocalSecretAccessKey,
+		DynamoDBEndpoint: c.s.MotoURL, SecretsEndpoint: c.s.MotoURL}
 }
 
 // check counts an invariant and reports it when it does not hold.
@@ -365,7 +372,7 @@ func (c *campaign) order(t testing.TB, id string) *orders.Order {
 // its EventBridge schedule would.
 func (c *campaign) reconcile(t testing.TB) payments.ReconcileReport {
 	t.Helper()
-	event, err := os.ReadFile("../../../events/reconcile.json")
+	event, err := os.ReadFile(filepath.Join(eventsDir, "reconcile.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,12 +402,11 @@ func (c *campaign) newSecretKey() string {
 func (c *campaign) putSecretKey(t testing.TB, key string) {
 	t.Helper()
 	secretID := c.s.Env("PaymentSuccessFunction")["TOSS_SECRET_ID"]
-	value, err := json.Marshal(Keys{TossSecretKey: key, TossClientKey: c.s.Keys.TossClientKey, MerchantAPIKey: c.s.Keys.MerchantAPIKey})
+	value, err := json.Marshal(stack.Keys{TossSecretKey: key, TossClientKey: c.s.Keys.TossClientKey, MerchantAPIKey: c.s.Keys.MerchantAPIKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, sm := awsClients(c.s.MotoURL)
-	if _, err := sm.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(secretID), SecretString: aws.String(string(value))}); err != nil {
+	if _, err := c.awsEnv().SecretsManager().PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(secretID), SecretString: aws.String(string(value))}); err != nil {
 		t.Fatalf("put the rotated secret: %v", err)
 	}
 }
@@ -473,7 +479,7 @@ func (c *campaign) finish(t *testing.T, took time.Duration) {
 		return
 	}
 	if !filepath.IsAbs(path) {
-		path = filepath.Join("../../..", path)
+		path = filepath.Join(root, path)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)

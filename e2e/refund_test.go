@@ -1,4 +1,4 @@
-package stack
+package e2e
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tossintl/backend/shared/logsink"
+	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
 // After the payment, through the real bootstraps: refunds over the API and
@@ -15,7 +16,7 @@ import (
 // reordered — the order's state and balance always match the sandbox's.
 func TestRefundsAndWebhooksKeepOrdersInStepWithToss(t *testing.T) {
 	logs := &logsink.Buffer{}
-	s, err := Start(t.Context(), Options{Template: realTemplate, BuildDir: t.TempDir(), Logs: logs, MaxConcurrency: 2})
+	s, err := stack.Start(t.Context(), stack.Options{Template: realTemplate, BuildDir: t.TempDir(), Logs: logs, MaxConcurrency: 2})
 	if err != nil {
 		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
 	}
@@ -26,7 +27,7 @@ func TestRefundsAndWebhooksKeepOrdersInStepWithToss(t *testing.T) {
 		}
 	})
 	merchant := func(extra ...string) map[string]string {
-		h := map[string]string{"Authorization": basic(DefaultMerchantAPIKey), "Content-Type": "application/json"}
+		h := map[string]string{"Authorization": basic(stack.DefaultMerchantAPIKey), "Content-Type": "application/json"}
 		for i := 0; i+1 < len(extra); i += 2 {
 			h[extra[i]] = extra[i+1]
 		}

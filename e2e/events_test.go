@@ -1,4 +1,4 @@
-package stack
+package e2e
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tossintl/backend/shared/logsink"
+	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
 // eventCase is what one file in events/ must produce through its
@@ -19,14 +20,14 @@ type eventCase struct {
 	status   int
 	contains []string // substrings of the body
 	absent   []string // substrings the body must not hold
-	before   func(t *testing.T, s *Stack)
+	before   func(t *testing.T, s *stack.Stack)
 }
 
 // dashboardRefund refunds the success event's payment in the sandbox's
 // "dashboard", as an operator would, so the webhook event has news to apply.
-func dashboardRefund(t *testing.T, s *Stack) {
+func dashboardRefund(t *testing.T, s *stack.Stack) {
 	t.Helper()
-	if _, err := s.Sandbox.DashboardCancel(EventPaymentKey, "refunded by the operator", 0); err != nil {
+	if _, err := s.Sandbox.DashboardCancel(stack.EventPaymentKey, "refunded by the operator", 0); err != nil {
 		t.Fatalf("dashboard cancel: %v", err)
 	}
 }
@@ -40,10 +41,10 @@ var eventCases = []eventCase{
 	{"create-order-no-colon.json", "CreateOrderFunction", 403, []string{`"code":"INCORRECT_BASIC_AUTH_FORMAT"`}, nil, nil},
 	{"create-order-long-idempotency-key.json", "CreateOrderFunction", 400, []string{`"code":"INVALID_IDEMPOTENCY_KEY"`}, nil, nil},
 	{"create-order-invalid-amount.json", "CreateOrderFunction", 400, []string{`"code":"INVALID_REQUEST"`, "amount"}, nil, nil},
-	{"get-order.json", "GetOrderFunction", 200, []string{`"orderId":"` + EventOrderID + `"`, `"status":"PENDING"`}, nil, nil},
+	{"get-order.json", "GetOrderFunction", 200, []string{`"orderId":"` + stack.EventOrderID + `"`, `"status":"PENDING"`}, nil, nil},
 	{"get-order-unknown.json", "GetOrderFunction", 404, []string{`"code":"NOT_FOUND_ORDER"`}, nil, nil},
 	{"get-order-path-traversal.json", "GetOrderFunction", 404, []string{`"code":"NOT_FOUND_ORDER"`}, nil, nil},
-	{"list-orders.json", "ListOrdersFunction", 200, []string{`"entityType":"order-list"`, `"hasNext"`, EventOrderID}, nil, nil},
+	{"list-orders.json", "ListOrdersFunction", 200, []string{`"entityType":"order-list"`, `"hasNext"`, stack.EventOrderID}, nil, nil},
 	{"list-orders-bad-cursor.json", "ListOrdersFunction", 400, []string{`"code":"INVALID_CURSOR"`}, nil, nil},
 	{"checkout.json", "CheckoutFunction", 200, []string{`data-state="checkout"`, `lang="en"`, "/v2/standard"}, []string{"test_sk_"}, nil},
 	{"checkout-japanese.json", "CheckoutFunction", 200, []string{`data-state="checkout"`, `lang="ja"`}, nil, nil},
@@ -65,7 +66,7 @@ var eventCases = []eventCase{
 	{"cancel-payment.json", "CancelPaymentFunction", 200, []string{`"status":"PARTIAL_CANCELED"`, `"balanceAmount":42000`, `"repeated":false`}, nil, nil},
 	{"toss-webhook-malformed.json", "TossWebhookFunction", 400, []string{`"code":"INVALID_WEBHOOK"`}, nil, nil},
 	{"toss-webhook.json", "TossWebhookFunction", 200, []string{`"action":"APPLIED"`}, nil, dashboardRefund},
-	{"delete-order.json", "DeleteOrderFunction", 200, []string{`"entityType":"deleted-entity"`, `"id":"` + EventOrderID + `"`}, nil, nil},
+	{"delete-order.json", "DeleteOrderFunction", 200, []string{`"entityType":"deleted-entity"`, `"id":"` + stack.EventOrderID + `"`}, nil, nil},
 	{"reconcile.json", "ReconcileFunction", 0, []string{`"LapsedClaims":1`, `"Declined":1`, `"Expired":1`, `"Errors":0`}, nil, nil},
 }
 
@@ -75,7 +76,7 @@ var eventCases = []eventCase{
 // directions: nothing called that is not granted, nothing granted that is
 // never called.
 func TestEveryEventThroughItsBootstrap(t *testing.T) {
-	files, err := filepath.Glob("../../../events/*.json")
+	files, err := filepath.Glob(filepath.Join(eventsDir, "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no events: %v", err)
 	}
@@ -89,9 +90,9 @@ func TestEveryEventThroughItsBootstrap(t *testing.T) {
 		}
 	}
 
-	calls := &awsCalls{}
+	calls := &stack.AWSRecorder{}
 	logs := &logsink.Buffer{}
-	s, err := Start(t.Context(), Options{Template: realTemplate, BuildDir: t.TempDir(), NoAPI: true, AWSProxy: calls.proxy, Logs: logs, MaxConcurrency: 1})
+	s, err := stack.Start(t.Context(), stack.Options{Template: realTemplate, BuildDir: t.TempDir(), NoAPI: true, AWSProxy: calls.Proxy, Logs: logs, MaxConcurrency: 1})
 	if err != nil {
 		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
 	}
@@ -109,7 +110,7 @@ func TestEveryEventThroughItsBootstrap(t *testing.T) {
 		if c.before != nil {
 			c.before(t, s)
 		}
-		event, err := os.ReadFile(filepath.Join("../../../events", c.file))
+		event, err := os.ReadFile(filepath.Join(eventsDir, c.file))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +150,7 @@ func TestEveryEventThroughItsBootstrap(t *testing.T) {
 		}
 	}
 
-	if n := s.Sandbox.ConfirmsExecuted(EventPaidOrderID); n != 1 {
+	if n := s.Sandbox.ConfirmsExecuted(stack.EventPaidOrderID); n != 1 {
 		t.Errorf("the success event's order was confirmed %d times at the sandbox", n)
 	}
 	if strings.Contains(logs.String(), s.Keys.TossSecretKey) {
@@ -174,7 +175,7 @@ func TestEveryEventThroughItsBootstrap(t *testing.T) {
 			}
 		}
 		var used []string
-		for _, c := range calls.of(fn) {
+		for _, c := range calls.Calls(fn) {
 			used = append(used, c.Action+" "+c.Resource)
 		}
 		for _, u := range used {

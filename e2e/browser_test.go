@@ -1,4 +1,4 @@
-package stack
+package e2e
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/tossintl/backend/shared/logsink"
+	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
 // The buyer's whole journey in a real headless Chromium over the local
@@ -35,7 +36,7 @@ func chromiumPath(t *testing.T) string {
 func screenshotDir(t *testing.T) string {
 	dir := os.Getenv("SCREENSHOT_DIR")
 	if dir == "" {
-		dir = "../../../.artifacts/screenshots"
+		dir = filepath.Join(root, ".artifacts", "screenshots")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -130,7 +131,7 @@ func visible(sel string) chromedp.Action[chromedp.Void] {
 
 func TestBuyerJourneyInChromium(t *testing.T) {
 	logs := &logsink.Buffer{}
-	s, err := Start(t.Context(), Options{Template: realTemplate, BuildDir: t.TempDir(), Logs: logs, MaxConcurrency: 2})
+	s, err := stack.Start(t.Context(), stack.Options{Template: realTemplate, BuildDir: t.TempDir(), Logs: logs, MaxConcurrency: 2})
 	if err != nil {
 		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
 	}
@@ -145,7 +146,7 @@ func TestBuyerJourneyInChromium(t *testing.T) {
 	createOrder := func(name string, amount int64) (id, checkout string) {
 		t.Helper()
 		body, _ := json.Marshal(map[string]any{"orderName": name, "amount": amount, "customerName": "Alex Kim"})
-		r := do(t, "POST", s.URL+"/orders", map[string]string{"Authorization": basic(DefaultMerchantAPIKey), "Content-Type": "application/json"}, body)
+		r := do(t, "POST", s.URL+"/orders", map[string]string{"Authorization": basic(stack.DefaultMerchantAPIKey), "Content-Type": "application/json"}, body)
 		var env struct {
 			EntityBody struct{ OrderID, CheckoutURL string }
 		}
@@ -156,7 +157,7 @@ func TestBuyerJourneyInChromium(t *testing.T) {
 	}
 	orderStatus := func(id string) string {
 		t.Helper()
-		r := do(t, "GET", s.URL+"/orders/"+id, map[string]string{"Authorization": basic(DefaultMerchantAPIKey)}, nil)
+		r := do(t, "GET", s.URL+"/orders/"+id, map[string]string{"Authorization": basic(stack.DefaultMerchantAPIKey)}, nil)
 		var env struct{ EntityBody struct{ Status string } }
 		if r.status != 200 || json.Unmarshal(r.body, &env) != nil {
 			t.Fatalf("get order: %d %s", r.status, r.body)

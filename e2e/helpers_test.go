@@ -1,0 +1,76 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/tossintl/backend/tools/samlocal/stack"
+)
+
+// root is the module root: go test runs each package in its own directory,
+// and e2e/ sits one level below the root.
+const root = ".."
+
+// The project's own files the suites run: the SAM template (and through it
+// the Makefile that builds every bootstrap) and the sample events.
+var (
+	realTemplate = filepath.Join(root, "template.yaml")
+	eventsDir    = filepath.Join(root, "events")
+)
+
+type httpResult struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func do(t *testing.T, method, url string, header map[string]string, body []byte) httpResult {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Add(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read the body: %v", method, url, err)
+	}
+	return httpResult{resp.StatusCode, resp.Header, b}
+}
+
+// basic is the merchant API's Authorization header for key.
+func basic(key string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(key+":")) }
+
+// checkGranted checks that fn made each of the wanted calls and made no
+// call its Policies in the template do not allow.
+func checkGranted(t *testing.T, calls *stack.AWSRecorder, s *stack.Stack, fn string, want ...string) {
+	t.Helper()
+	var actions []string
+	for _, c := range calls.Calls(fn) {
+		actions = append(actions, c.Action)
+		ok, err := s.Resolver.Allows(fn, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			t.Errorf("%s called %s on %s, which its Policies do not grant", fn, c.Action, c.Resource)
+		}
+	}
+	for _, w := range want {
+		if !slices.Contains(actions, w) {
+			t.Errorf("%s never called %s (calls: %v)", fn, w, actions)
+		}
+	}
+}
