@@ -256,6 +256,38 @@ func (s *DynamoStore) Complete(ctx context.Context, id, paymentKey string, p Pay
 	})
 }
 
+// SettleFromToss implements Store. The condition is settleable; like
+// Complete's update it drops the TTL and leaves the due index, and it also
+// takes Toss's paymentKey, which may not be the one the claim held.
+func (s *DynamoStore) SettleFromToss(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound(id)
+	}
+	if err := checkSettle(paymentKey, p); err != nil {
+		return nil, fmt.Errorf("orders: settle from toss %s: %w", id, err)
+	}
+	p = clonePayment(p)
+	normalizePayment(&p)
+	return s.update(ctx, write{
+		op:  "settle from toss",
+		id:  id,
+		now: now,
+		// attribute_exists keeps UpdateItem from creating an order that is
+		// not there; liveCond alone holds for a missing item.
+		cond: expression.AttributeExists(expression.Name(attrID)).And(liveCond(now),
+			statusIn(unpaidStatuses[0], unpaidStatuses[1:]...),
+			expression.Name(attrAmount).Equal(expression.Value(p.TotalAmount))),
+		update: expression.Set(expression.Name(attrStatus), expression.Value(StatusDone)).
+			Set(expression.Name(attrPaymentKey), expression.Value(paymentKey)).
+			Set(expression.Name(attrPayment), expression.Value(newPaymentItem(&p))).
+			Remove(expression.Name(attrTTL)).
+			Remove(expression.Name(attrUnpaidTTL)).
+			Remove(expression.Name(attrClaimExpiresAt)).
+			Remove(expression.Name(attrDueKind)).
+			Remove(expression.Name(attrDueAt)),
+	})
+}
+
 // ApplyCancel implements Store. The condition is cancelForward; the
 // payment summary's other fields (card, receipt, approval) are left as
 // Complete wrote them.

@@ -72,6 +72,20 @@ func TestDynamoCallCounts(t *testing.T) {
 			_, err := s.Complete(ctx, o.ID, "pk_2", payment, t0)
 			return wantErr[*orders.ConflictError](err)
 		}, "UpdateItem"},
+		{"settle from toss, claim held by another key", claimed, func(o *orders.Order) error {
+			_, err := s.SettleFromToss(ctx, o.ID, "pk_2", payment, t0)
+			return err
+		}, "UpdateItem"},
+		{"settle from toss, paid", func(t *testing.T) *orders.Order {
+			o := claimed(t)
+			if _, err := s.Complete(ctx, o.ID, "pk_1", payment, t0); err != nil {
+				t.Fatal(err)
+			}
+			return o
+		}, func(o *orders.Order) error {
+			_, err := s.SettleFromToss(ctx, o.ID, "pk_2", payment, t0)
+			return wantErr[*orders.ConflictError](err)
+		}, "UpdateItem"},
 		{"fail", claimed, func(o *orders.Order) error {
 			_, err := s.Fail(ctx, o.ID, "pk_1", orders.Failure{Code: "X"}, t0)
 			return err
@@ -356,13 +370,27 @@ func TestDynamoWritesSurviveReplays(t *testing.T) {
 	if expired.Status != orders.StatusExpired || expired.Version != 5 {
 		t.Fatalf("expire answered %+v, want EXPIRED at version 5", expired)
 	}
-	if replays.Count() != 9 {
-		t.Fatalf("%d writes were sent twice, want 9: the test did not test replays", replays.Count())
+	stuck := create(t, s, 3000, t0)
+	mustClaim(t, s, stuck, "pk_3", t0)
+	p := payment
+	p.TotalAmount, p.BalanceAmount = 3000, 3000
+	settled, err := s.SettleFromToss(ctx, stuck.ID, "pk_4", p, t0.Add(time.Second))
+	if err != nil {
+		t.Fatalf("settle from toss: %v", err)
+	}
+	if settled.Status != orders.StatusDone || settled.PaymentKey != "pk_4" || settled.Version != 3 {
+		t.Fatalf("settle from toss answered %+v, want DONE under pk_4 at version 3", settled)
+	}
+	if replays.Count() != 12 {
+		t.Fatalf("%d writes were sent twice, want 12: the test did not test replays", replays.Count())
 	}
 
 	// A write refused for a real reason is still refused after a replay:
 	// the token only matches the writer's own attempt.
 	if _, err := s.Claim(ctx, claimOf(o, "pk_other", t0)); wantErr[*orders.ConflictError](err) != nil {
+		t.Fatal(wantErr[*orders.ConflictError](err))
+	}
+	if _, err := s.SettleFromToss(ctx, o.ID, "pk_other", payment, t0); wantErr[*orders.ConflictError](err) != nil {
 		t.Fatal(wantErr[*orders.ConflictError](err))
 	}
 	dup := *o

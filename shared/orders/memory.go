@@ -119,6 +119,34 @@ func (m *MemoryStore) Complete(ctx context.Context, id, paymentKey string, p Pay
 	return m.bump(r, now), nil
 }
 
+// SettleFromToss implements Store.
+func (m *MemoryStore) SettleFromToss(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound(id)
+	}
+	if err := checkSettle(paymentKey, p); err != nil {
+		return nil, fmt.Errorf("orders: settle from toss %s: %w", id, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.orders[id]
+	if !ok {
+		return nil, notFound(id)
+	}
+	if !settleable(r.o, p, now) {
+		return nil, m.conflict("settle from toss", r, now)
+	}
+	p = clonePayment(p)
+	normalizePayment(&p)
+	r.o.Status = StatusDone
+	r.o.PaymentKey = paymentKey
+	r.o.Payment = &p
+	r.o.ExpiresAt = time.Time{}
+	r.o.ClaimExpiresAt = time.Time{}
+	r.unpaidTTL = time.Time{}
+	return m.bump(r, now), nil
+}
+
 // ApplyCancel implements Store.
 func (m *MemoryStore) ApplyCancel(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error) {
 	if !ValidID(id) {

@@ -9,6 +9,7 @@
 //	   ▲                   │
 //	   └──── FAILED ◀──fail┘        (FAILED is payable again: the buyer may try another card)
 //	PENDING / FAILED ──past PayableUntil──▶ EXPIRED
+//	any unpaid state ──settle from Toss──▶ DONE   (Toss approved one of the order's attempts)
 //
 // Lifetime: while an order is unpaid it carries a TTL (PayableUntil plus a
 // retention period) so DynamoDB eventually deletes abandoned orders. The TTL
@@ -157,6 +158,21 @@ type Store interface {
 	Claim(ctx context.Context, c Claim) (*Order, error)
 	// Complete moves a CONFIRMING order held for paymentKey to DONE with p.
 	Complete(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error)
+	// SettleFromToss records the order as paid (DONE) under paymentKey with
+	// p, whichever attempt holds its claim (live or lapsed) and even if it is
+	// PENDING, FAILED or EXPIRED: it is for the payments engine to call with
+	// Toss's own record of an approved payment for this order, which is the
+	// truth the order must end at. Like Complete it removes the claim and
+	// the TTL (a paid order never expires). The write's condition refuses
+	// only an order already paid (DONE, PARTIAL_CANCELED or CANCELED, under
+	// any paymentKey) or one whose amount is not p.TotalAmount, with
+	// *ConflictError holding the order as it stands, and an order gone
+	// (absent or past its TTL) with ErrNotFound. p must be an approval
+	// (status DONE, PARTIAL_CANCELED or CANCELED, a positive total, a
+	// balance within it), else *ValidationError before any I/O; a refunded
+	// p is recorded as DONE with p's summary, for ApplyCancel to follow, as
+	// after Complete.
+	SettleFromToss(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error)
 	// Fail moves a CONFIRMING order held for paymentKey to FAILED with f,
 	// payable again until PayableUntil, and restores its TTL.
 	Fail(ctx context.Context, id, paymentKey string, f Failure, now time.Time) (*Order, error)

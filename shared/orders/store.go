@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"time"
 	"unicode/utf8"
 )
 
@@ -112,6 +114,41 @@ func checkCancel(paymentKey string, p Payment) error {
 		return bad("payment.cancels", "a canceled payment lists its cancels")
 	}
 	return nil
+}
+
+// tossDone is the status of a Toss payment approved and not refunded.
+const tossDone = "DONE"
+
+// checkSettle refuses before any I/O a payment that is not an approval as
+// Toss reports one (approved, possibly refunded since): SettleFromToss
+// marks an order paid whatever its claim says, so a misread payment must
+// never reach the write.
+func checkSettle(paymentKey string, p Payment) error {
+	bad := func(field, reason string) error { return &ValidationError{Field: field, Reason: reason} }
+	switch {
+	case paymentKey == "":
+		return bad("paymentKey", "required")
+	case len(paymentKey) > MaxPaymentKeyLen || !utf8.ValidString(paymentKey):
+		return bad("paymentKey", fmt.Sprintf("longer than %d bytes or not UTF-8", MaxPaymentKeyLen))
+	case p.TotalAmount <= 0:
+		return bad("payment.totalAmount", "must be positive")
+	case p.BalanceAmount < 0 || p.BalanceAmount > p.TotalAmount:
+		return bad("payment.balanceAmount", "must be between 0 and the total")
+	case p.Status != tossDone && p.Status != tossPartialCanceled && p.Status != tossCanceled:
+		return bad("payment.status", "must be DONE, PARTIAL_CANCELED or CANCELED: an approved payment")
+	}
+	return nil
+}
+
+// unpaidStatuses are the states SettleFromToss may record a payment on:
+// every state but the paid ones, listed rather than negated so that a
+// status added later is refused until someone decides what it means.
+var unpaidStatuses = []Status{StatusPending, StatusConfirming, StatusFailed, StatusExpired}
+
+// settleable is SettleFromToss's condition on a stored order, as
+// DynamoStore's condition expression spells it.
+func settleable(o *Order, p Payment, now time.Time) bool {
+	return live(o.ExpiresAt, now) && slices.Contains(unpaidStatuses, o.Status) && o.Amount == p.TotalAmount
 }
 
 // cancelStatus is the order status a cancel with balance leaves.

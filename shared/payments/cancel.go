@@ -411,6 +411,19 @@ func (e *Engine) CancelPayment(ctx context.Context, paymentKey, reason string, a
 		return nil, ErrOrderNotFound
 	case err != nil:
 		return nil, fmt.Errorf("payments: cancel: read order %s: %w", p.OrderID, err)
+	case o.PaymentKey != paymentKey && !o.Status.Paid() && approvedFor(o, p):
+		// Toss approved this payment for the order, which has not recorded
+		// it yet (another attempt holds its claim): record it first, so the
+		// money Toss holds is refundable now, not after the next reconcile.
+		settled, err := e.settleFromToss(ctx, o, p)
+		var np *NotPayableError
+		switch {
+		case errors.Is(err, ErrOrderNotFound) || errors.As(err, &np):
+			return nil, ErrOrderNotFound
+		case err != nil:
+			return nil, fmt.Errorf("payments: cancel: %w", err)
+		}
+		o = settled
 	case o.PaymentKey != paymentKey:
 		return nil, ErrOrderNotFound
 	}

@@ -27,7 +27,17 @@
 // The orderId sent to Toss is the order's own ID. Toss accepts new payment
 // attempts for an orderId until one of them is approved, so a buyer whose
 // card was declined retries on the same order; only one attempt can ever be
-// confirmed, because only one can hold the claim.
+// confirmed by this engine, because only one can hold the claim.
+//
+// Toss's record is the truth all the same: if Toss holds an approved
+// payment for the order and amount under another attempt than the one
+// holding the claim (a store that once applied two claims at once, an
+// answer lost before a later attempt claimed), the order is recorded paid
+// under Toss's paymentKey (orders.Store.SettleFromToss) as soon as a
+// request for that attempt or a reconcile pass asks Toss about it, and the
+// event is counted ("approved_other_attempt") and logged for an operator.
+// Only Toss's own answers, fetched with the secret key, ever settle an
+// order so; a caller's input only decides which paymentKey to ask about.
 package payments
 
 import (
@@ -37,6 +47,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"time"
 
 	"github.com/tossintl/backend/shared/orders"
@@ -254,17 +265,132 @@ func (e *Engine) refused(ctx context.Context, err error, paymentKey, orderID str
 	case cur.Status.Paid():
 		e.count("paid_other_key")
 		return nil, &NotPayableError{Order: cur}
-	case cur.Status == orders.StatusConfirming:
+	case cur.Status == orders.StatusConfirming && cur.PaymentKey == paymentKey:
+		// Our own confirm is under way (live claim): it answers.
 		e.count("in_progress")
 		return &Result{Outcome: OutcomeProcessing, Order: cur}, nil
 	case cur.Status == orders.StatusFailed && cur.PaymentKey == paymentKey && cur.LastFailure != nil:
 		// A refresh of a declined attempt: Toss would only replay its refusal.
 		e.count("declined_again")
 		return &Result{Outcome: OutcomeDeclined, Order: cur, Failure: cur.LastFailure}, nil
-	default:
-		e.count("not_payable")
-		return nil, &NotPayableError{Order: cur}
 	}
+	// The order is unpaid but will not take this attempt: another attempt
+	// holds its claim, or its pay window closed. This attempt can still
+	// have been approved at Toss (it held the claim once and its answer was
+	// lost; two claims once landed together), and then Toss's record wins:
+	// otherwise this buyer would wait on "processing" for a claim that can
+	// never confirm, with the money taken.
+	if p := e.approvedAttempt(ctx, cur, paymentKey, e.deadline(ctx, now)); p != nil {
+		settled, err := e.settleFromToss(ctx, cur, p)
+		if err != nil {
+			return nil, err
+		}
+		return answerFor(settled, paymentKey)
+	}
+	if cur.Status == orders.StatusConfirming {
+		e.count("in_progress")
+		return &Result{Outcome: OutcomeProcessing, Order: cur}, nil
+	}
+	e.count("not_payable")
+	return nil, &NotPayableError{Order: cur}
+}
+
+// paymentKeyPattern is the shape of a paymentKey worth asking Toss about
+// on a caller's word: Toss's keys are letters, digits, '_' and '-', at most
+// 200 of them. Anything else is not a Toss payment, and is not sent.
+var paymentKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,200}$`)
+
+// approvedAttempt asks Toss whether paymentKey, an attempt on o that o will
+// not take, was approved for o. It is the one Toss call a caller can cause
+// without claiming the order, so it is kept to one place (the place to
+// rate-limit it) and made only for an unpaid order and a well-formed
+// paymentKey. It returns Toss's payment only when Toss approved it for o's
+// orderId and amount; nil otherwise, whatever went wrong (logged).
+func (e *Engine) approvedAttempt(ctx context.Context, o *orders.Order, paymentKey string, until time.Time) *toss.Payment {
+	if o.Status.Paid() || !paymentKeyPattern.MatchString(paymentKey) {
+		return nil
+	}
+	tctx, cancel := e.tossContext(ctx, until)
+	p, err := e.Toss.Payment(tctx, paymentKey)
+	cancel()
+	switch {
+	case err != nil:
+		if code := toss.CodeOf(err); code != toss.CodeNotFoundPayment {
+			e.log().WarnContext(ctx, "look up an attempt the order did not take", "orderId", o.ID, "paymentKey", MaskKey(paymentKey), "code", code)
+		}
+		return nil
+	case p.PaymentKey != paymentKey || !approvedFor(o, p):
+		return nil
+	}
+	return p
+}
+
+// approvedFor reports whether Toss's payment p is an approval of o: its
+// orderId and amount, approved (and perhaps refunded since).
+func approvedFor(o *orders.Order, p *toss.Payment) bool {
+	return p.OrderID == o.ID && p.TotalAmount == o.Amount && isApproved(p.Status)
+}
+
+// settleFromToss records o as paid under p, Toss's approved payment for it,
+// whichever attempt holds o's claim (see the package comment), then any
+// refunds p already carries. p must come from Toss (a confirm answer or a
+// lookup made with our secret key), never from a caller. It returns the
+// order as it stands, paid under p.PaymentKey; *NotPayableError if the
+// order was paid under another paymentKey (Toss approved two attempts of
+// one order: logged for an operator); ErrOrderNotFound if the order is
+// gone; or a storage error, after which the next request or pass retries.
+func (e *Engine) settleFromToss(ctx context.Context, o *orders.Order, p *toss.Payment) (*orders.Order, error) {
+	log := e.log().With("orderId", o.ID, "paymentKey", MaskKey(p.PaymentKey), "claimPaymentKey", MaskKey(o.PaymentKey), "status", o.Status)
+	// Every caller comes here because Toss approved an attempt the order's
+	// claim does not hold: the engine's one-claim rule was bypassed once
+	// (see the package comment), which an operator should hear of even
+	// though the order settles.
+	e.count("approved_other_attempt")
+	log.WarnContext(ctx, "approved at Toss under an attempt the order does not hold; settling under Toss's record")
+	if !approvedFor(o, p) {
+		e.count("payment_mismatch")
+		log.ErrorContext(ctx, "Toss payment does not match the order; not recorded",
+			"tossOrderId", p.OrderID, "tossAmount", p.TotalAmount, "amount", o.Amount, "tossStatus", p.Status)
+		return nil, fmt.Errorf("payments: order %s: Toss payment %s is not an approval of this order", o.ID, MaskKey(p.PaymentKey))
+	}
+	updated, err := e.Orders.SettleFromToss(ctx, o.ID, p.PaymentKey, Summary(p), e.now())
+	var ce *orders.ConflictError
+	switch {
+	case err == nil:
+		e.count("done")
+		log.InfoContext(ctx, "order recorded paid from Toss's record", "amount", o.Amount, "tossStatus", p.Status)
+	case errors.As(err, &ce) && ce.Current != nil && ce.Current.Status.Paid() && ce.Current.PaymentKey == p.PaymentKey:
+		updated = ce.Current // settled first by a concurrent request, reconciler or webhook
+	case errors.As(err, &ce) && ce.Current != nil && ce.Current.Status.Paid():
+		e.count("approved_twice")
+		log.ErrorContext(ctx, "Toss approved two attempts of one order; the other is recorded, this one needs a refund",
+			"recordedPaymentKey", MaskKey(ce.Current.PaymentKey))
+		return nil, &NotPayableError{Order: ce.Current}
+	case errors.Is(err, orders.ErrNotFound):
+		e.count("approved_order_gone")
+		log.ErrorContext(ctx, "Toss approved a payment for an order that is gone; needs a refund")
+		return nil, ErrOrderNotFound
+	default:
+		e.count("record_failed")
+		log.ErrorContext(ctx, "record payment approved at Toss", "error", err)
+		return nil, fmt.Errorf("payments: record order %s paid under %s: %w", o.ID, MaskKey(p.PaymentKey), err)
+	}
+	if refunded, err := e.recordRefundsSince(ctx, updated, p); err == nil {
+		updated = refunded
+	} else {
+		log.WarnContext(ctx, "record refunds found at settlement", "error", err)
+	}
+	return updated, nil
+}
+
+// answerFor is the answer to a caller about attempt paymentKey once the
+// order stands as o: an order paid under another attempt is not payable
+// by this one (its card was not charged), whatever else it is.
+func answerFor(o *orders.Order, paymentKey string) (*Result, error) {
+	if o.Status.Paid() && o.PaymentKey != paymentKey {
+		return nil, &NotPayableError{Order: o}
+	}
+	return resultOf(o), nil
 }
 
 // confirmClaimed calls Toss for a claimed order and records the outcome.
@@ -323,8 +449,9 @@ func (e *Engine) fail(ctx context.Context, o *orders.Order, f orders.Failure) (*
 	if err != nil {
 		var ce *orders.ConflictError
 		if errors.As(err, &ce) && ce.Current != nil {
-			// Someone settled it first (a reconciler, a concurrent re-drive).
-			return resultOf(ce.Current), nil
+			// Someone settled it first (a reconciler, a concurrent re-drive,
+			// or Toss's record of another attempt).
+			return answerFor(ce.Current, o.PaymentKey)
 		}
 		// The order stays CONFIRMING; the reconciler will redo this.
 		e.log().ErrorContext(ctx, "record declined confirm", "orderId", o.ID, "error", err)
@@ -345,8 +472,18 @@ func (e *Engine) settleApproved(ctx context.Context, o *orders.Order, p *toss.Pa
 	updated, err := e.Orders.Complete(ctx, o.ID, o.PaymentKey, Summary(p), e.now())
 	if err != nil {
 		var ce *orders.ConflictError
+		if errors.As(err, &ce) && ce.Current != nil && !ce.Current.Status.Paid() {
+			// The claim was lost meanwhile (our invocation overran it and the
+			// reconciler failed the order, or another attempt claimed it), but
+			// Toss approved this payment: Toss's answer is the truth.
+			settled, err := e.settleFromToss(ctx, ce.Current, p)
+			if err != nil {
+				return nil, err
+			}
+			return answerFor(settled, o.PaymentKey)
+		}
 		if errors.As(err, &ce) && ce.Current != nil {
-			return resultOf(ce.Current), nil
+			return answerFor(ce.Current, o.PaymentKey)
 		}
 		// Paid at Toss, not yet recorded: the order stays CONFIRMING under a
 		// lapsing claim, and the next request or the reconciler records it.
@@ -378,11 +515,40 @@ func (e *Engine) settleFromLookup(ctx context.Context, o *orders.Order, until ti
 	if p.OrderID == o.ID && isApproved(p.Status) {
 		return e.settleApproved(ctx, o, p)
 	}
-	if code == toss.CodeAlreadyProcessedPayment && p.OrderID == o.ID && p.Status == toss.StatusAborted {
-		return e.fail(ctx, o, failureOf(p, o, e.now()))
+	if code == toss.CodeAlreadyProcessedPayment && p.OrderID == o.ID {
+		// Toss refuses this attempt as processed, yet did not approve it:
+		// another attempt of the order is approved. Find that one first, or
+		// this claim would be resumed and refused forever (or failed while
+		// Toss holds the buyer's money).
+		if res, found, err := e.settleOtherAttempt(ctx, o, until); found {
+			return res, err
+		}
+		if p.Status == toss.StatusAborted {
+			return e.fail(ctx, o, failureOf(p, o, e.now()))
+		}
 	}
 	e.count("unknown")
 	return &Result{Outcome: OutcomeProcessing, Order: o}, nil
+}
+
+// settleOtherAttempt records o paid under the attempt Toss approved for it,
+// after Toss refused o's claimed attempt as ALREADY_PROCESSED_PAYMENT. The
+// answer is for the claimed attempt, which was not charged. found is false
+// when Toss shows no other approved attempt (or cannot be asked).
+func (e *Engine) settleOtherAttempt(ctx context.Context, o *orders.Order, until time.Time) (res *Result, found bool, err error) {
+	tctx, cancel := e.tossContext(ctx, until)
+	p, err := e.Toss.PaymentByOrderID(tctx, o.ID)
+	cancel()
+	if err != nil || p.PaymentKey == o.PaymentKey || !approvedFor(o, p) {
+		e.log().WarnContext(ctx, "confirm refused as processed; no other approved attempt found", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "lookupCode", toss.CodeOf(err))
+		return nil, false, nil
+	}
+	settled, err := e.settleFromToss(ctx, o, p)
+	if err != nil {
+		return nil, true, err
+	}
+	res, err = answerFor(settled, o.PaymentKey)
+	return res, true, err
 }
 
 // recordRefundsSince brings an order just recorded DONE from p up to p's
