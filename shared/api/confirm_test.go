@@ -257,6 +257,25 @@ func TestConfirmProcessingIsNotStored(t *testing.T) {
 	}
 }
 
+// While one attempt holds an order, another caller learns only that it is
+// processing: never the holder's paymentKey.
+func TestConfirmProcessingDoesNotRevealAnotherAttemptsKey(t *testing.T) {
+	h := newHarness(t)
+	o := h.createOrder("Hanbok", 39000)
+	holder := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount)
+	other := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount)
+	h.sb.FailNext(1000, tosstest.Fault5xx)
+	if resp := h.confirm(holder, o.OrderID, o.Amount, ""); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("holder: %d %s", resp.StatusCode, resp.Body)
+	}
+	resp := h.confirm(other, o.OrderID, o.Amount, "")
+	var p paymentView
+	wantEntity(t, resp, http.StatusAccepted, "payment", &p)
+	if strings.Contains(resp.Body, holder) || p.PaymentKey != other {
+		t.Fatalf("the 202 to another attempt shows %q: %s", p.PaymentKey, resp.Body)
+	}
+}
+
 func TestConfirmBadRequests(t *testing.T) {
 	cases := []struct {
 		name, body, ctype, code string

@@ -523,3 +523,13 @@ func htmlUnescape(s string) string {
 }
 
 func hasID(body, id string) bool { return strings.Contains(body, `id="`+id+`"`) }
+
+// contains reports whether s holds every one of subs.
+func contains(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tossintl/backend/shared/api"
+	"github.com/tossintl/backend/shared/apigw"
 	"github.com/tossintl/backend/shared/orders"
 )
 
@@ -248,6 +249,21 @@ func TestCreateOrderIdempotency(t *testing.T) {
 			t.Errorf("headers %v", resp.Headers)
 		}
 	})
+}
+
+// Links the API hands out are built from API Gateway's domain name, not
+// from a header the client sets.
+func TestLinksIgnoreClientSetForwardedHost(t *testing.T) {
+	h := newHarness(t)
+	req := h.request(rq{Method: "POST", Path: "/orders", Auth: authHeader(), Headers: jsonHeaders("x-forwarded-host", "evil.example"), Body: createBody("Tea", 1000)})
+	req.RequestContext.DomainName = "api.shop.example"
+	resp := h.call(h.svc.JSON(h.svc.CreateOrder), req)
+	if resp.StatusCode != 200 || strings.Contains(resp.Body, "evil.example") || !strings.Contains(resp.Body, "https://api.shop.example/checkout/") {
+		t.Fatalf("checkoutUrl follows the client's header: %s", resp.Body)
+	}
+	if got := apigw.BaseURL(&req); got != "https://api.shop.example" {
+		t.Fatalf("BaseURL = %s", got)
+	}
 }
 
 func TestGetOrder(t *testing.T) {

@@ -1,5 +1,6 @@
-// Package api holds the HTTP API's handlers and conventions (Toss's seed 001
-// applied to our own API): JSON both ways; success bodies
+// Package api holds the HTTP API's handlers and conventions (Toss's request
+// and response conventions, docs/toss-api.md#requests-and-responses, applied
+// to our own API): JSON both ways; success bodies
 // {version, traceId, entityType, entityBody}; error bodies
 // {version, traceId, error: {code, message}}; Korean messages unless the
 // caller asks for English; merchant endpoints behind Basic auth with the
@@ -11,7 +12,6 @@ package api
 
 import (
 	"encoding/json"
-	"net/http"
 	"strconv"
 	"strings"
 
@@ -20,70 +20,6 @@ import (
 
 // Version is this API's version, in every response body.
 const Version = "2026-11-01"
-
-// Our own error codes. Toss's codes are passed through unchanged when an
-// error came from Toss (a declined confirm: REJECT_CARD_COMPANY, …).
-const (
-	CodeInvalidRequest           = "INVALID_REQUEST"
-	CodeInvalidJSON              = "INVALID_JSON"
-	CodeUnsupportedContentType   = "UNSUPPORTED_CONTENT_TYPE"
-	CodeRequestTooLarge          = "REQUEST_TOO_LARGE"
-	CodeInvalidCursor            = "INVALID_CURSOR"
-	CodeAmountMismatch           = "AMOUNT_MISMATCH"
-	CodeNotFoundOrder            = "NOT_FOUND_ORDER"
-	CodeOrderExpired             = "ORDER_EXPIRED"
-	CodeAlreadyPaidOrder         = "ALREADY_PAID_ORDER"
-	CodeNotDeletableOrder        = "NOT_DELETABLE_ORDER"
-	CodeUnauthorizedKey          = "UNAUTHORIZED_KEY"
-	CodeIncorrectBasicAuthFormat = "INCORRECT_BASIC_AUTH_FORMAT"
-	CodeInvalidIdempotencyKey    = "INVALID_IDEMPOTENCY_KEY"
-	CodeIdempotentProcessing     = "IDEMPOTENT_REQUEST_PROCESSING"
-	CodeIdempotencyKeyReused     = "IDEMPOTENCY_KEY_REUSED"
-	CodeServiceUnavailable       = "SERVICE_UNAVAILABLE"
-	CodeInternal                 = "INTERNAL_ERROR"
-)
-
-// messages are the default messages per code: Korean and English.
-var messages = map[string][2]string{
-	CodeInvalidRequest:           {"요청 값이 올바르지 않습니다.", "The request has invalid values."},
-	CodeInvalidJSON:              {"요청 본문이 올바른 JSON이 아닙니다.", "The request body is not valid JSON."},
-	CodeUnsupportedContentType:   {"Content-Type은 application/json이어야 합니다.", "Content-Type must be application/json."},
-	CodeRequestTooLarge:          {"요청이 너무 큽니다.", "The request is too large."},
-	CodeInvalidCursor:            {"cursor 값이 올바르지 않습니다.", "The cursor is not valid."},
-	CodeAmountMismatch:           {"결제 금액이 주문 금액과 다릅니다. 결제가 승인되지 않았습니다.", "The amount does not match the order. Nothing was charged."},
-	CodeNotFoundOrder:            {"주문을 찾을 수 없습니다.", "The order was not found."},
-	CodeOrderExpired:             {"결제 가능 기간이 지난 주문입니다.", "The order can no longer be paid."},
-	CodeAlreadyPaidOrder:         {"이미 결제된 주문입니다.", "The order has already been paid."},
-	CodeNotDeletableOrder:        {"결제된 주문은 삭제할 수 없습니다.", "A paid order cannot be deleted."},
-	CodeUnauthorizedKey:          {"인증되지 않은 API 키입니다.", "The API key is not authorized."},
-	CodeIncorrectBasicAuthFormat: {"Basic 인증 형식이 올바르지 않습니다. API 키 뒤에 콜론(:)을 붙여 인코딩하세요.", "Incorrect Basic auth format: encode the API key followed by a colon (:)."},
-	CodeInvalidIdempotencyKey:    {"멱등키는 300자 이하여야 합니다.", "The Idempotency-Key must be at most 300 characters."},
-	CodeIdempotentProcessing:     {"이전 멱등 요청이 처리중입니다.", "A request with this Idempotency-Key is still being processed."},
-	CodeIdempotencyKeyReused:     {"같은 멱등키가 다른 요청 본문에 사용되었습니다.", "The Idempotency-Key was already used with a different request body."},
-	CodeServiceUnavailable:       {"일시적으로 처리할 수 없습니다. 잠시 후 다시 시도해주세요.", "Temporarily unavailable. Please try again shortly."},
-	CodeInternal:                 {"내부 오류가 발생했습니다.", "An internal error occurred."},
-}
-
-// statuses are the HTTP statuses of our own codes.
-var statuses = map[string]int{
-	CodeInvalidRequest:           http.StatusBadRequest,
-	CodeInvalidJSON:              http.StatusBadRequest,
-	CodeUnsupportedContentType:   http.StatusBadRequest,
-	CodeRequestTooLarge:          http.StatusBadRequest,
-	CodeInvalidCursor:            http.StatusBadRequest,
-	CodeAmountMismatch:           http.StatusBadRequest,
-	CodeNotFoundOrder:            http.StatusNotFound,
-	CodeOrderExpired:             http.StatusBadRequest,
-	CodeAlreadyPaidOrder:         http.StatusBadRequest,
-	CodeNotDeletableOrder:        http.StatusBadRequest,
-	CodeUnauthorizedKey:          http.StatusUnauthorized,
-	CodeIncorrectBasicAuthFormat: http.StatusForbidden,
-	CodeInvalidIdempotencyKey:    http.StatusBadRequest,
-	CodeIdempotentProcessing:     http.StatusConflict,
-	CodeIdempotencyKeyReused:     http.StatusUnprocessableEntity,
-	CodeServiceUnavailable:       http.StatusServiceUnavailable,
-	CodeInternal:                 http.StatusInternalServerError,
-}
 
 // Lang is the language of API messages: Korean unless the caller asks for English.
 type Lang int
@@ -112,23 +48,6 @@ func LangOf(r *apigw.Request) Lang {
 		}
 	}
 	return Korean
-}
-
-// Message is the default message for code in lang.
-func Message(code string, lang Lang) string {
-	m, ok := messages[code]
-	if !ok {
-		return ""
-	}
-	return m[lang]
-}
-
-// StatusOf is the HTTP status of one of our codes (400 for unknown ones).
-func StatusOf(code string) int {
-	if s, ok := statuses[code]; ok {
-		return s
-	}
-	return http.StatusBadRequest
 }
 
 type envelope struct {

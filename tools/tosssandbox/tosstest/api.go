@@ -109,7 +109,8 @@ func (s *Sandbox) serveAPI(w http.ResponseWriter, r *http.Request) {
 		entry *idemEntry
 		scope string
 	)
-	// Seed 000: every POST takes an Idempotency-Key; on GET it is ignored.
+	// Every POST takes an Idempotency-Key; on GET it is ignored
+	// (docs/toss-api.md#idempotency-key).
 	if k := r.Header.Get("Idempotency-Key"); k != "" && r.Method == http.MethodPost {
 		if !validIdempotencyKey(k) {
 			s.answer(w, r, rec, errorResponse(http.StatusBadRequest, codeInvalidIdempotencyKey, l))
@@ -163,8 +164,8 @@ func (s *Sandbox) process(r *http.Request, rt apiRoute, param, apiKey string, bo
 
 	s.sleepLatency()
 
-	// Seed 000: with a test_ key the named error is answered and nothing is
-	// executed; live keys ignore the header.
+	// With a test_ key the named error is answered and nothing is executed;
+	// live keys ignore the header (docs/toss-api.md#other-request-headers).
 	if tc := r.Header.Get("TossPayments-Test-Code"); tc != "" && strings.HasPrefix(apiKey, "test_") {
 		return s.testCodeResponse(tc, l), false
 	}

@@ -478,7 +478,8 @@ func TestTestCodeHeader(t *testing.T) {
 		})
 	}
 	t.Run("ignored with a live key", func(t *testing.T) {
-		// Seed 000: live keys ignore the header. The key is fake; only its prefix matters.
+		// Live keys ignore the header (docs/toss-api.md#other-request-headers).
+		// The key is fake; only its prefix matters.
 		s := NewServer(t, WithKeys("live_sk_sandbox_fake_never_real", "live_ck_sandbox_fake_never_real"))
 		key := s.Authorize("order-testcode-2", "Tea", 7000)
 		c := confirmCall(key, "order-testcode-2", 7000, "")

@@ -32,7 +32,8 @@
 //     base64 or wrong key 401 UNAUTHORIZED_KEY; decoded value without ':'
 //     403 INCORRECT_BASIC_AUTH_FORMAT. The password part is ignored.
 //     RotateSecretKey replaces the key; the old one then gets 401.
-//  4. Idempotency-Key, POST only (ignored on GET), as seed 000 says: scope is
+//  4. Idempotency-Key, POST only (ignored on GET), as Toss documents it
+//     (docs/toss-api.md#idempotency-key): scope is
 //     key + API key + URL + method, not the body, so a reused key replays the
 //     first answer even for another payment; over 300 characters 400
 //     INVALID_IDEMPOTENCY_KEY; a repeat while the first is in flight 409
@@ -65,11 +66,13 @@
 //	amount differs from the authenticated one      400 INVALID_REQUEST
 //
 // An unknown paymentKey gets NOT_FOUND_PAYMENT_SESSION rather than
-// NOT_FOUND_PAYMENT because seed 002 lists "the paymentKey differs from the
-// one the request returned" among that code's causes. For a tampered amount
-// neither the seeds nor toss-api.md name a code; the sandbox answers 400
-// INVALID_REQUEST with a message saying the amount differs, so clients must
-// check the amount themselves before confirming (and treat 400 as definitive).
+// NOT_FOUND_PAYMENT because Toss lists "the paymentKey differs from the one
+// the payment request returned" among that code's causes
+// (docs/toss-api.md#the-10-minute-confirm-window). For a tampered amount
+// Toss's documents name no code (docs/toss-api.md#confirm); the sandbox
+// answers 400 INVALID_REQUEST with a message saying the amount differs, so
+// clients must check the amount themselves before confirming (and treat 400
+// as definitive).
 //
 // Success is 200 with a full Payment object (version 2022-11-16, status DONE,
 // type NORMAL, currency KRW, method "카드"/"card", timestamps with +09:00,
@@ -179,7 +182,7 @@
 //
 //	#approve  successUrl?paymentType=NORMAL&orderId=…&paymentKey=…&amount=…
 //	#decline  failUrl?code=REJECT_CARD_COMPANY&message=…&orderId=…
-//	#close    failUrl?code=PAY_PROCESS_CANCELED&message=…   (no orderId, seed 002)
+//	#close    failUrl?code=PAY_PROCESS_CANCELED&message=…   (no orderId: docs/toss-api.md#the-international-card-window)
 //
 // keeping the URLs' own query parameters. paymentKeys look like Toss's test
 // keys: "tgen_" + KST timestamp + random characters.

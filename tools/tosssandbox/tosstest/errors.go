@@ -39,7 +39,7 @@ func (f Fault) String() string {
 }
 
 // lang is the language of API answers: Korean unless Accept-Language asks
-// for English (seed 000).
+// for English (docs/toss-api.md#other-request-headers).
 type lang int
 
 const (
@@ -84,8 +84,8 @@ const (
 	codeMethodNotAllowed            = "METHOD_NOT_ALLOWED"
 )
 
-// messages holds {Korean, English} messages. Toss's own wording where the
-// seeds give it; plain descriptions otherwise.
+// messages holds {Korean, English} messages. Toss's own wording where its
+// documents give it; plain descriptions otherwise.
 var messages = map[string][2]string{
 	codeUnauthorizedKey:             {"인증되지 않은 시크릿 키 혹은 클라이언트 키 입니다.", "Unauthorized secret key or client key."},
 	codeIncorrectBasicAuthFormat:    {"잘못된 요청입니다. ':' 를 포함해 인코딩해주세요.", "Incorrect basic auth format. Encode the secret key followed by ':'."},
@@ -108,7 +108,8 @@ var messages = map[string][2]string{
 }
 
 // testCodeStatus is the HTTP status of each documented error code
-// (toss-api.md, confirm error table, plus the cancel and header codes).
+// (Toss's error codes page, https://docs.tosspayments.com/reference/error-codes:
+// the confirm table, plus the cancel and header codes).
 // TossPayments-Test-Code answers an unlisted code with 400.
 var testCodeStatus = map[string]int{}
 

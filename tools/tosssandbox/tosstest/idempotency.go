@@ -7,7 +7,8 @@ import (
 	"unicode/utf8"
 )
 
-// maxIdempotencyKeyLen is seed 000's limit, in characters.
+// maxIdempotencyKeyLen is Toss's limit, in characters
+// (docs/toss-api.md#idempotency-key).
 const maxIdempotencyKeyLen = 300
 
 // idemEntry is the state of one idempotency scope. An entry is in flight
@@ -27,8 +28,8 @@ const (
 	claimReplay
 )
 
-// idemScope is seed 000's scope: Idempotency-Key + API key + URL + HTTP
-// method. The body is not part of it. The API key is hashed so the map
+// idemScope is Toss's scope (docs/toss-api.md#idempotency-key):
+// Idempotency-Key + API key + URL + HTTP method. The body is not part of it. The API key is hashed so the map
 // never holds a secret key.
 func idemScope(idemKey, apiKey, method, uri string) string {
 	h := sha256.Sum256([]byte(apiKey))

@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// TestIdempotency walks seed 000's rules one scenario at a time; each
+// TestIdempotency walks Toss's Idempotency-Key rules
+// (docs/toss-api.md#idempotency-key) one scenario at a time; each
 // scenario is a sequence of calls against a fresh sandbox with one
 // authenticated payment.
 func TestIdempotency(t *testing.T) {

@@ -18,10 +18,11 @@ const (
 // Defaults for the time windows Toss documents.
 const (
 	// DefaultSessionTTL is how long an authenticated payment can be confirmed
-	// (seed 002: "결제 요청이 완료된 이후 10분 이내에 결제를 승인해야 됩니다").
+	// (docs/toss-api.md#the-10-minute-confirm-window: 10 minutes after the
+	// buyer's authentication).
 	DefaultSessionTTL = 10 * time.Minute
 	// DefaultIdempotencyTTL is how long an Idempotency-Key stays bound to its
-	// first answer (seed 000: 15 days from first use).
+	// first answer (docs/toss-api.md#idempotency-key: 15 days from first use).
 	DefaultIdempotencyTTL = 15 * 24 * time.Hour
 	// DefaultMID is the merchant id written into Payment objects.
 	DefaultMID = "tsandboxintl"

@@ -341,7 +341,8 @@ func (s *Sandbox) windowPost(w http.ResponseWriter, r *http.Request) {
 	case "decline":
 		target, err = withQuery(p.FailURL, "code", codeRejectCardCompany, "message", t.DeclinedMsg, "orderId", p.OrderID)
 	default:
-		// Seed 002: a buyer closing the window carries no orderId.
+		// A buyer closing the window carries no orderId
+		// (docs/toss-api.md#the-international-card-window).
 		target, err = withQuery(p.FailURL, "code", codePayProcessCanceled, "message", t.CanceledMsg)
 	}
 	if err != nil {

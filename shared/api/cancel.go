@@ -13,25 +13,6 @@ import (
 	"github.com/tossintl/backend/shared/toss"
 )
 
-// Codes of the refund and webhook routes.
-const (
-	CodeNotCancelableOrder   = "NOT_CANCELABLE_ORDER"
-	CodeExceedCancelAmount   = "EXCEED_CANCEL_AMOUNT"
-	CodeCancelOutcomeUnknown = "CANCEL_OUTCOME_UNKNOWN"
-	CodeMalformedWebhook     = "INVALID_WEBHOOK"
-)
-
-func init() {
-	messages[CodeNotCancelableOrder] = [2]string{"취소할 수 있는 결제가 없는 주문입니다.", "The order has no payment left to refund."}
-	messages[CodeExceedCancelAmount] = [2]string{"취소 금액이 남은 결제 금액보다 큽니다.", "The refund exceeds the payment's remaining balance."}
-	messages[CodeCancelOutcomeUnknown] = [2]string{"환불 결과를 아직 알 수 없습니다. 같은 요청으로 다시 시도하세요.", "The refund's outcome is not known yet. Retry the same request."}
-	messages[CodeMalformedWebhook] = [2]string{"웹훅 본문이 올바르지 않습니다.", "The webhook body is not valid."}
-	statuses[CodeNotCancelableOrder] = http.StatusBadRequest
-	statuses[CodeExceedCancelAmount] = http.StatusBadRequest
-	statuses[CodeCancelOutcomeUnknown] = http.StatusServiceUnavailable
-	statuses[CodeMalformedWebhook] = http.StatusBadRequest
-}
-
 type cancelBody struct {
 	CancelReason string          `json:"cancelReason"`
 	CancelAmount json.RawMessage `json:"cancelAmount"`
@@ -109,38 +90,4 @@ func (s *Service) cancelError(ctx context.Context, r *apigw.Request, err error) 
 	}
 	s.log().ErrorContext(ctx, "refund", "error", err)
 	return Error(r, CodeServiceUnavailable, "")
-}
-
-// WebhookAck is the answer to a webhook delivery.
-type WebhookAck struct {
-	EventType string `json:"eventType"`
-	Action    string `json:"action"`
-	Reason    string `json:"reason,omitempty"`
-}
-
-// TossWebhook is POST /webhooks/toss. The payload is only a hint (Toss does
-// not sign payment webhooks): the payment is fetched again from Toss and
-// applied only if it moves the order forward, so duplicates and
-// out-of-order deliveries change nothing. 200 for what we understood, 400
-// for a malformed body, 503 when Toss or our storage failed (Toss retries).
-func (s *Service) TossWebhook(ctx context.Context, r *apigw.Request) apigw.Response {
-	body, err := apigw.Body(r)
-	if err != nil {
-		return Error(r, CodeMalformedWebhook, "")
-	}
-	res, err := s.Engine.ApplyWebhook(ctx, body)
-	switch {
-	case errors.Is(err, payments.ErrMalformedWebhook):
-		s.log().WarnContext(ctx, "malformed webhook", "error", err)
-		return Error(r, CodeMalformedWebhook, "")
-	case err != nil:
-		s.log().ErrorContext(ctx, "webhook", "error", err)
-		return Error(r, CodeServiceUnavailable, "")
-	}
-	if res.Order != nil {
-		ctx = withOrder(ctx, res.Order.ID)
-	}
-	s.log().InfoContext(ctx, "webhook", "eventType", res.EventType, "action", string(res.Action), "reason", res.Reason,
-		"paymentKey", payments.MaskKey(res.PaymentKey))
-	return Entity(r, http.StatusOK, "webhook", WebhookAck{EventType: res.EventType, Action: string(res.Action), Reason: res.Reason})
 }

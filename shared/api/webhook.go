@@ -1,0 +1,44 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/tossintl/backend/shared/apigw"
+	"github.com/tossintl/backend/shared/payments"
+)
+
+// WebhookAck is the answer to a webhook delivery.
+type WebhookAck struct {
+	EventType string `json:"eventType"`
+	Action    string `json:"action"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// TossWebhook is POST /webhooks/toss. The payload is only a hint (Toss does
+// not sign payment webhooks): the payment is fetched again from Toss and
+// applied only if it moves the order forward, so duplicates and
+// out-of-order deliveries change nothing. 200 for what we understood, 400
+// for a malformed body, 503 when Toss or our storage failed (Toss retries).
+func (s *Service) TossWebhook(ctx context.Context, r *apigw.Request) apigw.Response {
+	body, err := apigw.Body(r)
+	if err != nil {
+		return Error(r, CodeMalformedWebhook, "")
+	}
+	res, err := s.Engine.ApplyWebhook(ctx, body)
+	switch {
+	case errors.Is(err, payments.ErrMalformedWebhook):
+		s.log().WarnContext(ctx, "malformed webhook", "error", err)
+		return Error(r, CodeMalformedWebhook, "")
+	case err != nil:
+		s.log().ErrorContext(ctx, "webhook", "error", err)
+		return Error(r, CodeServiceUnavailable, "")
+	}
+	if res.Order != nil {
+		ctx = withOrder(ctx, res.Order.ID)
+	}
+	s.log().InfoContext(ctx, "webhook", "eventType", res.EventType, "action", string(res.Action), "reason", res.Reason,
+		"paymentKey", payments.MaskKey(res.PaymentKey))
+	return Entity(r, http.StatusOK, "webhook", WebhookAck{EventType: res.EventType, Action: string(res.Action), Reason: res.Reason})
+}
