@@ -5,13 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"os/exec"
 	"strings"
-	"sync"
-	"syscall"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -21,9 +15,6 @@ import (
 
 	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
-
-// ErrNoMoto says what to install when moto_server is missing.
-var ErrNoMoto = errors.New("moto_server (local DynamoDB and Secrets Manager) is not installed: pip install 'moto[server]'")
 
 // The fake credentials every local client and function uses.
 const (
@@ -66,86 +57,6 @@ func (k Keys) check() error {
 		return errors.New("the merchant API key is empty")
 	}
 	return nil
-}
-
-// moto is a moto_server this process started.
-type moto struct {
-	url    string
-	pid    int
-	exited chan struct{}
-	once   sync.Once
-}
-
-// startMoto starts moto_server on a free loopback port, in its own process
-// group and tied to this process's life, and waits until it answers.
-func startMoto(ctx context.Context) (*moto, error) {
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		return nil, ErrNoMoto
-	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start moto_server: %w", err)
-	}
-	m := &moto{url: fmt.Sprintf("http://127.0.0.1:%d", port), pid: cmd.Process.Pid, exited: make(chan struct{})}
-	var waitErr error
-	go func() {
-		waitErr = cmd.Wait()
-		close(m.exited)
-	}()
-	deadline := time.NewTimer(30 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.url+"/moto-api/", nil)
-		if err != nil {
-			m.stop()
-			return nil, fmt.Errorf("moto_server request: %w", err)
-		}
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			return m, nil
-		}
-		select {
-		case <-m.exited:
-			return nil, fmt.Errorf("moto_server exited before answering: %v", waitErr)
-		case <-ctx.Done():
-			m.stop()
-			return nil, fmt.Errorf("waiting for moto_server: %w", ctx.Err())
-		case <-deadline.C:
-			m.stop()
-			return nil, fmt.Errorf("moto_server on port %d did not answer within 30s", port)
-		case <-tick.C:
-		}
-	}
-}
-
-// stop kills moto_server's process group and waits until it is gone.
-func (m *moto) stop() {
-	m.once.Do(func() {
-		select {
-		case <-m.exited:
-			return // already reaped: its group id may belong to someone else now
-		default:
-		}
-		_ = syscall.Kill(-m.pid, syscall.SIGKILL)
-		<-m.exited
-	})
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // awsClients returns clients on endpoint with the local credentials.

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tossintl/backend/tools/moto"
 	"github.com/tossintl/backend/tools/samlocal/lambdarun"
 	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
@@ -45,7 +46,7 @@ type Options struct {
 	EnvOverrides EnvFile           // applied after EnvFile, same shape
 	Parameters   map[string]string // template parameter overrides, after EnvFile's "Parameters"
 
-	MotoURL string // an already running moto_server; one is started when empty
+	MotoURL string // an already running moto_server; when empty one is started behind tools/moto's atomic proxy
 	// TossAPIBaseURL points the functions at another Toss API (Toss's own
 	// test environment, a standalone sandbox); the in-process sandbox runs
 	// only when it is empty. TossSDKURL then goes with it.
@@ -156,7 +157,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	// Say what is missing before a build that may take minutes.
 	if opts.MotoURL == "" {
 		if _, err := exec.LookPath("moto_server"); err != nil {
-			return nil, ErrNoMoto
+			return nil, moto.ErrNotInstalled
 		}
 	}
 	paths := map[string]string{}
@@ -170,12 +171,12 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 
 	s.MotoURL = opts.MotoURL
 	if s.MotoURL == "" {
-		m, err := startMoto(ctx)
+		m, err := moto.Start(ctx)
 		if err != nil {
 			return nil, err
 		}
-		s.onClose(func() error { m.stop(); return nil })
-		s.MotoURL = m.url
+		s.onClose(func() error { m.Close(); return nil })
+		s.MotoURL = m.URL
 	}
 	if err := s.seed(ctx, keys); err != nil {
 		return nil, err

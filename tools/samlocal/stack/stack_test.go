@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/tossintl/backend/shared/logsink"
+	"github.com/tossintl/backend/tools/moto"
 )
 
 // appBuild holds the test app's bootstraps, built once for every test.
@@ -342,8 +343,8 @@ func TestStartRefusals(t *testing.T) {
 func TestMissingMotoSaysWhatToInstall(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	_, err := Start(context.Background(), Options{Template: appTemplate, BuildDir: appBuild, SkipBuild: true, Logs: io.Discard})
-	if !errors.Is(err, ErrNoMoto) || !strings.Contains(err.Error(), "pip install 'moto[server]'") {
-		t.Fatalf("err = %v, want ErrNoMoto with the pip command", err)
+	if !errors.Is(err, moto.ErrNotInstalled) || !strings.Contains(err.Error(), "pip install 'moto[server]'") {
+		t.Fatalf("err = %v, want moto.ErrNotInstalled with the pip command", err)
 	}
 }
 
