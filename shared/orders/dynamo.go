@@ -242,18 +242,25 @@ func (s *DynamoStore) Complete(ctx context.Context, id, paymentKey string, p Pay
 	p = clonePayment(p)
 	normalizePayment(&p)
 	return s.update(ctx, write{
-		op:   "complete",
-		id:   id,
-		now:  now,
-		cond: heldBy(paymentKey),
-		update: expression.Set(expression.Name(attrStatus), expression.Value(StatusDone)).
-			Set(expression.Name(attrPayment), expression.Value(newPaymentItem(&p))).
-			Remove(expression.Name(attrTTL)).
-			Remove(expression.Name(attrUnpaidTTL)).
-			Remove(expression.Name(attrClaimExpiresAt)).
-			Remove(expression.Name(attrDueKind)).
-			Remove(expression.Name(attrDueAt)),
+		op:     "complete",
+		id:     id,
+		now:    now,
+		cond:   heldBy(paymentKey),
+		update: paid(&p),
 	})
+}
+
+// paid is the update that records an order paid with p: DONE, the payment
+// summary, and no TTL or due index entry any more, so a paid order never
+// expires and leaves the reconciler's lists.
+func paid(p *Payment) expression.UpdateBuilder {
+	return expression.Set(expression.Name(attrStatus), expression.Value(StatusDone)).
+		Set(expression.Name(attrPayment), expression.Value(newPaymentItem(p))).
+		Remove(expression.Name(attrTTL)).
+		Remove(expression.Name(attrUnpaidTTL)).
+		Remove(expression.Name(attrClaimExpiresAt)).
+		Remove(expression.Name(attrDueKind)).
+		Remove(expression.Name(attrDueAt))
 }
 
 // SettleFromToss implements Store. The condition is settleable; like
@@ -277,14 +284,7 @@ func (s *DynamoStore) SettleFromToss(ctx context.Context, id, paymentKey string,
 		cond: expression.AttributeExists(expression.Name(attrID)).And(liveCond(now),
 			statusIn(unpaidStatuses[0], unpaidStatuses[1:]...),
 			expression.Name(attrAmount).Equal(expression.Value(p.TotalAmount))),
-		update: expression.Set(expression.Name(attrStatus), expression.Value(StatusDone)).
-			Set(expression.Name(attrPaymentKey), expression.Value(paymentKey)).
-			Set(expression.Name(attrPayment), expression.Value(newPaymentItem(&p))).
-			Remove(expression.Name(attrTTL)).
-			Remove(expression.Name(attrUnpaidTTL)).
-			Remove(expression.Name(attrClaimExpiresAt)).
-			Remove(expression.Name(attrDueKind)).
-			Remove(expression.Name(attrDueAt)),
+		update: paid(&p).Set(expression.Name(attrPaymentKey), expression.Value(paymentKey)),
 	})
 }
 
