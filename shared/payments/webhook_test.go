@@ -491,8 +491,8 @@ func TestEventTypePattern(t *testing.T) {
 		"PAYMENT_STATUS_CHANGED\n":     false,
 		"PAYMENT_STATUS_CHANGED\nDONE": false,
 	} {
-		if got := eventTypePattern.MatchString(s); got != want {
-			t.Errorf("eventTypePattern.MatchString(%q) = %v, want %v", s, got, want)
+		if got := validEventType(s); got != want {
+			t.Errorf("validEventType(%q) = %v, want %v", s, got, want)
 		}
 	}
 }
