@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	svc := app.New("CancelPaymentFunction", "ORDERS_TABLE", "IDEMPOTENCY_TABLE", "TOSS_SECRET_ID").WithEngine().WithIdempotency().Service()
+	svc := app.New("CancelPaymentFunction").WithEngine().WithIdempotency().Service()
 	lambda.Start(svc.JSON(svc.CancelPayment))
 }

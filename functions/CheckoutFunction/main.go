@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	svc := app.New("CheckoutFunction", "ORDERS_TABLE", "TOSS_SECRET_ID").WithOrders().WithKeys().Service()
+	svc := app.New("CheckoutFunction").WithOrders().WithKeys().Service()
 	lambda.Start(svc.Page(svc.Checkout))
 }

@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	svc := app.New("ConfirmPaymentFunction", "ORDERS_TABLE", "IDEMPOTENCY_TABLE", "TOSS_SECRET_ID").WithEngine().WithIdempotency().Service()
+	svc := app.New("ConfirmPaymentFunction").WithEngine().WithIdempotency().Service()
 	lambda.Start(svc.JSON(svc.ConfirmPayment))
 }

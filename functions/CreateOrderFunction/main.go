@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	svc := app.New("CreateOrderFunction", "ORDERS_TABLE", "IDEMPOTENCY_TABLE", "TOSS_SECRET_ID").WithOrders().WithIdempotency().WithKeys().Service()
+	svc := app.New("CreateOrderFunction").WithOrders().WithIdempotency().WithKeys().Service()
 	lambda.Start(svc.JSON(svc.CreateOrder))
 }

@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	svc := app.New("GetOrderFunction", "ORDERS_TABLE", "TOSS_SECRET_ID").WithOrders().WithKeys().Service()
+	svc := app.New("GetOrderFunction").WithOrders().WithKeys().Service()
 	lambda.Start(svc.JSON(svc.GetOrder))
 }

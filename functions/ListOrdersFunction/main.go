@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	svc := app.New("ListOrdersFunction", "ORDERS_TABLE", "TOSS_SECRET_ID").WithOrders().WithKeys().Service()
+	svc := app.New("ListOrdersFunction").WithOrders().WithKeys().Service()
 	lambda.Start(svc.JSON(svc.ListOrders))
 }

@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	svc := app.New("PaymentFailFunction", "ORDERS_TABLE").WithOrders().Service()
+	svc := app.New("PaymentFailFunction").WithOrders().Service()
 	lambda.Start(svc.Page(svc.PaymentFail))
 }

@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	svc := app.New("PaymentSuccessFunction", "ORDERS_TABLE", "TOSS_SECRET_ID").WithEngine().Service()
+	svc := app.New("PaymentSuccessFunction").WithEngine().Service()
 	lambda.Start(svc.Page(svc.PaymentSuccess))
 }

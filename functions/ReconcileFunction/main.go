@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	svc := app.New("ReconcileFunction", "ORDERS_TABLE", "TOSS_SECRET_ID").WithEngine().Service()
+	svc := app.New("ReconcileFunction").WithEngine().Service()
 	lambda.Start(svc.Reconcile)
 }

@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	svc := app.New("TossWebhookFunction", "ORDERS_TABLE", "TOSS_SECRET_ID").WithEngine().Service()
+	svc := app.New("TossWebhookFunction").WithEngine().Service()
 	lambda.Start(svc.JSON(svc.TossWebhook))
 }

@@ -87,22 +87,22 @@ func (s *rtStack) environment(function string) *rtEnv {
 	s.t.Helper()
 	calls := &awstest.Calls{}
 	var a *app.App
-	with := func(requires ...string) *app.App {
-		a = app.New(function, requires...)
+	with := func() *app.App {
+		a = app.New(function)
 		a.Env.APIOptions = append(a.Env.APIOptions, calls.Middleware)
 		return a
 	}
 	switch function {
 	case "ConfirmPaymentFunction":
-		with("ORDERS_TABLE", "IDEMPOTENCY_TABLE", "TOSS_SECRET_ID").WithEngine().WithIdempotency()
+		with().WithEngine().WithIdempotency()
 	case "PaymentSuccessFunction":
-		with("ORDERS_TABLE", "TOSS_SECRET_ID").WithEngine()
+		with().WithEngine()
 	case "CheckoutFunction":
-		with("ORDERS_TABLE", "TOSS_SECRET_ID").WithOrders().WithKeys()
+		with().WithOrders().WithKeys()
 	case "CreateOrderFunction":
-		with("ORDERS_TABLE", "IDEMPOTENCY_TABLE", "TOSS_SECRET_ID").WithOrders().WithIdempotency().WithKeys()
+		with().WithOrders().WithIdempotency().WithKeys()
 	case "PaymentFailFunction":
-		with("ORDERS_TABLE").WithOrders()
+		with().WithOrders()
 	default:
 		s.t.Fatalf("no wiring for %s", function)
 	}

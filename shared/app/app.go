@@ -34,19 +34,16 @@ type App struct {
 	exit    func(code int) // os.Exit; tests stop here instead
 }
 
-// New reads the configuration; requires names settings this function needs
-// besides those its With... calls require. A bad configuration stops the
-// function at init with a clear log line.
-func New(name string, requires ...string) *App {
-	return newApp(name, os.Getenv, os.Stdout, os.Exit, requires...)
+// New reads the configuration. Each With... call then requires the
+// settings of its own piece. A bad configuration stops the function at init
+// with a clear log line.
+func New(name string) *App {
+	return newApp(name, os.Getenv, os.Stdout, os.Exit)
 }
 
-func newApp(name string, getenv func(string) string, out io.Writer, exit func(int), requires ...string) *App {
+func newApp(name string, getenv func(string) string, out io.Writer, exit func(int)) *App {
 	a := &App{Name: name, Log: obs.NewLogger(out, name), Metrics: obs.NewMetrics(out, name), exit: exit}
 	cfg, err := config.Load(getenv)
-	if err == nil {
-		err = cfg.Require(requires...)
-	}
 	if err != nil {
 		a.fail("configuration", err)
 	}

@@ -50,7 +50,7 @@ type wiring struct {
 
 // wire runs newApp and then the With... calls in build, with the environment
 // vars and the AWS clients' requests answered by fake (nil: none made).
-func wire(t *testing.T, vars map[string]string, fake *fakeAWS, requires []string, build func(*App)) (w wiring) {
+func wire(t *testing.T, vars map[string]string, fake *fakeAWS, build func(*App)) (w wiring) {
 	t.Helper()
 	var out bytes.Buffer
 	w.exit = -1
@@ -64,7 +64,7 @@ func wire(t *testing.T, vars map[string]string, fake *fakeAWS, requires []string
 			w.exit = e.code
 		}
 	}()
-	w.app = newApp("TestFunction", func(k string) string { return vars[k] }, &out, func(code int) { panic(exited{code}) }, requires...)
+	w.app = newApp("TestFunction", func(k string) string { return vars[k] }, &out, func(code int) { panic(exited{code}) })
 	if fake != nil {
 		w.app.Env.APIOptions = append(w.app.Env.APIOptions, fake.middleware)
 	}
@@ -77,10 +77,9 @@ func wire(t *testing.T, vars map[string]string, fake *fakeAWS, requires []string
 // those pieces use.
 func TestWithBuildsOnlyWhatItNeeds(t *testing.T) {
 	tests := []struct {
-		name     string
-		vars     map[string]string
-		requires []string
-		build    func(*App)
+		name  string
+		vars  map[string]string
+		build func(*App)
 		// want
 		orders, guard, keys, engine bool
 		dynamoClient                bool // a DynamoDB client was built
@@ -109,37 +108,33 @@ func TestWithBuildsOnlyWhatItNeeds(t *testing.T) {
 			guard: true, dynamoClient: true,
 		},
 		{
-			name:     "WithOrders and WithKeys (CheckoutFunction, Get/List/DeleteOrderFunction): no IDEMPOTENCY_TABLE",
-			vars:     only("ORDERS_TABLE", "TOSS_SECRET_ID"),
-			requires: []string{"ORDERS_TABLE", "TOSS_SECRET_ID"},
-			build:    func(a *App) { a.WithOrders().WithKeys() },
-			orders:   true, keys: true, dynamoClient: true,
+			name:   "WithOrders and WithKeys (CheckoutFunction, Get/List/DeleteOrderFunction): no IDEMPOTENCY_TABLE",
+			vars:   only("ORDERS_TABLE", "TOSS_SECRET_ID"),
+			build:  func(a *App) { a.WithOrders().WithKeys() },
+			orders: true, keys: true, dynamoClient: true,
 		},
 		{
-			name:     "WithEngine (PaymentSuccess, Reconcile, TossWebhookFunction): orders and keys, no idempotency",
-			vars:     only("ORDERS_TABLE", "TOSS_SECRET_ID"),
-			requires: []string{"ORDERS_TABLE", "TOSS_SECRET_ID"},
-			build:    func(a *App) { a.WithEngine() },
-			orders:   true, keys: true, engine: true, dynamoClient: true,
+			name:   "WithEngine (PaymentSuccess, Reconcile, TossWebhookFunction): orders and keys, no idempotency",
+			vars:   only("ORDERS_TABLE", "TOSS_SECRET_ID"),
+			build:  func(a *App) { a.WithEngine() },
+			orders: true, keys: true, engine: true, dynamoClient: true,
 		},
 		{
-			name:     "WithEngine and WithIdempotency (Confirm, CancelPaymentFunction)",
-			vars:     only("ORDERS_TABLE", "IDEMPOTENCY_TABLE", "TOSS_SECRET_ID"),
-			requires: []string{"ORDERS_TABLE", "IDEMPOTENCY_TABLE", "TOSS_SECRET_ID"},
-			build:    func(a *App) { a.WithEngine().WithIdempotency() },
-			orders:   true, guard: true, keys: true, engine: true, dynamoClient: true,
+			name:   "WithEngine and WithIdempotency (Confirm, CancelPaymentFunction)",
+			vars:   only("ORDERS_TABLE", "IDEMPOTENCY_TABLE", "TOSS_SECRET_ID"),
+			build:  func(a *App) { a.WithEngine().WithIdempotency() },
+			orders: true, guard: true, keys: true, engine: true, dynamoClient: true,
 		},
 		{
-			name:     "WithOrders, WithIdempotency and WithKeys (CreateOrderFunction): no engine",
-			vars:     only("ORDERS_TABLE", "IDEMPOTENCY_TABLE", "TOSS_SECRET_ID"),
-			requires: []string{"ORDERS_TABLE", "IDEMPOTENCY_TABLE", "TOSS_SECRET_ID"},
-			build:    func(a *App) { a.WithOrders().WithIdempotency().WithKeys() },
-			orders:   true, guard: true, keys: true, dynamoClient: true,
+			name:   "WithOrders, WithIdempotency and WithKeys (CreateOrderFunction): no engine",
+			vars:   only("ORDERS_TABLE", "IDEMPOTENCY_TABLE", "TOSS_SECRET_ID"),
+			build:  func(a *App) { a.WithOrders().WithIdempotency().WithKeys() },
+			orders: true, guard: true, keys: true, dynamoClient: true,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := wire(t, tt.vars, nil, tt.requires, tt.build)
+			w := wire(t, tt.vars, nil, tt.build)
 			if w.exit != -1 {
 				t.Fatalf("exited %d: %s", w.exit, w.log)
 			}
@@ -172,29 +167,26 @@ func TestWithRefusesMissingSettings(t *testing.T) {
 	tests := []struct {
 		name     string
 		vars     map[string]string
-		requires []string
 		build    func(*App)
 		wantErr  string
 		neededBy string // "" when New refuses
 	}{
-		{"WithOrders without ORDERS_TABLE", only("TOSS_SECRET_ID", "IDEMPOTENCY_TABLE"), nil,
+		{"WithOrders without ORDERS_TABLE", only("TOSS_SECRET_ID", "IDEMPOTENCY_TABLE"),
 			func(a *App) { a.WithOrders() }, "config: ORDERS_TABLE must be set", "WithOrders"},
-		{"WithIdempotency without IDEMPOTENCY_TABLE", only("ORDERS_TABLE", "TOSS_SECRET_ID"), nil,
+		{"WithIdempotency without IDEMPOTENCY_TABLE", only("ORDERS_TABLE", "TOSS_SECRET_ID"),
 			func(a *App) { a.WithOrders().WithIdempotency() }, "config: IDEMPOTENCY_TABLE must be set", "WithIdempotency"},
-		{"WithKeys without TOSS_SECRET_ID", only("ORDERS_TABLE"), nil,
+		{"WithKeys without TOSS_SECRET_ID", only("ORDERS_TABLE"),
 			func(a *App) { a.WithOrders().WithKeys() }, "config: TOSS_SECRET_ID must be set", "WithKeys"},
-		{"WithEngine without TOSS_SECRET_ID", only("ORDERS_TABLE"), nil,
+		{"WithEngine without TOSS_SECRET_ID", only("ORDERS_TABLE"),
 			func(a *App) { a.WithEngine() }, "config: TOSS_SECRET_ID must be set", "WithKeys"},
-		{"WithEngine without ORDERS_TABLE", only("TOSS_SECRET_ID"), nil,
+		{"WithEngine without ORDERS_TABLE", only("TOSS_SECRET_ID"),
 			func(a *App) { a.WithEngine() }, "config: ORDERS_TABLE must be set", "WithOrders"},
-		{"New's requires", only("ORDERS_TABLE"), []string{"ORDERS_TABLE", "TOSS_SECRET_ID"},
-			func(a *App) { t.Error("New returned") }, "config: TOSS_SECRET_ID must be set", ""},
-		{"New with an invalid setting", map[string]string{"ORDERS_TABLE": "o", "PAYMENT_MODE": "prod"}, nil,
+		{"New with an invalid setting", map[string]string{"ORDERS_TABLE": "o", "PAYMENT_MODE": "prod"},
 			func(a *App) { t.Error("New returned") }, `config: PAYMENT_MODE must be test or live, got "prod"`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := wire(t, tt.vars, nil, tt.requires, tt.build)
+			w := wire(t, tt.vars, nil, tt.build)
 			if w.exit != 1 {
 				t.Fatalf("exit %d, want 1; log: %s", w.exit, w.log)
 			}
@@ -305,7 +297,7 @@ func TestWiringUsesItsSettings(t *testing.T) {
 		"AWS_REGION": "ap-northeast-2",
 	}
 	fake := &fakeAWS{secret: secretJSON(t, "test_sk_0123456789abcdef")}
-	w := wire(t, vars, fake, nil, func(a *App) { a.WithEngine().WithIdempotency().WithKeys() })
+	w := wire(t, vars, fake, func(a *App) { a.WithEngine().WithIdempotency().WithKeys() })
 	if w.exit != -1 {
 		t.Fatalf("exited %d: %s", w.exit, w.log)
 	}
@@ -371,7 +363,7 @@ func TestKeysFollowPaymentMode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.mode+" "+tt.key[:8], func(t *testing.T) {
 			fake := &fakeAWS{secret: secretJSON(t, tt.key)}
-			w := wire(t, map[string]string{"TOSS_SECRET_ID": "keys", "PAYMENT_MODE": tt.mode}, fake, nil, func(a *App) { a.WithKeys() })
+			w := wire(t, map[string]string{"TOSS_SECRET_ID": "keys", "PAYMENT_MODE": tt.mode}, fake, func(a *App) { a.WithKeys() })
 			if w.exit != -1 {
 				t.Fatalf("exited %d: %s", w.exit, w.log)
 			}
@@ -389,7 +381,7 @@ func TestKeysFollowPaymentMode(t *testing.T) {
 // TestPiecesAreBuiltOnce: wiring a piece twice, or through WithEngine, reuses
 // it: one DynamoDB client for both tables, one keys cache.
 func TestPiecesAreBuiltOnce(t *testing.T) {
-	w := wire(t, only("ORDERS_TABLE", "IDEMPOTENCY_TABLE", "TOSS_SECRET_ID"), nil, nil, func(a *App) {
+	w := wire(t, only("ORDERS_TABLE", "IDEMPOTENCY_TABLE", "TOSS_SECRET_ID"), nil, func(a *App) {
 		a.WithOrders()
 		db, store := a.db, a.svc.Orders
 		a.WithKeys()
@@ -418,7 +410,7 @@ func TestNewReadsTheProcessEnvironment(t *testing.T) {
 	t.Setenv("AWS_REGION", "eu-west-3")
 	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "")
-	a := New("EnvFunction", "ORDERS_TABLE").WithOrders()
+	a := New("EnvFunction").WithOrders()
 	if a.Config.OrdersTable != "orders-from-env" || !a.Config.Live {
 		t.Errorf("Config = %+v", a.Config)
 	}
