@@ -150,8 +150,8 @@ func TestBuyerJourneyInChromium(t *testing.T) {
 		var env struct {
 			EntityBody struct{ OrderID, CheckoutURL string }
 		}
-		if r.status != 200 || json.Unmarshal(r.body, &env) != nil {
-			t.Fatalf("create order: %d %s", r.status, r.body)
+		if r.Status != 200 || json.Unmarshal(r.Body, &env) != nil {
+			t.Fatalf("create order: %d %s", r.Status, r.Body)
 		}
 		return env.EntityBody.OrderID, env.EntityBody.CheckoutURL
 	}
@@ -159,8 +159,8 @@ func TestBuyerJourneyInChromium(t *testing.T) {
 		t.Helper()
 		r := do(t, "GET", s.URL+"/orders/"+id, map[string]string{"Authorization": basic(stack.DefaultMerchantAPIKey)}, nil)
 		var env struct{ EntityBody struct{ Status string } }
-		if r.status != 200 || json.Unmarshal(r.body, &env) != nil {
-			t.Fatalf("get order: %d %s", r.status, r.body)
+		if r.Status != 200 || json.Unmarshal(r.Body, &env) != nil {
+			t.Fatalf("get order: %d %s", r.Status, r.Body)
 		}
 		return env.EntityBody.Status
 	}

@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/base64"
-	"io"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/tossintl/backend/internal/apicall"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
@@ -23,35 +20,13 @@ var (
 	eventsDir    = filepath.Join(root, "events")
 )
 
-type httpResult struct {
-	status int
-	header http.Header
-	body   []byte
-}
+// The suites call the API through apicall, under these short names.
+type httpResult = apicall.Result
 
-func do(t *testing.T, method, url string, header map[string]string, body []byte) httpResult {
-	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Add(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read the body: %v", method, url, err)
-	}
-	return httpResult{resp.StatusCode, resp.Header, b}
-}
-
-// basic is the merchant API's Authorization header for key.
-func basic(key string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(key+":")) }
+var (
+	do    = apicall.Do
+	basic = apicall.Basic
+)
 
 // checkGranted checks that fn made each of the wanted calls and made no
 // call its Policies in the template do not allow.

@@ -36,8 +36,8 @@ func TestRealFunctionsThroughTheAPI(t *testing.T) {
 	auth := map[string]string{"Authorization": basic(stack.DefaultMerchantAPIKey), "Content-Type": "application/json", "Idempotency-Key": "real-e2e-1"}
 
 	r := do(t, "POST", s.URL+"/orders", auth, []byte(`{"orderName":"Hanbok rental, 1 day","amount":39000,"customerEmail":"buyer@example.com"}`))
-	if r.status != 200 {
-		t.Fatalf("POST /orders: %d %s", r.status, r.body)
+	if r.Status != 200 {
+		t.Fatalf("POST /orders: %d %s", r.Status, r.Body)
 	}
 	var created struct {
 		EntityBody struct {
@@ -45,7 +45,7 @@ func TestRealFunctionsThroughTheAPI(t *testing.T) {
 			Amount                       int64
 		}
 	}
-	if err := json.Unmarshal(r.body, &created); err != nil {
+	if err := json.Unmarshal(r.Body, &created); err != nil {
 		t.Fatal(err)
 	}
 	o := created.EntityBody
@@ -54,27 +54,27 @@ func TestRealFunctionsThroughTheAPI(t *testing.T) {
 	}
 
 	// The same Idempotency-Key replays the first answer.
-	if r := do(t, "POST", s.URL+"/orders", auth, []byte(`{"orderName":"Hanbok rental, 1 day","amount":39000,"customerEmail":"buyer@example.com"}`)); r.status != 200 ||
-		r.header.Get("Idempotent-Replayed") != "true" || !strings.Contains(string(r.body), o.OrderID) {
-		t.Errorf("replay: %d %v %s", r.status, r.header, r.body)
+	if r := do(t, "POST", s.URL+"/orders", auth, []byte(`{"orderName":"Hanbok rental, 1 day","amount":39000,"customerEmail":"buyer@example.com"}`)); r.Status != 200 ||
+		r.Header.Get("Idempotent-Replayed") != "true" || !strings.Contains(string(r.Body), o.OrderID) {
+		t.Errorf("replay: %d %v %s", r.Status, r.Header, r.Body)
 	}
 
 	r = do(t, "GET", s.URL+"/orders/"+o.OrderID, map[string]string{"Authorization": basic(stack.DefaultMerchantAPIKey)}, nil)
-	if r.status != 200 || !strings.Contains(string(r.body), `"status":"PENDING"`) {
-		t.Errorf("GET /orders/{orderId}: %d %s", r.status, r.body)
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"status":"PENDING"`) {
+		t.Errorf("GET /orders/{orderId}: %d %s", r.Status, r.Body)
 	}
-	if r := do(t, "GET", s.URL+"/orders/"+o.OrderID, nil, nil); r.status != 401 {
-		t.Errorf("GET without the merchant key: %d", r.status)
+	if r := do(t, "GET", s.URL+"/orders/"+o.OrderID, nil, nil); r.Status != 401 {
+		t.Errorf("GET without the merchant key: %d", r.Status)
 	}
 
 	r = do(t, "GET", s.URL+"/checkout/"+o.OrderID, map[string]string{"Accept-Language": "en"}, nil)
-	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
-		t.Fatalf("checkout page: %d %s", r.status, r.header.Get("Content-Type"))
+	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("checkout page: %d %s", r.Status, r.Header.Get("Content-Type"))
 	}
-	if page := string(r.body); !strings.Contains(page, s.SandboxURL+"/v2/standard") || !strings.Contains(page, s.Keys.TossClientKey) {
+	if page := string(r.Body); !strings.Contains(page, s.SandboxURL+"/v2/standard") || !strings.Contains(page, s.Keys.TossClientKey) {
 		t.Errorf("the checkout page does not load the sandbox SDK with the sandbox client key")
 	}
-	if strings.Contains(logs.String(), s.Keys.TossSecretKey) || strings.Contains(string(r.body), s.Keys.TossSecretKey) {
+	if strings.Contains(logs.String(), s.Keys.TossSecretKey) || strings.Contains(string(r.Body), s.Keys.TossSecretKey) {
 		t.Error("the Toss secret key appeared in a log or a page")
 	}
 

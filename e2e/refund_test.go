@@ -41,8 +41,8 @@ func TestRefundsAndWebhooksKeepOrdersInStepWithToss(t *testing.T) {
 		t.Helper()
 		r := do(t, "GET", s.URL+"/orders/"+id, merchant(), nil)
 		var env struct{ EntityBody order }
-		if r.status != 200 || json.Unmarshal(r.body, &env) != nil {
-			t.Fatalf("get order: %d %s", r.status, r.body)
+		if r.Status != 200 || json.Unmarshal(r.Body, &env) != nil {
+			t.Fatalf("get order: %d %s", r.Status, r.Body)
 		}
 		return env.EntityBody
 	}
@@ -63,14 +63,14 @@ func TestRefundsAndWebhooksKeepOrdersInStepWithToss(t *testing.T) {
 		body, _ := json.Marshal(map[string]any{"orderName": name, "amount": amount})
 		r := do(t, "POST", s.URL+"/orders", merchant(), body)
 		var env struct{ EntityBody order }
-		if r.status != 200 || json.Unmarshal(r.body, &env) != nil {
-			t.Fatalf("create order: %d %s", r.status, r.body)
+		if r.Status != 200 || json.Unmarshal(r.Body, &env) != nil {
+			t.Fatalf("create order: %d %s", r.Status, r.Body)
 		}
 		id = env.EntityBody.OrderID
 		pk = s.Sandbox.Authorize(id, name, amount)
 		cb, _ := json.Marshal(map[string]any{"paymentKey": pk, "orderId": id, "amount": amount})
-		if r := do(t, "POST", s.URL+"/payments/confirm", map[string]string{"Content-Type": "application/json"}, cb); r.status != 200 {
-			t.Fatalf("confirm: %d %s", r.status, r.body)
+		if r := do(t, "POST", s.URL+"/payments/confirm", map[string]string{"Content-Type": "application/json"}, cb); r.Status != 200 {
+			t.Fatalf("confirm: %d %s", r.Status, r.Body)
 		}
 		return id, pk
 	}
@@ -100,19 +100,19 @@ func TestRefundsAndWebhooksKeepOrdersInStepWithToss(t *testing.T) {
 	id, pk := pay("Hanbok rental, 1 day", 39000)
 	settle()
 	inStep(id, pk, "DONE")
-	if r := refund(pk, 10000, "refund-1"); r.status != 200 {
-		t.Fatalf("partial refund: %d %s", r.status, r.body)
+	if r := refund(pk, 10000, "refund-1"); r.Status != 200 {
+		t.Fatalf("partial refund: %d %s", r.Status, r.Body)
 	}
 	inStep(id, pk, "PARTIAL_CANCELED")
-	if r := refund(pk, 10000, "refund-1"); r.status != 200 || r.header.Get("Idempotent-Replayed") != "true" {
-		t.Fatalf("retried refund: %d %v %s", r.status, r.header, r.body)
+	if r := refund(pk, 10000, "refund-1"); r.Status != 200 || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retried refund: %d %v %s", r.Status, r.Header, r.Body)
 	}
-	if r := refund(pk, 50000, ""); r.status != 400 {
-		t.Fatalf("refund over the balance: %d %s", r.status, r.body)
+	if r := refund(pk, 50000, ""); r.Status != 400 {
+		t.Fatalf("refund over the balance: %d %s", r.Status, r.Body)
 	}
 	inStep(id, pk, "PARTIAL_CANCELED")
-	if r := refund(pk, 0, "refund-rest"); r.status != 200 {
-		t.Fatalf("refund of the rest: %d %s", r.status, r.body)
+	if r := refund(pk, 0, "refund-rest"); r.Status != 200 {
+		t.Fatalf("refund of the rest: %d %s", r.Status, r.Body)
 	}
 	settle()
 	inStep(id, pk, "CANCELED")

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/tossintl/backend/internal/apicall"
 	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/moto"
 )
@@ -90,34 +91,12 @@ func startApp(t *testing.T, opts Options) (*Stack, *logsink.Buffer) {
 	return s, logs
 }
 
-type httpResult struct {
-	status int
-	header http.Header
-	body   []byte
-}
+type httpResult = apicall.Result
 
-func do(t *testing.T, method, url string, header map[string]string, body []byte) httpResult {
-	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Add(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return httpResult{resp.StatusCode, resp.Header, b}
-}
-
-func basic(key string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(key+":")) }
+var (
+	do    = apicall.Do
+	basic = apicall.Basic
+)
 
 func TestStackEndToEnd(t *testing.T) {
 	calls := &AWSRecorder{}
@@ -172,24 +151,24 @@ func TestStackEndToEnd(t *testing.T) {
 		if s.Sandbox == nil {
 			t.Fatal("no in-process sandbox")
 		}
-		if r := do(t, "GET", s.SandboxURL+"/v2/standard", nil, nil); r.status != 200 {
-			t.Errorf("sandbox SDK script: %d", r.status)
+		if r := do(t, "GET", s.SandboxURL+"/v2/standard", nil, nil); r.Status != 200 {
+			t.Errorf("sandbox SDK script: %d", r.Status)
 		}
 	})
 
 	var orderID string
 	t.Run("merchant API through DynamoDB and Secrets Manager", func(t *testing.T) {
-		if r := do(t, "POST", s.URL+"/orders", map[string]string{"Authorization": basic("wrong")}, []byte(`{"amount":1}`)); r.status != 401 {
-			t.Errorf("wrong key: %d %s", r.status, r.body)
+		if r := do(t, "POST", s.URL+"/orders", map[string]string{"Authorization": basic("wrong")}, []byte(`{"amount":1}`)); r.Status != 401 {
+			t.Errorf("wrong key: %d %s", r.Status, r.Body)
 		}
 		r := do(t, "POST", s.URL+"/orders", auth, []byte(`{"orderName":"Tea","amount":15000}`))
-		if r.status != 200 {
-			t.Fatalf("create: %d %s", r.status, r.body)
+		if r.Status != 200 {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
 		}
 		var created struct {
 			Order struct{ OrderID, CheckoutURL string }
 		}
-		if err := json.Unmarshal(r.body, &created); err != nil {
+		if err := json.Unmarshal(r.Body, &created); err != nil {
 			t.Fatal(err)
 		}
 		orderID = created.Order.OrderID
@@ -197,11 +176,11 @@ func TestStackEndToEnd(t *testing.T) {
 			t.Errorf("checkoutUrl = %q, want %q (the API's own host)", created.Order.CheckoutURL, want)
 		}
 		r = do(t, "GET", s.URL+"/orders/"+orderID, auth, nil)
-		if r.status != 200 || !strings.Contains(string(r.body), `"orderName":"Tea"`) {
-			t.Errorf("get: %d %s", r.status, r.body)
+		if r.Status != 200 || !strings.Contains(string(r.Body), `"orderName":"Tea"`) {
+			t.Errorf("get: %d %s", r.Status, r.Body)
 		}
-		if r := do(t, "GET", s.URL+"/orders/ord_missing", auth, nil); r.status != 404 {
-			t.Errorf("get missing: %d", r.status)
+		if r := do(t, "GET", s.URL+"/orders/ord_missing", auth, nil); r.Status != 404 {
+			t.Errorf("get missing: %d", r.Status)
 		}
 		if !strings.Contains(logs.String(), "[OrdersFunction] order created "+orderID+"\n") {
 			t.Errorf("function log line missing or unprefixed")
@@ -254,7 +233,7 @@ func TestStackEndToEnd(t *testing.T) {
 		}
 
 		r := do(t, "POST", s.URL+"/echo/bin", map[string]string{"Content-Type": "image/png"}, []byte{0x89, 'P', 'N', 'G', 0})
-		if err := json.Unmarshal(r.body, &ev); err != nil {
+		if err := json.Unmarshal(r.Body, &ev); err != nil {
 			t.Fatal(err)
 		}
 		if !ev.IsBase64Encoded || ev.Body != base64.StdEncoding.EncodeToString([]byte{0x89, 'P', 'N', 'G', 0}) {
@@ -263,7 +242,7 @@ func TestStackEndToEnd(t *testing.T) {
 
 		for path, key := range map[string]string{"/items/special": "GET /items/special", "/items/5": "GET /items/{id}"} {
 			r := do(t, "GET", s.URL+path, nil, nil)
-			if err := json.Unmarshal(r.body, &ev); err != nil || ev.RouteKey != key {
+			if err := json.Unmarshal(r.Body, &ev); err != nil || ev.RouteKey != key {
 				t.Errorf("%s went to %q (%v)", path, ev.RouteKey, err)
 			}
 		}
@@ -271,36 +250,36 @@ func TestStackEndToEnd(t *testing.T) {
 
 	t.Run("response translation and API Gateway's own answers", func(t *testing.T) {
 		r := do(t, "GET", s.URL+"/echo/x?mode=cookies", nil, nil)
-		if r.status != 200 || string(r.body) != "ok" || !reflect.DeepEqual(r.header.Values("Set-Cookie"), []string{"a=1; Path=/", "b=2"}) ||
-			!reflect.DeepEqual(r.header.Values("X-Multi"), []string{"1", "2"}) || r.header.Get("X-Single") != "s" {
-			t.Errorf("cookies: %d %q %v", r.status, r.body, r.header)
+		if r.Status != 200 || string(r.Body) != "ok" || !reflect.DeepEqual(r.Header.Values("Set-Cookie"), []string{"a=1; Path=/", "b=2"}) ||
+			!reflect.DeepEqual(r.Header.Values("X-Multi"), []string{"1", "2"}) || r.Header.Get("X-Single") != "s" {
+			t.Errorf("cookies: %d %q %v", r.Status, r.Body, r.Header)
 		}
 		r = do(t, "GET", s.URL+"/echo/x?mode=binary", nil, nil)
-		if r.status != 201 || !bytes.Equal(r.body, []byte{0, 1, 2, 255}) {
-			t.Errorf("binary: %d %v", r.status, r.body)
+		if r.Status != 201 || !bytes.Equal(r.Body, []byte{0, 1, 2, 255}) {
+			t.Errorf("binary: %d %v", r.Status, r.Body)
 		}
 		r = do(t, "GET", s.URL+"/echo/x?mode=raw", nil, nil)
-		if r.status != 200 || string(r.body) != `{"hello":"world"}` || r.header.Get("Content-Type") != "application/json" {
-			t.Errorf("raw: %d %s %v", r.status, r.body, r.header)
+		if r.Status != 200 || string(r.Body) != `{"hello":"world"}` || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("raw: %d %s %v", r.Status, r.Body, r.Header)
 		}
 		for _, mode := range []string{"error", "sleep", "bad"} {
 			r = do(t, "GET", s.URL+"/echo/x?mode="+mode, nil, nil)
-			if r.status != 500 || string(r.body) != `{"message":"Internal Server Error"}` {
-				t.Errorf("%s: %d %s", mode, r.status, r.body)
+			if r.Status != 500 || string(r.Body) != `{"message":"Internal Server Error"}` {
+				t.Errorf("%s: %d %s", mode, r.Status, r.Body)
 			}
 		}
 		if l := logs.String(); !strings.Contains(l, "boom: 500") || !strings.Contains(l, "Task timed out after 1.00 seconds") {
 			t.Errorf("failures not logged:\n%s", l)
 		}
 		// The timed-out process was replaced.
-		if r := do(t, "GET", s.URL+"/echo/x?mode=raw", nil, nil); r.status != 200 {
-			t.Errorf("after a timeout: %d", r.status)
+		if r := do(t, "GET", s.URL+"/echo/x?mode=raw", nil, nil); r.Status != 200 {
+			t.Errorf("after a timeout: %d", r.Status)
 		}
-		if r := do(t, "GET", s.URL+"/nope", nil, nil); r.status != 404 || string(r.body) != `{"message":"Not Found"}` {
-			t.Errorf("unknown route: %d %s", r.status, r.body)
+		if r := do(t, "GET", s.URL+"/nope", nil, nil); r.Status != 404 || string(r.Body) != `{"message":"Not Found"}` {
+			t.Errorf("unknown route: %d %s", r.Status, r.Body)
 		}
-		if r := do(t, "DELETE", s.URL+"/orders", nil, nil); r.status != 404 {
-			t.Errorf("unknown method: %d", r.status)
+		if r := do(t, "DELETE", s.URL+"/orders", nil, nil); r.Status != 404 {
+			t.Errorf("unknown method: %d", r.Status)
 		}
 	})
 
