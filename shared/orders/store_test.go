@@ -988,18 +988,47 @@ func TestApplyCancel(t *testing.T) {
 	})
 }
 
+// paymentRefusal is a payment a transition must refuse before any I/O,
+// with the field its ValidationError names.
+type paymentRefusal struct {
+	name  string
+	key   string
+	p     orders.Payment
+	field string
+}
+
+// refusedBeforeIO applies each case through write and checks that it is
+// refused with a ValidationError on its field, without a store call, and
+// that o is left as it was.
+func refusedBeforeIO(t *testing.T, f fixture, o *orders.Order, cases []paymentRefusal,
+	write func(ctx context.Context, id, paymentKey string, p orders.Payment, now time.Time) (*orders.Order, error)) {
+	t.Helper()
+	before := mustGet(t, f.store, o.ID, t0)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if f.calls != nil {
+				f.calls.Reset()
+			}
+			_, err := write(t.Context(), o.ID, tc.key, tc.p, t0)
+			var ve *orders.ValidationError
+			if !errors.As(err, &ve) || ve.Field != tc.field {
+				t.Fatalf("err = %v, want ValidationError on %s", err, tc.field)
+			}
+			if f.calls != nil && f.calls.Count() != 0 {
+				t.Errorf("calls = %s, want none", f.calls)
+			}
+		})
+	}
+	equal(t, "order after refusals", mustGet(t, f.store, o.ID, t0), before)
+}
+
 func TestApplyCancelRefusesImpossiblePayments(t *testing.T) {
 	with := func(change func(p *orders.Payment)) orders.Payment {
 		p := canceled(5000)
 		change(&p)
 		return p
 	}
-	cases := []struct {
-		name  string
-		key   string
-		p     orders.Payment
-		field string
-	}{
+	cases := []paymentRefusal{
 		{"no payment key", "", canceled(5000), "paymentKey"},
 		{"not canceled", "pk_1", payment, "payment.balanceAmount"},
 		{"balance above total", "pk_1", with(func(p *orders.Payment) { p.BalanceAmount = 20000 }), "payment.balanceAmount"},
@@ -1016,23 +1045,7 @@ func TestApplyCancelRefusesImpossiblePayments(t *testing.T) {
 		if _, err := f.store.Complete(ctx, o.ID, "pk_1", payment, t0); err != nil {
 			t.Fatal(err)
 		}
-		before := mustGet(t, f.store, o.ID, t0)
-		for _, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) {
-				if f.calls != nil {
-					f.calls.Reset()
-				}
-				_, err := f.store.ApplyCancel(ctx, o.ID, tc.key, tc.p, t0)
-				var ve *orders.ValidationError
-				if !errors.As(err, &ve) || ve.Field != tc.field {
-					t.Fatalf("err = %v, want ValidationError on %s", err, tc.field)
-				}
-				if f.calls != nil && f.calls.Count() != 0 {
-					t.Errorf("calls = %s, want none", f.calls)
-				}
-			})
-		}
-		equal(t, "order after refusals", mustGet(t, f.store, o.ID, t0), before)
+		refusedBeforeIO(t, f, o, cases, f.store.ApplyCancel)
 	})
 }
 
@@ -1237,12 +1250,7 @@ func TestSettleFromTossRefusesNonApprovals(t *testing.T) {
 		change(&p)
 		return p
 	}
-	cases := []struct {
-		name  string
-		key   string
-		p     orders.Payment
-		field string
-	}{
+	cases := []paymentRefusal{
 		{"no payment key", "", payment, "paymentKey"},
 		{"payment key too long", string(make([]byte, orders.MaxPaymentKeyLen+1)), payment, "paymentKey"},
 		{"no total", "pk_1", with(func(p *orders.Payment) { p.TotalAmount = 0 }), "payment.totalAmount"},
@@ -1254,22 +1262,6 @@ func TestSettleFromTossRefusesNonApprovals(t *testing.T) {
 	}
 	forEachStore(t, func(t *testing.T, f fixture) {
 		o := create(t, f.store, 15000, t0)
-		before := mustGet(t, f.store, o.ID, t0)
-		for _, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) {
-				if f.calls != nil {
-					f.calls.Reset()
-				}
-				_, err := f.store.SettleFromToss(ctx, o.ID, tc.key, tc.p, t0)
-				var ve *orders.ValidationError
-				if !errors.As(err, &ve) || ve.Field != tc.field {
-					t.Fatalf("err = %v, want ValidationError on %s", err, tc.field)
-				}
-				if f.calls != nil && f.calls.Count() != 0 {
-					t.Errorf("calls = %s, want none", f.calls)
-				}
-			})
-		}
-		equal(t, "order after refusals", mustGet(t, f.store, o.ID, t0), before)
+		refusedBeforeIO(t, f, o, cases, f.store.SettleFromToss)
 	})
 }
