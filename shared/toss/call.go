@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -161,6 +162,11 @@ func (c *Client) send(ctx context.Context, cl *call, key string, attempt int) (r
 		c.logAttempt(ctx, cl, attempt, status, time.Since(start), res.err)
 	}()
 	fail := func(err error) result {
+		// The transport's error names the request URL, whose path may hold
+		// a paymentKey: it names the URL as the logs do, masked.
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			ue.URL = c.baseURL + cl.logPath
+		}
 		return result{err: &Error{Method: cl.method, Path: cl.logPath, Status: status, Err: err}}
 	}
 

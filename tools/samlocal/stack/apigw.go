@@ -393,22 +393,24 @@ func APIHandler(router *Router, invoke Invoker, logf func(format string, args ..
 			apiMessage(w, http.StatusInternalServerError, "Internal Server Error", reqID)
 			return
 		}
+		// Failures are logged by route key, not path: a path can hold a
+		// paymentKey (/payments/{paymentKey}/cancel).
 		// The function runs on even if API Gateway stops waiting, as in AWS.
 		ctx, cancel := context.WithTimeout(r.Context(), IntegrationTimeout)
 		defer cancel()
 		payload, err := invoke(ctx, rt.Function, event)
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):
-			logf("%s %s → %s: no answer within %s: 503", r.Method, r.URL.Path, rt.Function, IntegrationTimeout)
+			logf("%s → %s: no answer within %s: 503", rt.Key(), rt.Function, IntegrationTimeout)
 			apiMessage(w, http.StatusServiceUnavailable, "Service Unavailable", reqID)
 			return
 		case err != nil:
-			logf("%s %s → %s: %v: 500", r.Method, r.URL.Path, rt.Function, err)
+			logf("%s → %s: %v: 500", rt.Key(), rt.Function, err)
 			apiMessage(w, http.StatusInternalServerError, "Internal Server Error", reqID)
 			return
 		}
 		if err := WriteResponse(w, payload, reqID); err != nil {
-			logf("%s %s → %s: %v: 500", r.Method, r.URL.Path, rt.Function, err)
+			logf("%s → %s: %v: 500", rt.Key(), rt.Function, err)
 			apiMessage(w, http.StatusInternalServerError, "Internal Server Error", reqID)
 		}
 	})
