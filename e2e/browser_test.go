@@ -135,6 +135,7 @@ func TestBuyerJourneyInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
 	}
+	guardPaymentKeys(t, s, logs)
 	t.Cleanup(func() {
 		_ = s.Close()
 		if t.Failed() {

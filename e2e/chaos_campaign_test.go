@@ -37,10 +37,13 @@ import (
 // at AWS (a per-function proxy in front of moto, chaosAWS).
 //
 //	Storm    ≥ 200 concurrent duplicates on one order: one confirm at Toss
+//	Claims   15 orders × 4 attempts × 16 racing requests: one claim and one
+//	         confirm per order, paid under the attempt Toss approved
 //	Faults   the fault matrix (chaos_faults_test.go), crash recovery included
 //	Hostile  markup, header injection, oversized and malformed input, enumeration
 //	Journey  a full end-to-end run through every function
-//	Secrets  every log line of the campaign searched for the keys
+//	Secrets  every log line of the campaign searched for the keys and for
+//	         every paymentKey the sandbox issued
 //
 // Every answer is inspected as it arrives (inspect): security headers on
 // every page, no key, no stack trace, no injected header.
@@ -56,6 +59,7 @@ func TestChaosCampaign(t *testing.T) {
 	started := time.Now()
 	c := startCampaign(t)
 	t.Run("Storm", c.storm)
+	t.Run("Claims", c.claimStorm)
 	t.Run("Faults", c.faultMatrix)
 	t.Run("Hostile", c.hostile)
 	t.Run("Journey", c.journey)
@@ -82,6 +86,7 @@ type campaign struct {
 	kills       int         // bootstrap processes killed
 	rows        []matrixRow // the fault matrix, for the doc
 	stormNote   string      // the storm's outcome, for the doc
+	claimsNote  string      // the claim storm's outcome, for the doc
 	hostileNote string      // the sweep's outcome, for the doc
 	secretsNote string      // the log scan's outcome, for the doc
 	scenarios   map[string]int
@@ -98,6 +103,7 @@ func startCampaign(t *testing.T) *campaign {
 		t.Fatalf("Start: %v\nlogs:\n%s", err, c.logs)
 	}
 	c.s = s
+	guardPaymentKeys(t, s, c.logs)
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
 			t.Error(err)

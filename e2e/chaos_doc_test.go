@@ -67,6 +67,18 @@ order (failed tries, replays under the Idempotency-Key and re-drives included);
 
 ` + c.stormNote + `
 
+## Claim storm
+
+Many orders, each with several attempts the buyer approved in the payment window
+(another card after a decline, two tabs, the back button), every attempt's
+success redirect, reloads and frontend confirms racing at once. Some orders lose
+the write that records Toss's approval; some were approved at Toss under an
+attempt whose claim the order never recorded and whose tab is closed, so only
+Toss's record can tell which attempt holds the money. A 429 (the limit on new
+Toss-reaching attempts per order) is an allowed answer: the buyer asks again.
+
+` + c.claimsNote + `
+
 ## Hostile input
 
 ` + c.hostileNote + `

@@ -96,6 +96,7 @@ func TestEveryEventThroughItsBootstrap(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
 	}
+	guardPaymentKeys(t, s, logs)
 	t.Cleanup(func() {
 		_ = s.Close()
 		if t.Failed() {

@@ -25,6 +25,7 @@ func TestRealFunctionsThroughTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
 	}
+	guardPaymentKeys(t, s, logs)
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
 			t.Error(err)

@@ -1,0 +1,19 @@
+package tosstest
+
+import "sort"
+
+// PaymentKeys returns every paymentKey the sandbox has issued or been given
+// (Authorize, WithPaymentKey, the payment window) since it started or was
+// last Reset, sorted. A paymentKey is what an attacker needs to look up or
+// refund a payment with a leaked secret key, so tests search logs for each
+// of them whole; OrderPayments would need every orderId first.
+func (s *Sandbox) PaymentKeys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]string, 0, len(s.payments))
+	for k := range s.payments {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
