@@ -6,7 +6,8 @@
 //   - a repeat after it completed gets the stored response again (errors too);
 //   - a repeat while the first still runs gets ErrInProgress (409);
 //   - the same key with a different body gets ErrMismatch (422);
-//   - a key longer than MaxKeyLength gets ErrKeyTooLong (400).
+//   - a key that breaks the key rule (ValidateKey) gets an error matching
+//     ErrInvalidKey (400).
 //
 // A key is scoped by caller, method and path: the same key sent by another
 // caller, or to another endpoint, is a different key. Keys are remembered for
@@ -43,14 +44,20 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
 // HeaderKey is the request header that carries the key.
 const HeaderKey = "Idempotency-Key"
 
-// MaxKeyLength is the longest key accepted, in characters (Toss's own limit).
+// MaxKeyLength is the longest key accepted, in characters (Toss's own limit,
+// docs/toss-api.md#idempotency-key). ValidateKey counts Unicode characters
+// (runes), not bytes: Toss states its limit in characters, and a caller who
+// reads "300 characters" and sends 300 Hangul syllables (900 bytes of UTF-8)
+// must not be refused.
 const MaxKeyLength = 300
 
 // Defaults for Options.
@@ -66,8 +73,15 @@ const (
 
 // Errors returned by Do. Map them with Problem.
 var (
-	// ErrKeyTooLong: the key is longer than MaxKeyLength.
-	ErrKeyTooLong = errors.New("idempotency: key longer than 300 characters")
+	// ErrInvalidKey is matched (errors.Is) by every error ValidateKey
+	// returns, so callers that need not say why map them all at once.
+	ErrInvalidKey = errors.New("idempotency: invalid key")
+	// ErrKeyEmpty: the key is empty or only white space.
+	ErrKeyEmpty = fmt.Errorf("%w: empty or blank", ErrInvalidKey)
+	// ErrKeyTooLong: the key is longer than MaxKeyLength characters.
+	ErrKeyTooLong = fmt.Errorf("%w: longer than %d characters", ErrInvalidKey, MaxKeyLength)
+	// ErrKeyCharacters: the key holds control characters or is not UTF-8.
+	ErrKeyCharacters = fmt.Errorf("%w: control characters or invalid UTF-8", ErrInvalidKey)
 	// ErrInProgress: a request with the same key is still running.
 	ErrInProgress = errors.New("idempotency: a request with this key is in progress")
 	// ErrMismatch: the key was first used with a different request body.
@@ -90,7 +104,7 @@ const (
 // (store failures, handler errors): those are 500s.
 func Problem(err error) (status int, code string, ok bool) {
 	switch {
-	case errors.Is(err, ErrKeyTooLong):
+	case errors.Is(err, ErrInvalidKey):
 		return http.StatusBadRequest, CodeInvalidKey, true
 	case errors.Is(err, ErrInProgress):
 		// The IETF draft's answer to a concurrent repeat: ask again later.
@@ -101,12 +115,41 @@ func Problem(err error) (status int, code string, ok bool) {
 	return 0, "", false
 }
 
+// ValidateKey is the one rule for an Idempotency-Key a caller sends, on
+// every route that takes one (and for the caller's key a refund is derived
+// from, shared/payments): nil, or ErrKeyEmpty, ErrKeyCharacters or
+// ErrKeyTooLong, checked in that order. It is for a key that was sent: a
+// request without the header has no key to validate.
+//
+//   - Empty or all white space (Unicode's definition, so a full-width space
+//     too) is refused: it names no operation, and a client sending one has
+//     a bug that would otherwise make unrelated requests share a key.
+//   - Control characters (C0, DEL, C1; tab included) and invalid UTF-8 are
+//     refused: HTTP does not allow them in a header value (RFC 9110 §5.5),
+//     so such a key comes from a broken or hostile client, and a proxy may
+//     rewrite it, making its retry a different key.
+//   - At most MaxKeyLength characters, counted as runes (see MaxKeyLength).
+//
+// Anything else is accepted as sent, spaces inside included: the key is
+// opaque, and only ever stored hashed (RecordID).
+func ValidateKey(key string) error {
+	switch {
+	case strings.TrimSpace(key) == "":
+		return ErrKeyEmpty
+	case !utf8.ValidString(key) || strings.IndexFunc(key, unicode.IsControl) >= 0:
+		return ErrKeyCharacters
+	case utf8.RuneCountInString(key) > MaxKeyLength:
+		return ErrKeyTooLong
+	}
+	return nil
+}
+
 // Request identifies one call of an endpoint.
 type Request struct {
 	Caller string // who is calling (merchant or API key id): keys never collide across callers
 	Method string
 	Path   string
-	Key    string // the Idempotency-Key header; empty runs the handler without idempotency
+	Key    string // the Idempotency-Key header; empty (no header) runs the handler without idempotency
 	Body   []byte
 }
 
@@ -169,6 +212,10 @@ const storeTimeout = 5 * time.Second
 // again) and the error is returned or the panic continues. If fn's response
 // is marked NoStore, the key is released and the response returned.
 //
+// A non-empty key that fails ValidateKey returns its error without running
+// fn. An empty Key means the request carried no key: telling that apart
+// from a header sent empty is the HTTP layer's job (it has the headers).
+//
 // If fn succeeded but its response could not be stored (ErrLockLost, or a
 // store failure), Do returns fn's response together with the error: the
 // handler's work is done and the caller may still send the response.
@@ -177,8 +224,8 @@ func (g *Guard) Do(ctx context.Context, r Request, fn func(ctx context.Context) 
 		resp, err = fn(ctx)
 		return resp, false, err
 	}
-	if utf8.RuneCountInString(r.Key) > MaxKeyLength {
-		return Response{}, false, ErrKeyTooLong
+	if err := ValidateKey(r.Key); err != nil {
+		return Response{}, false, err
 	}
 
 	now := g.opts.Clock()

@@ -222,20 +222,56 @@ func TestMismatchedBody(t *testing.T) {
 	})
 }
 
-func TestKeyLength(t *testing.T) {
-	tests := []struct {
-		name    string
-		key     string
-		wantErr error
-	}{
-		{"300 ASCII characters", strings.Repeat("a", 300), nil},
-		{"301 ASCII characters", strings.Repeat("a", 301), ErrKeyTooLong},
-		{"300 multi-byte characters", strings.Repeat("키", 300), nil},
-		{"301 multi-byte characters", strings.Repeat("키", 301), ErrKeyTooLong},
-		{"odd characters", "a b/c?d=e&f#\x00\n🔑'\"%", nil},
-		{"uuid", "5f0e2b8e-8b1a-4c1e-9f7e-3f4a2f0c9d11", nil},
+// keyRuleCases is the key rule's table, shared by ValidateKey's test and
+// Do's, so the guard cannot drift from the rule it delegates to.
+var keyRuleCases = []struct {
+	name    string
+	key     string
+	wantErr error
+}{
+	{"300 ASCII characters", strings.Repeat("a", 300), nil},
+	{"301 ASCII characters", strings.Repeat("a", 301), ErrKeyTooLong},
+	// Characters, not bytes: 300 Hangul syllables are 900 bytes of UTF-8.
+	{"300 Hangul characters", strings.Repeat("키", 300), nil},
+	{"301 Hangul characters", strings.Repeat("키", 301), ErrKeyTooLong},
+	{"101 Hangul characters", strings.Repeat("키", 101), nil},
+	{"300 four-byte characters", strings.Repeat("🔑", 300), nil},
+	{"301 four-byte characters", strings.Repeat("🔑", 301), ErrKeyTooLong},
+	{"one character", "k", nil},
+	{"printable punctuation and spaces inside", "a b/c?d=e&f#🔑'\"% z", nil},
+	{"surrounding spaces", " k ", nil},
+	{"uuid", "5f0e2b8e-8b1a-4c1e-9f7e-3f4a2f0c9d11", nil},
+	{"space", " ", ErrKeyEmpty},
+	{"spaces", "     ", ErrKeyEmpty},
+	{"full-width spaces", "\u3000\u3000", ErrKeyEmpty},
+	{"301 spaces", strings.Repeat(" ", 301), ErrKeyEmpty},
+	{"NUL", "a\x00b", ErrKeyCharacters},
+	{"newline", "a\nb", ErrKeyCharacters},
+	{"tab", "a\tb", ErrKeyCharacters},
+	{"DEL", "a\x7fb", ErrKeyCharacters},
+	{"C1 control", "a\u0085b", ErrKeyCharacters},
+	{"invalid UTF-8", "a\xffb", ErrKeyCharacters},
+}
+
+func TestValidateKey(t *testing.T) {
+	if err := ValidateKey(""); !errors.Is(err, ErrKeyEmpty) {
+		t.Errorf("ValidateKey(\"\") = %v, want ErrKeyEmpty", err)
 	}
-	for _, tt := range tests {
+	for _, tt := range keyRuleCases {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ValidateKey(tt.key)
+			if err != tt.wantErr {
+				t.Fatalf("ValidateKey = %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr != nil && !errors.Is(err, ErrInvalidKey) {
+				t.Fatalf("%v does not match ErrInvalidKey", err)
+			}
+		})
+	}
+}
+
+func TestDoAppliesKeyRule(t *testing.T) {
+	for _, tt := range keyRuleCases {
 		t.Run(tt.name, func(t *testing.T) {
 			forEachBackend(t, func(t *testing.T, g *Guard, _ *fakeClock, _ func(string) (Record, bool)) {
 				h := &counter{resp: okResponse(`{}`)}
@@ -776,6 +812,8 @@ func TestProblem(t *testing.T) {
 		ok     bool
 	}{
 		{ErrKeyTooLong, 400, "INVALID_IDEMPOTENCY_KEY", true},
+		{ErrKeyEmpty, 400, "INVALID_IDEMPOTENCY_KEY", true},
+		{fmt.Errorf("wrapped: %w", ErrKeyCharacters), 400, "INVALID_IDEMPOTENCY_KEY", true},
 		{ErrInProgress, 409, "IDEMPOTENT_REQUEST_PROCESSING", true},
 		{fmt.Errorf("confirm: %w", ErrMismatch), 422, "IDEMPOTENCY_KEY_REUSED", true},
 		{ErrLockLost, 0, "", false},
