@@ -20,8 +20,10 @@ import (
 
 // Buyer pages answer every request with a page: 200 for a receipt, a
 // "processing" page or a checkout; 400 for a refused amount or malformed
-// parameters; 404 for an unknown order; 503 only when our own storage or
-// secrets are unreachable. Nothing a buyer can type into a URL is a 5xx.
+// parameters; 404 for an unknown order; 429 (a "processing" page that
+// refreshes once the order admits another attempt) when the order's budget
+// of Toss calls is spent; 503 only when our own storage or secrets are
+// unreachable. Nothing a buyer can type into a URL is a 5xx.
 
 const (
 	noticeNotFound    = pages.NoticeNotFound
@@ -91,6 +93,7 @@ func (s *Service) PaymentSuccess(ctx context.Context, r *apigw.Request) apigw.Re
 	res, err := s.Engine.Confirm(ctx, paymentKey, orderID, amount)
 	var am *payments.AmountMismatchError
 	var np *payments.NotPayableError
+	var rl *payments.RateLimitedError
 	switch {
 	case errors.Is(err, payments.ErrOrderNotFound):
 		return s.noticePage(p, r, noticeNotFound, "", "", http.StatusNotFound)
@@ -104,6 +107,17 @@ func (s *Service) PaymentSuccess(ctx context.Context, r *apigw.Request) apigw.Re
 		return s.noticePage(p, r, noticeExpired, orderID, "", http.StatusOK)
 	case errors.Is(err, payments.ErrInvalidRequest):
 		return s.noticePage(p, r, noticeBadRequest, "", "", http.StatusBadRequest)
+	case errors.As(err, &rl):
+		// Others spent the order's attempts (or this buyer did, card after
+		// card): the page asks again by itself once one is free, which is
+		// at most orders.AttemptWindow away, inside Toss's confirm window.
+		wait := retryAfterSeconds(rl.RetryAfter)
+		v := pages.ProcessingView{Lang: p.lang, Nonce: p.nonce, OrderID: orderID, RefreshURL: s.selfURL(r), RefreshSeconds: wait}
+		resp := s.html(http.StatusTooManyRequests, p, false, func(b *bytes.Buffer) error { return pages.Processing(b, v) })
+		if resp.StatusCode == http.StatusTooManyRequests {
+			resp.Headers["Retry-After"] = strconv.Itoa(wait)
+		}
+		return resp
 	case err != nil:
 		s.log().ErrorContext(ctx, "confirm", "error", err)
 		return s.noticePage(p, r, noticeUnavailable, "", "", http.StatusServiceUnavailable)
@@ -144,9 +158,19 @@ func (s *Service) selfURL(r *apigw.Request) string {
 	return u
 }
 
-// PaymentFail is GET /payments/fail, the failUrl: it records the failure on
-// the order when the order is known and shows guidance. Toss's message is
-// attacker-controllable: it is stored bounded and shown only as escaped text.
+// PaymentFail is GET /payments/fail, the failUrl: it shows guidance, with a
+// way back to the checkout when the order is known. Toss's message is
+// attacker-controllable: it is shown bounded and only as escaped text.
+//
+// It records nothing on the order. Toss does not sign the fail redirect:
+// its code, message and orderId are the buyer's browser's word, and anyone
+// who knows an orderId (it is on the public checkout page) can send any of
+// them, as often as they like. Recorded, they would stand beside (or
+// replace) what Toss itself reported, in what the merchant reads from
+// GET /orders, and cost a write per request. What the order shows comes
+// from Toss (a declined confirm, Toss's record of a payment) or from our
+// own checks; the fail redirect goes to the log only, and the order is
+// read, never written, so a paid order is untouched by construction.
 func (s *Service) PaymentFail(ctx context.Context, r *apigw.Request) apigw.Response {
 	q, err := apigw.Query(r)
 	if err != nil {
@@ -166,26 +190,22 @@ func (s *Service) PaymentFail(ctx context.Context, r *apigw.Request) apigw.Respo
 	v := pages.FailView{Lang: p.lang, Nonce: p.nonce, Code: code, Message: message}
 	if orderID != "" {
 		ctx = withOrder(ctx, orderID)
-		f := orders.Failure{Code: code, Message: message, At: s.now()}
-		if f.Code == "" {
-			f.Code = "UNKNOWN_FAIL_CODE"
-		}
-		_, err := s.Orders.RecordFailure(ctx, orderID, f, s.now())
-		var ce *orders.ConflictError
+		_, err := s.Orders.Get(ctx, orderID, s.now())
 		switch {
 		case err == nil:
-			v.CheckoutURL = s.checkoutLink(r, orderID, p.lang)
-		case errors.As(err, &ce):
-			// Paid or confirming: the failure of a stale window changes nothing.
+			// Whatever its state: the checkout page shows a paid or
+			// expired order as such.
 			v.CheckoutURL = s.checkoutLink(r, orderID, p.lang)
 		case errors.Is(err, orders.ErrNotFound):
 			// Unknown order: no way back to offer.
 		default:
-			s.log().ErrorContext(ctx, "record fail redirect", "error", err)
+			s.log().ErrorContext(ctx, "read order for fail redirect", "error", err)
 			v.CheckoutURL = s.checkoutLink(r, orderID, p.lang)
 		}
 	}
-	s.log().InfoContext(ctx, "payment window failed", "code", code)
+	// The buyer's word, logged for operators: the code is reduced to Toss's
+	// alphabet and the message is not logged at all.
+	s.log().InfoContext(ctx, "payment window failed (reported by the buyer's browser)", "code", code)
 	return s.html(http.StatusOK, p, false, func(b *bytes.Buffer) error { return pages.Fail(b, v) })
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -203,9 +204,10 @@ func TestPaymentSuccessBadParameters(t *testing.T) {
 }
 
 func TestPaymentFail(t *testing.T) {
-	t.Run("records the failure on the order", func(t *testing.T) {
+	t.Run("shows guidance and records nothing", func(t *testing.T) {
 		h := newHarness(t)
 		o := h.createOrder("Hanbok", 39000)
+		before := h.storedOrder(o.OrderID)
 		long := strings.Repeat("카", 300) // 2,700 bytes escaped: under the 4 KiB query limit
 		q := url.Values{"code": {"REJECT_CARD_COMPANY"}, "message": {long}, "orderId": {o.OrderID}, "lang": {"en"}}
 		resp := h.page(h.svc.PaymentFail, rq{Method: "GET", Path: "/payments/fail", Query: q.Encode()})
@@ -213,12 +215,33 @@ func TestPaymentFail(t *testing.T) {
 		if href := linkHref(resp.Body, "retry"); !strings.HasPrefix(href, o.CheckoutURL+"?") {
 			t.Errorf("retry link %q, want the checkout", href)
 		}
-		got := h.getOrder(o.OrderID)
-		if got.Status != "PENDING" || got.LastFailure == nil || got.LastFailure.Code != "REJECT_CARD_COMPANY" {
-			t.Fatalf("order %+v", got)
+		if got := h.storedOrder(o.OrderID); got.Version != before.Version || got.LastFailure != nil || got.Status != orders.StatusPending {
+			t.Fatalf("the fail redirect wrote the order: %+v", got)
 		}
-		if n := len([]rune(got.LastFailure.Message)); n == 0 || n > 200 {
-			t.Errorf("stored message has %d characters, want 1 to 200", n)
+	})
+
+	// The black-box finding: the unsigned fail redirect, sent 21 times with
+	// made-up codes, replaced the failure Toss had reported each time. Now
+	// what Toss reported stands, and a paid order is never touched.
+	t.Run("never overwrites what Toss reported", func(t *testing.T) {
+		h := newHarness(t)
+		o := h.createOrder("Hanbok", 39000)
+		other := h.createOrder("Other", 39000)
+		stray := h.sb.Authorize(other.OrderID, other.OrderName, other.Amount)
+		wantError(t, h.confirm(stray, o.OrderID, o.Amount, ""), http.StatusForbidden, "FORBIDDEN_REQUEST")
+		before := h.storedOrder(o.OrderID)
+		if before.LastFailure == nil || before.LastFailure.Code != "FORBIDDEN_REQUEST" {
+			t.Fatalf("Toss's decline not recorded: %+v", before.LastFailure)
+		}
+		for i := range 21 {
+			q := url.Values{"code": {fmt.Sprintf("FORGED_%d", i)}, "message": {"forged"}, "orderId": {o.OrderID}}
+			wantPage(t, h.page(h.svc.PaymentFail, rq{Method: "GET", Path: "/payments/fail", Query: q.Encode()}), 200, "fail")
+		}
+		if got := h.storedOrder(o.OrderID); got.Version != before.Version || !reflect.DeepEqual(got.LastFailure, before.LastFailure) {
+			t.Fatalf("failure after 21 forged fail redirects: %+v, want Toss's %+v", got.LastFailure, before.LastFailure)
+		}
+		if view := h.getOrder(o.OrderID); view.LastFailure == nil || view.LastFailure.Code != "FORBIDDEN_REQUEST" {
+			t.Fatalf("GET /orders shows %+v", view.LastFailure)
 		}
 	})
 
@@ -240,9 +263,8 @@ func TestPaymentFail(t *testing.T) {
 					}
 				}
 			}
-			got := h.getOrder(o.OrderID)
-			if got.LastFailure == nil || got.LastFailure.Code != "UNKNOWN_FAIL_CODE" {
-				t.Errorf("a code with markup was stored: %+v", got.LastFailure)
+			if got := h.getOrder(o.OrderID); got.LastFailure != nil {
+				t.Errorf("the fail redirect stored %+v", got.LastFailure)
 			}
 		})
 	}
@@ -290,9 +312,10 @@ func TestPaymentFail(t *testing.T) {
 		o := h.createOrder("Hanbok", 39000)
 		key := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount)
 		wantPage(t, h.success(o.OrderID, key, o.Amount), 200, "done")
+		before := h.storedOrder(o.OrderID)
 		resp := h.page(h.svc.PaymentFail, rq{Method: "GET", Path: "/payments/fail", Query: "code=PAY_PROCESS_CANCELED&orderId=" + o.OrderID})
 		wantPage(t, resp, 200, "fail")
-		if got := h.getOrder(o.OrderID); got.Status != "DONE" || got.LastFailure != nil {
+		if got := h.storedOrder(o.OrderID); got.Status != orders.StatusDone || got.LastFailure != nil || got.Version != before.Version {
 			t.Errorf("order %+v", got)
 		}
 	})
@@ -556,7 +579,8 @@ func TestBuyerJourney(t *testing.T) {
 	if m := htmlLangRe.FindStringSubmatch(r.Body); m == nil || m[1] != "ja" {
 		t.Errorf("receipt language %v", m)
 	}
-	if got := h.getOrder(o.OrderID); got.Status != "DONE" || got.LastFailure == nil || got.LastFailure.Code != "PAY_PROCESS_CANCELED" {
+	// The closed window was the browser's word: not recorded (PaymentFail).
+	if got := h.getOrder(o.OrderID); got.Status != "DONE" || got.LastFailure != nil {
 		t.Errorf("order %+v", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tossintl/backend/shared/apigw"
+	"github.com/tossintl/backend/shared/idempotency"
 	"github.com/tossintl/backend/shared/payments"
 	"github.com/tossintl/backend/shared/toss"
 )
@@ -29,6 +30,11 @@ type CancelEntityBody struct {
 // {cancelReason, cancelAmount?} refunds all or part of the payment, once per
 // request: the Idempotency-Key sent to Toss is derived from the request (and
 // the caller's own Idempotency-Key), so a retried refund never refunds twice.
+// Of the successful answers about one refund, however many identical
+// requests race, exactly one says "repeated": false (payments.CancelResult),
+// so a merchant counting them books it once; and a refund over what is
+// refundable (the balance less the refunds in flight) is refused 400
+// EXCEED_CANCEL_AMOUNT before Toss is called.
 func (s *Service) CancelPayment(ctx context.Context, r *apigw.Request) apigw.Response {
 	if resp, ok := s.merchant(ctx, r); !ok {
 		return resp
@@ -68,6 +74,10 @@ func (s *Service) cancelError(ctx context.Context, r *apigw.Request, err error) 
 	var te *toss.Error
 	var ic *payments.InvalidCancelError
 	switch {
+	case errors.Is(err, idempotency.ErrInvalidKey):
+		// s.idempotent applies the same rule first; this keeps the refund
+		// path from ever answering a bad key with another code.
+		return Error(r, CodeInvalidIdempotencyKey, keyMessage(err, LangOf(r)))
 	case errors.As(err, &ic):
 		return Error(r, CodeInvalidRequest, fieldMessage(LangOf(r), ic.Field, ic.Reason))
 	case errors.Is(err, payments.ErrOrderNotFound):

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tossintl/backend/shared/apigw"
@@ -159,5 +162,96 @@ func TestCancelWithOurKeyRefusedIsOurOutage(t *testing.T) {
 	}
 	if p, _ := h.sb.Payment(key); p.BalanceAmount != 39000 {
 		t.Fatalf("balance %d", p.BalanceAmount)
+	}
+}
+
+// raceRefunds sends n refunds of paymentKey at once; body and key give
+// request i's body and Idempotency-Key.
+func (h *harness) raceRefunds(n int, paymentKey string, body func(i int) string, key func(i int) string) []apigw.Response {
+	h.t.Helper()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	out := make([]apigw.Response, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			out[i] = h.refund(paymentKey, body(i), key(i), authHeader())
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+func (h *harness) paidOrder(name string, amount int64) string {
+	h.t.Helper()
+	o := h.createOrder(name, amount)
+	key := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount)
+	if resp := h.confirm(key, o.OrderID, o.Amount, ""); resp.StatusCode != 200 {
+		h.t.Fatalf("confirm: %d %s", resp.StatusCode, resp.Body)
+	}
+	return key
+}
+
+func cancelRequests(h *harness) int {
+	n := 0
+	for _, r := range h.sb.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/cancel") {
+			n++
+		}
+	}
+	return n
+}
+
+// Eight identical refunds without an Idempotency-Key are one refund: one
+// answer says repeated:false, so a merchant counting answers books one.
+func TestConcurrentIdenticalRefundsAnswerOneNew(t *testing.T) {
+	h := newHarness(t)
+	key := h.paidOrder("Hanbok", 39000)
+	resps := h.raceRefunds(8, key, func(int) string { return refundBody(5000) }, func(int) string { return "" })
+	fresh := 0
+	for i, r := range resps {
+		if r.StatusCode != 200 || !contains(r.Body, `"balanceAmount":34000`) {
+			t.Fatalf("request %d: %d %s", i, r.StatusCode, r.Body)
+		}
+		if contains(r.Body, `"repeated":false`) {
+			fresh++
+		}
+	}
+	if fresh != 1 {
+		t.Fatalf("%d answers say repeated:false, want 1", fresh)
+	}
+	if p, _ := h.sb.Payment(key); p.BalanceAmount != 34000 || len(p.Cancels) != 1 {
+		t.Fatalf("sandbox: balance %d, %d refunds", p.BalanceAmount, len(p.Cancels))
+	}
+}
+
+// Ten different refunds of 6,000 on 20,000: three are done, seven are
+// refused 400 EXCEED_CANCEL_AMOUNT, and Toss hears of the three only.
+func TestConcurrentRefundsOverTheBalanceAreOurs(t *testing.T) {
+	h := newHarness(t)
+	key := h.paidOrder("Tea set", 20000)
+	resps := h.raceRefunds(10, key, func(int) string { return refundBody(6000) }, func(i int) string { return fmt.Sprintf("return-%d", i) })
+	done, refused := 0, 0
+	for i, r := range resps {
+		switch {
+		case r.StatusCode == 200 && contains(r.Body, `"repeated":false`):
+			done++
+		case r.StatusCode == 400 && contains(r.Body, `"EXCEED_CANCEL_AMOUNT"`):
+			refused++
+		default:
+			t.Errorf("request %d: %d %s", i, r.StatusCode, r.Body)
+		}
+	}
+	if done != 3 || refused != 7 {
+		t.Fatalf("%d done, %d refused; want 3 and 7", done, refused)
+	}
+	if n := cancelRequests(h); n != 3 {
+		t.Fatalf("the sandbox received %d cancel requests, want 3", n)
+	}
+	if p, _ := h.sb.Payment(key); p.BalanceAmount != 2000 || len(p.Cancels) != 3 {
+		t.Fatalf("sandbox: balance %d, %d refunds", p.BalanceAmount, len(p.Cancels))
 	}
 }

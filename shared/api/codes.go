@@ -26,6 +26,7 @@ const (
 	CodeInvalidIdempotencyKey    = "INVALID_IDEMPOTENCY_KEY"
 	CodeIdempotentProcessing     = "IDEMPOTENT_REQUEST_PROCESSING"
 	CodeIdempotencyKeyReused     = "IDEMPOTENCY_KEY_REUSED"
+	CodeTooManyRequests          = "TOO_MANY_REQUESTS"
 	CodeServiceUnavailable       = "SERVICE_UNAVAILABLE"
 	CodeInternal                 = "INTERNAL_ERROR"
 )
@@ -56,9 +57,10 @@ var codes = map[string]codeInfo{
 	CodeMalformedWebhook:         {http.StatusBadRequest, "웹훅 본문이 올바르지 않습니다.", "The webhook body is not valid."},
 	CodeUnauthorizedKey:          {http.StatusUnauthorized, "인증되지 않은 API 키입니다.", "The API key is not authorized."},
 	CodeIncorrectBasicAuthFormat: {http.StatusForbidden, "Basic 인증 형식이 올바르지 않습니다. API 키 뒤에 콜론(:)을 붙여 인코딩하세요.", "Incorrect Basic auth format: encode the API key followed by a colon (:)."},
-	CodeInvalidIdempotencyKey:    {http.StatusBadRequest, "멱등키는 300자 이하여야 합니다.", "The Idempotency-Key must be at most 300 characters."},
+	CodeInvalidIdempotencyKey:    {http.StatusBadRequest, "멱등키는 공백이 아닌 1~300자의 값이어야 하며 제어 문자를 쓸 수 없습니다.", "The Idempotency-Key must be 1 to 300 characters, not blank, with no control characters."},
 	CodeIdempotentProcessing:     {http.StatusConflict, "이전 멱등 요청이 처리중입니다.", "A request with this Idempotency-Key is still being processed."},
 	CodeIdempotencyKeyReused:     {http.StatusUnprocessableEntity, "같은 멱등키가 다른 요청 본문에 사용되었습니다.", "The Idempotency-Key was already used with a different request body."},
+	CodeTooManyRequests:          {http.StatusTooManyRequests, "이 주문에 대한 결제 시도가 너무 많습니다. Retry-After 헤더의 시간(초)이 지난 후 다시 시도해주세요.", "Too many payment attempts for this order. Retry after the number of seconds in the Retry-After header."},
 	CodeServiceUnavailable:       {http.StatusServiceUnavailable, "일시적으로 처리할 수 없습니다. 잠시 후 다시 시도해주세요.", "Temporarily unavailable. Please try again shortly."},
 	CodeInternal:                 {http.StatusInternalServerError, "내부 오류가 발생했습니다.", "An internal error occurred."},
 }

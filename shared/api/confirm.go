@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/tossintl/backend/shared/apigw"
@@ -105,6 +107,26 @@ func (s *Service) confirmError(ctx context.Context, r *apigw.Request, err error)
 		}
 		return Error(r, CodeOrderExpired, "")
 	}
+	if resp, ok := tooManyRequests(r, err); ok {
+		return resp
+	}
 	s.log().ErrorContext(ctx, "confirm", "error", err)
 	return Error(r, CodeServiceUnavailable, "")
+}
+
+// tooManyRequests answers an order whose budget of Toss calls is spent
+// (payments.ErrRateLimited): 429 TOO_MANY_REQUESTS with Retry-After in
+// whole seconds, rounded up so that a client waiting that long is admitted.
+func tooManyRequests(r *apigw.Request, err error) (apigw.Response, bool) {
+	var rl *payments.RateLimitedError
+	if !errors.As(err, &rl) {
+		return apigw.Response{}, false
+	}
+	resp := Error(r, CodeTooManyRequests, "")
+	resp.Headers["Retry-After"] = strconv.Itoa(retryAfterSeconds(rl.RetryAfter))
+	return resp, true
+}
+
+func retryAfterSeconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
 }

@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -414,5 +416,112 @@ func TestConfirmConcurrent(t *testing.T) {
 				t.Errorf("%d confirms executed, want 1", got)
 			}
 		})
+	}
+}
+
+// The black-box finding: 20 confirms with made-up paymentKeys (orderId and
+// amount are on the public checkout page) made 20 Toss calls with the
+// merchant's secret key. Now an order admits orders.AttemptLimit
+// Toss-reaching attempts a minute; beyond that the answer is 429
+// TOO_MANY_REQUESTS with Retry-After, and nothing reaches Toss. The real
+// buyer, arriving just after the burst, pays as soon as the window rolls:
+// within a minute, well inside Toss's 10-minute confirm window.
+func TestConfirmAttemptsAreBoundedPerOrder(t *testing.T) {
+	h := newHarness(t)
+	o := h.createOrder("Hanbok", 39000)
+	start := h.clock.Now()
+	before := h.tossRequests()
+	throttled := 0
+	for i := range 20 {
+		r := h.confirm(fmt.Sprintf("tgen_20261122120000forged%04d", i), o.OrderID, o.Amount, "")
+		switch {
+		case r.StatusCode == http.StatusTooManyRequests:
+			throttled++
+			wantError(t, r, http.StatusTooManyRequests, api.CodeTooManyRequests)
+			if s, err := strconv.Atoi(r.Headers["Retry-After"]); err != nil || s < 1 || s > int(orders.AttemptWindow/time.Second) {
+				t.Fatalf("Retry-After %q", r.Headers["Retry-After"])
+			}
+		case r.StatusCode >= 400 && r.StatusCode < 500:
+			// Toss refused the made-up key (its code passed through).
+		default:
+			t.Fatalf("forged confirm %d: %d %s", i, r.StatusCode, r.Body)
+		}
+	}
+	if n := h.tossRequests() - before; n != orders.AttemptLimit || throttled != 20-orders.AttemptLimit {
+		t.Fatalf("20 forged confirms: %d Toss calls and %d throttled, want %d and %d", n, throttled, orders.AttemptLimit, 20-orders.AttemptLimit)
+	}
+	// English and Korean messages, as for every code.
+	en := h.json(h.svc.ConfirmPayment, rq{Method: "POST", Path: "/payments/confirm", Headers: map[string]string{"content-type": "application/json", "accept-language": "en-US"},
+		Body: confirmBody("tgen_20261122120000forged9999", o.OrderID, o.Amount)})
+	if e := wantError(t, en, http.StatusTooManyRequests, api.CodeTooManyRequests); e.Error.Message != api.Message(api.CodeTooManyRequests, api.English) {
+		t.Errorf("English message %q", e.Error.Message)
+	}
+
+	// The real buyer comes back from the window now: asked to wait, not
+	// refused, and the page says when to ask again.
+	// It sends an Idempotency-Key, as a single-page frontend retrying one
+	// confirm does: the 429 must not be remembered under it, or the retry
+	// it invites would be answered 429 forever.
+	key := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount)
+	r := h.confirm(key, o.OrderID, o.Amount, "buyer-confirm-1")
+	wantError(t, r, http.StatusTooManyRequests, api.CodeTooManyRequests)
+	wait, _ := strconv.Atoi(r.Headers["Retry-After"])
+	page := h.success(o.OrderID, key, o.Amount)
+	wantPage(t, page, http.StatusTooManyRequests, "processing")
+	if page.Headers["Retry-After"] == "" || !strings.Contains(page.Body, `http-equiv="refresh" content="`+page.Headers["Retry-After"]+`;`) {
+		t.Errorf("the page does not refresh after Retry-After (%q)", page.Headers["Retry-After"])
+	}
+
+	h.clock.Advance(time.Duration(wait) * time.Second)
+	var p paymentView
+	wantEntity(t, h.confirm(key, o.OrderID, o.Amount, "buyer-confirm-1"), http.StatusOK, "payment", &p)
+	if p.Status != "DONE" || h.sb.ConfirmsExecuted(o.OrderID) != 1 {
+		t.Fatalf("the real buyer's payment: %+v, executed %d", p, h.sb.ConfirmsExecuted(o.OrderID))
+	}
+	if waited := h.clock.Now().Sub(start); waited > orders.AttemptWindow {
+		t.Fatalf("the real buyer waited %s", waited)
+	}
+	// Refreshes of the buyer's own attempt never count: no 429, no Toss call.
+	before = h.tossRequests()
+	for range 2 * orders.AttemptLimit {
+		wantEntity(t, h.confirm(key, o.OrderID, o.Amount, ""), http.StatusOK, "payment", &p)
+		wantPage(t, h.success(o.OrderID, key, o.Amount), http.StatusOK, "done")
+	}
+	if n := h.tossRequests() - before; n != 0 {
+		t.Fatalf("refreshes of a paid attempt reached Toss %d times", n)
+	}
+}
+
+// An attacker who sends a burst each minute: the real buyer's page, which
+// asks again when Retry-After says, is admitted when the window rolls if
+// it asks before the next burst (an attacker who races every freed slot
+// can delay it further: that needs per-client throttling at the edge, see
+// the README's API section), and once paid, further bursts reach Toss
+// never again.
+func TestConfirmRealBuyerPaysDuringAnAttack(t *testing.T) {
+	h := newHarness(t)
+	o := h.createOrder("Hanbok", 39000)
+	key := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount)
+	start := h.clock.Now()
+	forged := 0
+	burst := func() {
+		for range orders.AttemptLimit + 3 {
+			forged++
+			h.confirm(fmt.Sprintf("tgen_20261122120000forged%04d", forged), o.OrderID, o.Amount, "")
+		}
+	}
+	burst()
+	page := h.success(o.OrderID, key, o.Amount)
+	wantPage(t, page, http.StatusTooManyRequests, "processing")
+	wait, _ := strconv.Atoi(page.Headers["Retry-After"])
+	h.clock.Advance(time.Duration(wait) * time.Second)
+	// The page refreshes first this time; the attacker's next burst after.
+	wantPage(t, h.success(o.OrderID, key, o.Amount), http.StatusOK, "done")
+	burst()
+	if h.clock.Now().Sub(start) > 10*time.Minute || h.sb.ConfirmsExecuted(o.OrderID) != 1 {
+		t.Fatalf("paid after %s, %d confirms executed", h.clock.Now().Sub(start), h.sb.ConfirmsExecuted(o.OrderID))
+	}
+	if n := h.confirmRequests(o.OrderID); n != orders.AttemptLimit+1 {
+		t.Fatalf("%d confirms reached Toss, want the attacker's %d and the buyer's 1", n, orders.AttemptLimit)
 	}
 }

@@ -453,6 +453,20 @@ func (h *harness) success(orderID, paymentKey string, amount int64) apigw.Respon
 	return h.page(h.svc.PaymentSuccess, rq{Method: "GET", Path: "/payments/success", Query: "lang=en&" + q.Encode()})
 }
 
+// storedOrder reads an order straight from the store, with what the API's
+// view leaves out (Version, RecentAttempts).
+func (h *harness) storedOrder(id string) *orders.Order {
+	h.t.Helper()
+	o, err := h.store.Get(context.Background(), id, h.clock.Now())
+	if err != nil {
+		h.t.Fatalf("get %s: %v", id, err)
+	}
+	return o
+}
+
+// tossRequests counts the requests of every kind that reached the sandbox.
+func (h *harness) tossRequests() int { return len(h.sb.Requests()) }
+
 // confirmRequests counts confirm calls that reached the sandbox for orderID.
 func (h *harness) confirmRequests(orderID string) int {
 	n := 0

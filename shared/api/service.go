@@ -108,7 +108,9 @@ func (s *Service) merchant(ctx context.Context, r *apigw.Request) (apigw.Respons
 // is expected to fix the request (validation) or ask again (processing, a
 // temporary outage) under the same key.
 func notStored(resp apigw.Response) bool {
-	if resp.StatusCode == http.StatusAccepted || resp.StatusCode >= 500 {
+	// 202 (processing) and 429 (over the order's attempt budget) say "ask
+	// again later": a replay of them would answer the retry it invites.
+	if resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 		return true
 	}
 	if resp.StatusCode != http.StatusBadRequest {
@@ -125,12 +127,15 @@ func notStored(resp apigw.Response) bool {
 	return false
 }
 
-// idempotent runs fn at most once per Idempotency-Key of the caller.
+// idempotent runs fn at most once per Idempotency-Key of the caller. Every
+// route that takes an Idempotency-Key goes through here, so a key sent is
+// judged by one rule (idempotency.ValidateKey) and answered the same way
+// on every route; a request without the header runs fn without a key.
 func (s *Service) idempotent(ctx context.Context, r *apigw.Request, caller string, body []byte, fn func(ctx context.Context) apigw.Response) apigw.Response {
-	key := apigw.Header(r, "idempotency-key")
-	if key == "" {
-		if _, present := r.Headers["idempotency-key"]; present {
-			return Error(r, CodeInvalidIdempotencyKey, "")
+	key, sent := idempotencyKey(r)
+	if sent {
+		if err := idempotency.ValidateKey(key); err != nil {
+			return Error(r, CodeInvalidIdempotencyKey, keyMessage(err, LangOf(r)))
 		}
 	}
 	req := idempotency.Request{Caller: caller, Method: r.RequestContext.HTTP.Method, Path: r.RawPath, Key: key, Body: body}
@@ -144,7 +149,7 @@ func (s *Service) idempotent(ctx context.Context, r *apigw.Request, caller strin
 	})
 	if err != nil {
 		if status, code, ok := idempotency.Problem(err); ok {
-			return ErrorStatus(r, status, code, "")
+			return ErrorStatus(r, status, code, keyMessage(err, LangOf(r)))
 		}
 		if stored.Status != 0 {
 			// The handler ran and answered, but its answer could not be
@@ -167,6 +172,48 @@ func (s *Service) idempotent(ctx context.Context, r *apigw.Request, caller strin
 		headers["X-Trace-Id"] = apigw.TraceID(r)
 	}
 	return apigw.Respond(stored.Status, headers, string(stored.Body))
+}
+
+// idempotencyKey returns the Idempotency-Key header as sent, and whether it
+// was sent at all: a header sent empty is a client bug to refuse, not the
+// same as no header. Unlike apigw.Header, it does not read an oversized
+// value as empty, so a huge key is refused as too long, not as empty.
+func idempotencyKey(r *apigw.Request) (key string, sent bool) {
+	if v, ok := r.Headers[strings.ToLower(idempotency.HeaderKey)]; ok {
+		return v, true
+	}
+	// Events written by hand (and other proxies) may not lower-case names.
+	for k, v := range r.Headers {
+		if strings.EqualFold(k, idempotency.HeaderKey) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// keyMessage says which part of the key rule err broke, in lang ("" for an
+// error that is not about the key, which then gets its code's default
+// message). Each message is wholly in one language, like every message of
+// ours: no English reason spliced into a Korean sentence.
+func keyMessage(err error, lang Lang) string {
+	var ko, en string
+	switch {
+	case errors.Is(err, idempotency.ErrKeyEmpty):
+		ko, en = "멱등키가 비어 있습니다. 값을 보내거나 헤더를 빼세요.",
+			"The Idempotency-Key is empty: send a value or leave the header out."
+	case errors.Is(err, idempotency.ErrKeyCharacters):
+		ko, en = "멱등키에는 제어 문자나 깨진 문자를 쓸 수 없습니다.",
+			"The Idempotency-Key must not contain control characters or invalid UTF-8."
+	case errors.Is(err, idempotency.ErrKeyTooLong):
+		ko, en = fmt.Sprintf("멱등키는 %d자 이하여야 합니다.", idempotency.MaxKeyLength),
+			fmt.Sprintf("The Idempotency-Key must be at most %d characters.", idempotency.MaxKeyLength)
+	default:
+		return ""
+	}
+	if lang == English {
+		return en
+	}
+	return ko
 }
 
 // readJSON reads a JSON object body into v, strictly: application/json,

@@ -220,14 +220,56 @@ func (s *DynamoStore) Claim(ctx context.Context, c Claim) (*Order, error) {
 		now: c.Now,
 		cond: expression.AttributeExists(expression.Name(attrID)).And(liveCond(c.Now),
 			expression.Name(attrAmount).Equal(expression.Value(c.Amount)),
-			payable.Or(resume)),
-		update: expression.Set(expression.Name(attrStatus), expression.Value(StatusConfirming)).
+			payable.And(attemptRoomCond(c.Now)).Or(resume)),
+		update: recordAttemptUpdate(expression.Set(expression.Name(attrStatus), expression.Value(StatusConfirming)).
 			Set(expression.Name(attrPaymentKey), pk).
 			Set(expression.Name(attrClaimExpiresAt), until).
 			Set(expression.Name(attrDueKind), expression.Value(dueClaim)).
 			Set(expression.Name(attrDueAt), until).
-			Remove(expression.Name(attrTTL)),
+			Remove(expression.Name(attrTTL)), c.Now),
 	})
+}
+
+// AdmitLookup implements Store: the budget's condition and record, as in
+// Claim, with nothing else changed.
+func (s *DynamoStore) AdmitLookup(ctx context.Context, id, ownPaymentKey string, now time.Time) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound(id)
+	}
+	admitted := attemptRoomCond(now)
+	if ownPaymentKey != "" {
+		admitted = admitted.Or(statusIn(StatusDone, StatusPartialCanceled, StatusCanceled).
+			And(expression.Name(attrPaymentKey).Equal(expression.Value(ownPaymentKey))))
+	}
+	return s.update(ctx, write{
+		op:          "admit lookup",
+		id:          id,
+		now:         now,
+		cond:        expression.AttributeExists(expression.Name(attrID)).And(liveCond(now), admitted),
+		update:      recordAttemptUpdate(expression.UpdateBuilder{}, now),
+		bookkeeping: true,
+	})
+}
+
+// attemptRoomCond is attemptRoom on the item: the oldest of the
+// AttemptLimit slots is empty (absent, or 0 as recordAttemptUpdate fills
+// it) or older than the window.
+func attemptRoomCond(now time.Time) expression.ConditionBuilder {
+	oldest := expression.Name(attemptSlot(AttemptLimit - 1))
+	return expression.AttributeNotExists(oldest).
+		Or(oldest.LessThanEqual(expression.Value(now.UnixMilli() - AttemptWindow.Milliseconds())))
+}
+
+// recordAttemptUpdate is recordAttempt on the item: every slot takes its
+// newer neighbour's value and slot 0 takes now. The slots are separate
+// attributes because an update cannot trim a list; they are shifted
+// oldest first, so the result is the same whether DynamoDB reads each
+// operand before the update or as the actions apply.
+func recordAttemptUpdate(ub expression.UpdateBuilder, now time.Time) expression.UpdateBuilder {
+	for i := AttemptLimit - 1; i > 0; i-- {
+		ub = ub.Set(expression.Name(attemptSlot(i)), expression.IfNotExists(expression.Name(attemptSlot(i-1)), expression.Value(0)))
+	}
+	return ub.Set(expression.Name(attemptSlot(0)), expression.Value(now.UnixMilli()))
 }
 
 // Complete implements Store. It drops the TTL (a paid order never expires)
@@ -254,8 +296,11 @@ func (s *DynamoStore) Complete(ctx context.Context, id, paymentKey string, p Pay
 // summary, and no TTL or due index entry any more, so a paid order never
 // expires and leaves the reconciler's lists.
 func paid(p *Payment) expression.UpdateBuilder {
+	refunds := expression.Name(attrRefunds)
 	return expression.Set(expression.Name(attrStatus), expression.Value(StatusDone)).
 		Set(expression.Name(attrPayment), expression.Value(newPaymentItem(p))).
+		// An empty refunds map, so that ReserveRefund can add to it in one write.
+		Set(refunds, expression.IfNotExists(refunds, expression.Value(&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}))).
 		Remove(expression.Name(attrTTL)).
 		Remove(expression.Name(attrUnpaidTTL)).
 		Remove(expression.Name(attrClaimExpiresAt)).
@@ -314,6 +359,127 @@ func (s *DynamoStore) ApplyCancel(ctx context.Context, id, paymentKey string, p 
 			Set(expression.Name(attrPaymentStatus), expression.Value(p.Status)).
 			Set(balance, newBalance).
 			Set(expression.Name(attrPaymentCancels), expression.Value(newCancelItems(p.Cancels))),
+	})
+}
+
+// refundPath is the document path of the refund under key.
+func refundPath(key string) expression.NameBuilder {
+	return expression.Name(attrRefunds + "." + key)
+}
+
+// reservedOrZero reads refundReserved as 0 where no refund ever wrote it.
+func reservedOrZero() expression.SetValueBuilder {
+	return expression.IfNotExists(expression.Name(attrRefundReserved), expression.Value(0))
+}
+
+// isPending holds when the refund under key is pending with amount.
+func isPending(key string, amount int64) expression.ConditionBuilder {
+	return expression.AttributeExists(refundPath(key)).
+		And(expression.AttributeNotExists(expression.Name(attrRefunds + "." + key + ".settledAt"))).
+		And(expression.Name(attrRefunds + "." + key + ".amount").Equal(expression.Value(amount)))
+}
+
+// ReserveRefund implements Store. What is refundable (balance less the
+// pending refunds) cannot be computed in a condition, so the condition
+// pins the balance the caller read and bounds refundReserved by the
+// difference, computed here: payment.balanceAmount = :balance AND
+// refundReserved <= :balance - :amount. A refund applied in between
+// changes the balance and refuses the reservation, whose ALL_OLD then
+// carries what the caller needs to try again.
+//
+// Orders paid before refunds were reserved have no refunds map, and
+// DynamoDB refuses a SET of refunds.<key> under a missing map: for those
+// (told by the refused item itself) a second write creates the map.
+func (s *DynamoStore) ReserveRefund(ctx context.Context, id string, r RefundReservation, now time.Time) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound(id)
+	}
+	if err := checkReservation(r); err != nil {
+		return nil, fmt.Errorf("orders: reserve refund %s: %w", id, err)
+	}
+	entry := refundItem{Amount: r.Amount, Reason: r.Reason, ReservedAt: now.UnixMilli()}
+	reserved := expression.Name(attrRefundReserved)
+	cond := statusIn(StatusDone, StatusPartialCanceled).And(
+		expression.Name(attrPaymentKey).Equal(expression.Value(r.PaymentKey)),
+		expression.Name(attrPaymentBalance).Equal(expression.Value(r.Balance)),
+		expression.AttributeNotExists(reserved).Or(reserved.LessThanEqual(expression.Value(r.Balance-r.Amount))))
+	// A new builder per write: UpdateBuilder.Set appends to a map its
+	// copies share.
+	hold := func() expression.UpdateBuilder {
+		return expression.Set(reserved, expression.Plus(reservedOrZero(), expression.Value(r.Amount)))
+	}
+	var old item
+	o, err := s.update(ctx, write{
+		op:     "reserve refund",
+		id:     id,
+		now:    now,
+		cond:   cond.And(expression.AttributeExists(expression.Name(attrRefunds)), expression.AttributeNotExists(refundPath(r.Key))),
+		update: hold().Set(refundPath(r.Key), expression.Value(entry)),
+		old:    &old,
+	})
+	var ce *ConflictError
+	if _, hasMap := old[attrRefunds]; !errors.As(err, &ce) || len(old) == 0 || hasMap {
+		return o, err
+	}
+	return s.update(ctx, write{
+		op:     "reserve refund",
+		id:     id,
+		now:    now,
+		cond:   cond.And(expression.AttributeNotExists(expression.Name(attrRefunds))),
+		update: hold().Set(expression.Name(attrRefunds), expression.Value(map[string]refundItem{r.Key: entry})),
+	})
+}
+
+// SettleRefund implements Store. The condition is isPending and
+// refundSettleable; the update is ApplyCancel's, plus the refund's
+// settlement, in one write so that the balance and what is held back move
+// together.
+func (s *DynamoStore) SettleRefund(ctx context.Context, id, paymentKey, key string, amount int64, p Payment, now time.Time) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound(id)
+	}
+	if err := checkRefundKey(key); err != nil {
+		return nil, fmt.Errorf("orders: settle refund %s: %w", id, err)
+	}
+	if err := checkCancel(paymentKey, p); err != nil {
+		return nil, fmt.Errorf("orders: settle refund %s: %w", id, err)
+	}
+	p = clonePayment(p)
+	normalizePayment(&p)
+	balance := expression.Name(attrPaymentBalance)
+	return s.update(ctx, write{
+		op:  "settle refund",
+		id:  id,
+		now: now,
+		cond: isPending(key, amount).And(
+			statusIn(paidStatuses[0], paidStatuses[1:]...),
+			expression.Name(attrPaymentKey).Equal(expression.Value(paymentKey)),
+			expression.Name(attrPaymentTotal).Equal(expression.Value(p.TotalAmount)),
+			balance.GreaterThanEqual(expression.Value(p.BalanceAmount))),
+		update: expression.Set(expression.Name(attrStatus), expression.Value(cancelStatus(p.BalanceAmount))).
+			Set(expression.Name(attrPaymentStatus), expression.Value(p.Status)).
+			Set(balance, expression.Value(p.BalanceAmount)).
+			Set(expression.Name(attrPaymentCancels), expression.Value(newCancelItems(p.Cancels))).
+			Set(expression.Name(attrRefunds+"."+key+".settledAt"), expression.Value(now.UnixMilli())).
+			Set(expression.Name(attrRefundReserved), expression.Name(attrRefundReserved).Minus(expression.Value(amount))),
+	})
+}
+
+// ReleaseRefund implements Store.
+func (s *DynamoStore) ReleaseRefund(ctx context.Context, id, key string, amount int64, now time.Time) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound(id)
+	}
+	if err := checkRefundKey(key); err != nil {
+		return nil, fmt.Errorf("orders: release refund %s: %w", id, err)
+	}
+	return s.update(ctx, write{
+		op:   "release refund",
+		id:   id,
+		now:  now,
+		cond: isPending(key, amount),
+		update: expression.Remove(refundPath(key)).
+			Set(expression.Name(attrRefundReserved), expression.Name(attrRefundReserved).Minus(expression.Value(amount))),
 	})
 }
 
@@ -524,17 +690,25 @@ type write struct {
 	now    time.Time
 	cond   expression.ConditionBuilder
 	update expression.UpdateBuilder
+	old    *item // if set, receives the item a refusal returned (ALL_OLD)
+	// bookkeeping marks a write that changes nothing of the order itself
+	// (AdmitLookup): it leaves version and updatedAt alone, so that
+	// callers with nothing to do with the order cannot make it look
+	// changed. It still stamps a write token.
+	bookkeeping bool
 }
 
 func (s *DynamoStore) update(ctx context.Context, w write) (*Order, error) {
 	token := writeToken()
 	version := expression.Name(attrVersion)
+	ub := w.update
+	if !w.bookkeeping {
+		ub = ub.Set(expression.Name(attrUpdatedAt), expression.Value(w.now.UnixMilli())).
+			Set(version, version.Plus(expression.Value(1)))
+	}
 	expr, err := expression.NewBuilder().
 		WithCondition(w.cond.And(notReplayed(token))).
-		WithUpdate(w.update.
-			Set(expression.Name(attrUpdatedAt), expression.Value(w.now.UnixMilli())).
-			Set(version, version.Plus(expression.Value(1))).
-			Set(expression.Name(attrWriteToken), expression.Value(token))).
+		WithUpdate(ub.Set(expression.Name(attrWriteToken), expression.Value(token))).
 		Build()
 	if err != nil {
 		return nil, fmt.Errorf("orders: %s %s: build expression: %w", w.op, w.id, err)
@@ -556,6 +730,9 @@ func (s *DynamoStore) update(ctx context.Context, w write) (*Order, error) {
 		// but whose answer was lost: what it refused is our own write.
 		out = &dynamodb.UpdateItemOutput{Attributes: ccf.Item}
 	case err != nil:
+		if errors.As(err, &ccf) && w.old != nil {
+			*w.old = ccf.Item
+		}
 		return nil, refused(w.op, w.id, w.now, err)
 	}
 	o, err := decodeOrder(out.Attributes)

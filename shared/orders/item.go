@@ -30,6 +30,11 @@ const (
 	attrDueKind        = "dueKind"
 	attrDueAt          = "dueAt"
 	attrWriteToken     = "writeToken"
+	// attrAttempt is the prefix of the RecentAttempts slots: attempt0
+	// (newest) to attempt<AttemptLimit-1>, epoch ms, 0 for an empty slot.
+	attrAttempt        = "attempt"
+	attrRefunds        = "refunds"        // map: refund key → refundItem
+	attrRefundReserved = "refundReserved" // sum of the pending refunds' amounts; absent means 0
 )
 
 const (
@@ -68,6 +73,18 @@ type orderItem struct {
 	DueKind        string       `dynamodbav:"dueKind,omitempty"`    // hash key of the due index, absent when nothing is due
 	DueAt          int64        `dynamodbav:"dueAt,omitempty"`      // range key of the due index
 	WriteToken     string       `dynamodbav:"writeToken,omitempty"` // random per write: a retried write recognises itself (wroteIt)
+	// Refunds and RefundReserved are written by the refund transitions
+	// only: RefundReserved is what ReserveRefund's condition reads, since
+	// a condition cannot sum the pending refunds of the map.
+	Refunds        map[string]refundItem `dynamodbav:"refunds,omitempty"`
+	RefundReserved int64                 `dynamodbav:"refundReserved,omitempty"`
+}
+
+type refundItem struct {
+	Amount     int64  `dynamodbav:"amount"`
+	Reason     string `dynamodbav:"reason,omitempty"`
+	ReservedAt int64  `dynamodbav:"reservedAt,omitempty"`
+	SettledAt  int64  `dynamodbav:"settledAt,omitempty"` // absent while pending
 }
 
 type paymentItem struct {
@@ -105,6 +122,29 @@ const (
 	attrPaymentBalance = attrPayment + ".balanceAmount"
 	attrPaymentCancels = attrPayment + ".cancels"
 )
+
+// attemptSlot is the attribute of RecentAttempts[i].
+func attemptSlot(i int) string { return attrAttempt + strconv.Itoa(i) }
+
+// decodeAttempts reads the RecentAttempts slots, up to the first empty one.
+func decodeAttempts(it item) ([]time.Time, error) {
+	var out []time.Time
+	for i := range AttemptLimit {
+		av, ok := it[attemptSlot(i)]
+		if !ok {
+			break
+		}
+		var ms int64
+		if err := attributevalue.Unmarshal(av, &ms); err != nil {
+			return nil, fmt.Errorf("attribute %q: %w", attemptSlot(i), err)
+		}
+		if ms == 0 {
+			break
+		}
+		out = append(out, fromMillis(ms))
+	}
+	return out, nil
+}
 
 // key is the table key of order id.
 func key(id string) item { return item{attrID: &types.AttributeValueMemberS{Value: id}} }
@@ -290,6 +330,17 @@ func decodeOrder(it item) (*Order, error) {
 	}
 	if f := oi.LastFailure; f != nil {
 		o.LastFailure = &Failure{Code: f.Code, Message: f.Message, PaymentKey: f.PaymentKey, Amount: f.Amount, At: fromMillis(f.At)}
+	}
+	attempts, err := decodeAttempts(it)
+	if err != nil {
+		return nil, fmt.Errorf("decode order %q: %w", oi.ID, err)
+	}
+	o.RecentAttempts = attempts
+	if len(oi.Refunds) > 0 {
+		o.Refunds = make(map[string]Refund, len(oi.Refunds))
+		for k, r := range oi.Refunds {
+			o.Refunds[k] = Refund{Amount: r.Amount, Reason: r.Reason, ReservedAt: fromMillis(r.ReservedAt), SettledAt: fromMillis(r.SettledAt)}
+		}
 	}
 	return o, nil
 }

@@ -86,16 +86,38 @@ func (m *MemoryStore) Claim(ctx context.Context, c Claim) (*Order, error) {
 	now := c.Now.UnixMilli()
 	// A FAILED order takes a new paymentKey only: Toss would just repeat its
 	// refusal of the failed one.
-	payable := (o.Status == StatusPending || (o.Status == StatusFailed && o.PaymentKey != c.PaymentKey)) && before(now, o.PayableUntil)
+	payable := (o.Status == StatusPending || (o.Status == StatusFailed && o.PaymentKey != c.PaymentKey)) &&
+		before(now, o.PayableUntil) && attemptRoom(o, now)
 	resume := o.Status == StatusConfirming && o.PaymentKey == c.PaymentKey && after(now, o.ClaimExpiresAt)
 	if o.Amount != c.Amount || !(payable || resume) {
 		return nil, &ConflictError{Op: "claim", Current: cloneOrder(o)}
 	}
+	recordAttempt(o, c.Now)
 	o.Status = StatusConfirming
 	o.PaymentKey = c.PaymentKey
 	o.ClaimExpiresAt = toMillis(c.Until)
 	o.ExpiresAt = time.Time{}
 	return m.bump(r, c.Now), nil
+}
+
+// AdmitLookup implements Store.
+func (m *MemoryStore) AdmitLookup(ctx context.Context, id, ownPaymentKey string, now time.Time) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound(id)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.lookup(id, now)
+	if !ok {
+		return nil, notFound(id)
+	}
+	own := ownPaymentKey != "" && r.o.Status.Paid() && r.o.PaymentKey == ownPaymentKey
+	if !own && !attemptRoom(r.o, now.UnixMilli()) {
+		return nil, m.conflict("admit lookup", r, now)
+	}
+	// Bookkeeping only: no version or updatedAt, as DynamoStore.
+	recordAttempt(r.o, now)
+	return cloneOrder(r.o), nil
 }
 
 // Complete implements Store.
@@ -170,6 +192,83 @@ func (m *MemoryStore) ApplyCancel(ctx context.Context, id, paymentKey string, p 
 	r.o.Payment.Status = p.Status
 	r.o.Payment.BalanceAmount = p.BalanceAmount
 	r.o.Payment.Cancels = p.Cancels
+	return m.bump(r, now), nil
+}
+
+// ReserveRefund implements Store.
+func (m *MemoryStore) ReserveRefund(ctx context.Context, id string, rr RefundReservation, now time.Time) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound(id)
+	}
+	if err := checkReservation(rr); err != nil {
+		return nil, fmt.Errorf("orders: reserve refund %s: %w", id, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.orders[id]
+	if !ok {
+		return nil, notFound(id)
+	}
+	if !reservable(r.o, rr) {
+		return nil, m.conflict("reserve refund", r, now)
+	}
+	if r.o.Refunds == nil {
+		r.o.Refunds = map[string]Refund{}
+	}
+	r.o.Refunds[rr.Key] = Refund{Amount: rr.Amount, Reason: rr.Reason, ReservedAt: toMillis(now)}
+	return m.bump(r, now), nil
+}
+
+// SettleRefund implements Store.
+func (m *MemoryStore) SettleRefund(ctx context.Context, id, paymentKey, key string, amount int64, p Payment, now time.Time) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound(id)
+	}
+	if err := checkRefundKey(key); err != nil {
+		return nil, fmt.Errorf("orders: settle refund %s: %w", id, err)
+	}
+	if err := checkCancel(paymentKey, p); err != nil {
+		return nil, fmt.Errorf("orders: settle refund %s: %w", id, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.orders[id]
+	if !ok {
+		return nil, notFound(id)
+	}
+	if !pendingRefund(r.o, key, amount) || !refundSettleable(r.o, paymentKey, p) {
+		return nil, m.conflict("settle refund", r, now)
+	}
+	p = clonePayment(p)
+	normalizePayment(&p)
+	r.o.Status = cancelStatus(p.BalanceAmount)
+	r.o.Payment.Status = p.Status
+	r.o.Payment.BalanceAmount = p.BalanceAmount
+	r.o.Payment.Cancels = p.Cancels
+	settled := r.o.Refunds[key]
+	settled.SettledAt = toMillis(now)
+	r.o.Refunds[key] = settled
+	return m.bump(r, now), nil
+}
+
+// ReleaseRefund implements Store.
+func (m *MemoryStore) ReleaseRefund(ctx context.Context, id, key string, amount int64, now time.Time) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound(id)
+	}
+	if err := checkRefundKey(key); err != nil {
+		return nil, fmt.Errorf("orders: release refund %s: %w", id, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.orders[id]
+	if !ok {
+		return nil, notFound(id)
+	}
+	if !pendingRefund(r.o, key, amount) {
+		return nil, m.conflict("release refund", r, now)
+	}
+	delete(r.o.Refunds, key)
 	return m.bump(r, now), nil
 }
 

@@ -72,6 +72,19 @@ type Order struct {
 	// ExpiresAt is the TTL: zero once the order is claimed or paid.
 	ExpiresAt time.Time
 
+	// RecentAttempts are when the order's last Toss calls on an anonymous
+	// caller's behalf were admitted (claims and lookups, at most
+	// AttemptLimit of them), newest first: what bounds the Toss calls
+	// anyone who knows an orderId can cause (see AttemptLimit).
+	RecentAttempts []time.Time
+
+	// Refunds are the refunds this API sent (or is about to send) to Toss,
+	// by the Idempotency-Key each carries there (nil when none). A pending
+	// one holds its amount back from the balance (Refundable), so that
+	// concurrent refunds can never ask Toss for more than the balance; a
+	// settled one tells a repeat of it from a new refund.
+	Refunds map[string]Refund
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Version   int64
@@ -97,6 +110,56 @@ type Cancel struct {
 	Reason         string
 	Amount         int64
 	CanceledAt     time.Time
+}
+
+// Refund is one refund of the order's payment, reserved before Toss was
+// asked to execute it (ReserveRefund) and settled once Toss's answer was
+// recorded (SettleRefund). A refund Toss refused is released (ReleaseRefund)
+// and leaves no trace.
+type Refund struct {
+	Amount     int64 // reserved; a full refund reserves the balance it was asked on
+	Reason     string
+	ReservedAt time.Time
+	SettledAt  time.Time // zero while pending: Toss's outcome is not recorded yet
+}
+
+// Pending reports whether the refund still holds its amount back.
+func (r Refund) Pending() bool { return r.SettledAt.IsZero() }
+
+// Reserved is the sum of the pending refunds: money that may be leaving
+// the payment right now, so no other refund may count on it.
+func (o *Order) Reserved() int64 {
+	var n int64
+	for _, r := range o.Refunds {
+		if r.Pending() {
+			n += r.Amount
+		}
+	}
+	return n
+}
+
+// Refundable is what a new refund may take: the recorded balance less the
+// pending refunds. Conservative by design: a pending refund that a webhook
+// has already recorded in the balance is counted twice until its request
+// settles it.
+func (o *Order) Refundable() int64 {
+	if o.Payment == nil {
+		return 0
+	}
+	return o.Payment.BalanceAmount - o.Reserved()
+}
+
+// RefundReservation asks to hold back a refund's amount on a paid order
+// before Toss is asked to execute it.
+type RefundReservation struct {
+	Key        string // the refund's Idempotency-Key at Toss: one reservation per refund
+	PaymentKey string // the order's payment
+	// Balance is the payment's balance as the caller read it: the
+	// reservation holds only while it still stands, because what is
+	// refundable is computed from it (conditions cannot do arithmetic).
+	Balance int64
+	Amount  int64 // positive, at most Balance; a full refund reserves Balance
+	Reason  string
 }
 
 // Failure is the last thing that went wrong for the order.
@@ -153,9 +216,28 @@ type Store interface {
 	// exactly c.Amount, and either is payable (PENDING, or FAILED under
 	// another paymentKey, before PayableUntil) or is CONFIRMING with the same
 	// paymentKey under a lapsed claim (a resume). A FAILED order refuses the
-	// paymentKey that failed: Toss would only repeat its refusal. Otherwise it returns ErrNotFound (no such live order)
-	// or *ConflictError with the order as it stood.
+	// paymentKey that failed: Toss would only repeat its refusal. A payable
+	// order also refuses a new paymentKey while AttemptLimit attempts were
+	// admitted in the last AttemptWindow (AttemptsFullUntil says until
+	// when); a resume is never refused so, since it only repeats a confirm
+	// already admitted. Every claim records its attempt (RecentAttempts).
+	// Otherwise it returns ErrNotFound (no such live order) or
+	// *ConflictError with the order as it stood.
 	Claim(ctx context.Context, c Claim) (*Order, error)
+	// AdmitLookup records one Toss call made on an anonymous caller's
+	// behalf without claiming the order (a lookup of an attempt the order
+	// would not take, or of a webhook's payment), in the same budget as
+	// claims: it refuses with *ConflictError (the order as it stood) while
+	// AttemptLimit attempts were admitted in the last AttemptWindow, and
+	// with ErrNotFound when there is no such live order. The caller makes
+	// the call only once admitted. One lookup is admitted beyond the
+	// budget: of ownPaymentKey (if not empty) on an order paid under it,
+	// the order's own payment, whose key only its buyer, the merchant and
+	// Toss know (not anyone who read the checkout page), so that Toss's
+	// webhooks about its refunds are never held back. It changes nothing
+	// else: not even the order's Version or UpdatedAt, since the order
+	// itself did not change. On success it returns the order.
+	AdmitLookup(ctx context.Context, id, ownPaymentKey string, now time.Time) (*Order, error)
 	// Complete moves a CONFIRMING order held for paymentKey to DONE with p.
 	Complete(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error)
 	// SettleFromToss records the order as paid (DONE) under paymentKey with
@@ -191,6 +273,32 @@ type Store interface {
 	// (balance between 0 and the total), with at least one cancel, else
 	// *ValidationError before any I/O.
 	ApplyCancel(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error)
+	// ReserveRefund records r as a pending refund of the paid order (DONE
+	// or PARTIAL_CANCELED under r.PaymentKey) and holds r.Amount back from
+	// what is refundable, if and only if the payment's balance is still
+	// r.Balance, r.Amount fits in what is refundable (the balance less the
+	// pending refunds), and no refund under r.Key is recorded, pending or
+	// settled. Otherwise *ConflictError with the order as it stood (which
+	// says which condition failed), or ErrNotFound. r must name a key and a
+	// payment and ask for 0 < Amount <= Balance, else *ValidationError
+	// before any I/O.
+	ReserveRefund(ctx context.Context, id string, r RefundReservation, now time.Time) (*Order, error)
+	// SettleRefund records Toss's payment p after the pending refund under
+	// key (reserved for amount) executed: the refund becomes settled, its
+	// amount is no longer held back, and the order takes p's status,
+	// balance and cancels as ApplyCancel would. The condition requires the
+	// refund pending with that amount, the order paid (DONE,
+	// PARTIAL_CANCELED or CANCELED) under paymentKey for p's total, and a
+	// stored balance at or above p's: a webhook may have recorded p
+	// already, which settles nothing. A stored balance below p's (a later
+	// refund recorded) is refused with *ConflictError: settle against the
+	// order's own summary then. p must be a cancel, as for ApplyCancel.
+	SettleRefund(ctx context.Context, id, paymentKey, key string, amount int64, p Payment, now time.Time) (*Order, error)
+	// ReleaseRefund forgets the pending refund under key (reserved for
+	// amount), which Toss refused: its amount is refundable again and the
+	// same refund may be asked for again. *ConflictError when no such
+	// refund is pending.
+	ReleaseRefund(ctx context.Context, id, key string, amount int64, now time.Time) (*Order, error)
 	// RecordFailure sets LastFailure on an unpaid (PENDING or FAILED) order
 	// without changing its status: a refused amount, a declined window.
 	RecordFailure(ctx context.Context, id string, f Failure, now time.Time) (*Order, error)

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"regexp"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -63,6 +65,10 @@ func prepareNew(o *Order) (*Order, error) {
 		return bad("payment", "a new order has no payment")
 	case !o.ClaimExpiresAt.IsZero():
 		return bad("claimExpiresAt", "a new order has no claim")
+	case len(o.RecentAttempts) != 0:
+		return bad("recentAttempts", "a new order has no attempts")
+	case len(o.Refunds) != 0:
+		return bad("refunds", "a new order has no refunds")
 	}
 	n := cloneOrder(o)
 	normalize(n)
@@ -86,6 +92,47 @@ func checkClaim(c Claim) error {
 		return &ValidationError{Field: "until", Reason: "a claim must end after it starts"}
 	}
 	return nil
+}
+
+// The budget of Toss calls an anonymous caller can cause per order. Anyone
+// who reads an order's checkout page knows its orderId and amount, so
+// anyone can ask to confirm it with made-up paymentKeys (each one a Toss
+// call with the merchant's secret key) or send webhooks naming it. Claims
+// of a new paymentKey and lookups (AdmitLookup) share one sliding window:
+// at most AttemptLimit admitted in any AttemptWindow. Five a minute is far
+// above what a person paying does (one window, perhaps a second card),
+// and an attacker's burst leaves the real buyer, whose page retries, a
+// claim a minute later at most: well inside Toss's 10-minute confirm
+// window. The window is counted on the order item itself, inside the
+// write that admits the call, so it costs no extra round trip.
+const (
+	AttemptLimit  = 5
+	AttemptWindow = time.Minute
+)
+
+// attemptRoom is the budget's test, as DynamoStore's condition spells it on
+// the oldest of the AttemptLimit slots: fewer than AttemptLimit attempts
+// admitted after nowMs - AttemptWindow.
+func attemptRoom(o *Order, nowMs int64) bool {
+	return len(o.RecentAttempts) < AttemptLimit ||
+		o.RecentAttempts[AttemptLimit-1].UnixMilli() <= nowMs-AttemptWindow.Milliseconds()
+}
+
+// recordAttempt adds an attempt admitted at now, keeping the newest AttemptLimit.
+func recordAttempt(o *Order, now time.Time) {
+	recent := append([]time.Time{toMillis(now)}, o.RecentAttempts...)
+	o.RecentAttempts = recent[:min(len(recent), AttemptLimit)]
+}
+
+// AttemptsFullUntil reports whether the order's budget of Toss calls (see
+// AttemptLimit) is spent at now, and if so when the next one is admitted:
+// what a refused Claim or AdmitLookup leaves a caller to tell a caller
+// being throttled from one refused for another reason, with no extra read.
+func (o *Order) AttemptsFullUntil(now time.Time) (time.Time, bool) {
+	if attemptRoom(o, now.UnixMilli()) {
+		return time.Time{}, false
+	}
+	return o.RecentAttempts[AttemptLimit-1].Add(AttemptWindow), true
 }
 
 // Payment statuses Toss reports for a payment with cancels, as ApplyCancel takes them.
@@ -171,6 +218,58 @@ func cancelForward(o *Order, paymentKey string, p Payment) bool {
 	return stored > p.BalanceAmount || (o.Status == StatusDone && stored == p.BalanceAmount)
 }
 
+// refundKeyChars is the alphabet of a refund key: it becomes a document
+// path in the DynamoDB item (refunds.<key>), where a '.' would split it.
+var refundKeyChars = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// MaxRefundKeyLen is Toss's bound on an Idempotency-Key.
+const MaxRefundKeyLen = 300
+
+func checkRefundKey(key string) error {
+	if len(key) == 0 || len(key) > MaxRefundKeyLen || !refundKeyChars.MatchString(key) {
+		return &ValidationError{Field: "key", Reason: fmt.Sprintf("1 to %d of A-Z a-z 0-9 - _", MaxRefundKeyLen)}
+	}
+	return nil
+}
+
+// checkReservation refuses before any I/O a reservation no order could take.
+func checkReservation(r RefundReservation) error {
+	bad := func(field, reason string) error { return &ValidationError{Field: field, Reason: reason} }
+	switch {
+	case r.PaymentKey == "":
+		return bad("paymentKey", "required")
+	case r.Amount <= 0:
+		return bad("amount", "must be positive")
+	case r.Amount > r.Balance:
+		return bad("amount", "more than the balance")
+	}
+	return checkRefundKey(r.Key)
+}
+
+// paidStatuses hold a payment, refunded or not.
+var paidStatuses = []Status{StatusDone, StatusPartialCanceled, StatusCanceled}
+
+// reservable is ReserveRefund's condition on a stored order, as
+// DynamoStore's condition expression spells it.
+func reservable(o *Order, r RefundReservation) bool {
+	_, taken := o.Refunds[r.Key]
+	return (o.Status == StatusDone || o.Status == StatusPartialCanceled) && o.PaymentKey == r.PaymentKey &&
+		o.Payment != nil && o.Payment.BalanceAmount == r.Balance && o.Reserved() <= r.Balance-r.Amount && !taken
+}
+
+// pendingRefund holds when o has a pending refund under key reserved for amount.
+func pendingRefund(o *Order, key string, amount int64) bool {
+	r, ok := o.Refunds[key]
+	return ok && r.Pending() && r.Amount == amount
+}
+
+// refundSettleable is SettleRefund's condition on a stored order besides the
+// pending refund: paid under paymentKey for p's total, at or past p.
+func refundSettleable(o *Order, paymentKey string, p Payment) bool {
+	return slices.Contains(paidStatuses, o.Status) && o.PaymentKey == paymentKey && o.Payment != nil &&
+		o.Payment.TotalAmount == p.TotalAmount && o.Payment.BalanceAmount >= p.BalanceAmount
+}
+
 func checkPaymentKey(pk string) error {
 	if pk == "" {
 		return &ValidationError{Field: "paymentKey", Reason: "required"}
@@ -195,6 +294,19 @@ func normalize(o *Order) {
 	if o.LastFailure != nil {
 		o.LastFailure.At = toMillis(o.LastFailure.At)
 	}
+	for i, t := range o.RecentAttempts {
+		o.RecentAttempts[i] = toMillis(t)
+	}
+	if len(o.RecentAttempts) == 0 {
+		o.RecentAttempts = nil
+	}
+	if len(o.Refunds) == 0 {
+		o.Refunds = nil
+	}
+	for k, r := range o.Refunds {
+		r.ReservedAt, r.SettledAt = toMillis(r.ReservedAt), toMillis(r.SettledAt)
+		o.Refunds[k] = r
+	}
 }
 
 func normalizePayment(p *Payment) {
@@ -218,6 +330,11 @@ func cloneOrder(o *Order) *Order {
 	if o.LastFailure != nil {
 		f := *o.LastFailure
 		c.LastFailure = &f
+	}
+	c.RecentAttempts = slices.Clone(o.RecentAttempts)
+	c.Refunds = maps.Clone(o.Refunds)
+	if len(c.Refunds) == 0 {
+		c.Refunds = nil
 	}
 	return &c
 }

@@ -473,6 +473,7 @@ func TestClaim(t *testing.T) {
 					want.Status, want.PaymentKey = orders.StatusConfirming, c.PaymentKey
 					want.ClaimExpiresAt, want.ExpiresAt = ms(c.Until), time.Time{}
 					want.UpdatedAt, want.Version = ms(c.Now), before.Version+1
+					want.RecentAttempts = append([]time.Time{ms(c.Now)}, before.RecentAttempts...)
 					equal(t, "claimed", got, &want)
 					equal(t, "get after claim", mustGet(t, f.store, o.ID, c.Now), got)
 					return
@@ -1263,5 +1264,103 @@ func TestSettleFromTossRefusesNonApprovals(t *testing.T) {
 	forEachStore(t, func(t *testing.T, f fixture) {
 		o := create(t, f.store, 15000, t0)
 		refusedBeforeIO(t, f, o, cases, f.store.SettleFromToss)
+	})
+}
+
+// TestAttemptBudget: both stores admit at most AttemptLimit Toss-reaching
+// attempts (claims of a new paymentKey, and AdmitLookup) in any
+// AttemptWindow, refuse the next with the order as it stood (whose
+// AttemptsFullUntil says when to come back), admit again once the window
+// rolls, never refuse a resume of the attempt holding a lapsed claim, and
+// always admit a lookup of a paid order's own payment. AdmitLookup leaves
+// Version and UpdatedAt alone.
+func TestAttemptBudget(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f fixture) {
+		o := create(t, f.store, 15000, t0)
+		now := t0
+		fail := func(key string) {
+			t.Helper()
+			if _, err := f.store.Fail(ctx, o.ID, key, orders.Failure{Code: "NOT_FOUND_PAYMENT_SESSION", PaymentKey: key, At: now}, now); err != nil {
+				t.Fatalf("fail %s: %v", key, err)
+			}
+		}
+		for i := range orders.AttemptLimit - 1 {
+			key := fmt.Sprintf("pk_forged_%d", i)
+			mustClaim(t, f.store, o, key, now)
+			fail(key)
+			now = now.Add(time.Second)
+		}
+		// The last attempt of the window is a lookup.
+		got, err := f.store.AdmitLookup(ctx, o.ID, "", now)
+		if err != nil {
+			t.Fatalf("lookup within the budget: %v", err)
+		}
+		if len(got.RecentAttempts) != orders.AttemptLimit || !got.RecentAttempts[0].Equal(ms(now)) || !got.RecentAttempts[orders.AttemptLimit-1].Equal(ms(t0)) {
+			t.Fatalf("attempts %v", got.RecentAttempts)
+		}
+		before := mustGet(t, f.store, o.ID, now)
+		if before.Version != got.Version || !before.UpdatedAt.Equal(got.UpdatedAt) || before.Version != 1+2*(orders.AttemptLimit-1) {
+			t.Fatalf("AdmitLookup changed version or updatedAt: %d %v", got.Version, got.UpdatedAt)
+		}
+		equal(t, "get after lookup", before, got)
+
+		// Full: a new key and a lookup are refused, saying until when.
+		_, err = f.store.Claim(ctx, claimOf(o, "pk_real", now))
+		ce := wantConflict(t, err, orders.StatusFailed)
+		until, full := ce.Current.AttemptsFullUntil(now)
+		if !full || !until.Equal(ms(t0).Add(orders.AttemptWindow)) {
+			t.Fatalf("AttemptsFullUntil = %v %v, want %v", until, full, ms(t0).Add(orders.AttemptWindow))
+		}
+		_, err = f.store.AdmitLookup(ctx, o.ID, "", now)
+		wantConflict(t, err, orders.StatusFailed)
+		equal(t, "after refusals", mustGet(t, f.store, o.ID, now), before)
+
+		// One millisecond short of the window: still full. At its end: admitted.
+		if _, err := f.store.Claim(ctx, claimOf(o, "pk_real", until.Add(-time.Millisecond))); err == nil {
+			t.Fatal("claim admitted before the window rolled")
+		}
+		now = until
+		claimed := mustClaim(t, f.store, o, "pk_real", now)
+		if len(claimed.RecentAttempts) != orders.AttemptLimit || !claimed.RecentAttempts[0].Equal(ms(now)) {
+			t.Fatalf("attempts after the roll %v", claimed.RecentAttempts)
+		}
+		// Full again, yet the claim's own resume (lapsed) is never refused.
+		now = now.Add(claimFor + time.Second)
+		for range orders.AttemptLimit {
+			if _, err := f.store.AdmitLookup(ctx, o.ID, "", now); err != nil {
+				break
+			}
+		}
+		if _, full := mustGet(t, f.store, o.ID, now).AttemptsFullUntil(now); !full {
+			t.Fatal("want the budget spent before the resume")
+		}
+		resumed := mustClaim(t, f.store, o, "pk_real", now)
+		if resumed.Status != orders.StatusConfirming || resumed.PaymentKey != "pk_real" {
+			t.Fatalf("resume: %+v", resumed)
+		}
+		// Paid: a lookup of its own payment is admitted whatever the
+		// budget; of another key, refused.
+		if _, err := f.store.Complete(ctx, o.ID, "pk_real", orders.Payment{Status: "DONE", TotalAmount: 15000, BalanceAmount: 15000}, now); err != nil {
+			t.Fatal(err)
+		}
+		if _, full := mustGet(t, f.store, o.ID, now).AttemptsFullUntil(now); !full {
+			t.Fatal("want the budget spent")
+		}
+		if _, err := f.store.AdmitLookup(ctx, o.ID, "pk_real", now); err != nil {
+			t.Fatalf("lookup of the paid order's own payment: %v", err)
+		}
+		_, err = f.store.AdmitLookup(ctx, o.ID, "pk_forged_0", now)
+		wantConflict(t, err, orders.StatusDone)
+		if _, err := f.store.AdmitLookup(ctx, orders.NewID(), "", now); !errors.Is(err, orders.ErrNotFound) {
+			t.Fatalf("lookup on no order: %v", err)
+		}
+		if f.raw != nil {
+			it := f.raw(t, o.ID)
+			for i := range orders.AttemptLimit {
+				if _, ok := it[fmt.Sprintf("attempt%d", i)]; !ok {
+					t.Errorf("item lacks attempt%d", i)
+				}
+			}
+		}
 	})
 }

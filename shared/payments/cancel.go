@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/tossintl/backend/shared/idempotency"
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/toss"
 )
@@ -20,9 +21,6 @@ import (
 const (
 	// MaxCancelReasonLen is Toss's limit on cancelReason, in characters.
 	MaxCancelReasonLen = 200
-	// MaxCallerKeyLen bounds the caller's own Idempotency-Key (our API's
-	// limit, and Toss's).
-	MaxCallerKeyLen = 300
 )
 
 // Errors Cancel returns. Toss's refusals come back as the *toss.Error
@@ -42,11 +40,17 @@ var (
 type InvalidCancelError struct {
 	Field  string
 	Reason string
+	Err    error // the rule\'s own error, when another package owns the rule (idempotency.ValidateKey)
 }
 
 func (e *InvalidCancelError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("payments: invalid cancel request: %s %s: %v", e.Field, e.Reason, e.Err)
+	}
 	return fmt.Sprintf("payments: invalid cancel request: %s %s", e.Field, e.Reason)
 }
+
+func (e *InvalidCancelError) Unwrap() error { return e.Err }
 
 func (e *InvalidCancelError) Is(target error) bool { return target == ErrInvalidRequest }
 
@@ -61,12 +65,13 @@ func (e *NotCancelableError) Error() string {
 
 func (e *NotCancelableError) Is(target error) bool { return target == ErrNotCancelable }
 
-// CancelAmountError: the amount asked for exceeds the order's refundable
-// balance as recorded. Nothing was sent to Toss.
+// CancelAmountError: the amount asked for exceeds what the order can
+// refund: its recorded balance less the refunds in flight (reserved, Toss's
+// outcome not recorded yet). Nothing was sent to Toss.
 type CancelAmountError struct {
 	OrderID string
-	Amount  int64
-	Balance int64
+	Amount  int64 // asked for; for a full refund, the balance
+	Balance int64 // refundable now (orders.Order.Refundable)
 }
 
 func (e *CancelAmountError) Error() string {
@@ -120,8 +125,14 @@ func validateRefund(reason string, amount int64, callerKey string) error {
 		return &InvalidCancelError{Field: "cancelReason", Reason: "contains control characters"}
 	case amount < 0:
 		return &InvalidCancelError{Field: "cancelAmount", Reason: "must not be negative (0 refunds the whole balance)"}
-	case len(callerKey) > MaxCallerKeyLen:
-		return &InvalidCancelError{Field: "Idempotency-Key", Reason: fmt.Sprintf("is longer than %d characters", MaxCallerKeyLen)}
+	}
+	// The caller's key obeys the API's one key rule (characters counted as
+	// Toss counts them, not bytes); "" is no key, and the refund is keyed
+	// without one (CancelIdempotencyKey).
+	if callerKey != "" {
+		if err := idempotency.ValidateKey(callerKey); err != nil {
+			return &InvalidCancelError{Field: "Idempotency-Key", Reason: "is invalid", Err: err}
+		}
 	}
 	return nil
 }
@@ -172,10 +183,13 @@ func CancelIdempotencyKey(orderID, paymentKey string, amount int64, callerKey st
 type CancelResult struct {
 	// Order is the order as it stands after the refund.
 	Order *orders.Order
-	// Repeated: Toss answered with a refund made and recorded earlier under
-	// the same Idempotency-Key (CancelIdempotencyKey): this call refunded
-	// nothing new. Expected for a retry; for a caller that meant a second
-	// refund of the same amount, the sign that it needs its own key.
+	// Repeated: the refund (the same Idempotency-Key, CancelIdempotencyKey)
+	// was reported done by another answer: this one refunded nothing new.
+	// Of all the successful answers about one refund, exactly one says
+	// false: the one whose write settled its reservation
+	// (orders.Store.SettleRefund), however many identical requests raced.
+	// A caller that meant a second refund of the same amount gets true:
+	// the sign that it needs its own key.
 	Repeated bool
 }
 
@@ -191,13 +205,17 @@ func cancelable(o *orders.Order) bool {
 //
 // Before anything reaches Toss: ErrInvalidRequest (*InvalidCancelError),
 // ErrOrderNotFound, ErrNotCancelable (*NotCancelableError), or
-// *CancelAmountError when amount exceeds the recorded balance. Toss's
-// refusals (ALREADY_CANCELED_PAYMENT, NOT_CANCELABLE_AMOUNT, …) come back
-// as the wrapped *toss.Error; after those that say our record is behind
-// (a refund made in Toss's dashboard), the order is first brought up to
-// date from Toss. When Toss's answer is lost, Toss's record of the payment
-// decides; if it cannot, the error is ErrCancelUnknown
-// (*CancelUnknownError): retry the same request, which refunds at most once.
+// *CancelAmountError when amount exceeds what is refundable: the recorded
+// balance less the refunds in flight, which are reserved on the order
+// before Toss is called (orders.Store.ReserveRefund), so concurrent
+// refunds can never ask Toss for more than the balance. Toss's refusals
+// (ALREADY_CANCELED_PAYMENT, NOT_CANCELABLE_AMOUNT, …) come back as the
+// wrapped *toss.Error, after the reservation is released; after those that
+// say our record is behind (a refund made in Toss's dashboard), the order
+// is first brought up to date from Toss. When Toss's answer is lost,
+// Toss's record of the payment decides; if it cannot, the error is
+// ErrCancelUnknown (*CancelUnknownError), the reservation stays, and the
+// same request again settles it, refunding at most once.
 func (e *Engine) Cancel(ctx context.Context, orderID, reason string, amount int64, callerKey string) (*CancelResult, error) {
 	if err := ValidateCancel(orderID, reason, amount, callerKey); err != nil {
 		return nil, err
@@ -212,17 +230,85 @@ func (e *Engine) Cancel(ctx context.Context, orderID, reason string, amount int6
 	return e.cancelOrder(ctx, o, reason, amount, callerKey)
 }
 
+// maxReserveAttempts bounds the reservation's retries. Each refusal that
+// sends it round again is another request's successful write on the same
+// order (a reservation, a settlement, a webhook), so a handful suffices
+// for any burst one payment sees.
+const maxReserveAttempts = 16
+
+// refundClaim is the reservation a refund request acts under.
+type refundClaim struct {
+	key    string
+	amount int64 // reserved: for a full refund, the balance it was asked on
+	// fresh: this request's write created the reservation. Otherwise it
+	// found it pending: a concurrent identical request's, or one left by
+	// an attempt whose outcome was lost.
+	fresh bool
+}
+
+// reserve holds the refund's amount back on the order before Toss is
+// called, re-reading nothing: a refused reservation carries the order as
+// it stood. It returns the order, and a nil claim with a result when the
+// refund was settled earlier (a repeat, answered without calling Toss).
+func (e *Engine) reserve(ctx context.Context, o *orders.Order, reason string, amount int64, key string) (*orders.Order, *refundClaim, *CancelResult, error) {
+	for attempt := 1; ; attempt++ {
+		if r, ok := o.Refunds[key]; ok {
+			if !r.Pending() {
+				// Settled earlier: the same refund again. Toss would replay
+				// it for 15 days; after that it would run it again, which
+				// this answer never risks.
+				return o, nil, &CancelResult{Order: o, Repeated: true}, nil
+			}
+			return o, &refundClaim{key: key, amount: r.Amount}, nil, nil
+		}
+		if !cancelable(o) {
+			return nil, nil, nil, &NotCancelableError{Order: o}
+		}
+		want := amount
+		if amount == 0 {
+			// A full refund holds the whole balance back, so it waits for
+			// no refund in flight: Toss refunds whatever balance it holds.
+			want = o.Payment.BalanceAmount
+		}
+		if want > o.Refundable() {
+			return nil, nil, nil, &CancelAmountError{OrderID: o.ID, Amount: want, Balance: max(o.Refundable(), 0)}
+		}
+		updated, err := e.Orders.ReserveRefund(ctx, o.ID, orders.RefundReservation{
+			Key: key, PaymentKey: o.PaymentKey, Balance: o.Payment.BalanceAmount, Amount: want, Reason: reason,
+		}, e.now())
+		if err == nil {
+			return updated, &refundClaim{key: key, amount: want, fresh: true}, nil, nil
+		}
+		var ce *orders.ConflictError
+		switch {
+		case errors.As(err, &ce) && ce.Current != nil && attempt < maxReserveAttempts:
+			o = ce.Current // decide again on the order as it stands
+		case errors.Is(err, orders.ErrNotFound):
+			return nil, nil, nil, ErrOrderNotFound
+		default:
+			return nil, nil, nil, fmt.Errorf("payments: cancel order %s: reserve the refund: %w", o.ID, err)
+		}
+	}
+}
+
 // cancelOrder refunds o as Cancel describes, from the order as just read.
 func (e *Engine) cancelOrder(ctx context.Context, o *orders.Order, reason string, amount int64, callerKey string) (*CancelResult, error) {
-	switch {
-	case !cancelable(o):
+	if o.PaymentKey == "" || o.Payment == nil {
+		// Never paid: no key to derive, nothing to refund. A paid order
+		// refunded in full goes on, for a repeat to be answered as one.
 		return nil, &NotCancelableError{Order: o}
-	case amount > o.Payment.BalanceAmount:
-		return nil, &CancelAmountError{OrderID: o.ID, Amount: amount, Balance: o.Payment.BalanceAmount}
 	}
 	key := CancelIdempotencyKey(o.ID, o.PaymentKey, amount, callerKey)
+	o, claim, done, err := e.reserve(ctx, o, reason, amount, key)
+	switch {
+	case err != nil:
+		return nil, err
+	case done != nil:
+		e.log().InfoContext(ctx, "refund repeated: settled earlier", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "idempotencyKey", key)
+		return done, nil
+	}
 	log := e.log().With("orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "amount", amount,
-		"balance", o.Payment.BalanceAmount, "idempotencyKey", key)
+		"balance", o.Payment.BalanceAmount, "idempotencyKey", key, "ownReservation", claim.fresh)
 	until := e.deadline(ctx, time.Now())
 	tctx, cancel := e.tossContext(ctx, until)
 	p, err := e.Toss.Cancel(tctx, o.PaymentKey, toss.CancelRequest{CancelReason: reason, CancelAmount: amount}, key)
@@ -231,13 +317,12 @@ func (e *Engine) cancelOrder(ctx context.Context, o *orders.Order, reason string
 		if err := e.samePayment(ctx, o, p); err != nil {
 			return nil, err
 		}
-		updated, err := e.recordCancel(ctx, o, p)
+		res, err := e.settle(ctx, o, claim, p)
 		if err != nil {
 			return nil, &CancelUnknownError{OrderID: o.ID, Executed: true, Err: err}
 		}
-		res := &CancelResult{Order: updated, Repeated: len(newCancels(o, p)) == 0}
 		if res.Repeated {
-			log.WarnContext(ctx, "refund repeated: Toss replayed a refund recorded earlier", "tossBalance", p.BalanceAmount)
+			log.WarnContext(ctx, "refund repeated: reported by another answer", "tossBalance", p.BalanceAmount)
 		} else {
 			log.InfoContext(ctx, "refund done", "tossBalance", p.BalanceAmount)
 		}
@@ -246,9 +331,18 @@ func (e *Engine) cancelOrder(ctx context.Context, o *orders.Order, reason string
 	code := toss.CodeOf(err)
 	if class := toss.Classify(err); class == toss.ClassUnknown || class == toss.ClassRetryable {
 		log.WarnContext(ctx, "refund outcome unknown; querying Toss", "code", code, "class", class.String())
-		return e.cancelFromLookup(ctx, o, reason, amount, until, err)
+		return e.cancelFromLookup(ctx, o, claim, reason, amount, until, err)
 	}
 	log.InfoContext(ctx, "refund refused", "code", code)
+	// Toss refused under this key, and answers every repeat of it the
+	// same: the amount is not leaving, so it is refundable again.
+	if cur, rerr := e.Orders.ReleaseRefund(ctx, o.ID, claim.key, claim.amount, e.now()); rerr == nil {
+		o = cur
+	} else if !errors.As(rerr, new(*orders.ConflictError)) {
+		// Released by a concurrent identical request, or not at all: the
+		// amount stays held back until the same request is made again.
+		log.ErrorContext(ctx, "release refused refund", "error", rerr)
+	}
 	if code == toss.CodeAlreadyCanceledPayment || code == toss.CodeNotCancelableAmount {
 		// Toss knows of refunds we have not recorded (made in its dashboard,
 		// their webhook not here yet): catch up, so the next request is
@@ -256,6 +350,45 @@ func (e *Engine) cancelOrder(ctx context.Context, o *orders.Order, reason string
 		e.syncCancels(ctx, o, until)
 	}
 	return nil, fmt.Errorf("payments: cancel order %s: %w", o.ID, err)
+}
+
+// settle records Toss's payment p, the answer to the refund under claim,
+// and settles the reservation in the same write. The request whose write
+// settles it reports the refund (Repeated false), unless the reservation
+// was its own and Toss's answer holds no cancel the order had not recorded:
+// Toss replayed a refund made under the same key before reservations
+// existed. Everyone else finds it settled and answers Repeated.
+func (e *Engine) settle(ctx context.Context, o *orders.Order, claim *refundClaim, p *toss.Payment) (*CancelResult, error) {
+	sum := Summary(p)
+	for range 2 {
+		updated, err := e.Orders.SettleRefund(ctx, o.ID, o.PaymentKey, claim.key, claim.amount, sum, e.now())
+		if err == nil {
+			return &CancelResult{Order: updated, Repeated: claim.fresh && len(newCancels(o, p)) == 0}, nil
+		}
+		var ce *orders.ConflictError
+		if !errors.As(err, &ce) || ce.Current == nil {
+			e.log().ErrorContext(ctx, "record refund", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "error", err)
+			return nil, fmt.Errorf("payments: record refund on order %s: %w", o.ID, err)
+		}
+		cur := ce.Current
+		r, ok := cur.Refunds[claim.key]
+		switch {
+		case ok && !r.Pending(), !ok:
+			// Settled by a concurrent identical request (or, not found,
+			// released after a refusal that this success contradicts:
+			// never from an honest Toss). The order is at or past p.
+			return &CancelResult{Order: cur, Repeated: true}, nil
+		case cur.Payment != nil && cur.Payment.BalanceAmount < sum.BalanceAmount && cur.PaymentKey == o.PaymentKey &&
+			cur.Payment.TotalAmount == sum.TotalAmount && cur.Payment.BalanceAmount < cur.Payment.TotalAmount:
+			// A later state of the payment is recorded already (a webhook
+			// after another refund): settle against it, which moves
+			// nothing back.
+			sum = *cur.Payment
+		default:
+			return nil, fmt.Errorf("payments: record refund on order %s: %w", o.ID, err)
+		}
+	}
+	return nil, fmt.Errorf("payments: record refund on order %s: the order kept changing", o.ID)
 }
 
 // newCancels are the cancels in Toss's payment p that the order o, as read
@@ -306,8 +439,10 @@ func (e *Engine) recordCancel(ctx context.Context, o *orders.Order, p *toss.Paym
 // cancelFromLookup settles a refund whose answer was lost from Toss's record
 // of the payment. The refund counts as done when a cancel we had not
 // recorded matches it (its amount and reason; for a full refund, a zero
-// balance); other unrecorded cancels are recorded too, but do not settle it.
-func (e *Engine) cancelFromLookup(ctx context.Context, o *orders.Order, reason string, amount int64, until time.Time, cause error) (*CancelResult, error) {
+// balance): then its reservation is settled. Other unrecorded cancels are
+// recorded too, but settle nothing; the reservation stays until the same
+// request is made again, and Toss's answer under its key settles it.
+func (e *Engine) cancelFromLookup(ctx context.Context, o *orders.Order, claim *refundClaim, reason string, amount int64, until time.Time, cause error) (*CancelResult, error) {
 	unknown := &CancelUnknownError{OrderID: o.ID, Err: cause}
 	tctx, cancel := e.tossContext(ctx, until)
 	p, err := e.Toss.Payment(tctx, o.PaymentKey)
@@ -325,18 +460,20 @@ func (e *Engine) cancelFromLookup(ctx context.Context, o *orders.Order, reason s
 		e.log().WarnContext(ctx, "refund left unknown: Toss shows no new cancel", "orderId", o.ID)
 		return nil, unknown
 	}
-	done := ours(o, p, reason, amount)
-	updated, err := e.recordCancel(ctx, o, p)
-	if err != nil {
-		unknown.Executed, unknown.Err = done, err
-		return nil, unknown
-	}
-	if !done {
+	if !ours(o, p, reason, amount) {
+		if _, err := e.recordCancel(ctx, o, p); err != nil {
+			unknown.Err = err
+		}
 		e.log().WarnContext(ctx, "refund left unknown: Toss shows other cancels only", "orderId", o.ID, "tossBalance", p.BalanceAmount)
 		return nil, unknown
 	}
+	res, err := e.settle(ctx, o, claim, p)
+	if err != nil {
+		unknown.Executed, unknown.Err = true, err
+		return nil, unknown
+	}
 	e.log().InfoContext(ctx, "refund settled from Toss's record", "orderId", o.ID, "tossBalance", p.BalanceAmount)
-	return &CancelResult{Order: updated}, nil
+	return res, nil
 }
 
 // movesForward reports whether Toss's payment p holds cancels the paid order

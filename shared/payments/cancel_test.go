@@ -164,7 +164,8 @@ func TestCancelFullAndPartial(t *testing.T) {
 				if res.Repeated {
 					t.Fatalf("step %d: a first refund reads as repeated", i)
 				}
-				if got.Status != st.status || got.Payment.BalanceAmount != st.balance || got.Version != o.Version+int64(i+1) {
+				// Two writes per refund: its reservation and its settlement.
+				if got.Status != st.status || got.Payment.BalanceAmount != st.balance || got.Version != o.Version+2*int64(i+1) {
 					t.Fatalf("step %d: returned %s balance %d version %d", i, got.Status, got.Payment.BalanceAmount, got.Version)
 				}
 				last := got.Payment.Cancels[len(got.Payment.Cancels)-1]
@@ -187,8 +188,13 @@ func TestCancelRefusedBeforeToss(t *testing.T) {
 	f := newRefundFixture(t, orders.NewMemoryStore())
 	paid := f.paid(t, 10000, "tgen_pk_refused1")
 	full := f.paid(t, 10000, "tgen_pk_refused2")
-	if _, err := f.engine.Cancel(context.Background(), full.ID, "returned", 0, ""); err != nil {
+	if _, err := f.engine.Cancel(context.Background(), full.ID, "returned", 0, "first"); err != nil {
 		t.Fatal(err)
+	}
+	// The same full refund again is a repeat, answered without Toss; any
+	// other refund of the order finds nothing left.
+	if res, err := f.engine.Cancel(context.Background(), full.ID, "returned", 0, "first"); err != nil || !res.Repeated || res.Order.Status != orders.StatusCanceled {
+		t.Fatalf("repeat of the full refund: %v %+v", err, res)
 	}
 	pending := f.newOrder(t, 10000)
 	confirming := f.newOrder(t, 10000)
@@ -323,7 +329,7 @@ func TestCancelRetriedRefundRefundsOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store := &failingApply{Store: orders.NewMemoryStore()}
+			store := &failingSettle{Store: orders.NewMemoryStore()}
 			f := newRefundFixture(t, store)
 			o := f.paid(t, 10000, "tgen_pk_retry001")
 			f.lossy.dropCancels, f.lossy.failLookups = tt.drop, tt.failLookups
@@ -350,8 +356,14 @@ func TestCancelRetriedRefundRefundsOnce(t *testing.T) {
 				if !strings.Contains(err.Error(), "retry with the same request") {
 					t.Fatalf("the error does not say what to do: %v", err)
 				}
-				if cur := f.get(t, o.ID); cur.Status != orders.StatusDone || cur.Version != o.Version {
-					t.Fatalf("order changed by an unknown outcome: %s v%d", cur.Status, cur.Version)
+				// The amount stays reserved: it may have left at Toss.
+				reserved := tt.amount
+				if reserved == 0 {
+					reserved = 10000
+				}
+				if cur := f.get(t, o.ID); cur.Status != orders.StatusDone || cur.Payment.BalanceAmount != 10000 || cur.Reserved() != reserved {
+					t.Fatalf("after an unknown outcome: %s balance %d reserved %d, want DONE 10000 with %d reserved",
+						cur.Status, cur.Payment.BalanceAmount, cur.Reserved(), reserved)
 				}
 				got, err = f.engine.Cancel(context.Background(), o.ID, "wrong colour", tt.amount, tt.key) // the retry
 			}
@@ -363,14 +375,14 @@ func TestCancelRetriedRefundRefundsOnce(t *testing.T) {
 	}
 }
 
-// failingApply loses the next fails ApplyCancel writes.
-type failingApply struct {
+// failingSettle loses the next fails SettleRefund writes.
+type failingSettle struct {
 	orders.Store
 	mu    sync.Mutex
 	fails int
 }
 
-func (s *failingApply) ApplyCancel(ctx context.Context, id, pk string, p orders.Payment, now time.Time) (*orders.Order, error) {
+func (s *failingSettle) SettleRefund(ctx context.Context, id, pk, key string, amount int64, p orders.Payment, now time.Time) (*orders.Order, error) {
 	s.mu.Lock()
 	if s.fails > 0 {
 		s.fails--
@@ -378,7 +390,7 @@ func (s *failingApply) ApplyCancel(ctx context.Context, id, pk string, p orders.
 		return nil, errors.New("dynamodb: throttled")
 	}
 	s.mu.Unlock()
-	return s.Store.ApplyCancel(ctx, id, pk, p, now)
+	return s.Store.SettleRefund(ctx, id, pk, key, amount, p, now)
 }
 
 func TestCancelRepeatsAndDistinctRefunds(t *testing.T) {
@@ -428,7 +440,9 @@ func TestCancelRepeatsAndDistinctRefunds(t *testing.T) {
 
 // The retry the balance must not be part of the key for: the first
 // attempt's outcome is unknown, a webhook records the refund, then the
-// caller retries as told.
+// caller retries as told. The retry is the first answer to report the
+// refund (the first was an error), so it is the one that says it is new:
+// a caller counting refunds counts it once.
 func TestCancelRetryAfterWebhookRecordedTheRefund(t *testing.T) {
 	for _, key := range []string{"", "refund-9"} {
 		t.Run("key="+key, func(t *testing.T) {
@@ -446,8 +460,12 @@ func TestCancelRetryAfterWebhookRecordedTheRefund(t *testing.T) {
 				t.Fatalf("the webhook's write: %v", err)
 			}
 			res, err := f.engine.Cancel(context.Background(), o.ID, "refund", 2000, key)
-			if err != nil || !res.Repeated || res.Order.Payment.BalanceAmount != 8000 {
+			if err != nil || res.Repeated || res.Order.Payment.BalanceAmount != 8000 || res.Order.Refundable() != 8000 {
 				t.Fatalf("retry: %v %+v", err, res)
+			}
+			res, err = f.engine.Cancel(context.Background(), o.ID, "refund", 2000, key)
+			if err != nil || !res.Repeated {
+				t.Fatalf("repeat: %v %+v", err, res)
 			}
 			f.agrees(t, o, orders.StatusPartialCanceled, 8000, 1)
 		})
@@ -481,6 +499,8 @@ func TestConcurrentIdenticalCancelsRefundOnce(t *testing.T) {
 	const n = 20
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
+	var mu sync.Mutex
+	fresh := 0
 	for range n {
 		wg.Add(1)
 		go func() {
@@ -488,6 +508,11 @@ func TestConcurrentIdenticalCancelsRefundOnce(t *testing.T) {
 			res, err := f.engine.Cancel(context.Background(), o.ID, "duplicate click", 4000, "")
 			if err == nil && res.Order.Payment.BalanceAmount != 6000 {
 				err = fmt.Errorf("returned balance %d", res.Order.Payment.BalanceAmount)
+			}
+			if err == nil && !res.Repeated {
+				mu.Lock()
+				fresh++
+				mu.Unlock()
 			}
 			errs <- err
 		}()
@@ -498,6 +523,9 @@ func TestConcurrentIdenticalCancelsRefundOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	if fresh != 1 {
+		t.Fatalf("%d answers say the refund is new, want 1", fresh)
 	}
 	f.agrees(t, o, orders.StatusPartialCanceled, 6000, 1)
 }
@@ -643,8 +671,8 @@ func TestIntegrationRefunds(t *testing.T) {
 				if got.Status != st.status || got.Payment.BalanceAmount != st.balance {
 					t.Fatalf("step %d: %s %d", i, got.Status, got.Payment.BalanceAmount)
 				}
-				if n := s.calls.Count(); n != 2 || s.calls.Count("GetItem") != 1 || s.calls.Count("UpdateItem") != 1 {
-					t.Fatalf("step %d: DynamoDB calls %s, want one read and one write", i, s.calls)
+				if n := s.calls.Count(); n != 3 || s.calls.Count("GetItem") != 1 || s.calls.Count("UpdateItem") != 2 {
+					t.Fatalf("step %d: DynamoDB calls %s, want one read and two writes (reserve, settle)", i, s.calls)
 				}
 				s.agrees(t, o, st.status, st.balance, i+1)
 			}
@@ -676,16 +704,17 @@ func TestIntegrationRetriedRefundRefundsOnce(t *testing.T) {
 			if err != nil || res.Repeated || res.Order.Status != orders.StatusPartialCanceled || res.Order.Payment.BalanceAmount != 23000 {
 				t.Fatalf("retry: %v %+v", err, res)
 			}
-			// Once more, after it was recorded: replayed, not refunded.
+			// Once more, after it was recorded: answered from the order's
+			// settled refund, without asking Toss.
 			res, err = s.engine.Cancel(context.Background(), o.ID, "late delivery", 7000, key)
 			if err != nil || !res.Repeated || res.Order.Payment.BalanceAmount != 23000 {
 				t.Fatalf("repeat after recording: %v %+v", err, res)
 			}
 			s.agrees(t, o, orders.StatusPartialCanceled, 23000, 1)
-			if n := s.cancelRequests(); n != 5 {
-				t.Fatalf("%d cancel requests, want 3 lost and 2 replayed", n)
+			if n := s.cancelRequests(); n != 4 {
+				t.Fatalf("%d cancel requests, want 3 lost and 1 replayed", n)
 			}
-			for _, r := range s.sandbox.Requests()[len(s.sandbox.Requests())-4:] {
+			for _, r := range s.sandbox.Requests()[len(s.sandbox.Requests())-3:] {
 				if !r.Replayed {
 					t.Fatalf("a repeat was executed, not replayed: %+v", r)
 				}

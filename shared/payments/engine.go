@@ -47,7 +47,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/tossintl/backend/shared/orders"
@@ -104,6 +106,34 @@ type AmountMismatchError struct {
 
 func (e *AmountMismatchError) Error() string {
 	return fmt.Sprintf("payments: order %s: amount %d does not match the order's amount %d", e.OrderID, e.Got, e.Expected)
+}
+
+// ErrRateLimited: the order's budget of Toss calls on anonymous callers'
+// behalf (orders.AttemptLimit per orders.AttemptWindow) is spent; nothing
+// was sent to Toss. Ask again after RateLimitedError.RetryAfter.
+var ErrRateLimited = errors.New("payments: too many payment attempts for this order")
+
+// RateLimitedError says when the order admits its next Toss call. It
+// matches ErrRateLimited with errors.Is.
+type RateLimitedError struct {
+	OrderID    string
+	RetryAfter time.Duration // positive
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("payments: order %s: too many payment attempts; retry in %s", e.OrderID, e.RetryAfter)
+}
+
+func (e *RateLimitedError) Is(target error) bool { return target == ErrRateLimited }
+
+// rateLimited is the error for an order whose budget is spent at now, or
+// nil if it is not: the refused write's ALL_OLD is all it needs.
+func rateLimited(o *orders.Order, now time.Time) error {
+	at, full := o.AttemptsFullUntil(now)
+	if !full {
+		return nil
+	}
+	return &RateLimitedError{OrderID: o.ID, RetryAfter: max(at.Sub(now), time.Millisecond)}
 }
 
 // NotPayableError carries the order that refused the payment.
@@ -218,6 +248,9 @@ func ValidateConfirm(paymentKey, orderID string, amount int64) error {
 // Confirm confirms paymentKey for orderID if amount is the order's amount.
 // It returns a Result (Done, Processing or Declined) or an error:
 // ErrInvalidRequest, ErrOrderNotFound, *AmountMismatchError, ErrNotPayable,
+// *RateLimitedError (the order's budget of Toss calls is spent: a new
+// paymentKey, or a lookup of an attempt the order will not take, waits;
+// a refresh of this paymentKey's own attempt never does),
 // a storage error (nothing was sent to Toss unless the claim succeeded,
 // in which case the order stays CONFIRMING and settles later), or, after the
 // claim, an error wrapping toss.ErrSecretKey or Toss's UNAUTHORIZED_KEY (our
@@ -252,7 +285,11 @@ func (e *Engine) refused(ctx context.Context, err error, paymentKey, orderID str
 	case cur.Amount != amount:
 		e.count("amount_mismatch")
 		e.log().WarnContext(ctx, "confirm refused: amount mismatch", "orderId", orderID, "paymentKey", MaskKey(paymentKey), "expected", cur.Amount, "got", amount)
-		if cur.Status.Payable() {
+		// Recorded only on an order with no failure yet: anyone can send a
+		// wrong amount, and their word must not replace a failure Toss
+		// reported (nor cost a write per request). Best effort: a decline
+		// recorded between the claim and this write can still be replaced.
+		if cur.Status.Payable() && cur.LastFailure == nil {
 			f := orders.Failure{Code: CodeAmountMismatch, Message: "amount does not match the order", PaymentKey: paymentKey, Amount: amount, At: now}
 			if _, rerr := e.Orders.RecordFailure(ctx, orderID, f, now); rerr != nil {
 				e.log().WarnContext(ctx, "record amount mismatch", "orderId", orderID, "error", rerr)
@@ -279,8 +316,19 @@ func (e *Engine) refused(ctx context.Context, err error, paymentKey, orderID str
 	// have been approved at Toss (it held the claim once and its answer was
 	// lost; two claims once landed together), and then Toss's record wins:
 	// otherwise this buyer would wait on "processing" for a claim that can
-	// never confirm, with the money taken.
-	if p := e.approvedAttempt(ctx, cur, paymentKey, e.deadline(ctx, now)); p != nil {
+	// never confirm, with the money taken. Asking Toss spends the order's
+	// budget of Toss calls: once it is spent, the caller waits for it, as a
+	// new paymentKey would (the claim may have been refused for that alone).
+	if err := rateLimited(cur, now); err != nil {
+		e.count("rate_limited")
+		e.log().WarnContext(ctx, "confirm refused: too many attempts", "orderId", orderID, "paymentKey", MaskKey(paymentKey), "status", cur.Status)
+		return nil, err
+	}
+	p, err := e.approvedAttempt(ctx, cur, paymentKey, now, e.deadline(ctx, now))
+	if err != nil {
+		return nil, err
+	}
+	if p != nil {
 		settled, err := e.settleFromToss(ctx, cur, p)
 		if err != nil {
 			return nil, err
@@ -304,13 +352,27 @@ var paymentKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // approvedAttempt asks Toss whether paymentKey, an attempt on o that o will
 // not take, was approved for o. It is the one Toss call a caller can cause
-// without claiming the order, so it is kept to one place (the place to
-// rate-limit it) and made only for an unpaid order and a well-formed
-// paymentKey. It returns Toss's payment only when Toss approved it for o's
-// orderId and amount; nil otherwise, whatever went wrong (logged).
-func (e *Engine) approvedAttempt(ctx context.Context, o *orders.Order, paymentKey string, until time.Time) *toss.Payment {
-	if o.Status.Paid() || len(paymentKey) > maxPaymentKeyLen || !paymentKeyPattern.MatchString(paymentKey) {
-		return nil
+// without claiming the order, so it is kept to one place, made only for an
+// unpaid order and a well-formed paymentKey, and only once the order's
+// budget of Toss calls admits it (orders.Store.AdmitLookup: one write, on
+// this path only). It returns Toss's payment only when Toss approved it
+// for o's orderId and amount; nil otherwise, whatever went wrong at Toss
+// (logged). Its errors are the budget's: *RateLimitedError,
+// ErrOrderNotFound, or a storage error (then Toss is not asked).
+func (e *Engine) approvedAttempt(ctx context.Context, o *orders.Order, paymentKey string, now, until time.Time) (*toss.Payment, error) {
+	if o.Status.Paid() || !wellFormedKey(paymentKey) {
+		return nil, nil
+	}
+	if _, err := e.Orders.AdmitLookup(ctx, o.ID, "", now); err != nil {
+		var ce *orders.ConflictError
+		switch {
+		case errors.Is(err, orders.ErrNotFound):
+			return nil, ErrOrderNotFound
+		case errors.As(err, &ce) && ce.Current != nil && rateLimited(ce.Current, now) != nil:
+			e.count("rate_limited")
+			return nil, rateLimited(ce.Current, now)
+		}
+		return nil, fmt.Errorf("payments: admit a lookup for order %s: %w", o.ID, err)
 	}
 	tctx, cancel := e.tossContext(ctx, until)
 	p, err := e.Toss.Payment(tctx, paymentKey)
@@ -320,12 +382,55 @@ func (e *Engine) approvedAttempt(ctx context.Context, o *orders.Order, paymentKe
 		if code := toss.CodeOf(err); code != toss.CodeNotFoundPayment {
 			e.log().WarnContext(ctx, "look up an attempt the order did not take", "orderId", o.ID, "paymentKey", MaskKey(paymentKey), "code", code)
 		}
-		return nil
+		return nil, nil
 	case p.PaymentKey != paymentKey || !approvedFor(o, p):
-		return nil
+		return nil, nil
 	}
-	return p
+	return p, nil
 }
+
+// wellFormedKey reports whether paymentKey has the shape of Toss's keys,
+// the only ones worth sending to Toss (or naming in a request path) on a
+// caller's word.
+func wellFormedKey(paymentKey string) bool {
+	return len(paymentKey) <= maxPaymentKeyLen && paymentKeyPattern.MatchString(paymentKey)
+}
+
+// redactKey returns err with paymentKey masked in its message, still
+// matching err with errors.Is and errors.As, because such errors end up in
+// log lines: the Toss client masks the key in the paths it names, but an
+// answer about another payment than asked (toss.ErrResponseMismatch)
+// quotes both keys, the one asked and the one Toss answered with, so its
+// message is replaced whole. Keys too short to be Toss's are not searched
+// for: masking them would mangle the message and protect nothing.
+func redactKey(err error, paymentKey string) error {
+	if err == nil {
+		return err
+	}
+	msg := err.Error()
+	if errors.Is(err, toss.ErrResponseMismatch) {
+		msg = "toss: " + toss.ErrResponseMismatch.Error() + " (paymentKeys withheld)"
+		if te := (*toss.Error)(nil); errors.As(err, &te) {
+			msg = fmt.Sprintf("toss: %s %s: %d: %s (paymentKeys withheld)", te.Method, te.Path, te.Status, toss.ErrResponseMismatch)
+		}
+	}
+	if len(paymentKey) >= minRedactedKeyLen {
+		for _, form := range []string{paymentKey, url.PathEscape(paymentKey), url.QueryEscape(paymentKey)} {
+			msg = strings.ReplaceAll(msg, form, MaskKey(paymentKey))
+		}
+	}
+	return &redactedError{err: err, msg: msg}
+}
+
+const minRedactedKeyLen = 6
+
+type redactedError struct {
+	err error
+	msg string
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // approvedFor reports whether Toss's payment p is an approval of o: its
 // orderId and amount, approved (and perhaps refunded since).
@@ -414,7 +519,7 @@ func (e *Engine) confirmClaimed(ctx context.Context, o *orders.Order, until time
 		// keys work again.
 		e.count("keys_unavailable")
 		e.log().ErrorContext(ctx, "confirm not sent: Toss secret key unavailable or refused", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "code", code)
-		return nil, fmt.Errorf("payments: confirm order %s: %w", o.ID, err)
+		return nil, fmt.Errorf("payments: confirm order %s: %w", o.ID, redactKey(err, o.PaymentKey))
 	}
 	class := toss.Classify(err)
 	if code == toss.CodeAlreadyProcessedPayment || class == toss.ClassUnknown || class == toss.ClassRetryable {

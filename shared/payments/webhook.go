@@ -52,6 +52,7 @@ type Webhook struct {
 	CreatedAt  time.Time // Toss writes it without an offset: read as KST
 	Data       json.RawMessage
 	PaymentKey string // data.paymentKey, for PAYMENT_STATUS_CHANGED
+	OrderID    string // data.orderId as the payload claims it ("" if absent)
 	Status     string // data.status as the payload claims it, for logs only
 }
 
@@ -67,7 +68,10 @@ func validEventType(s string) bool { return len(s) <= 64 && eventTypePattern.Mat
 // ParseWebhook reads `{eventType, createdAt, data}`. It checks the shape
 // only: eventType an upper-case name, createdAt a Toss timestamp (with or
 // without an offset), and for PAYMENT_STATUS_CHANGED a data object with a
-// paymentKey. Anything else is a *MalformedWebhookError.
+// paymentKey of Toss's shape (letters, digits, '_' and '-', at most 200:
+// anything else would be sent to Toss in a request path, where '/', '?'
+// or '#' make it another request). Anything else is a
+// *MalformedWebhookError, whose reason never quotes the paymentKey.
 func ParseWebhook(body []byte) (*Webhook, error) {
 	bad := func(format string, args ...any) (*Webhook, error) {
 		return nil, &MalformedWebhookError{Reason: fmt.Sprintf(format, args...)}
@@ -106,16 +110,22 @@ func ParseWebhook(body []byte) (*Webhook, error) {
 		return bad("data of %s is not an object", w.EventType)
 	}
 	var data struct {
-		PaymentKey string `json:"paymentKey"`
-		Status     string `json:"status"`
+		PaymentKey any `json:"paymentKey"`
+		OrderID    any `json:"orderId"`
+		Status     any `json:"status"`
 	}
 	if err := json.Unmarshal(raw.Data, &data); err != nil {
-		return bad("data of %s: %v", w.EventType, err)
+		return bad("data of %s is not an object", w.EventType)
 	}
-	if data.PaymentKey == "" || len(data.PaymentKey) > maxPaymentKeyLen {
-		return bad("data.paymentKey must be 1 to %d characters", maxPaymentKeyLen)
+	// Read as any, so that a value of the wrong type is refused without
+	// the decoder's message, which could quote it.
+	key, _ := data.PaymentKey.(string)
+	if key == "" || !wellFormedKey(key) {
+		return bad("data.paymentKey must be 1 to %d of A-Z a-z 0-9 _ -", maxPaymentKeyLen)
 	}
-	w.PaymentKey, w.Status = data.PaymentKey, truncate(data.Status, 40)
+	orderID, _ := data.OrderID.(string)
+	status, _ := data.Status.(string)
+	w.PaymentKey, w.OrderID, w.Status = key, truncate(orderID, 70), truncate(status, 40)
 	return w, nil
 }
 
@@ -153,8 +163,13 @@ type WebhookResult struct {
 
 // ApplyWebhook handles one webhook delivery. A payment webhook is unsigned,
 // so its payload is only a hint: the payment is fetched from Toss by
-// data.paymentKey, the order found by the fetched payment's orderId, and
-// the order moved only if Toss's state is a step forward from it:
+// data.paymentKey, only for a delivery naming one of our orders
+// (data.orderId, which Toss's payload always carries) and only once that
+// order's budget of Toss calls admits it (orders.Store.AdmitLookup, the
+// budget confirms spend too): a forged webhook cannot be told from a real
+// one before the lookup, so the lookup is what is bounded, per order. The
+// fetched payment must belong to that order, and the order moves only if
+// Toss's state is a step forward from it:
 //
 //   - CONFIRMING for the same paymentKey, approved at Toss: recorded as
 //     paid (Complete), with its cancels if it was refunded since;
@@ -167,8 +182,12 @@ type WebhookResult struct {
 // Since every decision is made from Toss's current record and every write
 // only moves forward, duplicated and reordered deliveries change nothing.
 //
-// Errors: ErrMalformedWebhook (*MalformedWebhookError; answer 400), or a
-// failure to reach Toss or the store (answer 5xx, so Toss retries later).
+// Errors: ErrMalformedWebhook (*MalformedWebhookError; answer 400),
+// *RateLimitedError (answer 429: Toss delivers it again later), or a
+// failure to reach Toss or the store, or Toss refusing our secret key
+// (answer 5xx, so Toss retries later). Toss refusing the lookup itself
+// (no such payment, a forged key) is no error: the delivery is ignored.
+// Errors never carry the paymentKey unmasked.
 func (e *Engine) ApplyWebhook(ctx context.Context, body []byte) (WebhookResult, error) {
 	w, err := ParseWebhook(body)
 	if err != nil {
@@ -181,6 +200,27 @@ func (e *Engine) ApplyWebhook(ctx context.Context, body []byte) (WebhookResult, 
 		e.logWebhook(ctx, w, res)
 		return res, nil
 	}
+	if !orders.ValidID(w.OrderID) {
+		return e.ignore(ctx, w, res, "the payment's orderId is not one of ours"), nil
+	}
+	now := e.now()
+	// The admission is also the read of the order: one write, as the read
+	// it replaces was one call. A lookup of a paid order's own payment is
+	// never held back (its refunds' webhooks must flow), and only its
+	// buyer, the merchant and Toss know that key.
+	o, err := e.Orders.AdmitLookup(ctx, w.OrderID, w.PaymentKey, now)
+	var ce *orders.ConflictError
+	switch {
+	case errors.Is(err, orders.ErrNotFound):
+		return e.ignore(ctx, w, res, "no such order"), nil
+	case errors.As(err, &ce) && ce.Current != nil && rateLimited(ce.Current, now) != nil:
+		res.Order = ce.Current
+		e.log().WarnContext(ctx, "webhook refused: too many Toss calls for the order", "orderId", w.OrderID, "paymentKey", MaskKey(w.PaymentKey))
+		return res, rateLimited(ce.Current, now)
+	case err != nil:
+		return res, fmt.Errorf("payments: webhook: admit a lookup for order %s: %w", w.OrderID, err)
+	}
+	res.Order = o
 	until := e.deadline(ctx, time.Now())
 	tctx, cancel := e.tossContext(ctx, until)
 	p, err := e.Toss.Payment(tctx, w.PaymentKey)
@@ -188,21 +228,34 @@ func (e *Engine) ApplyWebhook(ctx context.Context, body []byte) (WebhookResult, 
 	switch {
 	case toss.CodeOf(err) == toss.CodeNotFoundPayment:
 		return e.ignore(ctx, w, res, "Toss has no such payment"), nil
+	case err != nil && tossRefusedLookup(err):
+		return e.ignore(ctx, w, res, "Toss refused the lookup: "+toss.CodeOf(err)), nil
 	case err != nil:
-		return res, fmt.Errorf("payments: webhook: look up payment %s: %w", MaskKey(w.PaymentKey), err)
+		return res, fmt.Errorf("payments: webhook: look up payment %s: %w", MaskKey(w.PaymentKey), redactKey(err, w.PaymentKey))
 	}
-	if !orders.ValidID(p.OrderID) {
-		return e.ignore(ctx, w, res, "the payment's orderId is not one of ours"), nil
+	if p.OrderID != o.ID {
+		// Toss's payload carries the payment's own orderId: this one lied.
+		e.log().WarnContext(ctx, "webhook names an order the payment is not for", "orderId", o.ID, "paymentKey", MaskKey(w.PaymentKey))
+		return e.ignore(ctx, w, res, "the payment is not for the order the webhook names"), nil
 	}
-	o, err := e.Orders.Get(ctx, p.OrderID, e.now())
-	switch {
-	case errors.Is(err, orders.ErrNotFound):
-		return e.ignore(ctx, w, res, "no such order"), nil
-	case err != nil:
-		return res, fmt.Errorf("payments: webhook: read order %s: %w", p.OrderID, err)
-	}
-	res.Order = o
 	return e.applyPayment(ctx, w, res, o, p)
+}
+
+// tossRefusedLookup reports whether err is Toss's definitive refusal of
+// the lookup itself (a key it does not know or will not show us), which a
+// retry cannot change: such a delivery is ignored (200), not failed (5xx),
+// so that nobody can make Toss retry it or trip the 5xx alarm at will. Our
+// own key being refused, and anything transient or unknown, stay errors.
+func tossRefusedLookup(err error) bool {
+	var te *toss.Error
+	if !errors.As(err, &te) || errors.Is(err, toss.ErrSecretKey) || toss.Classify(err) != toss.ClassDefinitive {
+		return false
+	}
+	switch te.Code {
+	case "", toss.CodeUnauthorizedKey, toss.CodeIncorrectBasicAuthFormat:
+		return false
+	}
+	return true
 }
 
 // applyPayment moves o to Toss's state p if that is a step forward.

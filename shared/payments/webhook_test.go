@@ -28,8 +28,10 @@ func webhookBody(t *testing.T, eventType string, data any) []byte {
 	return b
 }
 
-func statusChanged(t *testing.T, paymentKey, status string, balance int64) []byte {
-	return webhookBody(t, EventPaymentStatusChanged, map[string]any{"paymentKey": paymentKey, "status": status, "balanceAmount": balance})
+// statusChanged is a PAYMENT_STATUS_CHANGED webhook: data is a Payment,
+// so it always names its orderId.
+func statusChanged(t *testing.T, orderID, paymentKey, status string, balance int64) []byte {
+	return webhookBody(t, EventPaymentStatusChanged, map[string]any{"paymentKey": paymentKey, "orderId": orderID, "status": status, "balanceAmount": balance})
 }
 
 func TestParseWebhook(t *testing.T) {
@@ -99,7 +101,7 @@ func TestApplyWebhook(t *testing.T) {
 		action WebhookAction
 	}
 	psc := func(status string, balance int64) func(t *testing.T, w *webhookWorld) []byte {
-		return func(t *testing.T, w *webhookWorld) []byte { return statusChanged(t, w.pk, status, balance) }
+		return func(t *testing.T, w *webhookWorld) []byte { return statusChanged(t, w.o.ID, w.pk, status, balance) }
 	}
 	tests := []struct {
 		name       string
@@ -133,20 +135,26 @@ func TestApplyWebhook(t *testing.T) {
 		{"payload lies: CANCELED, Toss says DONE", nil,
 			[]delivery{{psc("CANCELED", 0), WebhookIgnored}}, orders.StatusDone, 10000, 0, 0},
 		{"unknown payment", nil,
-			[]delivery{{func(t *testing.T, w *webhookWorld) []byte { return statusChanged(t, "tgen_nobody", "DONE", 10000) }, WebhookIgnored}},
+			[]delivery{{func(t *testing.T, w *webhookWorld) []byte {
+				return statusChanged(t, w.o.ID, "tgen_nobody", "DONE", 10000)
+			}, WebhookIgnored}},
 			orders.StatusDone, 10000, 0, 0},
 		{"payment of an order we do not hold", func(t *testing.T, w *webhookWorld) {
 			w.f.toss.payments["tgen_pk_elsewhere"] = &toss.Payment{PaymentKey: "tgen_pk_elsewhere", OrderID: "other-system-0001", Status: toss.StatusDone, TotalAmount: 500, BalanceAmount: 500}
-		}, []delivery{{func(t *testing.T, w *webhookWorld) []byte { return statusChanged(t, "tgen_pk_elsewhere", "DONE", 500) }, WebhookIgnored}},
+		}, []delivery{{func(t *testing.T, w *webhookWorld) []byte {
+			return statusChanged(t, "other-system-0001", "tgen_pk_elsewhere", "DONE", 500)
+		}, WebhookIgnored}},
 			orders.StatusDone, 10000, 0, 0},
 		{"payment with a malformed orderId", func(t *testing.T, w *webhookWorld) {
 			w.f.toss.payments["tgen_pk_oddid"] = &toss.Payment{PaymentKey: "tgen_pk_oddid", OrderID: "a/b", Status: toss.StatusDone, TotalAmount: 500, BalanceAmount: 500}
-		}, []delivery{{func(t *testing.T, w *webhookWorld) []byte { return statusChanged(t, "tgen_pk_oddid", "DONE", 500) }, WebhookIgnored}},
+		}, []delivery{{func(t *testing.T, w *webhookWorld) []byte {
+			return statusChanged(t, "a/b", "tgen_pk_oddid", "DONE", 500)
+		}, WebhookIgnored}},
 			orders.StatusDone, 10000, 0, 0},
 		{"another attempt of the order", func(t *testing.T, w *webhookWorld) {
 			w.f.toss.payments["tgen_pk_attempt2"] = &toss.Payment{PaymentKey: "tgen_pk_attempt2", OrderID: w.o.ID, Status: toss.StatusAborted, TotalAmount: 10000, BalanceAmount: 10000}
 		}, []delivery{{func(t *testing.T, w *webhookWorld) []byte {
-			return statusChanged(t, "tgen_pk_attempt2", "ABORTED", 10000)
+			return statusChanged(t, w.o.ID, "tgen_pk_attempt2", "ABORTED", 10000)
 		}, WebhookIgnored}},
 			orders.StatusDone, 10000, 0, 0},
 		{"other event types", nil, []delivery{
@@ -260,7 +268,7 @@ func TestApplyWebhookSettlesConfirmingOrders(t *testing.T) {
 				t.Fatalf("order %s, want CONFIRMING", before.Status)
 			}
 			for i := range 2 { // and its duplicate
-				res, err := w.f.engine.ApplyWebhook(context.Background(), statusChanged(t, w.pk, tt.claim, 10000))
+				res, err := w.f.engine.ApplyWebhook(context.Background(), statusChanged(t, w.o.ID, w.pk, tt.claim, 10000))
 				want := tt.action
 				if i == 1 {
 					want = WebhookIgnored
@@ -308,14 +316,14 @@ func TestApplyWebhookErrors(t *testing.T) {
 	// API answers 5xx and Toss delivers it again later.
 	w.f.lossy.failLookups = 1
 	w.f.toss.outOfBand(t, w.pk, 0)
-	_, err := w.f.engine.ApplyWebhook(context.Background(), statusChanged(t, w.pk, "CANCELED", 0))
+	_, err := w.f.engine.ApplyWebhook(context.Background(), statusChanged(t, w.o.ID, w.pk, "CANCELED", 0))
 	if err == nil || errors.Is(err, ErrMalformedWebhook) {
 		t.Fatalf("lookup failure: %v, want an error to retry on", err)
 	}
 	if got := w.f.get(t, w.o.ID); got.Status != orders.StatusDone {
 		t.Fatalf("order %s after a failed lookup", got.Status)
 	}
-	res, err := w.f.engine.ApplyWebhook(context.Background(), statusChanged(t, w.pk, "CANCELED", 0)) // Toss's retry
+	res, err := w.f.engine.ApplyWebhook(context.Background(), statusChanged(t, w.o.ID, w.pk, "CANCELED", 0)) // Toss's retry
 	if err != nil || res.Action != WebhookApplied || res.Order.Status != orders.StatusCanceled {
 		t.Fatalf("retry: %v %+v", err, res)
 	}
@@ -454,9 +462,9 @@ func TestIntegrationWebhooksThatChangeNothing(t *testing.T) {
 		status int
 	}{
 		{"malformed", []byte(`{"eventType":"PAYMENT_STATUS_CHANGED","createdAt":"2026-11-22T12:18:14Z+9"}`), http.StatusBadRequest},
-		{"unknown payment", statusChanged(t, "tgen_20261122000000nobody0000", "DONE", 9000), http.StatusOK},
-		{"says DONE for a payment never confirmed", statusChanged(t, pk, "DONE", 9000), http.StatusOK},
-		{"says CANCELED for a payment that is not", statusChanged(t, paid.PaymentKey, "CANCELED", 0), http.StatusOK},
+		{"unknown payment", statusChanged(t, pending.ID, "tgen_20261122000000nobody0000", "DONE", 9000), http.StatusOK},
+		{"says DONE for a payment never confirmed", statusChanged(t, pending.ID, pk, "DONE", 9000), http.StatusOK},
+		{"says CANCELED for a payment that is not", statusChanged(t, paid.ID, paid.PaymentKey, "CANCELED", 0), http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
