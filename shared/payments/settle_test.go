@@ -206,6 +206,17 @@ func TestClaimHeldByAttemptTossDidNotApproveSettles(t *testing.T) {
 			},
 		},
 		{
+			// Toss announces the approved attempt: its record, fetched
+			// with our key, settles the order.
+			name: "claim live: webhook for the approved attempt",
+			settle: func(t *testing.T, w *settleWorld, o *orders.Order, approved, _ string) {
+				res, err := w.engine.ApplyWebhook(ctx, statusChanged(t, o.ID, approved, "DONE", o.Amount))
+				if err != nil || res.Action != WebhookApplied || res.Order == nil || res.Order.PaymentKey != approved {
+					t.Fatalf("webhook for the approved attempt: %+v, %v; want applied, DONE under it", res, err)
+				}
+			},
+		},
+		{
 			// The claim's own attempt resumes its claim and asks Toss,
 			// which refuses it as processed: the order settles under the
 			// attempt Toss did approve.

@@ -173,6 +173,8 @@ type WebhookResult struct {
 //
 //   - CONFIRMING for the same paymentKey, approved at Toss: recorded as
 //     paid (Complete), with its cancels if it was refunded since;
+//   - unpaid, approved at Toss under another attempt than the order holds:
+//     recorded paid under Toss's paymentKey (settleFromToss);
 //   - DONE or PARTIAL_CANCELED, with a lower balance at Toss: the cancels
 //     recorded (ApplyCancel);
 //   - anything else is ignored and logged: an order we do not hold (it may
@@ -261,9 +263,21 @@ func tossRefusedLookup(err error) bool {
 // applyPayment moves o to Toss's state p if that is a step forward.
 func (e *Engine) applyPayment(ctx context.Context, w *Webhook, res WebhookResult, o *orders.Order, p *toss.Payment) (WebhookResult, error) {
 	switch {
+	case o.PaymentKey != p.PaymentKey && isApproved(p.Status) && !o.Status.Paid():
+		// Toss approved an attempt the order does not hold (see the
+		// engine's package comment): its record, fetched with our key and
+		// checked to be for this order, wins, as on the request and
+		// reconcile paths.
+		res.Order = o
+		settled, err := e.settleFromToss(ctx, o, p)
+		if errors.As(err, new(*NotPayableError)) {
+			return e.ignore(ctx, w, res, "the order was paid under another attempt"), nil
+		}
+		return e.applied(ctx, w, res, settled, err, "payment recorded from Toss's record")
 	case o.PaymentKey != p.PaymentKey:
 		if isApproved(p.Status) {
-			// Only the claimed paymentKey is ever confirmed by this engine.
+			// Paid under one attempt, approved at Toss under another:
+			// settleFromToss's approved_twice case; a refund for an operator.
 			e.log().ErrorContext(ctx, "Toss reports an approved payment the order does not hold",
 				"orderId", o.ID, "status", o.Status, "tossPaymentKey", MaskKey(p.PaymentKey), "tossStatus", p.Status)
 		}
