@@ -15,7 +15,7 @@ GOARCH_LAMBDA ?= arm64
 ARTIFACTS_DIR ?=
 LAMBDA_FLAGS := -tags lambda.norpc -ldflags "-s -w" -trimpath
 
-.PHONY: test fmt-check vet moto-check template-check fuzz chaos bench local invoke sandbox build $(BUILD_TARGETS)
+.PHONY: test fmt-check vet moto-check template-check typecheck-deps fuzz chaos bench local invoke sandbox build $(BUILD_TARGETS)
 
 ## build: every function's bootstrap for Lambda (linux/arm64), as sam build does
 build: $(BUILD_TARGETS)
@@ -26,9 +26,17 @@ $(BUILD_TARGETS): build-%:
 		-o $(if $(ARTIFACTS_DIR),$(ARTIFACTS_DIR),$(CURDIR)/.aws-sam/build/$*)/bootstrap ./functions/$*
 
 ## test: everything CI runs: gofmt check, go vet, go test -race (moto_server integration included)
-test: fmt-check vet template-check moto-check
+test: fmt-check vet template-check moto-check typecheck-deps
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -skip '^TestChaosCampaign$$' $(PKGS)
 	$(MAKE) --no-print-directory chaos RELIABILITY_DOC=
+
+## typecheck-deps: the pinned npm packages (TypeScript, Toss's SDK v2 types) that check checkout.js
+TYPECHECK_DIR := shared/pages
+typecheck-deps: $(TYPECHECK_DIR)/node_modules/.package-lock.json
+$(TYPECHECK_DIR)/node_modules/.package-lock.json: $(TYPECHECK_DIR)/package.json $(TYPECHECK_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is required for the checkout script's type check: install Node.js with npm"; exit 1; }
+	npm ci --prefix $(TYPECHECK_DIR) --no-audit --no-fund
+	@touch $@
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \

@@ -1,15 +1,45 @@
+// @ts-check
 // The checkout page's only script. It reads its data from the JSON block
 // (never from markup or string-built code), opens Toss's payment window on
 // the pay button and shows anything that goes wrong in #error, as text.
+//
+// Types are JSDoc comments only, so the browser runs this file as it is:
+// `tsc -p shared/pages` (typecheck_test.go) checks it, the requestPayment call
+// included, against Toss's SDK declarations (assets/globals.d.ts).
+
+/**
+ * The JSON block's shape: checkoutData in render.go.
+ * @typedef {object} CheckoutData
+ * @property {string} clientKey
+ * @property {string} [customerKey] absent: the buyer pays as TossPayments.ANONYMOUS
+ * @property {number} amount
+ * @property {string} currency
+ * @property {string} orderId
+ * @property {string} orderName
+ * @property {string} successUrl
+ * @property {string} failUrl
+ * @property {string} [customerEmail]
+ * @property {string} [customerName]
+ * @property {TossCardLanguage} language Lang.TossCode in lang.go
+ * @property {{load: string, request: string, canceled: string, busy: string, detail: string}} text
+ */
+
 (function () {
   "use strict";
-  var data = JSON.parse(document.getElementById("checkout-data").textContent);
+  // The template always renders these three elements (templates/checkout.html).
+  /** @type {CheckoutData} */
+  var data = JSON.parse(/** @type {string} */ (/** @type {HTMLElement} */ (document.getElementById("checkout-data")).textContent));
   var text = data.text;
-  var button = document.getElementById("pay");
-  var errorBox = document.getElementById("error");
+  var button = /** @type {HTMLButtonElement} */ (document.getElementById("pay"));
+  var errorBox = /** @type {HTMLElement} */ (document.getElementById("error"));
   var label = button.textContent;
+  /** @type {TossPaymentsWindow | null} */
   var payment = null;
 
+  /**
+   * @param {string} message
+   * @param {string} detail
+   */
   function showError(message, detail) {
     errorBox.textContent = "";
     var p = document.createElement("p");
@@ -31,6 +61,7 @@
 
   // While a request is open the button stays disabled, so a second tap
   // cannot open a second window for the same order.
+  /** @param {boolean} busy */
   function setBusy(busy) {
     button.disabled = busy;
     button.setAttribute("aria-busy", busy ? "true" : "false");
@@ -53,6 +84,7 @@
         customerKey: data.customerKey || window.TossPayments.ANONYMOUS
       });
     }
+    /** @type {TossCardPaymentRequest} */
     var params = {
       method: "CARD",
       amount: { currency: data.currency, value: data.amount },
