@@ -19,9 +19,10 @@ import (
 
 // The buyer's whole journey in a real headless Chromium over the local
 // stack (real bootstraps, moto, the sandbox's SDK stand-in and window):
-// pay and get a receipt; close the window and come back; get declined and
-// pay with another card. In Korean and in English. Screenshots of every page
-// land in SCREENSHOT_DIR (default .artifacts/screenshots).
+// pay and get a receipt; close the window, see the checkout page offer to
+// try again (USER_CANCEL) and pay; get declined and pay with another card.
+// In Korean and in English. Screenshots of every page land in
+// SCREENSHOT_DIR (default .artifacts/screenshots).
 
 func chromiumPath(t *testing.T) string {
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -125,6 +126,32 @@ func (b *browser) attr(sel, name string) string {
 
 func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
 
+// windowFrame is the iframe the SDK stand-in opens over the checkout page,
+// as Toss's SDK does on a PC (windowTarget "iframe").
+const windowFrame = "#tosspayments-sandbox-window"
+
+// inWindow waits for the payment window over the checkout page and returns
+// the option that points a query inside it. The window is served from the
+// sandbox's origin, but on the same host, so Chromium keeps it in the page's
+// process and its document is reachable from the iframe's node.
+func (b *browser) inWindow() chromedp.QueryOption {
+	b.t.Helper()
+	b.run("wait for the window", chromedp.WaitVisible(chromedp.CSS(windowFrame)))
+	nodes := get(b, "find the window", chromedp.Nodes(chromedp.CSS(windowFrame)))
+	return chromedp.FromNode(nodes[0])
+}
+
+// inWindowClick waits for sels inside the window, then clicks them in turn.
+func (b *browser) inWindowClick(step string, sels ...string) {
+	b.t.Helper()
+	w := b.inWindow()
+	var steps []chromedp.Action[chromedp.Void]
+	for _, sel := range sels {
+		steps = append(steps, chromedp.WaitVisible(chromedp.CSS(sel), w), chromedp.Click(chromedp.CSS(sel), w))
+	}
+	b.run(step, steps...)
+}
+
 func visible(sel string) chromedp.Action[chromedp.Void] {
 	return chromedp.WaitVisible(chromedp.CSS(sel))
 }
@@ -166,7 +193,10 @@ func TestBuyerJourneyInChromium(t *testing.T) {
 		return env.EntityBody.Status
 	}
 
-	for _, lang := range []struct{ code, htmlLang, payWord string }{{"ko", "ko", "결제"}, {"en", "en", "Pay"}} {
+	for _, lang := range []struct{ code, htmlLang, payWord, canceled string }{
+		{"ko", "ko", "결제", "결제창을 닫으셨어요"},
+		{"en", "en", "Pay", "You closed the payment window"},
+	} {
 		t.Run(lang.code, func(t *testing.T) {
 			b.t = t
 
@@ -178,9 +208,10 @@ func TestBuyerJourneyInChromium(t *testing.T) {
 				t.Errorf("pay button reads %q", got)
 			}
 			b.shot("checkout-" + lang.code)
-			b.run("pay", click("#pay"), visible("#approve"))
+			b.run("pay", click("#pay"))
+			b.run("window shown", chromedp.WaitVisible(chromedp.CSS("#approve"), b.inWindow()))
 			b.shot("window-" + lang.code)
-			b.run("approve", click("#approve"))
+			b.inWindowClick("approve", "#approve")
 			b.waitState("done")
 			if htmlLang := b.attr("html", "lang"); htmlLang != lang.htmlLang {
 				t.Errorf("receipt page lang %q", htmlLang)
@@ -199,21 +230,51 @@ func TestBuyerJourneyInChromium(t *testing.T) {
 				t.Fatalf("confirms executed: %d", n)
 			}
 
-			// Close the window, then come back to the checkout.
+			// Close the window: the SDK rejects with USER_CANCEL (Toss's
+			// promise flow, which checkout.js uses) and the buyer stays on the
+			// checkout page, told nothing was charged and free to pay again.
+			// No fail redirect: that is the redirect flow's PAY_PROCESS_CANCELED.
 			id, checkout = createOrder("Tea set", 52000)
-			b.run("open checkout", chromedp.Navigate(checkout+"?lang="+lang.code))
+			checkoutURL := checkout + "?lang=" + lang.code
+			b.run("open checkout", chromedp.Navigate(checkoutURL))
 			b.waitState("checkout")
-			b.run("pay then close", click("#pay"), visible("#close"), click("#close"))
-			b.waitState("fail")
+			b.run("pay", click("#pay"))
+			b.inWindowClick("close", "#close")
+			b.run("window gone, error shown", chromedp.WaitNotPresent(chromedp.CSS(windowFrame)), visible("#error"),
+				chromedp.WaitEnabled(chromedp.CSS("#pay")))
 			b.shot("closed-" + lang.code)
-			b.run("back to checkout", click(`#retry, #back`))
-			b.waitState("checkout")
+			if msg := b.text("#error"); !strings.Contains(msg, lang.canceled) {
+				t.Errorf("after closing the window #error reads %q, want %q", msg, lang.canceled)
+			}
+			if loc := get(b, "location", chromedp.Location()); loc != checkoutURL {
+				t.Errorf("after closing the window the page is %s, want the checkout %s", loc, checkoutURL)
+			}
+			if state := b.attr("#status", "data-state"); state != "checkout" {
+				t.Errorf("after closing the window the page state is %q", state)
+			}
+			if busy := b.attr("#pay", "aria-busy"); busy != "false" {
+				t.Errorf("pay button aria-busy %q after closing the window", busy)
+			}
 			if st := orderStatus(id); st != "PENDING" {
 				t.Fatalf("order after closing the window: %s", st)
 			}
+			// Try again from the same page: the window opens anew and pays.
+			b.run("pay again", click("#pay"))
+			b.inWindowClick("approve", "#approve")
+			b.waitState("done")
+			if st := orderStatus(id); st != "DONE" {
+				t.Fatalf("order after paying again: %s", st)
+			}
+			if n := s.Sandbox.ConfirmsExecuted(id); n != 1 {
+				t.Fatalf("confirms executed: %d", n)
+			}
 
 			// Declined, then paid with another card.
-			b.run("pay then decline", click("#pay"), visible("#decline"), click("#decline"))
+			id, checkout = createOrder("Fan, hand-painted", 27000)
+			b.run("open checkout", chromedp.Navigate(checkout+"?lang="+lang.code))
+			b.waitState("checkout")
+			b.run("pay", click("#pay"))
+			b.inWindowClick("decline", "#decline")
 			b.waitState("fail")
 			if code := b.attr("#status", "data-code"); code != "REJECT_CARD_COMPANY" {
 				t.Errorf("decline code %q", code)
@@ -221,8 +282,8 @@ func TestBuyerJourneyInChromium(t *testing.T) {
 			b.shot("declined-" + lang.code)
 			b.run("try again", click(`#retry, #back`))
 			b.waitState("checkout")
-			b.run("pay with another card", click("#pay"), visible("#brand-master"),
-				click("#brand-master"), click("#approve"))
+			b.run("pay with another card", click("#pay"))
+			b.inWindowClick("choose another card and approve", "#brand-master", "#approve")
 			b.waitState("done")
 			if st := orderStatus(id); st != "DONE" {
 				t.Fatalf("order after paying with another card: %s", st)

@@ -78,7 +78,7 @@ type ReceiptView struct {
 	Amount     int64
 	Currency   string
 	CardNumber string    // masked, as Toss returns it
-	CardIssuer string    // empty when unknown
+	CardIssuer string    // Toss's card company code (Payment.card.issuerCode, e.g. "4V"); empty when unknown
 	ApprovedAt time.Time // zero hides it; shown in KST
 	ReceiptURL string    // Toss's receipt; empty hides the link
 }
@@ -345,7 +345,8 @@ func receiptPage(v ReceiptView) (*page, error) {
 	p.OrderName = v.OrderName
 	p.Amount = FormatAmount(l, v.Amount, v.Currency)
 	p.CardNumber = cleanMessage(v.CardNumber, 32)
-	p.CardIssuer = cleanMessage(v.CardIssuer, 64)
+	// The buyer reads a name ("Visa", "신한카드"), not Toss's code.
+	p.CardIssuer = cardCompanyName(l, v.CardIssuer)
 	if !v.ApprovedAt.IsZero() {
 		p.ApprovedAt = formatApproval(l, v.ApprovedAt)
 		p.ApprovedAtISO = v.ApprovedAt.In(kst).Format(time.RFC3339)

@@ -40,7 +40,7 @@ func checkoutView(l Lang) CheckoutView {
 func receiptView(l Lang) ReceiptView {
 	return ReceiptView{
 		Lang: l, Nonce: testNonce, OrderID: "order_123456", OrderName: "Wool scarf",
-		Amount: 12000, Currency: "KRW", CardNumber: "43301234****123*", CardIssuer: "VISA",
+		Amount: 12000, Currency: "KRW", CardNumber: "43301234****123*", CardIssuer: "4V",
 		ApprovedAt: approvedAt, ReceiptURL: "https://dashboard.tosspayments.com/receipt/x",
 	}
 }
@@ -737,7 +737,7 @@ func TestReceipt(t *testing.T) {
 		`<dd id="order-name">Wool scarf</dd>`,
 		`<dd id="order-id" class="code">order_123456</dd>`,
 		`<dd id="card-number" class="code">43301234****123*</dd>`,
-		`<dd id="card-issuer">VISA</dd>`,
+		`<dd id="card-issuer">Visa</dd>`, // Toss's code 4V, named
 		`<time id="approved-at" datetime="2024-02-13T12:18:14&#43;09:00">February 13, 2024, 12:18 (KST, UTC&#43;9)</time>`,
 		`<a id="receipt" class="button" href="https://dashboard.tosspayments.com/receipt/x" target="_blank" rel="noopener noreferrer">`,
 	)

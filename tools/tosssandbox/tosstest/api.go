@@ -22,9 +22,6 @@ const (
 	maxAmount = 1<<53 - 1
 )
 
-// orderIDPattern is the orderId rule of the confirm API and the SDK.
-var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{6,64}$`)
-
 type apiRoute int
 
 const (
@@ -309,8 +306,8 @@ func (s *Sandbox) confirm(body []byte, base string, l lang) (apiResponse, bool) 
 	}
 	if !orderIDPattern.MatchString(req.OrderID) {
 		return errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
-			"orderId는 영문 대소문자, 숫자, -, _ 로 이루어진 6자 이상 64자 이하 문자열이어야 합니다.",
-			"orderId must be 6 to 64 characters of A-Z, a-z, 0-9, - and _."), false
+			"orderId는 영문 대소문자, 숫자, -, _, = 로 이루어진 6자 이상 64자 이하 문자열이어야 합니다.",
+			"orderId must be 6 to 64 characters of A-Z, a-z, 0-9, -, _ and =."), false
 	}
 	amount, ok := parseAmount(req.Amount)
 	if !ok {

@@ -167,8 +167,11 @@
 // {currency: "KRW", value: positive safe integer}), INVALID_ORDER_ID,
 // INVALID_ORDER_NAME, INVALID_SUCCESS_URL / INVALID_FAIL_URL (not absolute
 // http(s)), INVALID_CARD_OPTION (card.useInternationalCardOnly not true),
-// INVALID_CARD_LANGUAGE (not KO/EN/JA/ZH). Otherwise it navigates the page to
-// the window (the real SDK opens an overlay) and the Promise stays pending.
+// INVALID_CARD_LANGUAGE (not KO/EN/JA/ZH); payment() itself throws
+// INVALID_CUSTOMER_KEY. Otherwise it opens the window in an iframe over the
+// page (windowTarget "iframe", the default here and the real SDK's on a PC)
+// and the Promise stays pending; windowTarget "self" (the SDK's mobile
+// default) navigates the page to the window instead.
 //
 // GET /window re-checks the parameters (400 page otherwise) and renders the
 // window in card.language, else the browser's Accept-Language, else Korean:
@@ -178,13 +181,18 @@
 // one POST form with buttons #approve, #decline and #close. Every reflected
 // value is escaped by html/template. The parameters live in a server-side
 // session that works once, so a resubmitted or forged form cannot approve
-// twice or change the amount. The buttons answer 303:
+// twice or change the amount. #approve and #decline answer 303 and, framed,
+// take the whole page (target _top):
 //
 //	#approve  successUrl?paymentType=NORMAL&orderId=…&paymentKey=…&amount=…
 //	#decline  failUrl?code=REJECT_CARD_COMPANY&message=…&orderId=…
-//	#close    failUrl?code=PAY_PROCESS_CANCELED&message=…   (no orderId: docs/toss-api.md#the-international-card-window)
 //
-// keeping the URLs' own query parameters. paymentKeys look like Toss's test
+// #close, framed, answers a page that posts {type: "tosssandbox:user-cancel",
+// code: "USER_CANCEL"} to the framing origin, and the SDK rejects the Promise
+// with USER_CANCEL (nothing goes to failUrl); in the page itself it answers
+// 303 failUrl?code=PAY_PROCESS_CANCELED&message=… (no orderId:
+// docs/toss-api.md#the-international-card-window). Toss's parameters are
+// appended after the URLs' own query, which stays as written. paymentKeys look like Toss's test
 // keys: "tgen_" + KST timestamp + random characters.
 //
 // # Inspection

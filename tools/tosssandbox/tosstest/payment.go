@@ -5,8 +5,16 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"regexp"
 	"time"
 )
+
+// orderIDPattern is Toss's orderId rule (the SDK's typings and
+// docs/toss-api.md#orderid): 6 to 64 ASCII letters, digits, '-', '_' and
+// '='. The stand-in SDK (sdk.js), the window (window.go) and the confirm API
+// hold a request to it, so the sandbox opens a window for, and confirms,
+// every orderId Toss would.
+var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9_=-]{6,64}$`)
 
 // Payment statuses the sandbox produces.
 const (

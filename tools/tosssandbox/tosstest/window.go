@@ -78,6 +78,13 @@ type windowParams struct {
 	CustomerName  string
 	Lang          string // ko, en, ja or zh
 	ShowEstimate  bool   // card.showEstimatedAmount was true
+	// InFrame: the SDK opened the window in an iframe over the merchant's
+	// page (windowTarget "iframe") rather than in the page itself ("self",
+	// and any request that does not say).
+	InFrame bool
+	// ParentOrigin is the merchant page's origin, which alone may receive
+	// the framed window's cancel message; set when InFrame.
+	ParentOrigin string
 }
 
 type windowSession struct {
@@ -108,6 +115,14 @@ func pickLang(param, acceptLanguage string) (string, bool) {
 func absoluteHTTPURL(raw string) bool {
 	u, err := url.Parse(raw)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// httpOrigin reports whether raw is an http(s) origin and nothing more, as
+// the SDK's location.origin is: a postMessage target must be exactly one.
+func httpOrigin(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		u.Scheme+"://"+u.Host == raw
 }
 
 // parseWindowParams repeats the SDK's checks on the server: the query is
@@ -141,13 +156,23 @@ func (s *Sandbox) parseWindowParams(q url.Values, acceptLanguage string) (window
 	}
 	p.Amount = amount
 	if !orderIDPattern.MatchString(p.OrderID) {
-		return p, lang, fmt.Errorf("orderId must be 6 to 64 characters of A-Z, a-z, 0-9, - and _")
+		return p, lang, fmt.Errorf("orderId must be 6 to 64 characters of A-Z, a-z, 0-9, -, _ and =")
 	}
 	if strings.TrimSpace(p.OrderName) == "" || utf8.RuneCountInString(p.OrderName) > maxOrderNameLen {
 		return p, lang, fmt.Errorf("orderName is required (100 characters at most)")
 	}
 	if !absoluteHTTPURL(p.SuccessURL) || !absoluteHTTPURL(p.FailURL) {
 		return p, lang, fmt.Errorf("successUrl and failUrl must be absolute http(s) URLs")
+	}
+	switch q.Get("windowTarget") {
+	case "", "self":
+	case "iframe":
+		p.InFrame, p.ParentOrigin = true, q.Get("parentOrigin")
+		if !httpOrigin(p.ParentOrigin) {
+			return p, lang, fmt.Errorf("parentOrigin must be the http(s) origin of the page that frames the window")
+		}
+	default:
+		return p, lang, fmt.Errorf("windowTarget must be iframe or self")
 	}
 	return p, lang, nil
 }
@@ -286,6 +311,7 @@ func (s *Sandbox) windowGet(w http.ResponseWriter, r *http.Request) {
 		"AmountUSD":    formatUSDEstimate(p.Amount),
 		"ShowEstimate": p.ShowEstimate,
 		"Action":       s.baseURL(r) + windowPath,
+		"InFrame":      p.InFrame,
 		"Session":      id,
 		"Brands":       brandChoices,
 	})
@@ -331,19 +357,25 @@ func (s *Sandbox) windowPost(w http.ResponseWriter, r *http.Request) {
 	p := ws.params
 	t := windowTexts[p.Lang]
 
+	if action == "close" && p.InFrame {
+		s.serveUserCancel(w, p)
+		return
+	}
+
 	var target string
 	var err error
 	switch action {
 	case "approve":
 		key := s.Authorize(p.OrderID, p.OrderName, p.Amount, WithCardBrand(brand), WithCustomerName(p.CustomerName))
-		target, err = withQuery(p.SuccessURL, "paymentType", "NORMAL", "orderId", p.OrderID,
+		target, err = appendQuery(p.SuccessURL, "paymentType", "NORMAL", "orderId", p.OrderID,
 			"paymentKey", key, "amount", strconv.FormatInt(p.Amount, 10))
 	case "decline":
-		target, err = withQuery(p.FailURL, "code", codeRejectCardCompany, "message", t.DeclinedMsg, "orderId", p.OrderID)
+		target, err = appendQuery(p.FailURL, "code", codeRejectCardCompany, "message", t.DeclinedMsg, "orderId", p.OrderID)
 	default:
-		// A buyer closing the window carries no orderId
-		// (docs/toss-api.md#the-international-card-window).
-		target, err = withQuery(p.FailURL, "code", codePayProcessCanceled, "message", t.CanceledMsg)
+		// The window replaced the merchant's page (windowTarget "self"), so
+		// no Promise is left to reject: Toss reports the close on failUrl,
+		// without an orderId (docs/toss-api.md#the-international-card-window).
+		target, err = appendQuery(p.FailURL, "code", codePayProcessCanceled, "message", t.CanceledMsg)
 	}
 	if err != nil {
 		s.servePage(w, http.StatusBadRequest, p.Lang, t.Invalid)
@@ -353,18 +385,85 @@ func (s *Sandbox) windowPost(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
-// withQuery sets kv pairs on raw's query, keeping the parameters it has.
-func withQuery(raw string, kv ...string) (string, error) {
+// appendQuery appends kv pairs, in order, after raw's own query, as Toss
+// does with successUrl and failUrl: the merchant's parameters stay exactly
+// as written (order, encoding, even a name Toss also uses, which then
+// appears twice), and a fragment stays last.
+func appendQuery(raw string, kv ...string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", fmt.Errorf("parse redirect url: %w", err)
 	}
-	q := u.Query()
+	var b strings.Builder
+	b.WriteString(u.RawQuery)
 	for i := 0; i+1 < len(kv); i += 2 {
-		q.Set(kv[i], kv[i+1])
+		if b.Len() > 0 && !strings.HasSuffix(b.String(), "&") {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(kv[i]))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(kv[i+1]))
 	}
-	u.RawQuery = q.Encode()
+	u.RawQuery, u.ForceQuery = b.String(), false
 	return u.String(), nil
+}
+
+// userCancelMessage is what the framed window posts to the merchant's page
+// when the buyer closes it; sdk.js rejects requestPayment's Promise with
+// USER_CANCEL on it.
+const userCancelMessage = "tosssandbox:user-cancel"
+
+// userCancelTmpl is the framed window's last page. Its one script posts the
+// message to the merchant's page, the only script the window ever runs:
+// the data sits in a JSON block (html/template escapes it as a JSON value)
+// and the script carries a nonce, so nothing reflected can run.
+var userCancelTmpl = template.Must(template.New("cancel").Parse(`<!doctype html>
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><title>{{.Title}}</title></head>
+<body><main><p id="canceled">{{.Message}}</p></main>
+<script type="application/json" id="sandbox-message">{{.Post}}</script>
+<script nonce="{{.Nonce}}">
+(function () {
+  "use strict";
+  var m = JSON.parse(document.getElementById("sandbox-message").textContent);
+  window.parent.postMessage(m.data, m.targetOrigin);
+})();
+</script>
+</body></html>
+`))
+
+// userCancelPost is the JSON block of userCancelTmpl.
+type userCancelPost struct {
+	Data struct {
+		Type    string `json:"type"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"data"`
+	TargetOrigin string `json:"targetOrigin"`
+}
+
+// serveUserCancel answers the close button of a framed window. With the
+// SDK's Promise flow the real SDK closes its overlay and rejects with
+// USER_CANCEL, leaving the buyer on the merchant's page to try again;
+// nothing goes to failUrl (docs/toss-api.md#the-international-card-window
+// describes the redirect flow's PAY_PROCESS_CANCELED).
+func (s *Sandbox) serveUserCancel(w http.ResponseWriter, p windowParams) {
+	t := windowTexts[p.Lang]
+	var post userCancelPost
+	post.Data.Type, post.Data.Code, post.Data.Message = userCancelMessage, "USER_CANCEL", t.CanceledMsg
+	post.TargetOrigin = p.ParentOrigin
+	nonce := randomHex(16)
+	var buf bytes.Buffer
+	err := userCancelTmpl.Execute(&buf, map[string]any{
+		"Lang": p.Lang, "Title": t.Title, "Message": t.CanceledMsg, "Post": post, "Nonce": nonce,
+	})
+	if err != nil {
+		s.servePage(w, http.StatusInternalServerError, p.Lang, t.Invalid)
+		return
+	}
+	h := w.Header()
+	setPageHeaders(h)
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; form-action 'none'; base-uri 'none'")
+	_, _ = w.Write(buf.Bytes())
 }
 
 // serveReceipt is where a Payment's receipt.url and checkout.url lead.

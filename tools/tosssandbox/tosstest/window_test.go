@@ -1,6 +1,7 @@
 package tosstest
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -198,6 +199,21 @@ func TestWindowRejectsBadRequests(t *testing.T) {
 		{"relative failUrl", func(q url.Values) { q.Set("failUrl", "/pay/fail") }},
 		{"javascript successUrl", func(q url.Values) { q.Set("successUrl", "javascript:alert(1)") }},
 		{"unsupported language", func(q url.Values) { q.Set("language", "FR") }},
+		{"orderId with +", func(q url.Values) { q.Set("orderId", "order+window+1") }},
+		{"unknown windowTarget", func(q url.Values) { q.Set("windowTarget", "popup") }},
+		{"framed without parentOrigin", func(q url.Values) { q.Set("windowTarget", "iframe") }},
+		{"framed with a parentOrigin path", func(q url.Values) {
+			q.Set("windowTarget", "iframe")
+			q.Set("parentOrigin", "https://shop.example/checkout")
+		}},
+		{"framed with a javascript parentOrigin", func(q url.Values) {
+			q.Set("windowTarget", "iframe")
+			q.Set("parentOrigin", "javascript:alert(1)")
+		}},
+		{"framed with a wildcard parentOrigin", func(q url.Values) {
+			q.Set("windowTarget", "iframe")
+			q.Set("parentOrigin", "*")
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -381,6 +397,167 @@ func TestPagesAroundTheWindow(t *testing.T) {
 			p := getPage(t, s, tt.path, nil, "")
 			if p.status != tt.wantStatus || !strings.Contains(p.body, tt.want) || strings.Contains(p.body, s.SecretKey()) {
 				t.Fatalf("%d %s", p.status, p.body)
+			}
+		})
+	}
+}
+
+// TestWindowOrderIDWithEquals: Toss's orderId rule allows "=", so the
+// window opens for one and hands it back intact.
+func TestWindowOrderIDWithEquals(t *testing.T) {
+	s := NewServer(t)
+	for _, id := range []string{"order=window=1", "======", "a=b-c_d"} {
+		t.Run(id, func(t *testing.T) {
+			session := openWindow(t, s, windowQuery(s, func(q url.Values) { q.Set("orderId", id) }))
+			resp := postWindow(t, s, url.Values{"session": {session}, "action": {"approve"}})
+			loc, err := url.Parse(resp.Header.Get("Location"))
+			if err != nil || resp.StatusCode != http.StatusSeeOther || loc.Query()["orderId"][0] != id {
+				t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			ps := s.OrderPayments(id)
+			if len(ps) != 1 {
+				t.Fatalf("payments for %s: %+v", id, ps)
+			}
+			// Toss's confirm takes the orderId its window approved.
+			wantOK(t, mustSend(t, s, confirmCall(ps[0].PaymentKey, id, ps[0].TotalAmount, "")))
+		})
+	}
+}
+
+// TestWindowRedirectKeepsMerchantQuery: Toss appends its parameters to
+// successUrl's and failUrl's own query; the merchant's stay exactly as
+// written, in order and encoding, even under a name Toss also uses.
+func TestWindowRedirectKeepsMerchantQuery(t *testing.T) {
+	tests := []struct {
+		name, action, successURL, failURL string
+		want                              string // {key} stands for the paymentKey
+	}{
+		{"approve", "approve", "https://shop.example/pay/success?lang=ko&cart=42", "",
+			"https://shop.example/pay/success?lang=ko&cart=42&paymentType=NORMAL&orderId=order-window-page-1&paymentKey={key}&amount=15000"},
+		{"approve without a query", "approve", "https://shop.example/pay/success", "",
+			"https://shop.example/pay/success?paymentType=NORMAL&orderId=order-window-page-1&paymentKey={key}&amount=15000"},
+		{"approve with a name Toss uses", "approve", "https://shop.example/s?orderId=mine&amount=1", "",
+			"https://shop.example/s?orderId=mine&amount=1&paymentType=NORMAL&orderId=order-window-page-1&paymentKey={key}&amount=15000"},
+		{"approve keeps encoding, order and a bare key", "approve", "https://shop.example/s?z=%7E&a=b+c&flag&", "",
+			"https://shop.example/s?z=%7E&a=b+c&flag&paymentType=NORMAL&orderId=order-window-page-1&paymentKey={key}&amount=15000"},
+		{"approve keeps the fragment last", "approve", "https://shop.example/s?x=1#done", "",
+			"https://shop.example/s?x=1&paymentType=NORMAL&orderId=order-window-page-1&paymentKey={key}&amount=15000#done"},
+		{"decline", "decline", "", "https://shop.example/pay/fail?lang=en&orderId=order-window-page-1",
+			"https://shop.example/pay/fail?lang=en&orderId=order-window-page-1&code=REJECT_CARD_COMPANY&message=The+card+company+declined+the+payment.&orderId=order-window-page-1"},
+		{"close in the page", "close", "", "https://shop.example/pay/fail?lang=en",
+			"https://shop.example/pay/fail?lang=en&code=PAY_PROCESS_CANCELED&message=The+buyer+canceled+the+payment."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewServer(t)
+			session := openWindow(t, s, windowQuery(s, func(q url.Values) {
+				q.Set("language", "EN")
+				if tt.successURL != "" {
+					q.Set("successUrl", tt.successURL)
+				}
+				if tt.failURL != "" {
+					q.Set("failUrl", tt.failURL)
+				}
+			}))
+			resp := postWindow(t, s, url.Values{"session": {session}, "action": {tt.action}})
+			want := tt.want
+			if ps := s.OrderPayments("order-window-page-1"); len(ps) == 1 {
+				want = strings.ReplaceAll(want, "{key}", ps[0].PaymentKey)
+			}
+			if got := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || got != want {
+				t.Fatalf("%d\n got %s\nwant %s", resp.StatusCode, got, want)
+			}
+		})
+	}
+}
+
+// TestFramedWindow: opened by the SDK in an iframe over the merchant's page,
+// the window takes the whole page to the redirects when the buyer pays or is
+// declined, and when the buyer closes it tells only the merchant's page,
+// which the SDK turns into USER_CANCEL (TestSDKUserCancel): nothing goes to
+// failUrl, nothing is recorded.
+func TestFramedWindow(t *testing.T) {
+	framed := func(s *Server, lang string) url.Values {
+		return windowQuery(s, func(q url.Values) {
+			q.Set("windowTarget", "iframe")
+			q.Set("parentOrigin", "https://shop.example:8443")
+			q.Set("language", lang)
+		})
+	}
+
+	t.Run("page", func(t *testing.T) {
+		s := NewServer(t)
+		p := getPage(t, s, windowPath, framed(s, "EN"), "")
+		mustHave := []string{`<form method="post" action="` + s.URL + `/window" target="_top">`, `id="close" formtarget="_self"`}
+		for _, want := range mustHave {
+			if !strings.Contains(p.body, want) {
+				t.Errorf("framed window lacks %q", want)
+			}
+		}
+		// In the page itself, the form just submits.
+		p = getPage(t, s, windowPath, windowQuery(s, nil), "")
+		if strings.Contains(p.body, "target=") || !strings.Contains(p.body, `<form method="post" action="`+s.URL+`/window">`) {
+			t.Errorf("unframed window: %s", p.body)
+		}
+	})
+
+	for _, tt := range []struct{ action, wantPrefix string }{
+		{"approve", "https://shop.example/pay/success?cart=42&paymentType=NORMAL&"},
+		{"decline", "https://shop.example/pay/fail?from=window&code=REJECT_CARD_COMPANY&"},
+	} {
+		t.Run(tt.action, func(t *testing.T) {
+			s := NewServer(t)
+			resp := postWindow(t, s, url.Values{"session": {openWindow(t, s, framed(s, "EN"))}, "action": {tt.action}})
+			if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, tt.wantPrefix) {
+				t.Fatalf("%d %s", resp.StatusCode, loc)
+			}
+		})
+	}
+
+	for _, tt := range []struct{ lang, wantMessage string }{
+		{"KO", "사용자에 의해 결제가 취소되었습니다."},
+		{"EN", "The buyer canceled the payment."},
+		{"JA", "購入者が決済をキャンセルしました。"},
+		{"ZH", "买家取消了支付。"},
+	} {
+		t.Run("close "+tt.lang, func(t *testing.T) {
+			s := NewServer(t)
+			form := url.Values{"session": {openWindow(t, s, framed(s, tt.lang))}, "action": {"close"}}
+			resp, err := noRedirect(s).PostForm(s.URL+windowPath, form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body := string(b)
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" {
+				t.Fatalf("%d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			m := cancelPostJSON.FindStringSubmatch(body)
+			if m == nil {
+				t.Fatalf("no message: %s", body)
+			}
+			var post userCancelPost
+			if err := json.Unmarshal([]byte(m[1]), &post); err != nil {
+				t.Fatal(err)
+			}
+			if post.TargetOrigin != "https://shop.example:8443" || post.Data.Type != userCancelMessage ||
+				post.Data.Code != "USER_CANCEL" || post.Data.Message != tt.wantMessage {
+				t.Fatalf("message %+v", post)
+			}
+			// The page's one script runs under its nonce and nothing else.
+			csp := resp.Header.Get("Content-Security-Policy")
+			nonce := regexp.MustCompile(`script-src 'nonce-([0-9a-f]{32})'`).FindStringSubmatch(csp)
+			if nonce == nil || !strings.Contains(csp, "default-src 'none'") ||
+				strings.Count(body, "<script") != 2 || !strings.Contains(body, `<script nonce="`+nonce[1]+`">`) {
+				t.Fatalf("CSP %q for %s", csp, body)
+			}
+			if n := len(s.OrderPayments("order-window-page-1")); n != 0 {
+				t.Fatalf("%d payments after a close", n)
+			}
+			// The session is spent: the same close again is refused.
+			if again := postWindow(t, s, form); again.StatusCode != http.StatusBadRequest {
+				t.Fatalf("second close: %d", again.StatusCode)
 			}
 		})
 	}
