@@ -86,7 +86,7 @@ func (c *campaign) hostile(t *testing.T) {
 		{"content type", "confirm without Content-Type", "POST", "/payments/confirm", nil, live.confirmBody(), 400, "UNSUPPORTED_CONTENT_TYPE"},
 		{"content type", "create as a form", "POST", "/orders", h("Authorization", auth["Authorization"], "Content-Type", "application/x-www-form-urlencoded"), []byte("orderName=Tea&amount=1000"), 400, "UNSUPPORTED_CONTENT_TYPE"},
 		{"content type", "confirm body is an array", "POST", "/payments/confirm", h("Content-Type", ctJSON), []byte(`[1,2]`), 400, "INVALID_JSON"},
-		{"content type", "confirm amount as a string", "POST", "/payments/confirm", h("Content-Type", ctJSON), fmt.Appendf(nil, `{"paymentKey":%q,"orderId":%q,"amount":"45000"}`, live.key, live.id), 400, "INVALID_REQUEST"},
+		{"content type", "confirm amount as a formatted string", "POST", "/payments/confirm", h("Content-Type", ctJSON), fmt.Appendf(nil, `{"paymentKey":%q,"orderId":%q,"amount":"45,000"}`, live.key, live.id), 400, "INVALID_REQUEST"},
 		{"content type", "webhook that is not JSON", "POST", "/webhooks/toss", h("Content-Type", ctJSON), []byte(`<xml/>`), 400, "INVALID_WEBHOOK"},
 		// Path traversal in orderId (and paymentKey).
 		{"path traversal", "checkout ..%2F", "GET", "/checkout/..%2F..%2Fetc%2Fpasswd", nil, nil, 404, "not-found"},

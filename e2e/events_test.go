@@ -58,6 +58,7 @@ var eventCases = []eventCase{
 	{"confirm-payment-tampered.json", "ConfirmPaymentFunction", 400, []string{`"code":"AMOUNT_MISMATCH"`}, nil, nil},
 	{"confirm-payment-invalid-amount.json", "ConfirmPaymentFunction", 400, []string{`"code":"INVALID_REQUEST"`}, nil, nil},
 	{"confirm-payment.json", "ConfirmPaymentFunction", 200, []string{`"entityType":"payment"`, `"status":"DONE"`}, nil, nil},
+	{"toss-sample-confirm.json", "ConfirmPaymentFunction", 200, []string{`"orderId":"` + stack.EventConfirmOrderID + `"`, `"totalAmount":52000`, `"status":"DONE"`, `"method":`}, []string{`"entityType"`, `"error"`}, nil},
 	{"confirm-payment-malformed.json", "ConfirmPaymentFunction", 400, []string{`"code":"INVALID_JSON"`}, nil, nil},
 	{"confirm-payment-wrong-content-type.json", "ConfirmPaymentFunction", 400, []string{`"code":"UNSUPPORTED_CONTENT_TYPE"`}, nil, nil},
 	{"cancel-payment-over-balance.json", "CancelPaymentFunction", 400, []string{`"code":"EXCEED_CANCEL_AMOUNT"`}, nil, nil},

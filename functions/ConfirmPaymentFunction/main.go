@@ -1,4 +1,5 @@
-// ConfirmPaymentFunction: POST /payments/confirm.
+// ConfirmPaymentFunction: POST /payments/confirm, and POST /confirm in the
+// shape of Toss's sample servers.
 package main
 
 import (
@@ -9,5 +10,5 @@ import (
 
 func main() {
 	svc := app.New("ConfirmPaymentFunction").WithEngine().WithIdempotency().Service()
-	lambda.Start(svc.JSON(svc.ConfirmPayment))
+	lambda.Start(svc.ConfirmHandler())
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -47,7 +48,7 @@ func paymentEntity(o *orders.Order, paymentKey, status string) PaymentEntity {
 type confirmBody struct {
 	PaymentKey string          `json:"paymentKey"`
 	OrderID    string          `json:"orderId"`
-	Amount     json.RawMessage `json:"amount"` // see parseAmount
+	Amount     json.RawMessage `json:"amount"` // see parseConfirmAmount
 }
 
 func withOrder(ctx context.Context, orderID string) context.Context {
@@ -64,30 +65,63 @@ func (s *Service) ConfirmPayment(ctx context.Context, r *apigw.Request) apigw.Re
 		return *fail
 	}
 	return s.idempotent(ctx, r, "public", body, func(ctx context.Context) apigw.Response {
-		amount, ok := parseAmount(json.Number(in.Amount))
-		if !ok {
-			return Error(r, CodeInvalidRequest, fieldMessage(LangOf(r), "amount", "must be a positive integer"))
-		}
-		if orders.ValidID(in.OrderID) {
-			ctx = withOrder(ctx, in.OrderID)
-		}
-		res, err := s.Engine.Confirm(ctx, in.PaymentKey, in.OrderID, amount)
-		if err != nil {
-			return s.confirmError(ctx, r, err)
-		}
-		switch res.Outcome {
-		case payments.OutcomeDone:
-			return Entity(r, http.StatusOK, "payment", paymentEntity(res.Order, in.PaymentKey, "DONE"))
-		case payments.OutcomeDeclined:
-			code, msg := toss.CodeRejectCardCompany, ""
-			if res.Failure != nil {
-				code, msg = res.Failure.Code, res.Failure.Message
-			}
-			return ErrorStatus(r, toss.StatusOf(code), code, msg)
-		default:
-			return Entity(r, http.StatusAccepted, "payment", paymentEntity(res.Order, in.PaymentKey, "PROCESSING"))
-		}
+		return s.confirm(ctx, r, in, func(o *orders.Order, status string) any {
+			return paymentEntity(o, in.PaymentKey, status)
+		})
 	})
+}
+
+// confirm runs the engine on a decoded confirm body and answers in our
+// API's shape: entity makes the entityBody of the 200 (status "DONE") and
+// of the 202 (status "PROCESSING") from the order as the engine left it.
+// Both confirm routes answer through here, so they check the same amount,
+// spend the same attempt budget and refuse the same way.
+func (s *Service) confirm(ctx context.Context, r *apigw.Request, in confirmBody, entity func(o *orders.Order, status string) any) apigw.Response {
+	amount, ok := parseConfirmAmount(in.Amount)
+	if !ok {
+		return Error(r, CodeInvalidRequest, fieldMessage(LangOf(r), "amount", "must be a positive integer, as a number or a string of digits"))
+	}
+	if orders.ValidID(in.OrderID) {
+		ctx = withOrder(ctx, in.OrderID)
+	}
+	res, err := s.Engine.Confirm(ctx, in.PaymentKey, in.OrderID, amount)
+	if err != nil {
+		return s.confirmError(ctx, r, err)
+	}
+	switch res.Outcome {
+	case payments.OutcomeDone:
+		return Entity(r, http.StatusOK, "payment", entity(res.Order, "DONE"))
+	case payments.OutcomeDeclined:
+		code, msg := toss.CodeRejectCardCompany, ""
+		if res.Failure != nil {
+			code, msg = res.Failure.Code, res.Failure.Message
+		}
+		return ErrorStatus(r, toss.StatusOf(code), code, msg)
+	default:
+		return Entity(r, http.StatusAccepted, "payment", entity(res.Order, "PROCESSING"))
+	}
+}
+
+// digits is the amount a success URL carries (amount=39000), which Toss's
+// sample frontends send on as a JSON string.
+var digits = regexp.MustCompile(`^[0-9]{1,18}$`)
+
+// parseConfirmAmount reads a confirm's amount: a JSON number as
+// parseAmount takes it, or a JSON string of decimal digits, which is what
+// the success URL carried and what Toss's sample frontends send
+// (urlParams.get("amount")). Either way it must be a positive integer; the
+// engine then checks it against the stored order. No sign, space, fraction
+// or exponent inside the string either: "39,000" or " 39000" is a client
+// bug to refuse, not an amount to guess at.
+func parseConfirmAmount(raw json.RawMessage) (int64, bool) {
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil || !digits.MatchString(s) {
+			return 0, false
+		}
+		return parseAmount(json.Number(s))
+	}
+	return parseAmount(json.Number(raw))
 }
 
 // confirmError maps the engine's refusals to API errors.

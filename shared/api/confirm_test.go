@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tossintl/backend/shared/api"
+	"github.com/tossintl/backend/shared/apigw"
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
@@ -282,7 +283,10 @@ func TestConfirmBadRequests(t *testing.T) {
 	cases := []struct {
 		name, body, ctype, code string
 	}{
-		{"amount as string", `{"paymentKey":"tgen_x_0001","orderId":"ord_0000000000000000000000","amount":"39000"}`, "", api.CodeInvalidRequest},
+		{"amount as a string that is not digits", `{"paymentKey":"tgen_x_0001","orderId":"ord_0000000000000000000000","amount":"39,000"}`, "", api.CodeInvalidRequest},
+		{"amount as a signed string", `{"paymentKey":"tgen_x_0001","orderId":"ord_0000000000000000000000","amount":"+39000"}`, "", api.CodeInvalidRequest},
+		{"amount as an empty string", `{"paymentKey":"tgen_x_0001","orderId":"ord_0000000000000000000000","amount":""}`, "", api.CodeInvalidRequest},
+		{"amount as a string of zero", `{"paymentKey":"tgen_x_0001","orderId":"ord_0000000000000000000000","amount":"0"}`, "", api.CodeInvalidRequest},
 		{"fractional amount", `{"paymentKey":"tgen_x_0001","orderId":"ord_0000000000000000000000","amount":39000.5}`, "", api.CodeInvalidRequest},
 		{"missing amount", `{"paymentKey":"tgen_x_0001","orderId":"ord_0000000000000000000000"}`, "", api.CodeInvalidRequest},
 		{"unknown field", `{"paymentKey":"tgen_x_0001","orderId":"ord_0000000000000000000000","amount":1,"x":1}`, "", api.CodeInvalidRequest},
@@ -304,15 +308,25 @@ func TestConfirmBadRequests(t *testing.T) {
 		})
 	}
 
-	t.Run("amount as string does not confirm a real order", func(t *testing.T) {
+	// The success URL's amount, sent on as a string (as Toss's sample
+	// frontends do), is an amount like any other: checked against the
+	// order, then confirmed once.
+	t.Run("amount as a string of digits is checked, then confirmed", func(t *testing.T) {
 		h := newHarness(t)
 		o := h.createOrder("Hanbok", 39000)
 		key := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount)
-		body := `{"paymentKey":"` + key + `","orderId":"` + o.OrderID + `","amount":"39000"}`
-		resp := h.json(h.svc.ConfirmPayment, rq{Method: "POST", Path: "/payments/confirm", Headers: jsonHeaders(), Body: body})
-		wantError(t, resp, 400, api.CodeInvalidRequest)
-		if n := h.sb.ConfirmsExecuted(o.OrderID); n != 0 {
-			t.Errorf("%d confirms executed", n)
+		send := func(amount string) apigw.Response {
+			body := `{"paymentKey":"` + key + `","orderId":"` + o.OrderID + `","amount":"` + amount + `"}`
+			return h.json(h.svc.ConfirmPayment, rq{Method: "POST", Path: "/payments/confirm", Headers: jsonHeaders(), Body: body})
+		}
+		wantError(t, send("3900"), 400, api.CodeAmountMismatch)
+		if n := h.confirmRequests(o.OrderID); n != 0 {
+			t.Errorf("a tampered string amount reached Toss %d times", n)
+		}
+		var p paymentView
+		wantEntity(t, send("39000"), 200, "payment", &p)
+		if p.Status != "DONE" || p.Amount != 39000 || h.sb.ConfirmsExecuted(o.OrderID) != 1 {
+			t.Errorf("payment %+v, executed %d", p, h.sb.ConfirmsExecuted(o.OrderID))
 		}
 	})
 }

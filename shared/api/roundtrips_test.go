@@ -193,6 +193,24 @@ func TestRoundTrips(t *testing.T) {
 		check("replay of a confirm by Idempotency-Key", got, rtCount{DynamoDB: 1})
 	})
 
+	// POST /confirm, as Toss's sample success page sends it (the amount a
+	// string): the same two writes, and a repeat is the one refused claim
+	// whose ALL_OLD carries the Payment object it answers with.
+	t.Run("toss-sample-confirm", func(t *testing.T) {
+		id, amount := s.createOrder(t)
+		key := s.sb.Authorize(id, "Hanbok rental, 1 day", amount)
+		e := s.environment("ConfirmPaymentFunction")
+		body := fmt.Sprintf(`{"paymentKey":%q,"orderId":%q,"amount":"%d"}`, key, id, amount)
+		req := rtRequest("POST", "/confirm", "", nil, body, "content-type", "application/json")
+		first, got := e.do(t, e.svc.ConfirmHandler(), req, 200)
+		check("first confirm (POST /confirm, Toss's sample shape)", got, rtCount{DynamoDB: 2, SecretsManager: 1})
+		again, got := e.do(t, e.svc.ConfirmHandler(), req, 200)
+		check("repeat of a finished confirm (POST /confirm)", got, rtCount{DynamoDB: 1})
+		if again.Body != first.Body || !strings.Contains(first.Body, `"status":"DONE"`) {
+			t.Errorf("repeat answered %s\nfirst %s", again.Body, first.Body)
+		}
+	})
+
 	t.Run("success", func(t *testing.T) {
 		id, amount := s.createOrder(t)
 		key := s.sb.Authorize(id, "Hanbok rental, 1 day", amount)

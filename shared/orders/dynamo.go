@@ -281,6 +281,9 @@ func (s *DynamoStore) Complete(ctx context.Context, id, paymentKey string, p Pay
 	if err := checkPaymentKey(paymentKey); err != nil {
 		return nil, fmt.Errorf("orders: complete %s: %w", id, err)
 	}
+	if err := checkRaw(p); err != nil {
+		return nil, fmt.Errorf("orders: complete %s: %w", id, err)
+	}
 	p = clonePayment(p)
 	normalizePayment(&p)
 	return s.update(ctx, write{

@@ -98,6 +98,7 @@ type paymentItem struct {
 	TotalAmount    int64        `dynamodbav:"totalAmount"`
 	BalanceAmount  int64        `dynamodbav:"balanceAmount"`
 	Cancels        []cancelItem `dynamodbav:"cancels,omitempty"`
+	Raw            string       `dynamodbav:"raw,omitempty"` // Payment.Raw, JSON text (S: readable in the console)
 }
 
 type cancelItem struct {
@@ -247,6 +248,7 @@ func newPaymentItem(p *Payment) *paymentItem {
 		TotalAmount:    p.TotalAmount,
 		BalanceAmount:  p.BalanceAmount,
 		Cancels:        newCancelItems(p.Cancels),
+		Raw:            string(p.Raw),
 	}
 }
 
@@ -321,6 +323,9 @@ func decodeOrder(it item) (*Order, error) {
 			ReceiptURL:     p.ReceiptURL,
 			TotalAmount:    p.TotalAmount,
 			BalanceAmount:  p.BalanceAmount,
+		}
+		if p.Raw != "" {
+			o.Payment.Raw = []byte(p.Raw)
 		}
 		for _, c := range p.Cancels {
 			o.Payment.Cancels = append(o.Payment.Cancels, Cancel{

@@ -125,6 +125,9 @@ func (m *MemoryStore) Complete(ctx context.Context, id, paymentKey string, p Pay
 	if err := checkPaymentKey(paymentKey); err != nil {
 		return nil, fmt.Errorf("orders: complete %s: %w", id, err)
 	}
+	if err := checkRaw(p); err != nil {
+		return nil, fmt.Errorf("orders: complete %s: %w", id, err)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, err := m.held("complete", id, paymentKey, now)

@@ -102,7 +102,19 @@ type Payment struct {
 	TotalAmount    int64
 	BalanceAmount  int64
 	Cancels        []Cancel
+	// Raw is the payment as the payment processor reported it when the
+	// order was recorded paid: a JSON object (for Toss, the Payment object
+	// of the confirm answer or lookup), at most MaxPaymentRaw bytes, so that
+	// a repeated confirm can answer with the very object the first one got.
+	// Only the transitions to DONE (Complete, SettleFromToss) write it; the
+	// refund transitions leave it as it was, so it stays the approval.
+	// Nil when the order was paid before it was kept, or the caller had none.
+	Raw []byte
 }
+
+// MaxPaymentRaw bounds Payment.Raw: a Toss Payment is a few KiB, and the
+// whole order item must stay far below DynamoDB's 400 KB.
+const MaxPaymentRaw = 32 << 10
 
 // Cancel is one refund applied to the payment.
 type Cancel struct {
@@ -238,7 +250,9 @@ type Store interface {
 	// else: not even the order's Version or UpdatedAt, since the order
 	// itself did not change. On success it returns the order.
 	AdmitLookup(ctx context.Context, id, ownPaymentKey string, now time.Time) (*Order, error)
-	// Complete moves a CONFIRMING order held for paymentKey to DONE with p.
+	// Complete moves a CONFIRMING order held for paymentKey to DONE with p,
+	// p.Raw included (*ValidationError before any I/O if p.Raw is not a
+	// JSON object of at most MaxPaymentRaw bytes).
 	Complete(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error)
 	// SettleFromToss records the order as paid (DONE) under paymentKey with
 	// p, whichever attempt holds its claim (live or lapsed) and even if it is
@@ -251,9 +265,9 @@ type Store interface {
 	// *ConflictError holding the order as it stands, and an order gone
 	// (absent or past its TTL) with ErrNotFound. p must be an approval
 	// (status DONE, PARTIAL_CANCELED or CANCELED, a positive total, a
-	// balance within it), else *ValidationError before any I/O; a refunded
-	// p is recorded as DONE with p's summary, for ApplyCancel to follow, as
-	// after Complete.
+	// balance within it, a Raw as Complete takes it), else *ValidationError
+	// before any I/O; a refunded p is recorded as DONE with p's summary, for
+	// ApplyCancel to follow, as after Complete.
 	SettleFromToss(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error)
 	// Fail moves a CONFIRMING order held for paymentKey to FAILED with f,
 	// payable again until PayableUntil, and restores its TTL.

@@ -184,7 +184,7 @@ func checkSettle(paymentKey string, p Payment) error {
 	case p.Status != tossDone && p.Status != tossPartialCanceled && p.Status != tossCanceled:
 		return bad("payment.status", "must be DONE, PARTIAL_CANCELED or CANCELED: an approved payment")
 	}
-	return nil
+	return checkRaw(p)
 }
 
 // unpaidStatuses are the states SettleFromToss may record a payment on:
@@ -311,6 +311,9 @@ func normalize(o *Order) {
 
 func normalizePayment(p *Payment) {
 	p.ApprovedAt = toMillis(p.ApprovedAt)
+	if len(p.Raw) == 0 {
+		p.Raw = nil
+	}
 	for i := range p.Cancels {
 		p.Cancels[i].CanceledAt = toMillis(p.Cancels[i].CanceledAt)
 	}
@@ -343,7 +346,24 @@ func clonePayment(p Payment) Payment {
 	if p.Cancels != nil {
 		p.Cancels = append([]Cancel(nil), p.Cancels...)
 	}
+	p.Raw = bytes.Clone(p.Raw)
 	return p
+}
+
+// checkRaw refuses before any I/O a Payment.Raw the order could not keep or
+// give back as it came: larger than MaxPaymentRaw, or not a JSON object
+// in UTF-8 (DynamoDB keeps it as a string).
+func checkRaw(p Payment) error {
+	bad := func(reason string) error { return &ValidationError{Field: "payment.raw", Reason: reason} }
+	switch raw := bytes.TrimSpace(p.Raw); {
+	case len(p.Raw) == 0:
+		return nil
+	case len(p.Raw) > MaxPaymentRaw:
+		return bad(fmt.Sprintf("longer than %d bytes", MaxPaymentRaw))
+	case !utf8.Valid(p.Raw) || !json.Valid(p.Raw) || raw[0] != '{':
+		return bad("not a JSON object in UTF-8")
+	}
+	return nil
 }
 
 // cursor is the position after the last order of a List page. It is the

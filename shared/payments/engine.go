@@ -44,6 +44,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -699,13 +700,16 @@ func resultOf(o *orders.Order) *Result {
 	}
 }
 
-// Summary is what the order keeps of a Toss payment.
+// Summary is what the order keeps of a Toss payment, p itself included as
+// JSON (orders.Payment.Raw; the DONE transitions store it, so that POST
+// /confirm answers a repeat with the object the first confirm got).
 func Summary(p *toss.Payment) orders.Payment {
 	s := orders.Payment{
 		Status:        string(p.Status),
 		Method:        p.Method,
 		TotalAmount:   p.TotalAmount,
 		BalanceAmount: p.BalanceAmount,
+		Raw:           rawPayment(p),
 	}
 	if p.ApprovedAt != nil {
 		s.ApprovedAt = p.ApprovedAt.Time
@@ -726,6 +730,18 @@ func Summary(p *toss.Payment) orders.Payment {
 		s.Cancels = append(s.Cancels, oc)
 	}
 	return s
+}
+
+// rawPayment is p as JSON for orders.Payment.Raw, or nil when it would not
+// fit (the order is then recorded paid without it: never refused for it).
+// It is p as the toss client decoded it: Toss's fields the client does not
+// model are not in it.
+func rawPayment(p *toss.Payment) []byte {
+	b, err := json.Marshal(p)
+	if err != nil || len(b) > orders.MaxPaymentRaw {
+		return nil
+	}
+	return b
 }
 
 // MaskKey shortens a paymentKey for logs: enough to correlate, not to use.

@@ -349,6 +349,7 @@ func TestRealTemplate(t *testing.T) {
 		"GET /payments/success":    "PaymentSuccessFunction",
 		"GET /payments/fail":       "PaymentFailFunction",
 		"POST /payments/confirm":   "ConfirmPaymentFunction",
+		"POST /confirm":            "ConfirmPaymentFunction",
 		"POST /orders":             "CreateOrderFunction",
 		"GET /orders/{orderId}":    "GetOrderFunction",
 		"GET /orders":              "ListOrdersFunction",

@@ -278,6 +278,20 @@ func parseAmount(raw json.RawMessage) (int64, bool) {
 	return v, true
 }
 
+// parseConfirmAmount is parseAmount, plus the string of digits Toss's own
+// sample frontends send (read from the success URL and forwarded as it is),
+// which Toss's confirm accepts.
+func parseConfirmAmount(raw json.RawMessage) (int64, bool) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if s == "" || strings.Trim(s, "0123456789") != "" {
+			return 0, false
+		}
+		raw = json.RawMessage(s)
+	}
+	return parseAmount(raw)
+}
+
 type confirmBody struct {
 	PaymentKey string          `json:"paymentKey"`
 	OrderID    string          `json:"orderId"`
@@ -309,7 +323,7 @@ func (s *Sandbox) confirm(body []byte, base string, l lang) (apiResponse, bool) 
 			"orderId는 영문 대소문자, 숫자, -, _, = 로 이루어진 6자 이상 64자 이하 문자열이어야 합니다.",
 			"orderId must be 6 to 64 characters of A-Z, a-z, 0-9, -, _ and =."), false
 	}
-	amount, ok := parseAmount(req.Amount)
+	amount, ok := parseConfirmAmount(req.Amount)
 	if !ok {
 		return errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
 			"amount는 양의 정수여야 합니다.", "amount must be a positive integer."), false

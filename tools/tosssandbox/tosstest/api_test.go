@@ -158,7 +158,13 @@ func TestConfirmRejections(t *testing.T) {
 		{"orderId bad character", func(k string) string { return confirmJSON(k, "order#reject", amount) }, 400, codeInvalidRequest},
 		{"amount zero", func(k string) string { return confirmJSON(k, order, 0) }, 400, codeInvalidRequest},
 		{"amount negative", func(k string) string { return confirmJSON(k, order, -15000) }, 400, codeInvalidRequest},
-		{"amount as string", func(k string) string { return `{"paymentKey":"` + k + `","orderId":"order-reject-1","amount":"15000"}` }, 400, codeInvalidRequest},
+		{"amount as a formatted string", func(k string) string {
+			return `{"paymentKey":"` + k + `","orderId":"order-reject-1","amount":"15,000"}`
+		}, 400, codeInvalidRequest},
+		{"amount as a signed string", func(k string) string {
+			return `{"paymentKey":"` + k + `","orderId":"order-reject-1","amount":"+15000"}`
+		}, 400, codeInvalidRequest},
+		{"amount as an empty string", func(k string) string { return `{"paymentKey":"` + k + `","orderId":"order-reject-1","amount":""}` }, 400, codeInvalidRequest},
 		{"amount fractional", func(k string) string { return `{"paymentKey":"` + k + `","orderId":"order-reject-1","amount":15000.5}` }, 400, codeInvalidRequest},
 		{"amount exponent", func(k string) string { return `{"paymentKey":"` + k + `","orderId":"order-reject-1","amount":1.5e4}` }, 400, codeInvalidRequest},
 		{"amount missing", func(k string) string { return `{"paymentKey":"` + k + `","orderId":"order-reject-1"}` }, 400, codeInvalidRequest},
@@ -182,6 +188,18 @@ func TestConfirmRejections(t *testing.T) {
 			// The rejection cost nothing: the genuine confirm still works.
 			wantOK(t, mustSend(t, s, confirmCall(key, order, amount, "")))
 		})
+	}
+}
+
+// Toss's sample frontends send the amount as the string they read from the
+// success URL, and Toss confirms it: so does the sandbox.
+func TestConfirmAmountAsDigitString(t *testing.T) {
+	s := NewServer(t)
+	key := s.Authorize("order-string-1", "Tea", 15000)
+	wantOK(t, mustSend(t, s, call{Method: http.MethodPost, Path: "/v1/payments/confirm",
+		Body: `{"paymentKey":"` + key + `","orderId":"order-string-1","amount":"15000"}`}))
+	if n := s.ConfirmsExecuted("order-string-1"); n != 1 {
+		t.Fatalf("ConfirmsExecuted = %d", n)
 	}
 }
 
