@@ -204,7 +204,7 @@ func measureE2E(ctx context.Context, rep *report, s *stack.Stack, o options, cal
 			fmt.Sprintf("DynamoDB %.2f per request; Secrets Manager %d for %d environments", float64(calls.get(fn, "dynamodb"))/float64(confirms),
 				calls.get(fn, "secretsmanager"), envs), "SM ≤ 1 per environment", verdict(calls.get(fn, "secretsmanager") <= envs))
 	}
-	rep.note("End to end: HTTP to the local stack's API (in-process router, Runtime API emulator, real bootstraps, moto_server " +
+	rep.note("End to end: HTTP to the local stack's API (in-process router, aws-lambda-rie, real bootstraps, moto_server " +
 		"behind a counting and timing proxy, the sandbox with its latency fixed and its webhooks off), all on 127.0.0.1. The confirm's overhead is its " +
 		"p50 minus the sandbox's latency: our code, the emulator, the loopback hops and moto's DynamoDB, a Python server " +
 		"far slower than DynamoDB that queues under concurrency; \"net of moto\" is the mean confirm minus the sandbox's " +

@@ -3,10 +3,12 @@
 //
 //  1. size: each bootstrap as `sam build` makes it (make build-<LogicalId>,
 //     linux/arm64, the Lambda flags), against 12 MiB;
-//  2. cold start: exec to first response through the Runtime API emulator
-//     (tools/samlocal/lambdarun), median of -runs, each function's first
-//     event from events/ with the local stack up (moto seeded, sandbox),
-//     beside a bare aws-lambda-go function built and run the same way;
+//  2. cold start: each bootstrap's init (RIE's INIT REPORT: exec to its
+//     first request for an event) and first response under AWS's Runtime
+//     Interface Emulator (aws-lambda-rie, pooled by tools/samlocal/lambdarun),
+//     median of -runs, each function's first event from events/ with the
+//     local stack up (moto seeded, sandbox), beside a bare aws-lambda-go
+//     function built and run the same way, under the same RIE;
 //  3. warm CPU per request over in-memory fakes (go test -bench in
 //     shared/api), against 100 µs per confirm and 300 µs per page;
 //  4. DynamoDB and Secrets Manager round trips per request type

@@ -255,25 +255,29 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// coldInvoke kills every process of f, then times one invocation: exec of
-// a new process, its init, its first event, its answer. first is the part
-// from handing over the event to the answer; the rest is the init.
-func coldInvoke(ctx context.Context, f *lambdarun.Function, event []byte) (total, first time.Duration, status string, payload []byte, err error) {
+// coldInvoke kills every bootstrap of f, then times one invocation, which
+// RIE runs on a new bootstrap: init is RIE's INIT REPORT (exec of the
+// bootstrap to its first request for an event), total adds the invocation
+// from the event's hand-over to the answer. The start of the RIE process
+// that replaces the killed environment is left out: an emulator cost that
+// Lambda does not have.
+func coldInvoke(ctx context.Context, f *lambdarun.Function, event []byte) (total, init time.Duration, status string, payload []byte, err error) {
 	f.KillAll()
 	for deadline := time.Now().Add(5 * time.Second); len(f.PIDs()) > 0; {
 		if time.Now().After(deadline) {
-			return 0, 0, "", nil, fmt.Errorf("%s: processes still running after KillAll", f.Name())
+			return 0, 0, "", nil, fmt.Errorf("%s: bootstraps still running after KillAll", f.Name())
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	start := time.Now()
 	res, err := f.Invoke(ctx, event)
-	total = time.Since(start)
 	if err != nil {
 		return 0, 0, "", nil, err
 	}
 	if res.Error != nil {
 		return 0, 0, "", nil, fmt.Errorf("%s: %w", f.Name(), res.Error)
+	}
+	if res.Init <= 0 {
+		return 0, 0, "", nil, fmt.Errorf("%s: RIE reported no init: the invocation was not a cold start", f.Name())
 	}
 	var p struct {
 		StatusCode *int `json:"statusCode"`
@@ -282,7 +286,7 @@ func coldInvoke(ctx context.Context, f *lambdarun.Function, event []byte) (total
 	if json.Unmarshal(res.Payload, &p) == nil && p.StatusCode != nil {
 		status = fmt.Sprint(*p.StatusCode)
 	}
-	return total, res.Duration, status, res.Payload, nil
+	return res.Init + res.Duration, res.Init, status, res.Payload, nil
 }
 
 func measureCold(ctx context.Context, rep *report, s *stack.Stack, fx *fixtures, runs int, fns []string, scratch string, logs io.Writer) error {
@@ -298,9 +302,9 @@ func measureCold(ctx context.Context, rep *report, s *stack.Stack, fx *fixtures,
 	times := map[string][]time.Duration{}
 	inits := map[string][]time.Duration{}
 	statuses := map[string]map[string]bool{}
-	record := func(id string, d, first time.Duration, status string) {
+	record := func(id string, d, init time.Duration, status string) {
 		times[id] = append(times[id], d)
-		inits[id] = append(inits[id], d-first)
+		inits[id] = append(inits[id], init)
 		if statuses[id] == nil {
 			statuses[id] = map[string]bool{}
 		}
@@ -308,11 +312,11 @@ func measureCold(ctx context.Context, rep *report, s *stack.Stack, fx *fixtures,
 	}
 	// Round-robin, so slow patches of a shared machine spread over all.
 	for run := 0; run < runs; run++ {
-		d, first, st, _, err := coldInvoke(ctx, hello, helloEvent)
+		d, init, st, _, err := coldInvoke(ctx, hello, helloEvent)
 		if err != nil {
 			return err
 		}
-		record(helloID, d, first, st)
+		record(helloID, d, init, st)
 		for _, fn := range fns {
 			ev, ok, err := fx.coldEvent(ctx, fn)
 			if err != nil {
@@ -324,7 +328,7 @@ func measureCold(ctx context.Context, rep *report, s *stack.Stack, fx *fixtures,
 				}
 				continue
 			}
-			d, first, st, payload, err := coldInvoke(ctx, s.Function(fn), ev)
+			d, init, st, payload, err := coldInvoke(ctx, s.Function(fn), ev)
 			if err != nil {
 				return err
 			}
@@ -333,7 +337,7 @@ func measureCold(ctx context.Context, rep *report, s *stack.Stack, fx *fixtures,
 				_ = json.Unmarshal(payload, &p)
 				rep.note("Cold start: %s answered %s on run %d: %.200s", fn, st, run+1, p.Body)
 			}
-			record(fn, d, first, st)
+			record(fn, d, init, st)
 		}
 	}
 	base := percentile(sortDurations(times[helloID]), 50)
@@ -362,9 +366,12 @@ func measureCold(ctx context.Context, rep *report, s *stack.Stack, fx *fixtures,
 			line(fn)
 		}
 	}
-	rep.note("Cold start: from exec of a new process to its first response through the Runtime API emulator " +
-		"(tools/samlocal/lambdarun), median of the runs, and its init: exec to the runtime's first request for an event " +
-		"(what the binary and its package initialisers cost: the budget applies to it, as no function does I/O at init); the rest is the first " +
+	rep.note("Cold start: every bootstrap runs under AWS's Lambda Runtime Interface Emulator (aws-lambda-rie, pinned in go.mod; " +
+		"tools/samlocal/lambdarun keeps a pool of its processes), the hello world under the same RIE. Each run kills the function's " +
+		"bootstraps, then times one invocation on a new one, median of the runs: its init is RIE's INIT REPORT (durationMs: exec of " +
+		"the bootstrap to its first request for an event: what the binary and its package initialisers cost; the budget applies to it, " +
+		"as no function does I/O at init), the total adds the invocation from the event's hand-over to RIE to its answer (the start of " +
+		"the RIE process that replaces the killed environment, ~20 ms, is left out: Lambda has no such cost); the rest is the first " +
 		"request's own work: its Secrets Manager and DynamoDB calls on moto_server, Toss's on the sandbox, and opening their connections; each function gets its first event from events/ with fresh " +
 		"orders where the event would repeat an earlier run's work; moto_server and the sandbox on loopback. " +
 		"The hello world is tools/bench/testdata/hello, built with the same flags.")

@@ -1,11 +1,28 @@
-// Package lambdarun runs a real Lambda `bootstrap` executable the way the
-// Lambda service does for a provided.al2023 function: each process is one
-// execution environment with its own Runtime API endpoint
-// (AWS_LAMBDA_RUNTIME_API), it gets one event at a time from
-// GET /2018-06-01/runtime/invocation/next, answers on …/response or …/error,
-// stays warm between invocations, is killed when it overruns its deadline
-// and replaced when it exits. The binary under test is the one that ships,
-// so what passes here exercises the same runtime loop as in AWS.
+// Package lambdarun runs a real Lambda `bootstrap` executable under AWS's
+// Lambda Runtime Interface Emulator (aws-lambda-rie, the Runtime API server
+// SAM CLI runs in its containers), with no container. RIE owns the Runtime
+// API: it starts the bootstrap, hands it one event at a time, enforces the
+// function timeout, restarts the bootstrap on the invocation after a crash,
+// and prints START/END/REPORT and INIT REPORT. It serves one invocation at a
+// time and drops the X-Amz-Function-Error header, so this package is the thin
+// layer that makes it behave like one Lambda function:
+//
+//   - a pool of RIE processes (execution environments) per function, up to
+//     MaxConcurrency busy at once, kept warm between invocations;
+//   - an environment whose bootstrap died between invocations is replaced
+//     (RIE would answer the next event with that stale crash);
+//   - Timeout and MemoryMB passed as AWS_LAMBDA_FUNCTION_TIMEOUT and
+//     AWS_LAMBDA_FUNCTION_MEMORY_SIZE, and only the configured environment;
+//   - RIE's answer turned into a Result: function errors, crashes and
+//     timeouts as a FunctionError, the 6 MB response limit RIE does not
+//     enforce, the init duration from its INIT REPORT;
+//   - log lines prefixed with the function's name, each invocation's lines
+//     out before Invoke returns;
+//   - crash-test hooks (Kill, KillAll, PIDs) that act on the bootstrap
+//     processes RIE started, so a "crash" kills the function, not RIE.
+//
+// The RIE binary is the module's tool dependency (go.mod's tool directive),
+// built once per process.
 //
 // It lives beside the local stack (tools/samlocal) rather than under
 // shared/internal because Go forbids importing shared/internal/... from
@@ -20,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -54,24 +72,28 @@ type Config struct {
 	Name      string            // function name (AWS_LAMBDA_FUNCTION_NAME, log prefix)
 	Bootstrap string            // path of the executable; its directory is LAMBDA_TASK_ROOT
 	Env       map[string]string // the function's environment variables, nothing else is inherited
-	// Timeout is the invocation timeout (DefaultTimeout when zero).
+	// Timeout is the invocation timeout (DefaultTimeout when zero). RIE
+	// takes whole seconds: it is rounded up to the next second.
 	Timeout time.Duration
-	// InitTimeout bounds a new process's start-up until it asks for its
-	// first event (DefaultInitTimeout when zero).
+	// InitTimeout bounds a new RIE process's start until it accepts
+	// invocations (DefaultInitTimeout when zero). The bootstrap's own init
+	// runs inside the first invocation and is bounded by Timeout, by RIE.
 	InitTimeout time.Duration
 	MemoryMB    int // AWS_LAMBDA_FUNCTION_MEMORY_SIZE (DefaultMemoryMB when zero)
-	// MaxConcurrency is how many processes may run invocations at once
+	// MaxConcurrency is how many environments may run invocations at once
 	// (1 when zero); more start on demand and stay warm.
 	MaxConcurrency int
-	// Stdout and Stderr receive the processes' output line by line, and
-	// Stderr the START/END/REPORT lines; nil discards.
+	// Stdout receives the bootstrap's output (stdout and stderr: RIE merges
+	// them, as CloudWatch does) and RIE's START/END/REPORT lines; Stderr
+	// receives RIE's own log (INIT START, INIT REPORT, failures) and this
+	// layer's. Line by line; nil discards.
 	Stdout, Stderr io.Writer
 	// LogPrefix prefixes every line with "[Name] ", for several functions
 	// sharing one terminal.
 	LogPrefix bool
-	// OnInvoke, when set, is called once an event has been handed to a
-	// process and before its answer is awaited: a test can call Kill(reqID)
-	// from it to crash the function in the middle of an invocation.
+	// OnInvoke, when set, is called once RIE has started the invocation
+	// (its INVOKE START) and before its answer is awaited: a test can call
+	// Kill(reqID) from it to crash the function in the middle of it.
 	OnInvoke func(reqID string)
 }
 
@@ -80,7 +102,13 @@ type Result struct {
 	RequestID string
 	Payload   []byte         // the response body; nil when Error is set
 	Error     *FunctionError // the function's error, a timeout or a crash
-	Duration  time.Duration  // from handing over the event to the answer
+	// Init is the bootstrap's init when this invocation had to start one
+	// (RIE's INIT REPORT: exec to its first request for an event); zero
+	// on a warm environment.
+	Init time.Duration
+	// Duration is the invocation without Init: from the event's hand-over
+	// to RIE to its answer.
+	Duration time.Duration
 }
 
 // Err returns r.Error as an error, or nil.
@@ -115,16 +143,18 @@ var reserved = map[string]bool{
 	"AWS_LAMBDA_RUNTIME_API":          true,
 	"AWS_LAMBDA_FUNCTION_NAME":        true,
 	"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
+	"AWS_LAMBDA_FUNCTION_TIMEOUT":     true,
 	"AWS_LAMBDA_FUNCTION_VERSION":     true,
 	"_HANDLER":                        true,
 	"LAMBDA_TASK_ROOT":                true,
 }
 
-// Function runs invocations of one function on a pool of warm processes.
+// Function runs invocations of one function on a pool of warm environments.
 type Function struct {
 	cfg     Config
+	rie     string // the aws-lambda-rie binary
 	baseEnv []string
-	arn     string
+	client  *http.Client
 	stdout  io.Writer
 	stderr  io.Writer
 
@@ -133,16 +163,16 @@ type Function struct {
 
 	mu      sync.Mutex
 	closed  bool
-	idle    []*execEnv
-	all     map[*execEnv]struct{}
-	running map[string]*execEnv // request id → its process
-	wg      sync.WaitGroup      // invocations and process waiters
+	idle    []*environment
+	all     map[*environment]struct{}
+	running map[string]*environment // request id → its environment
+	wg      sync.WaitGroup          // invocations and RIE waiters
 }
 
-// Start checks cfg, starts the first process and waits (bounded by ctx and
-// InitTimeout) until it asks for its first event, so a function that cannot
-// initialise fails here with its error rather than on the first request.
-// ctx is not kept: Close stops the function.
+// Start checks cfg and starts the first environment. RIE initialises the
+// bootstrap lazily, on the first invocation, so a function that cannot
+// initialise fails there (Result.Error), not here. ctx bounds the start
+// only: Close stops the function.
 func Start(ctx context.Context, cfg Config) (*Function, error) {
 	if cfg.Name == "" {
 		return nil, errors.New("lambdarun: Config.Name is empty")
@@ -162,6 +192,8 @@ func Start(ctx context.Context, cfg Config) (*Function, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
+	// RIE parses AWS_LAMBDA_FUNCTION_TIMEOUT as whole seconds.
+	cfg.Timeout = (cfg.Timeout + time.Second - 1).Truncate(time.Second)
 	if cfg.InitTimeout <= 0 {
 		cfg.InitTimeout = DefaultInitTimeout
 	}
@@ -171,32 +203,33 @@ func Start(ctx context.Context, cfg Config) (*Function, error) {
 	if cfg.MaxConcurrency <= 0 {
 		cfg.MaxConcurrency = 1
 	}
-	env, region, err := baseEnv(cfg)
+	env, err := baseEnv(cfg)
 	if err != nil {
 		return nil, err
 	}
+	rie, err := RIEBinary(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lambdarun: %s: %w", cfg.Name, err)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil // loopback only, whatever HTTP_PROXY says
+	tr.MaxIdleConnsPerHost = 2
 	f := &Function{
 		cfg:     cfg,
+		rie:     rie,
 		baseEnv: env,
-		arn:     fmt.Sprintf("arn:aws:lambda:%s:123456789012:function:%s", region, cfg.Name),
+		client:  &http.Client{Transport: tr},
 		stdout:  orDiscard(cfg.Stdout),
 		stderr:  orDiscard(cfg.Stderr),
 		slots:   make(chan struct{}, cfg.MaxConcurrency),
 		done:    make(chan struct{}),
-		all:     map[*execEnv]struct{}{},
-		running: map[string]*execEnv{},
+		all:     map[*environment]struct{}{},
+		running: map[string]*environment{},
 	}
-	e, err := f.newEnv()
+	e, err := f.newEnv(ctx)
 	if err != nil {
 		f.Close()
 		return nil, err
-	}
-	if fe := e.waitReady(ctx, "init"); fe != nil {
-		f.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("lambdarun: %s: waiting for init: %w", cfg.Name, ctx.Err())
-		}
-		return nil, fmt.Errorf("lambdarun: %s: init failed: %w", cfg.Name, fe)
 	}
 	f.release(e)
 	return f, nil
@@ -209,17 +242,17 @@ func orDiscard(w io.Writer) io.Writer {
 	return w
 }
 
-// baseEnv is the process environment minus AWS_LAMBDA_RUNTIME_API (one per
-// process): only the configured variables plus what Lambda itself sets, so
-// nothing from the developer's shell leaks in and hides a missing setting.
-func baseEnv(cfg Config) ([]string, string, error) {
+// baseEnv is RIE's environment, which it passes on to the bootstrap: only
+// the configured variables plus what Lambda itself sets, so nothing from
+// the developer's shell leaks in and hides a missing setting.
+func baseEnv(cfg Config) ([]string, error) {
 	vars := map[string]string{}
 	for k, v := range cfg.Env {
 		if reserved[k] {
-			return nil, "", fmt.Errorf("lambdarun: %s: %s is set by the Lambda runtime and cannot be configured", cfg.Name, k)
+			return nil, fmt.Errorf("lambdarun: %s: %s is set by the Lambda runtime and cannot be configured", cfg.Name, k)
 		}
 		if k == "" || strings.ContainsAny(k, "=\x00") || strings.Contains(v, "\x00") {
-			return nil, "", fmt.Errorf("lambdarun: %s: invalid environment variable %q", cfg.Name, k)
+			return nil, fmt.Errorf("lambdarun: %s: invalid environment variable %q", cfg.Name, k)
 		}
 		vars[k] = v
 	}
@@ -241,6 +274,7 @@ func baseEnv(cfg Config) ([]string, string, error) {
 	}
 	vars["AWS_LAMBDA_FUNCTION_NAME"] = cfg.Name
 	vars["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(cfg.MemoryMB)
+	vars["AWS_LAMBDA_FUNCTION_TIMEOUT"] = strconv.Itoa(int(cfg.Timeout / time.Second))
 	vars["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST"
 	vars["_HANDLER"] = filepath.Base(cfg.Bootstrap)
 	vars["LAMBDA_TASK_ROOT"] = filepath.Dir(cfg.Bootstrap)
@@ -249,7 +283,7 @@ func baseEnv(cfg Config) ([]string, string, error) {
 		env = append(env, k+"="+v)
 	}
 	sort.Strings(env)
-	return env, region, nil
+	return env, nil
 }
 
 // Name is the function's name.
@@ -257,9 +291,9 @@ func (f *Function) Name() string { return f.cfg.Name }
 
 // Invoke runs one invocation and returns its result. The function's own
 // failures (error, panic, timeout, crash, failed init) are in Result.Error;
-// the error return is for the emulator's (closed, ctx ended, cannot start a
-// process). When ctx ends first, Invoke returns at once but the invocation
-// runs on to its end, as in Lambda, where a caller hanging up stops nothing.
+// the error return is for the emulator's (closed, ctx ended, cannot start
+// RIE). When ctx ends first, Invoke returns at once but the invocation runs
+// on to its end, as in Lambda, where a caller hanging up stops nothing.
 func (f *Function) Invoke(ctx context.Context, event []byte) (Result, error) {
 	if len(event) == 0 {
 		event = []byte("{}") // what Lambda delivers for an empty payload
@@ -270,7 +304,7 @@ func (f *Function) Invoke(ctx context.Context, event []byte) (Result, error) {
 	select {
 	case f.slots <- struct{}{}:
 	case <-ctx.Done():
-		return Result{}, fmt.Errorf("lambdarun: %s: waiting for a free process: %w", f.cfg.Name, ctx.Err())
+		return Result{}, fmt.Errorf("lambdarun: %s: waiting for a free environment: %w", f.cfg.Name, ctx.Err())
 	case <-f.done:
 		return Result{}, ErrClosed
 	}
@@ -283,7 +317,7 @@ func (f *Function) Invoke(ctx context.Context, event []byte) (Result, error) {
 	f.wg.Add(1)
 	f.mu.Unlock()
 
-	inv := &invocation{id: newRequestID(), event: event, done: make(chan struct{}), taken: make(chan bool, 1)}
+	id := newRequestID()
 	type outcome struct {
 		res Result
 		err error
@@ -292,79 +326,68 @@ func (f *Function) Invoke(ctx context.Context, event []byte) (Result, error) {
 	go func() {
 		defer f.wg.Done()
 		defer func() { <-f.slots }()
-		res, err := f.run(inv)
+		res, err := f.run(id, event)
 		out <- outcome{res, err}
 	}()
 	select {
 	case o := <-out:
 		return o.res, o.err
 	case <-ctx.Done():
-		return Result{RequestID: inv.id}, fmt.Errorf("lambdarun: %s: invocation %s: %w", f.cfg.Name, inv.id, ctx.Err())
+		return Result{RequestID: id}, fmt.Errorf("lambdarun: %s: invocation %s: %w", f.cfg.Name, id, ctx.Err())
 	}
 }
 
-// run finds or starts a process and runs inv on it.
-func (f *Function) run(inv *invocation) (Result, error) {
-	for attempt := 0; ; attempt++ {
-		e, fresh, err := f.acquire()
-		if err != nil {
-			return Result{RequestID: inv.id}, err
-		}
-		if fresh {
-			if fe := e.waitReady(context.Background(), inv.id); fe != nil {
-				select {
-				case <-f.done:
-					return Result{RequestID: inv.id}, ErrClosed
-				default:
-				}
-				f.logf("%s", fe.Message)
-				return Result{RequestID: inv.id, Error: fe}, nil
-			}
-		}
-		res, delivered, err := e.invoke(inv)
-		select {
-		case <-f.done:
-			// Close killed the process under this invocation: whatever
-			// e.invoke saw (an exit, a broken connection) is the close.
-			e.kill()
-			return Result{RequestID: inv.id}, ErrClosed
-		default:
-		}
-		if !delivered && err == nil && !fresh && attempt == 0 {
-			// The warm process died between invocations before taking
-			// this event: Lambda would simply use a fresh environment.
-			continue
-		}
-		// A process that answered (even with an error) stays warm; one that
-		// timed out, crashed or failed the emulator is gone.
-		if err == nil && (res.Error == nil || !res.Error.Timeout()) && e.alive() {
-			f.release(e)
-		} else {
-			e.kill()
-		}
-		return res, err
+// run finds or starts an environment and runs the invocation on it.
+func (f *Function) run(id string, event []byte) (Result, error) {
+	e, err := f.acquire()
+	if err != nil {
+		return Result{RequestID: id}, err
 	}
+	res, keep := e.invoke(id, event)
+	select {
+	case <-f.done:
+		// Close killed the environment under this invocation: whatever
+		// RIE answered (a crash, a broken connection) is the close.
+		return Result{RequestID: id}, ErrClosed
+	default:
+	}
+	if keep {
+		f.release(e)
+	} else {
+		e.kill()
+	}
+	return res, nil
 }
 
-// acquire returns an idle live process, or starts a new one. The caller
-// holds a slot, so no more than MaxConcurrency processes are ever busy.
-func (f *Function) acquire() (*execEnv, bool, error) {
-	f.mu.Lock()
-	for len(f.idle) > 0 {
+// acquire returns an idle healthy environment, or starts a new one. The
+// caller holds a slot, so no more than MaxConcurrency are ever busy.
+func (f *Function) acquire() (*environment, error) {
+	for {
+		f.mu.Lock()
+		if len(f.idle) == 0 {
+			f.mu.Unlock()
+			break
+		}
 		e := f.idle[len(f.idle)-1]
 		f.idle = f.idle[:len(f.idle)-1]
-		if e.alive() {
-			f.mu.Unlock()
-			return e, false, nil
+		f.mu.Unlock()
+		if !e.alive() {
+			continue
 		}
+		if pid := e.lostBootstrap(); pid != 0 {
+			// RIE would answer the next event with this crash; Lambda
+			// would give it a fresh environment instead.
+			f.logf("bootstrap %d exited between invocations; replacing its environment", pid)
+			e.kill()
+			continue
+		}
+		return e, nil
 	}
-	f.mu.Unlock()
-	e, err := f.newEnv()
-	return e, true, err
+	return f.newEnv(context.Background())
 }
 
-// release puts a healthy process back in the idle pool.
-func (f *Function) release(e *execEnv) {
+// release puts a healthy environment back in the idle pool.
+func (f *Function) release(e *environment) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed || !e.alive() {
@@ -373,9 +396,10 @@ func (f *Function) release(e *execEnv) {
 	f.idle = append(f.idle, e)
 }
 
-// Kill kills the process running invocation reqID (a crash in the middle of
-// it: the invocation returns a Runtime.ExitError and the next one gets a
-// new process). It reports whether such an invocation was running.
+// Kill kills the bootstrap running invocation reqID (a crash in the middle
+// of it: the invocation returns RIE's Runtime.ExitError and RIE starts a
+// new bootstrap for the next one). It reports whether such an invocation
+// was running.
 func (f *Function) Kill(reqID string) bool {
 	f.mu.Lock()
 	e := f.running[reqID]
@@ -383,42 +407,45 @@ func (f *Function) Kill(reqID string) bool {
 	if e == nil {
 		return false
 	}
-	e.kill()
+	e.killBootstraps()
 	return true
 }
 
-// KillAll kills every process of the function, busy or idle, and returns
-// how many there were. Safe to call concurrently with Invoke; later
-// invocations start new processes.
+// KillAll kills the bootstrap of every environment, busy or idle, and
+// returns how many it killed. Safe to call concurrently with Invoke: a busy
+// one fails with Runtime.ExitError, an idle one is replaced when next used.
 func (f *Function) KillAll() int {
-	f.mu.Lock()
-	envs := make([]*execEnv, 0, len(f.all))
-	for e := range f.all {
-		envs = append(envs, e)
+	n := 0
+	for _, e := range f.envs() {
+		n += e.killBootstraps()
 	}
-	f.mu.Unlock()
-	for _, e := range envs {
-		e.kill()
-	}
-	return len(envs)
+	return n
 }
 
-// PIDs lists the process ids of the function's live processes.
+// PIDs lists the process ids of the function's live bootstrap processes
+// (RIE's children; RIE itself is not listed).
 func (f *Function) PIDs() []int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	var pids []int
-	for e := range f.all {
-		if e.alive() {
-			pids = append(pids, e.pid)
-		}
+	for _, e := range f.envs() {
+		pids = append(pids, e.bootstraps()...)
 	}
 	sort.Ints(pids)
 	return pids
 }
 
-// Close kills every process, waits for them to exit and for running
-// invocations to return (they return ErrClosed).
+func (f *Function) envs() []*environment {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	envs := make([]*environment, 0, len(f.all))
+	for e := range f.all {
+		envs = append(envs, e)
+	}
+	return envs
+}
+
+// Close kills every environment (bootstraps first, so RIE reaps them),
+// waits for them to exit and for running invocations to return (they
+// return ErrClosed).
 func (f *Function) Close() error {
 	f.mu.Lock()
 	if f.closed {
@@ -427,22 +454,19 @@ func (f *Function) Close() error {
 	}
 	f.closed = true
 	close(f.done)
-	envs := make([]*execEnv, 0, len(f.all))
-	for e := range f.all {
-		envs = append(envs, e)
-	}
 	f.idle = nil
 	f.mu.Unlock()
-	for _, e := range envs {
+	for _, e := range f.envs() {
 		e.kill()
 	}
 	f.wg.Wait()
+	f.client.CloseIdleConnections()
 	return nil
 }
 
-// logf writes an emulator line (START, REPORT, timeouts) to Stderr.
+// logf writes a line of this layer's to Stderr.
 func (f *Function) logf(format string, args ...any) {
-	line := fmt.Sprintf(format, args...)
+	line := "[lambdarun] " + fmt.Sprintf(format, args...)
 	if f.cfg.LogPrefix {
 		line = "[" + f.cfg.Name + "] " + line
 	}

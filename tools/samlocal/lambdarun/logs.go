@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// logPipe carries one output stream of a process to its destination, line
-// by line. The emulator keeps its own copy of the write end so that it can
+// logPipe carries one output stream of an RIE process (and of the bootstrap
+// it runs, which inherits it) to its destination, line by line. The layer
+// keeps its own copy of the write end so that it can
 // put a marker into the stream: everything the process wrote before it
 // answered lies ahead of the marker in the pipe, so once the reader reaches
 // the marker, the invocation's log lines are out. That keeps each
@@ -33,13 +34,15 @@ var syncMarker = []byte("\x00lambdarun-sync:")
 // syncWait bounds a marker's trip, should a stray writer wedge the pipe.
 const syncWait = 2 * time.Second
 
-func newLogPipe(dst io.Writer, prefix []byte) (*logPipe, error) {
+// newLogPipe starts the pipe's reader; hook, when set, sees every complete
+// line (without prefix) before it is forwarded.
+func newLogPipe(dst io.Writer, prefix []byte, hook func(line []byte)) (*logPipe, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("lambdarun: log pipe: %w", err)
 	}
 	p := &logPipe{r: r, w: w, done: make(chan struct{}), pending: map[uint64]chan struct{}{}}
-	p.lw = &lineWriter{dst: dst, prefix: prefix, synced: p.synced}
+	p.lw = &lineWriter{dst: dst, prefix: prefix, synced: p.synced, hook: hook}
 	go p.read()
 	return p, nil
 }
@@ -105,7 +108,7 @@ func (p *logPipe) close() {
 	select {
 	case <-p.done:
 	case <-timer.C:
-		// Something outside the process group still holds the pipe: stop
+		// A bootstrap that outlived its RIE still holds the pipe: stop
 		// reading rather than hang.
 		_ = p.r.Close()
 		<-p.done
@@ -129,6 +132,7 @@ type lineWriter struct {
 	prefix []byte
 	buf    []byte
 	synced func(seq uint64)
+	hook   func(line []byte)
 }
 
 func (w *lineWriter) write(p []byte) {
@@ -143,7 +147,13 @@ func (w *lineWriter) write(p []byte) {
 				break // the marker's end is still in the pipe
 			}
 			seq, _ := strconv.ParseUint(string(rest[:end]), 10, 64)
-			w.buf = append(w.buf[:m], rest[end+1:]...)
+			if m > 0 {
+				// A line the invocation left without its newline (its
+				// process exited mid-line) is its last: end it here, or
+				// RIE's next START would be glued to it.
+				w.emit(append(bytes.Clone(w.buf[:m]), '\n'))
+			}
+			w.buf = append(w.buf[:0], rest[end+1:]...)
 			w.synced(seq)
 			continue
 		}
@@ -161,6 +171,9 @@ func (w *lineWriter) write(p []byte) {
 }
 
 func (w *lineWriter) emit(line []byte) {
+	if w.hook != nil {
+		w.hook(bytes.TrimRight(line, "\r\n"))
+	}
 	out := make([]byte, 0, len(w.prefix)+len(line))
 	out = append(out, w.prefix...)
 	out = append(out, line...)

@@ -7,11 +7,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tossintl/backend/shared/logsink"
 )
 
 func runMain(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errOut bytes.Buffer
+	// Stderr carries the stack's logs, written concurrently by the sandbox
+	// and by every function's RIE: it needs a buffer safe for that.
+	var out bytes.Buffer
+	var errOut logsink.Buffer
 	code = Main(context.Background(), args, Env{Stdin: strings.NewReader(`{"queryStringParameters":{"mode":"raw"}}`), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }})
 	return code, out.String(), errOut.String()
 }

@@ -15,8 +15,10 @@
 //     AWS::SecretsManager::Secret; the keys secret gets Options.Keys.
 //   - Serves the Toss sandbox (tools/tosssandbox/tosstest) in-process, unless
 //     Options.TossAPIBaseURL points elsewhere.
-//   - Runs each function's real bootstrap under the Runtime API emulator
-//     (package lambdarun), a warm pool per function, with the environment
+//   - Runs each function's real bootstrap under AWS's Lambda Runtime
+//     Interface Emulator (aws-lambda-rie, pinned in go.mod as a tool),
+//     pooled by package lambdarun: warm environments per function, a
+//     crashed one replaced, the template's Timeout and MemorySize, with the environment
 //     below, and logs each line prefixed with the function's logical id.
 //   - Serves the HttpApi events as API Gateway's HTTP API does with payload
 //     format 2.0 (see NewEvent, WriteResponse and Router): unknown routes
