@@ -71,6 +71,40 @@ var eventCases = []eventCase{
 	{"reconcile.json", "ReconcileFunction", 0, []string{`"LapsedClaims":1`, `"Declined":1`, `"Expired":1`, `"Errors":0`}, nil, nil},
 }
 
+// check holds one answer to what the case expects.
+func (c eventCase) check(t *testing.T, payload []byte) {
+	t.Helper()
+	body := string(payload)
+	if c.status != 0 {
+		var resp struct {
+			StatusCode int               `json:"statusCode"`
+			Headers    map[string]string `json:"headers"`
+			Body       string            `json:"body"`
+		}
+		if err := json.Unmarshal(payload, &resp); err != nil {
+			t.Errorf("%s: response is not an HTTP API response: %v", c.file, err)
+			return
+		}
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: status %d, want %d: %s", c.file, resp.StatusCode, c.status, resp.Body)
+		}
+		if resp.StatusCode >= 500 {
+			t.Errorf("%s: a 5xx", c.file)
+		}
+		body = resp.Body
+	}
+	for _, want := range c.contains {
+		if !strings.Contains(body, want) {
+			t.Errorf("%s: response lacks %s: %.600s", c.file, want, body)
+		}
+	}
+	for _, bad := range c.absent {
+		if strings.Contains(body, bad) {
+			t.Errorf("%s: response holds %q", c.file, bad)
+		}
+	}
+}
+
 // TestEveryEventThroughItsBootstrap runs every file in events/ through its
 // function's real bootstrap over moto and the sandbox, checks each answer,
 // and then checks each function's AWS calls against template.yaml in both
@@ -121,35 +155,7 @@ func TestEveryEventThroughItsBootstrap(t *testing.T) {
 			t.Errorf("%s: invoke: %v %+v", c.file, err, res.Error)
 			continue
 		}
-		body := string(res.Payload)
-		if c.status != 0 {
-			var resp struct {
-				StatusCode int               `json:"statusCode"`
-				Headers    map[string]string `json:"headers"`
-				Body       string            `json:"body"`
-			}
-			if err := json.Unmarshal(res.Payload, &resp); err != nil {
-				t.Errorf("%s: response is not an HTTP API response: %v", c.file, err)
-				continue
-			}
-			if resp.StatusCode != c.status {
-				t.Errorf("%s: status %d, want %d: %s", c.file, resp.StatusCode, c.status, resp.Body)
-			}
-			if resp.StatusCode >= 500 {
-				t.Errorf("%s: a 5xx", c.file)
-			}
-			body = resp.Body
-		}
-		for _, want := range c.contains {
-			if !strings.Contains(body, want) {
-				t.Errorf("%s: response lacks %s: %.600s", c.file, want, body)
-			}
-		}
-		for _, bad := range c.absent {
-			if strings.Contains(body, bad) {
-				t.Errorf("%s: response holds %q", c.file, bad)
-			}
-		}
+		c.check(t, res.Payload)
 	}
 
 	if n := s.Sandbox.ConfirmsExecuted(stack.EventPaidOrderID); n != 1 {
