@@ -130,21 +130,37 @@ func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(ch
 // as Toss's SDK does on a PC (windowTarget "iframe").
 const windowFrame = "#tosspayments-sandbox-window"
 
-// inWindow waits for the payment window over the checkout page and returns
-// the option that points a query inside it. The window is served from the
-// sandbox's origin, but on the same host, so Chromium keeps it in the page's
-// process and its document is reachable from the iframe's node.
-func (b *browser) inWindow() chromedp.QueryOption {
+// inWindow waits for the payment window over the checkout page until sel
+// is visible in it, and returns the option that points a query inside it.
+// The window is served from the sandbox's origin, but on the same host, so
+// Chromium keeps it in the page's process and its document is reachable
+// from the iframe's node. The node is looked up afresh on each try: one
+// taken while the frame still shows about:blank keeps pointing at that
+// empty document after the window has loaded (seen under a loaded machine).
+func (b *browser) inWindow(sel string) chromedp.QueryOption {
 	b.t.Helper()
-	b.run("wait for the window", chromedp.WaitVisible(chromedp.CSS(windowFrame)))
-	nodes := get(b, "find the window", chromedp.Nodes(chromedp.CSS(windowFrame)))
-	return chromedp.FromNode(nodes[0])
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		nodes, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(windowFrame)))
+		if err == nil && len(nodes) > 0 {
+			w := chromedp.FromNode(nodes[0])
+			if err = chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel), w)); err == nil {
+				cancel()
+				return w
+			}
+		}
+		cancel()
+		if time.Now().After(deadline) {
+			b.fail("wait for the window's "+sel, err)
+		}
+	}
 }
 
 // inWindowClick waits for sels inside the window, then clicks them in turn.
 func (b *browser) inWindowClick(step string, sels ...string) {
 	b.t.Helper()
-	w := b.inWindow()
+	w := b.inWindow(sels[0])
 	var steps []chromedp.Action[chromedp.Void]
 	for _, sel := range sels {
 		steps = append(steps, chromedp.WaitVisible(chromedp.CSS(sel), w), chromedp.Click(chromedp.CSS(sel), w))
@@ -209,7 +225,7 @@ func TestBuyerJourneyInChromium(t *testing.T) {
 			}
 			b.shot("checkout-" + lang.code)
 			b.run("pay", click("#pay"))
-			b.run("window shown", chromedp.WaitVisible(chromedp.CSS("#approve"), b.inWindow()))
+			b.inWindow("#approve")
 			b.shot("window-" + lang.code)
 			b.inWindowClick("approve", "#approve")
 			b.waitState("done")
