@@ -219,6 +219,17 @@ func keyMessage(err error, lang Lang) string {
 // readJSON reads a JSON object body into v, strictly: application/json,
 // bounded, valid UTF-8, no unknown fields, no trailing data.
 func readJSON(r *apigw.Request, v any) (body []byte, fail *apigw.Response) {
+	return decodeJSON(r, v, true)
+}
+
+// readLooseJSON reads a JSON object body into v as readJSON does, except
+// that fields v does not name are ignored (as Toss's sample server ignores
+// them) and anything but an object is refused outright.
+func readLooseJSON(r *apigw.Request, v any) (body []byte, fail *apigw.Response) {
+	return decodeJSON(r, v, false)
+}
+
+func decodeJSON(r *apigw.Request, v any, strict bool) (body []byte, fail *apigw.Response) {
 	bad := func(code, msg string) (body []byte, fail *apigw.Response) {
 		resp := Error(r, code, msg)
 		return nil, &resp
@@ -233,14 +244,17 @@ func readJSON(r *apigw.Request, v any) (body []byte, fail *apigw.Response) {
 	case err != nil:
 		return bad(CodeInvalidJSON, "")
 	}
+	if t := bytes.TrimSpace(b); !strict && (len(t) == 0 || t[0] != '{') {
+		return bad(CodeInvalidJSON, "") // null, an array, a bare value: not a confirm
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		var field string
-		if strings.HasPrefix(err.Error(), "json: unknown field ") {
-			field = strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return bad(CodeInvalidRequest, fieldMessage(LangOf(r), field, "unknown field"))
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return bad(CodeInvalidRequest, fieldMessage(LangOf(r), strings.Trim(field, `"`), "unknown field"))
 		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {

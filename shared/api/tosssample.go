@@ -1,10 +1,8 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 
 	"github.com/tossintl/backend/shared/apigw"
@@ -173,39 +171,4 @@ func processingMessage(lang Lang) string {
 		return "The payment is still being confirmed. Ask again with the same request in a moment; it will not be charged twice."
 	}
 	return "결제 승인이 아직 처리 중입니다. 잠시 후 같은 요청으로 다시 확인해주세요. 중복 결제되지 않습니다."
-}
-
-// readLooseJSON reads a JSON object body into v as readJSON does
-// (application/json, bounded, valid UTF-8, one value), except that fields
-// v does not name are ignored.
-func readLooseJSON(r *apigw.Request, v any) (body []byte, fail *apigw.Response) {
-	bad := func(code, msg string) (body []byte, fail *apigw.Response) {
-		resp := Error(r, code, msg)
-		return nil, &resp
-	}
-	if !apigw.IsJSON(r) {
-		return bad(CodeUnsupportedContentType, "")
-	}
-	b, err := apigw.Body(r)
-	switch {
-	case errors.Is(err, apigw.ErrBodyTooLarge):
-		return bad(CodeRequestTooLarge, "")
-	case err != nil:
-		return bad(CodeInvalidJSON, "")
-	}
-	if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
-		return bad(CodeInvalidJSON, "") // null, an array, a bare value: not a confirm
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return bad(CodeInvalidRequest, fieldMessage(LangOf(r), te.Field, "wrong type"))
-		}
-		return bad(CodeInvalidJSON, "")
-	}
-	if dec.More() {
-		return bad(CodeInvalidJSON, "")
-	}
-	return b, nil
 }
