@@ -134,14 +134,21 @@ func (m *MemoryStore) Complete(ctx context.Context, id, paymentKey string, p Pay
 	if err != nil {
 		return nil, err
 	}
+	return m.paid(r, paymentKey, p, now), nil
+}
+
+// paid records r paid with p under paymentKey: DONE, no TTL, no claim, as
+// DynamoStore's paid update.
+func (m *MemoryStore) paid(r *memOrder, paymentKey string, p Payment, now time.Time) *Order {
 	p = clonePayment(p)
 	normalizePayment(&p)
 	r.o.Status = StatusDone
+	r.o.PaymentKey = paymentKey
 	r.o.Payment = &p
 	r.o.ExpiresAt = time.Time{}
 	r.o.ClaimExpiresAt = time.Time{}
 	r.unpaidTTL = time.Time{}
-	return m.bump(r, now), nil
+	return m.bump(r, now)
 }
 
 // SettleFromToss implements Store.
@@ -161,15 +168,7 @@ func (m *MemoryStore) SettleFromToss(ctx context.Context, id, paymentKey string,
 	if !settleable(r.o, p, now) {
 		return nil, m.conflict("settle from toss", r, now)
 	}
-	p = clonePayment(p)
-	normalizePayment(&p)
-	r.o.Status = StatusDone
-	r.o.PaymentKey = paymentKey
-	r.o.Payment = &p
-	r.o.ExpiresAt = time.Time{}
-	r.o.ClaimExpiresAt = time.Time{}
-	r.unpaidTTL = time.Time{}
-	return m.bump(r, now), nil
+	return m.paid(r, paymentKey, p, now), nil
 }
 
 // ApplyCancel implements Store.
