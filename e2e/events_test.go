@@ -105,6 +105,34 @@ func (c eventCase) check(t *testing.T, payload []byte) {
 	}
 }
 
+// startEventsStack starts the functions without the API, one environment
+// each, over moto and the sandbox, with the orders events/ refers to
+// seeded; opts adds to that. It stops with the test, and its logs are
+// searched for paymentKeys then.
+func startEventsStack(t *testing.T, opts stack.Options) (*stack.Stack, *logsink.Buffer) {
+	t.Helper()
+	logs := &logsink.Buffer{}
+	opts.Template, opts.NoAPI, opts.Logs, opts.MaxConcurrency = realTemplate, true, logs, 1
+	if opts.BuildDir == "" {
+		opts.BuildDir = t.TempDir()
+	}
+	s, err := stack.Start(t.Context(), opts)
+	if err != nil {
+		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
+	}
+	guardPaymentKeys(t, s, logs)
+	t.Cleanup(func() {
+		_ = s.Close()
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs)
+		}
+	})
+	if err := s.SeedEvents(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s, logs
+}
+
 // TestEveryEventThroughItsBootstrap runs every file in events/ through its
 // function's real bootstrap over moto and the sandbox, checks each answer,
 // and then checks each function's AWS calls against template.yaml in both
@@ -126,21 +154,7 @@ func TestEveryEventThroughItsBootstrap(t *testing.T) {
 	}
 
 	calls := &stack.AWSRecorder{}
-	logs := &logsink.Buffer{}
-	s, err := stack.Start(t.Context(), stack.Options{Template: realTemplate, BuildDir: t.TempDir(), NoAPI: true, AWSProxy: calls.Proxy, Logs: logs, MaxConcurrency: 1})
-	if err != nil {
-		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
-	}
-	guardPaymentKeys(t, s, logs)
-	t.Cleanup(func() {
-		_ = s.Close()
-		if t.Failed() {
-			t.Logf("logs:\n%s", logs)
-		}
-	})
-	if err := s.SeedEvents(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	s, logs := startEventsStack(t, stack.Options{AWSProxy: calls.Proxy})
 
 	for _, c := range eventCases {
 		if c.before != nil {

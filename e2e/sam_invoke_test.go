@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/samlocal/lambdarun"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
@@ -30,22 +29,8 @@ import (
 // each answers what `make invoke` answers (TestEveryEventThroughItsBootstrap
 // holds that one to the same cases).
 func TestEveryEventAsSAMCLIRunsIt(t *testing.T) {
-	logs := &logsink.Buffer{}
 	buildDir := t.TempDir()
-	s, err := stack.Start(t.Context(), stack.Options{Template: realTemplate, BuildDir: buildDir, NoAPI: true, Logs: logs, MaxConcurrency: 1})
-	if err != nil {
-		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
-	}
-	guardPaymentKeys(t, s, logs)
-	t.Cleanup(func() {
-		_ = s.Close()
-		if t.Failed() {
-			t.Logf("logs:\n%s", logs)
-		}
-	})
-	if err := s.SeedEvents(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	s, logs := startEventsStack(t, stack.Options{BuildDir: buildDir})
 
 	// env.json as a SAM user writes it: one object per logical id, read
 	// back through the same loader `make invoke -n` and start-api use.
