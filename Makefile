@@ -91,3 +91,11 @@ invoke:
 ## sandbox: run the Toss sandbox alone on TOSS_SANDBOX_ADDR (default 127.0.0.1:4010)
 sandbox:
 	$(GO) run ./tools/tosssandbox
+
+## simulate: the deterministic simulation of the money protocol (package sim): SIM_N seeded
+## schedules (default 100000): the count of violations, the first ten seeds, the first one's last steps;
+## `make simulate SEED=n` replays one schedule and prints its whole trace.
+.PHONY: simulate
+SIM_N ?= 100000
+simulate:
+	$(GO) run ./tools/simulate $(if $(SEED),-seed $(SEED),-n $(SIM_N))

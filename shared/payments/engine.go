@@ -591,7 +591,15 @@ func (e *Engine) settleApproved(ctx context.Context, o *orders.Order, p *toss.Pa
 			return answerFor(settled, o.PaymentKey)
 		}
 		if errors.As(err, &ce) && ce.Current != nil {
-			return answerFor(ce.Current, o.PaymentKey)
+			cur := ce.Current
+			if cur.Status.Paid() && cur.PaymentKey == o.PaymentKey {
+				// Recorded meanwhile, perhaps from an older record of
+				// Toss's: bring it up to p's refunds.
+				if refunded, err := e.recordRefundsSince(ctx, cur, p); err == nil {
+					cur = refunded
+				}
+			}
+			return answerFor(cur, o.PaymentKey)
 		}
 		// Paid at Toss, not yet recorded: the order stays CONFIRMING under a
 		// lapsing claim, and the next request or the reconciler records it.

@@ -375,3 +375,73 @@ func TestReconcileSettlesOverdueFailedOrderApprovedAtToss(t *testing.T) {
 		t.Fatalf("Toss executed %d confirms, want 1", n)
 	}
 }
+
+// raceComplete is a store whose next Complete first lets another writer
+// record the approval (from an older record of Toss's), as a confirm or an
+// earlier delivery does between a webhook's read and its write.
+type raceComplete struct {
+	orders.Store
+	before func()
+}
+
+func (r *raceComplete) Complete(ctx context.Context, id, paymentKey string, p orders.Payment, now time.Time) (*orders.Order, error) {
+	if f := r.before; f != nil {
+		r.before = nil
+		f()
+	}
+	return r.Store.Complete(ctx, id, paymentKey, p, now)
+}
+
+// A webhook whose Complete is refused because the approval was recorded
+// meanwhile from an older record of Toss's still brings the order up to
+// the refunds Toss's newer record carries (found by the simulator, seed
+// 131886: the order stayed DONE while Toss showed it refunded).
+func TestWebhookAfterAnOlderRecordAppliesItsRefunds(t *testing.T) {
+	ctx := context.Background()
+	for _, st := range settleStores {
+		t.Run(st.name, func(t *testing.T) {
+			store := st.new(t)
+			w := newSettleWorld(t, store)
+			o, err := orders.New(orders.Draft{Name: "Jeju tangerines", Amount: 27000}, w.clock.Now(), testPolicy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := store.Create(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+			key := w.sandbox.Authorize(o.ID, o.Name, o.Amount)
+			now := w.clock.Now()
+			if _, err := store.Claim(ctx, orders.Claim{OrderID: o.ID, PaymentKey: key, Amount: o.Amount, Now: now, Until: now.Add(20 * time.Second)}); err != nil {
+				t.Fatal(err)
+			}
+			approved, err := w.client.Confirm(ctx, toss.ConfirmRequest{PaymentKey: key, OrderID: o.ID, Amount: o.Amount}, IdempotencyKey(o.ID, key))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.sandbox.DashboardCancel(key, "out of stock", 0); err != nil {
+				t.Fatal(err)
+			}
+			// The webhook reads the order CONFIRMING and Toss's refunded
+			// record; before its Complete lands, the approval is recorded
+			// from the record read before the refund.
+			race := &raceComplete{Store: store, before: func() {
+				if _, err := store.Complete(ctx, o.ID, key, Summary(approved), w.clock.Now()); err != nil {
+					t.Errorf("the other writer's Complete: %v", err)
+				}
+			}}
+			w.engine.Orders = race
+			res, err := w.engine.ApplyWebhook(ctx, statusChanged(t, o.ID, key, "CANCELED", 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := w.get(t, o.ID)
+			if got.Status != orders.StatusCanceled || got.Payment.BalanceAmount != 0 || res.Action != WebhookApplied {
+				t.Fatalf("after the webhook: %s, balance %d (%s %s); want CANCELED at 0, applied", got.Status, got.Payment.BalanceAmount, res.Action, res.Reason)
+			}
+			// A second delivery changes nothing.
+			if res, err := w.engine.ApplyWebhook(ctx, statusChanged(t, o.ID, key, "CANCELED", 0)); err != nil || res.Action != WebhookIgnored {
+				t.Fatalf("a second delivery: %+v, %v", res, err)
+			}
+		})
+	}
+}

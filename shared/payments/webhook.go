@@ -305,7 +305,16 @@ func (e *Engine) completeFromWebhook(ctx context.Context, w *Webhook, res Webhoo
 		return e.ignore(ctx, w, res, "approved amount differs from the order's"), nil
 	}
 	updated, err := e.Orders.Complete(ctx, o.ID, o.PaymentKey, Summary(p), e.now())
-	if err != nil || (p.Status != toss.StatusCanceled && p.Status != toss.StatusPartialCanceled) {
+	refunded := p.Status == toss.StatusCanceled || p.Status == toss.StatusPartialCanceled
+	var ce *orders.ConflictError
+	if refunded && errors.As(err, &ce) && ce.Current != nil && ce.Current.Status.Paid() && ce.Current.PaymentKey == o.PaymentKey {
+		// Recorded meanwhile (by the confirm, the reconciler, an earlier
+		// delivery), perhaps from an older record of Toss's: p is newer
+		// and carries refunds that record may lack. The simulator found
+		// the order left DONE while Toss showed it refunded.
+		updated, err = ce.Current, nil
+	}
+	if err != nil || !refunded {
 		return e.applied(ctx, w, res, updated, err, "payment recorded")
 	}
 	cur, err := e.recordRefundsSince(ctx, updated, p)
@@ -313,6 +322,10 @@ func (e *Engine) completeFromWebhook(ctx context.Context, w *Webhook, res Webhoo
 		// Not answered 200: Toss delivers the webhook again and the refunds follow.
 		res.Order = updated
 		return res, fmt.Errorf("payments: webhook: %w", err)
+	}
+	if cur.Version == updated.Version && ce != nil {
+		res.Order = cur
+		return e.ignore(ctx, w, res, "recorded already"), nil
 	}
 	return e.applied(ctx, w, res, cur, nil, "payment and refunds recorded")
 }
