@@ -68,6 +68,16 @@ func (s *Sim) checkNoConfirming() {
 	}
 }
 
+// checkExpired: after a fault-free reconcile pass past every payable
+// window, no order is left payable (PENDING or FAILED).
+func (s *Sim) checkExpired() {
+	for _, so := range s.orders {
+		if o, err := s.mem.Get(context.Background(), so.id, s.now); err == nil && o.Status.Payable() {
+			s.violate("order %s still %s after a fault-free reconcile pass past its payable window", so.id, o.Status)
+		}
+	}
+}
+
 // checkFinal: every payment Toss approved is recorded on its order under
 // its own key; once every webhook was delivered, with Toss's balance and
 // the status that goes with it too (without them, a dashboard refund is

@@ -20,8 +20,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tossintl/backend/shared/api"
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/payments"
+	"github.com/tossintl/backend/shared/toss"
 )
 
 // Simulated time starts in the real past: the engine's Toss-call contexts
@@ -84,6 +86,12 @@ type actor struct {
 	intent   *intent // the refund request a refund actor makes
 	onDie    func()  // what the caller does when the invocation dies (Toss redelivers)
 	result   string
+	// dead: the invocation died at a step. Its goroutine unwinds through
+	// the deferred calls of the code it ran; a call those make (a
+	// deferred release) must not happen, as in a stopped Lambda.
+	dead bool
+	// replayOf is the record a completed Idempotency-Key answered from.
+	replayOf string
 }
 
 // simCtx is an invocation's context: its deadline is on the fake clock
@@ -100,6 +108,7 @@ type simOrder struct {
 	id       string
 	amount   int64
 	attempts []attempt
+	deleted  bool // the merchant deleted it (DELETE /orders/{id} answered 200)
 }
 
 // attempt is a buyer's authentication in the window and what the
@@ -112,14 +121,15 @@ type attempt struct {
 // intent is one refund a merchant means: retried with the same
 // parameters after an error, it must execute at Toss at most once.
 type intent struct {
-	id           int
-	order        *simOrder
-	byPaymentKey string // CancelPayment when set, Cancel otherwise
-	amount       int64
-	callerKey    string
-	reason       string
-	executed     int
-	failed       bool
+	id         int
+	order      *simOrder
+	paymentKey string // the payment the merchant refunds (POST /payments/{paymentKey}/cancel)
+	amount     int64
+	callerKey  string // its Idempotency-Key, if it sends one
+	reason     string
+	executed   int  // times Toss executed it
+	newAnswers int  // fresh 200 answers saying it refunded something new
+	failed     bool // no definitive answer yet: the merchant retries
 }
 
 type webhook struct {
@@ -149,6 +159,10 @@ type Sim struct {
 	mem  *orders.MemoryStore
 	toss *fakeToss
 	eng  *payments.Engine
+	api  *api.Service
+
+	reqSeq      int
+	firstAnswer map[string]string // idempotency record → the first answer stored under it
 
 	actors  []*actor
 	cur     *actor
@@ -193,12 +207,13 @@ func Run(seed uint64, withTrace bool) Result {
 func newSim(seed uint64) *Sim {
 	s := &Sim{seed: seed, rng: rand.New(rand.NewPCG(seed, 0x51d0c0de)), now: epoch, faults: true,
 		yield: make(chan *actor), amounts: map[string]int64{}, holder: map[string]*actor{}, everPaid: map[string]string{},
-		outcomes: map[string]int{}}
+		outcomes: map[string]int{}, firstAnswer: map[string]string{}}
 	s.faultPct = s.rng.IntN(30)
 	s.budget = 10 + s.rng.IntN(30)
 	s.mem = orders.NewMemoryStore()
 	s.toss = newFakeToss(s)
 	s.eng = &payments.Engine{Orders: store{s: s, mem: s.mem}, Toss: gateway{s: s}, Clock: func() time.Time { return s.now }, Metrics: s}
+	s.api = s.newAPI()
 	for i := range 1 + s.rng.IntN(2) {
 		amount := int64(1000 * (1 + s.rng.IntN(50)))
 		o, err := orders.New(orders.Draft{Name: "sim", Amount: amount}, s.now,
@@ -266,7 +281,7 @@ func (s *Sim) spawnFor(timeout time.Duration, name string, in *intent, body func
 			s.yield <- a
 		}()
 		if f == faultDieBefore {
-			panic(killed{})
+			s.die()
 		}
 		a.result = body(simCtx{deadline: a.deadline})
 	}()
@@ -277,13 +292,22 @@ func (s *Sim) spawnFor(timeout time.Duration, name string, in *intent, body func
 // and returns the fault drawn for the call.
 func (s *Sim) step(kind stepKind, op string) fault {
 	a := s.cur
+	if a.dead {
+		panic(killed{}) // a deferred call of an invocation that died: never made
+	}
 	a.kind, a.op = kind, op
 	s.yield <- a
 	f := <-a.resume
 	if f == faultDieBefore {
-		panic(killed{})
+		s.die()
 	}
 	return f
+}
+
+// die stops the running invocation where it stands.
+func (s *Sim) die() {
+	s.cur.dead = true
+	panic(killed{})
 }
 
 func (s *Sim) pickFault(a *actor) fault {
@@ -403,12 +427,16 @@ func (s *Sim) event() {
 		}
 		s.now = s.now.Add(d)
 		s.record("clock", "advance "+d.String(), faultNone)
-	case r < 95:
+	case r < 94:
 		if len(s.toss.late) > 0 {
 			s.toss.runLate(s.rng.IntN(len(s.toss.late)))
 		}
-	default:
+	case r < 96:
 		s.dashboardRefund(o)
+	case r < 98:
+		s.spawn("delete("+o.id+")", nil, func(ctx context.Context) string { return s.deleteOverHTTP(ctx, o) })
+	default:
+		s.otherServerConfirm(o)
 	}
 }
 
@@ -454,8 +482,18 @@ func (s *Sim) newRefund(o *simOrder) {
 	if s.rng.IntN(2) == 0 {
 		in.callerKey = fmt.Sprintf("merchant-key-%d", in.id)
 	}
-	if len(o.attempts) > 0 && s.rng.IntN(100) < 30 {
-		in.byPaymentKey = o.attempts[s.rng.IntN(len(o.attempts))].paymentKey
+	// The merchant refunds the payment Toss approved for the order (known
+	// from its webhooks or its dashboard), sometimes another attempt's key.
+	for _, p := range s.toss.byOrder[o.id] {
+		if p.approved() {
+			in.paymentKey = p.key
+		}
+	}
+	if (in.paymentKey == "" || s.rng.IntN(100) < 15) && len(o.attempts) > 0 {
+		in.paymentKey = o.attempts[s.rng.IntN(len(o.attempts))].paymentKey
+	}
+	if in.paymentKey == "" {
+		return // nothing to refund yet
 	}
 	s.intents = append(s.intents, in)
 	s.spawnRefund("refund", in)
@@ -463,21 +501,8 @@ func (s *Sim) newRefund(o *simOrder) {
 
 func (s *Sim) spawnRefund(name string, in *intent) {
 	in.failed = true // until an answer says otherwise: a merchant whose call died retries
-	s.spawn(fmt.Sprintf("%s#%d(%s %d key=%q)", name, in.id, in.order.id, in.amount, in.callerKey), in, func(ctx context.Context) string {
-		var (
-			res *payments.CancelResult
-			err error
-		)
-		if in.byPaymentKey != "" {
-			res, err = s.eng.CancelPayment(ctx, in.byPaymentKey, in.reason, in.amount, in.callerKey)
-		} else {
-			res, err = s.eng.Cancel(ctx, in.order.id, in.reason, in.amount, in.callerKey)
-		}
-		if err != nil {
-			return "error: " + err.Error()
-		}
-		in.failed = false
-		return fmt.Sprintf("refunded (repeated %v, balance %d)", res.Repeated, res.Order.Payment.BalanceAmount)
+	s.spawn(fmt.Sprintf("%s#%d(%s %s %d key=%q)", name, in.id, in.order.id, in.paymentKey, in.amount, in.callerKey), in, func(ctx context.Context) string {
+		return s.refundOverHTTP(ctx, in)
 	})
 }
 
@@ -546,6 +571,26 @@ func (s *Sim) dashboardRefund(o *simOrder) {
 	}
 }
 
+// otherServerConfirm is a confirm this engine did not make: another
+// server holding the same secret key (Toss's sample server still running
+// beside this backend during a move, an operator's script) confirms an
+// attempt of an order that this engine has claimed for another attempt.
+// Toss's record wins: the order must end paid under the approved attempt,
+// by reconcile alone if nothing else touches it.
+func (s *Sim) otherServerConfirm(o *simOrder) {
+	cur, err := s.mem.Get(context.Background(), o.id, s.now)
+	if err != nil || cur.Status != orders.StatusConfirming {
+		return
+	}
+	for _, p := range s.toss.byOrder[o.id] {
+		if p.key != cur.PaymentKey && p.amount == o.amount && !p.decline && p.status == toss.StatusInProgress && p.confirming == 0 {
+			_, e := s.toss.confirmOnce(toss.ConfirmRequest{PaymentKey: p.key, OrderID: o.id, Amount: p.amount})
+			s.record("other server", fmt.Sprintf("confirms %s at Toss while the order is claimed for %s (err %v)", p.key, cur.PaymentKey, e != nil), faultNone)
+			return
+		}
+	}
+}
+
 // claimed checks a successful claim of the order that stood as before:
 // the amount gate, and the one-holder promise (a CONFIRMING order's claim
 // is never taken over while its holder's deadline runs).
@@ -582,6 +627,13 @@ func (s *Sim) quiesce() {
 		s.runAll()
 	}
 	s.checkNoConfirming()
+	// Past every order's payable window, one more pass: the expiry pass,
+	// and the one that settles a FAILED order Toss holds an approval for.
+	s.now = s.now.Add(payWindow)
+	s.record("clock", "advance past every payable window", faultNone)
+	s.spawnReconcile()
+	s.runAll()
+	s.checkExpired()
 	hooksLost := s.rng.IntN(2) == 0
 	if hooksLost {
 		s.record("toss", fmt.Sprintf("gives up redelivering %d webhooks", len(s.hooks)), faultNone)

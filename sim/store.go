@@ -37,7 +37,7 @@ func do[T any](s *Sim, op string, call func() (T, error)) (T, error) {
 	case faultLost:
 		return zero, errStoreAnswerLost
 	case faultDieAfter:
-		panic(killed{})
+		s.die()
 	}
 	return v, err
 }
@@ -122,6 +122,6 @@ func (st store) List(ctx context.Context, now time.Time, limit int, cursor strin
 	return items, next, err
 }
 
-func (st store) Delete(ctx context.Context, id string, now time.Time) (*orders.Order, error) {
-	return do(st.s, "Store.Delete "+id, func() (*orders.Order, error) { return st.mem.Delete(ctx, id, now) })
+func (st store) Delete(ctx context.Context, id string, version int64, now time.Time) (*orders.Order, error) {
+	return do(st.s, "Store.Delete "+id, func() (*orders.Order, error) { return st.mem.Delete(ctx, id, version, now) })
 }

@@ -308,7 +308,7 @@ func (g gateway) call(op, method, path, scope, confirming string, exec func() (*
 	case faultLost:
 		return nil, lost // executed (an approval, a refund), the answer dropped
 	case faultDieAfter:
-		panic(killed{})
+		g.s.die()
 	}
 	if e != nil {
 		return nil, e

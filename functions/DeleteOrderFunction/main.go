@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	svc := app.New("DeleteOrderFunction").WithOrders().WithKeys().Service()
+	svc := app.New("DeleteOrderFunction").WithEngine().Service()
 	lambda.Start(svc.JSON(svc.DeleteOrder))
 }

@@ -217,7 +217,9 @@ type DeletedEntity struct {
 	RefOrderID string `json:"refOrderId"`
 }
 
-// DeleteOrder is DELETE /orders/{orderId} (merchant, unpaid orders only).
+// DeleteOrder is DELETE /orders/{orderId} (merchant, unpaid orders only;
+// see payments.Engine.Delete for why an order that had attempts is looked
+// up at Toss first).
 func (s *Service) DeleteOrder(ctx context.Context, r *apigw.Request) apigw.Response {
 	if resp, ok := s.merchant(ctx, r); !ok {
 		return resp
@@ -227,7 +229,7 @@ func (s *Service) DeleteOrder(ctx context.Context, r *apigw.Request) apigw.Respo
 		return Error(r, CodeNotFoundOrder, "")
 	}
 	ctx = withOrder(ctx, id)
-	o, err := s.Orders.Delete(ctx, id, s.now())
+	o, err := s.Engine.Delete(ctx, id)
 	var ce *orders.ConflictError
 	switch {
 	case errors.Is(err, orders.ErrNotFound):

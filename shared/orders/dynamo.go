@@ -544,12 +544,13 @@ func (s *DynamoStore) Expire(ctx context.Context, id string, now time.Time) (*Or
 }
 
 // Delete implements Store.
-func (s *DynamoStore) Delete(ctx context.Context, id string, now time.Time) (*Order, error) {
+func (s *DynamoStore) Delete(ctx context.Context, id string, version int64, now time.Time) (*Order, error) {
 	if !ValidID(id) {
 		return nil, notFound(id)
 	}
 	expr, err := expression.NewBuilder().
-		WithCondition(liveCond(now).And(statusIn(StatusPending, StatusFailed, StatusExpired))).
+		WithCondition(liveCond(now).And(statusIn(StatusPending, StatusFailed, StatusExpired),
+			expression.Name(attrVersion).Equal(expression.Value(version)))).
 		Build()
 	if err != nil {
 		return nil, fmt.Errorf("orders: delete %s: build expression: %w", id, err)

@@ -91,7 +91,7 @@ func TestDynamoCallCounts(t *testing.T) {
 			return err
 		}, "UpdateItem"},
 		{"delete", func(t *testing.T) *orders.Order { return create(t, s, 15000, t0) }, func(o *orders.Order) error {
-			_, err := s.Delete(ctx, o.ID, t0)
+			_, err := s.Delete(ctx, o.ID, o.Version, t0)
 			return err
 		}, "DeleteItem"},
 	}

@@ -346,14 +346,14 @@ func (m *MemoryStore) Expire(ctx context.Context, id string, now time.Time) (*Or
 }
 
 // Delete implements Store.
-func (m *MemoryStore) Delete(ctx context.Context, id string, now time.Time) (*Order, error) {
+func (m *MemoryStore) Delete(ctx context.Context, id string, version int64, now time.Time) (*Order, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.lookup(id, now)
 	if !ok {
 		return nil, notFound(id)
 	}
-	if !r.o.Status.Payable() && r.o.Status != StatusExpired {
+	if (!r.o.Status.Payable() && r.o.Status != StatusExpired) || r.o.Version != version {
 		return nil, m.conflict("delete", r, now)
 	}
 	delete(m.orders, id)

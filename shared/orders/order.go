@@ -331,8 +331,11 @@ type Store interface {
 	// cursor List did not make is a *ValidationError. Orders past their TTL
 	// still count against limit, so a page may hold fewer than limit.
 	List(ctx context.Context, now time.Time, limit int, cursor string) (items []*Order, next string, err error)
-	// Delete removes an unpaid (PENDING, FAILED or EXPIRED) order and returns it.
-	Delete(ctx context.Context, id string, now time.Time) (*Order, error)
+	// Delete removes an unpaid (PENDING, FAILED or EXPIRED) order and
+	// returns it, if it still stands at version, the Version its caller
+	// read it at (what the caller checked, such as Toss's record of the
+	// order, must not have changed under it); otherwise *ConflictError.
+	Delete(ctx context.Context, id string, version int64, now time.Time) (*Order, error)
 }
 
 // idChars is the alphabet of Toss's orderId rule: letters, digits, '-' and

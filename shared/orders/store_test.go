@@ -310,7 +310,7 @@ func TestPastTTLIsGone(t *testing.T) {
 		wantNotFound(t, err)
 		_, err = f.store.Expire(ctx, o.ID, now)
 		wantNotFound(t, err)
-		_, err = f.store.Delete(ctx, o.ID, now)
+		_, err = f.store.Delete(ctx, o.ID, o.Version, now)
 		wantNotFound(t, err)
 		for name, list := range map[string]func() ([]*orders.Order, error){
 			"overdue": func() ([]*orders.Order, error) { return f.store.Overdue(ctx, now, 10) },
@@ -748,33 +748,48 @@ func TestExpire(t *testing.T) {
 func TestDelete(t *testing.T) {
 	forEachStore(t, func(t *testing.T, f fixture) {
 		o := create(t, f.store, 15000, t0)
-		got, err := f.store.Delete(ctx, o.ID, t0)
+		got, err := f.store.Delete(ctx, o.ID, o.Version, t0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		equal(t, "deleted", got, o)
 		_, err = f.store.Get(ctx, o.ID, t0)
 		wantNotFound(t, err)
-		_, err = f.store.Delete(ctx, o.ID, t0)
+		_, err = f.store.Delete(ctx, o.ID, o.Version, t0)
 		wantNotFound(t, err)
 
 		expired := create(t, f.store, 15000, t0)
-		if _, err := f.store.Expire(ctx, expired.ID, expired.PayableUntil); err != nil {
+		exp, err := f.store.Expire(ctx, expired.ID, expired.PayableUntil)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.store.Delete(ctx, expired.ID, expired.PayableUntil); err != nil {
+		if _, err := f.store.Delete(ctx, expired.ID, exp.Version, expired.PayableUntil); err != nil {
 			t.Errorf("delete expired: %v", err)
 		}
 
+		// A delete of the order as read before it changed is refused:
+		// what the caller checked about it may no longer hold.
+		failed := create(t, f.store, 15000, t0)
+		mustClaim(t, f.store, failed, "pk_1", t0)
+		fl, err := f.store.Fail(ctx, failed.ID, "pk_1", orders.Failure{Code: "X"}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.store.Delete(ctx, failed.ID, failed.Version, t0)
+		wantConflict(t, err, orders.StatusFailed)
+		if _, err := f.store.Delete(ctx, failed.ID, fl.Version, t0); err != nil {
+			t.Errorf("delete failed order at its version: %v", err)
+		}
+
 		paid := create(t, f.store, 15000, t0)
-		mustClaim(t, f.store, paid, "pk_1", t0)
-		_, err = f.store.Delete(ctx, paid.ID, t0)
+		claimed := mustClaim(t, f.store, paid, "pk_1", t0)
+		_, err = f.store.Delete(ctx, paid.ID, claimed.Version, t0)
 		wantConflict(t, err, orders.StatusConfirming)
 		done, err := f.store.Complete(ctx, paid.ID, "pk_1", payment, t0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = f.store.Delete(ctx, paid.ID, t0)
+		_, err = f.store.Delete(ctx, paid.ID, done.Version, t0)
 		wantConflict(t, err, orders.StatusDone)
 		equal(t, "paid order after refused delete", mustGet(t, f.store, paid.ID, t0), done)
 	})
@@ -1158,7 +1173,7 @@ func TestSettleFromToss(t *testing.T) {
 		{name: "unknown order", unknown: true, gone: true},
 		{name: "past TTL", at: func(o *orders.Order) time.Time { return o.ExpiresAt }, gone: true},
 		{name: "deleted", prepare: func(t *testing.T, s orders.Store, o *orders.Order) {
-			if _, err := s.Delete(ctx, o.ID, t0); err != nil {
+			if _, err := s.Delete(ctx, o.ID, o.Version, t0); err != nil {
 				t.Fatal(err)
 			}
 		}, gone: true},

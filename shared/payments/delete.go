@@ -1,0 +1,49 @@
+package payments
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tossintl/backend/shared/orders"
+	"github.com/tossintl/backend/shared/toss"
+)
+
+// Delete removes an unpaid order for the merchant (DELETE /orders/{orderId}).
+// The store refuses a paid or claimed order. An order that had payment
+// attempts (FAILED, or EXPIRED after failing) is first looked up at Toss, as
+// Reconcile does before expiring one, because Toss may hold an approved
+// payment the order does not know of: one confirmed by another server with
+// the same secret key while we had the order claimed for another attempt
+// (found by the simulator, seed 3865). Then the delete is refused (a
+// *orders.ConflictError, the order as stored) and the order is left for
+// Reconcile or Toss's webhook to record as paid; if Toss cannot say, the
+// delete fails with Toss's error rather than risk deleting a paid order.
+// An order without attempts costs no lookup: nothing of it was confirmed.
+// The delete applies only to the order as read (its version), so a claim,
+// a decline or a payment between the read and the delete refuses it (seed
+// 88758: the order was CONFIRMING when read, FAILED when deleted).
+func (e *Engine) Delete(ctx context.Context, id string) (*orders.Order, error) {
+	o, err := e.Orders.Get(ctx, id, e.now())
+	if err != nil {
+		return nil, fmt.Errorf("payments: delete order %s: %w", id, err)
+	}
+	if o.PaymentKey != "" && (o.Status == orders.StatusFailed || o.Status == orders.StatusExpired) {
+		tctx, cancel := e.tossContext(ctx, e.deadline(ctx, e.now()))
+		p, err := e.Toss.PaymentByOrderID(tctx, o.ID)
+		cancel()
+		switch {
+		case toss.CodeOf(err) == toss.CodeNotFoundPayment:
+		case err != nil:
+			return nil, fmt.Errorf("payments: delete order %s: look it up at Toss: %w", id, err)
+		case approvedFor(o, p):
+			e.log().ErrorContext(ctx, "delete refused: Toss holds an approved payment for the order",
+				"orderId", o.ID, "paymentKey", MaskKey(p.PaymentKey), "claimPaymentKey", MaskKey(o.PaymentKey), "status", o.Status)
+			return nil, &orders.ConflictError{Op: "delete", Current: o}
+		}
+	}
+	deleted, err := e.Orders.Delete(ctx, id, o.Version, e.now())
+	if err != nil {
+		return nil, fmt.Errorf("payments: delete order %s: %w", id, err)
+	}
+	return deleted, nil
+}

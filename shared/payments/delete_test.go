@@ -1,0 +1,94 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/tossintl/backend/shared/orders"
+	"github.com/tossintl/backend/shared/toss"
+)
+
+// lookupDown is Toss unreachable for lookups by orderId.
+type lookupDown struct{ *fakeToss }
+
+func (lookupDown) PaymentByOrderID(context.Context, string, ...toss.CallOption) (*toss.Payment, error) {
+	return nil, &toss.Error{Status: 500, Code: toss.CodeFailedInternalSystem, Message: "down"}
+}
+
+// failedOrder is an order whose only attempt Toss declined.
+func failedOrder(t *testing.T, f *fixture) *orders.Order {
+	t.Helper()
+	o := f.newOrder(t, 5000)
+	f.toss.declines["tgen_pk_declined1"] = &toss.Error{Status: 403, Code: toss.CodeRejectCardCompany, Message: "declined"}
+	if res, err := f.engine.Confirm(context.Background(), "tgen_pk_declined1", o.ID, 5000); err != nil || res.Outcome != OutcomeDeclined {
+		t.Fatalf("declined confirm: %v %+v", err, res)
+	}
+	return o
+}
+
+func TestDeleteLooksUpOnlyOrdersThatHadAttempts(t *testing.T) {
+	f := newFixture(t, orders.NewMemoryStore())
+	pending := f.newOrder(t, 5000)
+	if _, err := f.engine.Delete(context.Background(), pending.ID); err != nil {
+		t.Fatalf("delete a pending order: %v", err)
+	}
+	if f.toss.lookups != 0 {
+		t.Errorf("deleting an order without attempts made %d Toss lookups", f.toss.lookups)
+	}
+	failed := failedOrder(t, f)
+	if _, err := f.engine.Delete(context.Background(), failed.ID); err != nil {
+		t.Fatalf("delete a failed order Toss holds nothing approved for: %v", err)
+	}
+	if f.toss.lookups != 1 {
+		t.Errorf("deleting a failed order made %d Toss lookups, want 1", f.toss.lookups)
+	}
+	if _, err := f.store.Get(context.Background(), failed.ID, f.clock.Now()); !errors.Is(err, orders.ErrNotFound) {
+		t.Errorf("the failed order is still there: %v", err)
+	}
+	if _, err := f.engine.Delete(context.Background(), failed.ID); !errors.Is(err, orders.ErrNotFound) {
+		t.Errorf("deleting it again: %v, want ErrNotFound", err)
+	}
+}
+
+// Toss holds an approved payment for a FAILED order (confirmed by another
+// server with our secret key): deleting the order would lose a paid order.
+func TestDeleteRefusesAnOrderTossHoldsAnApprovalFor(t *testing.T) {
+	f := newFixture(t, orders.NewMemoryStore())
+	o := failedOrder(t, f)
+	at := &toss.Time{Time: f.clock.Now()}
+	f.toss.payments["tgen_pk_elsewhere"] = &toss.Payment{PaymentKey: "tgen_pk_elsewhere", OrderID: o.ID, TotalAmount: 5000,
+		BalanceAmount: 5000, Status: toss.StatusDone, ApprovedAt: at, RequestedAt: at}
+
+	_, err := f.engine.Delete(context.Background(), o.ID)
+	var ce *orders.ConflictError
+	if !errors.As(err, &ce) {
+		t.Fatalf("delete: %v, want a ConflictError", err)
+	}
+	if got := f.get(t, o.ID); got.Status != orders.StatusFailed {
+		t.Errorf("the order is %s after the refused delete", got.Status)
+	}
+	// Reconcile records it paid once it is overdue.
+	f.clock.Advance(testPolicy.PayWindow + 1)
+	if _, err := f.engine.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.get(t, o.ID); got.Status != orders.StatusDone || got.PaymentKey != "tgen_pk_elsewhere" {
+		t.Errorf("after reconcile: %s under %q, want DONE under the approved attempt", got.Status, got.PaymentKey)
+	}
+}
+
+// When Toss cannot say, the order is kept: it may be paid.
+func TestDeleteKeepsTheOrderWhenTossCannotSay(t *testing.T) {
+	f := newFixture(t, orders.NewMemoryStore())
+	o := failedOrder(t, f)
+	f.engine.Toss = lookupDown{f.toss}
+	_, err := f.engine.Delete(context.Background(), o.ID)
+	var te *toss.Error
+	if !errors.As(err, &te) || te.Status != 500 {
+		t.Fatalf("delete with Toss down: %v, want Toss's error", err)
+	}
+	if got := f.get(t, o.ID); got.Status != orders.StatusFailed {
+		t.Errorf("the order is %s", got.Status)
+	}
+}
