@@ -81,8 +81,11 @@ func TestFaultsInjected(t *testing.T) {
 //     payment approved by another server with our secret key, while the
 //     order was claimed for a declined attempt: a paid order lost
 //     (payments.Engine.Delete now asks Toss first).
+//   - 88758: that delete read the order CONFIRMING (no lookup needed) and
+//     deleted it FAILED, after another server's approval (orders.Store.Delete
+//     now applies only to the version read).
 func TestFoundBugs(t *testing.T) {
-	for _, seed := range []uint64{131886, 548328, 692323, 3865} {
+	for _, seed := range []uint64{131886, 548328, 692323, 3865, 88758} {
 		if r := Run(seed, true); r.Violation != "" {
 			lines := strings.Split(strings.TrimRight(r.Trace, "\n"), "\n")
 			t.Errorf("seed %d violates: %s\nlast steps:\n%s", seed, r.Violation, strings.Join(lines[max(0, len(lines)-30):], "\n"))
