@@ -162,6 +162,7 @@ type Sim struct {
 	api  *api.Service
 
 	reqSeq      int
+	forged      int
 	firstAnswer map[string]string // idempotency record → the first answer stored under it
 
 	actors  []*actor
@@ -397,8 +398,10 @@ func (s *Sim) drain() {
 func (s *Sim) event() {
 	o := s.orders[s.rng.IntN(len(s.orders))]
 	switch r := s.rng.IntN(100); {
-	case r < 22:
+	case r < 19:
 		s.newAttempt(o)
+	case r < 22:
+		s.forgedRedirect(o)
 	case r < 32:
 		if len(o.attempts) > 0 {
 			at := o.attempts[s.rng.IntN(len(o.attempts))]
@@ -458,6 +461,20 @@ func (s *Sim) newAttempt(o *simOrder) {
 	o.attempts = append(o.attempts, at)
 	s.record("buyer", fmt.Sprintf("authenticated %s at Toss for %d (order %d, redirect %d, decline %v)", pk, auth, o.amount, redirect, decline), faultNone)
 	s.spawnConfirm("confirm", o, at)
+}
+
+// forgedRedirect is an attacker's success redirect: a paymentKey Toss
+// never issued, for the order's amount or another, spending the order's
+// attempt budget and taking its claim while the confirm fails.
+func (s *Sim) forgedRedirect(o *simOrder) {
+	s.forged++
+	amount := o.amount
+	if s.rng.IntN(2) == 0 {
+		amount = 100
+	}
+	at := attempt{paymentKey: fmt.Sprintf("tpk_forged_%d", s.forged), redirect: amount}
+	s.record("attacker", fmt.Sprintf("redirects with %s for %d", at.paymentKey, amount), faultNone)
+	s.spawnConfirm("forged", o, at)
 }
 
 func (s *Sim) spawnConfirm(name string, o *simOrder, at attempt) {

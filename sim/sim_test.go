@@ -41,7 +41,7 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-var actorNames = []string{":confirm(", ":refresh(", ":refund#", ":retry#", ":reconcile", ":webhook(", ":delete(", "dashboard", "other server", "clock",
+var actorNames = []string{":confirm(", ":refresh(", ":refund#", ":retry#", ":reconcile", ":webhook(", ":delete(", ":forged(", "dashboard", "other server", "clock",
 	"Idempotency.Lock", "Idempotency.Complete", "Idempotency.Release", "(replayed true)"}
 
 // TestFaultsInjected guards against a simulator that quietly stops
