@@ -54,7 +54,11 @@ func (s *Service) html(status int, p page, checkout bool, render func(*bytes.Buf
 		buf.WriteString("<!doctype html><meta charset=utf-8><title>Error</title><p>Temporarily unavailable. Please try again shortly.")
 		status = http.StatusServiceUnavailable
 	}
-	return apigw.Respond(status, pages.SecurityHeaders(p.nonce, s.Config.TossSDKURL, checkout), buf.String())
+	resp := apigw.Respond(status, pages.SecurityHeaders(p.nonce, s.Config.TossSDKURL, checkout), buf.String())
+	if status == http.StatusServiceUnavailable {
+		resp.Headers["Retry-After"] = unavailableRetryAfter // as every JSON 503 (ErrorStatus)
+	}
+	return resp
 }
 
 func (s *Service) notice(r *apigw.Request, kind pages.NoticeKind, orderID string, status int) apigw.Response {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"regexp"
@@ -354,6 +355,9 @@ func wantError(t *testing.T, resp apigw.Response, status int, code string) envel
 	}
 	if e.Error.Message == "" {
 		t.Errorf("error %s has no message", code)
+	}
+	if ra := resp.Headers["Retry-After"]; status == http.StatusServiceUnavailable && ra != "2" {
+		t.Errorf("503 %s with Retry-After %q, want 2 (seconds)", code, ra)
 	}
 	return e
 }

@@ -12,6 +12,7 @@ package api
 
 import (
 	"encoding/json"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -100,11 +101,25 @@ func Error(r *apigw.Request, code, message string) apigw.Response {
 	return ErrorStatus(r, StatusOf(code), code, message)
 }
 
-// ErrorStatus answers with an explicit status (Toss's codes carry Toss's status).
+// ErrorStatus answers with an explicit status (Toss's codes carry Toss's
+// status). Every 503 carries Retry-After (unavailableRetryAfter).
 func ErrorStatus(r *apigw.Request, status int, code, message string) apigw.Response {
 	if message == "" {
 		message = Message(code, LangOf(r))
 	}
 	b, _ := json.Marshal(errorEnvelope{Version: Version, TraceID: apigw.TraceID(r), Error: errorBody{Code: code, Message: message}})
-	return apigw.Respond(status, headersWith(nil), string(b))
+	var extra map[string]string
+	if status == http.StatusServiceUnavailable {
+		extra = map[string]string{"Retry-After": unavailableRetryAfter}
+	}
+	return apigw.Respond(status, headersWith(extra), string(b))
 }
+
+// unavailableRetryAfter is the Retry-After of a 503, in seconds. A 503 is
+// our own dependency refusing for now, most often DynamoDB throttling a
+// burst beyond what it has scaled to, which the SDK has already retried
+// with backoff inside the request; a caller waiting two seconds gives the
+// table time to split and spreads a crowd's retries instead of sending
+// them straight back. Nothing was lost: a write that did not happen is
+// repeated by the retry, one that did is recognised by it.
+const unavailableRetryAfter = "2"

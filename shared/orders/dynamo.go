@@ -19,33 +19,38 @@ import (
 // present only while an order is unpaid; TimeToLiveDefinition enables it.
 const TTLAttribute = "ttl"
 
-// Secondary indexes of the orders table.
+// Secondary indexes of the orders table. Both spread their orders over
+// ShardCount hash keys (see ShardCount for the arithmetic) and project
+// KEYS_ONLY: a reader queries every shard for keys, merges them, and reads
+// the orders themselves from the table. Their names and hash attributes
+// are new with the sharding (they were "due"/dueKind and
+// "created"/listKey, each one constant key), so that a deployed stack adds
+// them beside the old ones, backfills (Backfill), switches and drops the
+// old ones without downtime (README, "Moving a deployed stack to the
+// sharded indexes").
 const (
 	// DueIndex holds only orders the reconciler may have to act on: hash
-	// dueKind ("CLAIM" while CONFIRMING, "UNPAID" while PENDING or FAILED,
-	// absent otherwise, so paid and expired orders drop out of it) and range
-	// dueAt (the claim's or the pay window's end, epoch ms). Its constant
-	// hash keys put all due orders in two partitions: ample at one merchant's
-	// volume; shard the key (e.g. "UNPAID#0".."UNPAID#9") if that ever changes.
-	DueIndex = "due"
-	// CreatedIndex lists orders newest first without a Scan: hash listKey
-	// (always "ORDER", the same single-partition trade-off) and range
-	// createdAt (epoch ms).
-	CreatedIndex = "created"
+	// dueShard ("CLAIM#nn" while CONFIRMING, "UNPAID#nn" while PENDING or
+	// FAILED, absent otherwise, so paid and expired orders drop out of it)
+	// and range dueAt (the claim's or the pay window's end, epoch ms).
+	DueIndex = "dueSharded"
+	// CreatedIndex lists orders newest first without a Scan: hash
+	// listShard ("ORDER#nn" on every order) and range createdAt (epoch ms).
+	CreatedIndex = "createdSharded"
 )
 
 // TableDefinition is the orders table's schema. Tests, the local stack and
 // the template-consistency test all build from it, so they cannot drift.
 func TableDefinition(name string) *dynamodb.CreateTableInput {
-	all := &types.Projection{ProjectionType: types.ProjectionTypeAll}
+	keysOnly := &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly}
 	return &dynamodb.CreateTableInput{
 		TableName:   aws.String(name),
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
 			{AttributeName: aws.String(attrID), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String(attrDueKind), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(attrDueShard), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: aws.String(attrDueAt), AttributeType: types.ScalarAttributeTypeN},
-			{AttributeName: aws.String(attrListKey), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(attrListShard), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: aws.String(attrCreatedAt), AttributeType: types.ScalarAttributeTypeN},
 		},
 		KeySchema: []types.KeySchemaElement{
@@ -55,18 +60,18 @@ func TableDefinition(name string) *dynamodb.CreateTableInput {
 			{
 				IndexName: aws.String(DueIndex),
 				KeySchema: []types.KeySchemaElement{
-					{AttributeName: aws.String(attrDueKind), KeyType: types.KeyTypeHash},
+					{AttributeName: aws.String(attrDueShard), KeyType: types.KeyTypeHash},
 					{AttributeName: aws.String(attrDueAt), KeyType: types.KeyTypeRange},
 				},
-				Projection: all,
+				Projection: keysOnly,
 			},
 			{
 				IndexName: aws.String(CreatedIndex),
 				KeySchema: []types.KeySchemaElement{
-					{AttributeName: aws.String(attrListKey), KeyType: types.KeyTypeHash},
+					{AttributeName: aws.String(attrListShard), KeyType: types.KeyTypeHash},
 					{AttributeName: aws.String(attrCreatedAt), KeyType: types.KeyTypeRange},
 				},
-				Projection: all,
+				Projection: keysOnly,
 			},
 		},
 	}
@@ -224,7 +229,7 @@ func (s *DynamoStore) Claim(ctx context.Context, c Claim) (*Order, error) {
 		update: recordAttemptUpdate(expression.Set(expression.Name(attrStatus), expression.Value(StatusConfirming)).
 			Set(expression.Name(attrPaymentKey), pk).
 			Set(expression.Name(attrClaimExpiresAt), until).
-			Set(expression.Name(attrDueKind), expression.Value(dueClaim)).
+			Set(expression.Name(attrDueShard), expression.Value(dueShardOf(dueClaim, c.OrderID))).
 			Set(expression.Name(attrDueAt), until).
 			Remove(expression.Name(attrTTL)), c.Now),
 	})
@@ -307,7 +312,7 @@ func paid(p *Payment) expression.UpdateBuilder {
 		Remove(expression.Name(attrTTL)).
 		Remove(expression.Name(attrUnpaidTTL)).
 		Remove(expression.Name(attrClaimExpiresAt)).
-		Remove(expression.Name(attrDueKind)).
+		Remove(expression.Name(attrDueShard)).
 		Remove(expression.Name(attrDueAt))
 }
 
@@ -503,7 +508,7 @@ func (s *DynamoStore) Fail(ctx context.Context, id, paymentKey string, f Failure
 		update: expression.Set(expression.Name(attrStatus), expression.Value(StatusFailed)).
 			Set(expression.Name(attrLastFailure), expression.Value(newFailureItem(&f))).
 			Set(expression.Name(attrTTL), expression.Name(attrUnpaidTTL)).
-			Set(expression.Name(attrDueKind), expression.Value(dueUnpaid)).
+			Set(expression.Name(attrDueShard), expression.Value(dueShardOf(dueUnpaid, id))).
 			Set(expression.Name(attrDueAt), expression.Name(attrPayableUntil)).
 			Remove(expression.Name(attrClaimExpiresAt)),
 	})
@@ -538,7 +543,7 @@ func (s *DynamoStore) Expire(ctx context.Context, id string, now time.Time) (*Or
 		cond: liveCond(now).And(statusIn(StatusPending, StatusFailed),
 			expression.Name(attrPayableUntil).LessThanEqual(expression.Value(now.UnixMilli()))),
 		update: expression.Set(expression.Name(attrStatus), expression.Value(StatusExpired)).
-			Remove(expression.Name(attrDueKind)).
+			Remove(expression.Name(attrDueShard)).
 			Remove(expression.Name(attrDueAt)),
 	})
 }
@@ -572,118 +577,6 @@ func (s *DynamoStore) Delete(ctx context.Context, id string, version int64, now 
 		return nil, fmt.Errorf("orders: delete %s: deleted, but: %w", id, err)
 	}
 	return o, nil
-}
-
-// LapsedClaims implements Store with a Query on DueIndex.
-func (s *DynamoStore) LapsedClaims(ctx context.Context, now time.Time, limit int) ([]*Order, error) {
-	at := expression.Key(attrDueAt).LessThan(expression.Value(now.UnixMilli()))
-	return s.due(ctx, "lapsed claims", dueClaim, at, now, limit)
-}
-
-// Overdue implements Store with a Query on DueIndex, using the same
-// "PayableUntil <= now" as Expire.
-func (s *DynamoStore) Overdue(ctx context.Context, now time.Time, limit int) ([]*Order, error) {
-	at := expression.Key(attrDueAt).LessThanEqual(expression.Value(now.UnixMilli()))
-	return s.due(ctx, "overdue", dueUnpaid, at, now, limit)
-}
-
-// due pages through DueIndex until it has limit live orders or the due ones
-// run out. Query applies Limit before the TTL filter, so an unpaid order
-// past its TTL that DynamoDB has not deleted yet costs a read but can never
-// hide the due orders behind it.
-func (s *DynamoStore) due(ctx context.Context, op, kind string, at expression.KeyConditionBuilder, now time.Time, limit int) ([]*Order, error) {
-	expr, err := expression.NewBuilder().
-		WithKeyCondition(expression.Key(attrDueKind).Equal(expression.Value(kind)).And(at)).
-		WithFilter(liveCond(now)).
-		Build()
-	if err != nil {
-		return nil, fmt.Errorf("orders: %s: build expression: %w", op, err)
-	}
-	limit = clampLimit(limit)
-	var out []*Order
-	var start item
-	for {
-		res, err := s.db.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 aws.String(s.table),
-			IndexName:                 aws.String(DueIndex),
-			KeyConditionExpression:    expr.KeyCondition(),
-			FilterExpression:          expr.Filter(),
-			ExpressionAttributeNames:  expr.Names(),
-			ExpressionAttributeValues: expr.Values(),
-			ScanIndexForward:          aws.Bool(true),
-			Limit:                     aws.Int32(int32(limit - len(out))),
-			ExclusiveStartKey:         start,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("orders: %s: %w", op, err)
-		}
-		for _, it := range res.Items {
-			o, err := decodeOrder(it)
-			if err != nil {
-				return nil, fmt.Errorf("orders: %s: %w", op, err)
-			}
-			out = append(out, o)
-		}
-		if len(out) >= limit || len(res.LastEvaluatedKey) == 0 {
-			return out, nil
-		}
-		start = res.LastEvaluatedKey
-	}
-}
-
-// List implements Store with a Query on CreatedIndex. Orders past their TTL
-// are filtered out after DynamoDB has counted them against the limit, so a
-// page may hold fewer than limit orders (even none) and still have a next
-// cursor; and the last full page may carry a cursor to an empty page.
-func (s *DynamoStore) List(ctx context.Context, now time.Time, limit int, cur string) ([]*Order, string, error) {
-	var start item
-	if cur != "" {
-		c, err := decodeCursor(cur)
-		if err != nil {
-			return nil, "", fmt.Errorf("orders: list: %w", err)
-		}
-		start, err = attributevalue.MarshalMap(createdKey{ID: c.ID, ListKey: listKeyValue, CreatedAt: c.CreatedAt})
-		if err != nil {
-			return nil, "", fmt.Errorf("orders: list: start key: %w", err)
-		}
-	}
-	expr, err := expression.NewBuilder().
-		WithKeyCondition(expression.Key(attrListKey).Equal(expression.Value(listKeyValue))).
-		WithFilter(liveCond(now)).
-		Build()
-	if err != nil {
-		return nil, "", fmt.Errorf("orders: list: build expression: %w", err)
-	}
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		IndexName:                 aws.String(CreatedIndex),
-		KeyConditionExpression:    expr.KeyCondition(),
-		FilterExpression:          expr.Filter(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(clampLimit(limit))),
-		ExclusiveStartKey:         start,
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("orders: list: %w", err)
-	}
-	items := make([]*Order, 0, len(res.Items))
-	for _, it := range res.Items {
-		o, err := decodeOrder(it)
-		if err != nil {
-			return nil, "", fmt.Errorf("orders: list: %w", err)
-		}
-		items = append(items, o)
-	}
-	if len(res.LastEvaluatedKey) == 0 {
-		return items, "", nil
-	}
-	var last createdKey
-	if err := attributevalue.UnmarshalMap(res.LastEvaluatedKey, &last); err != nil {
-		return nil, "", fmt.Errorf("orders: list: last evaluated key: %w", err)
-	}
-	return items, encodeCursor(cursor{ID: last.ID, CreatedAt: last.CreatedAt}), nil
 }
 
 // write is one conditional UpdateItem. update() adds to every write what

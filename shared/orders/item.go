@@ -26,8 +26,8 @@ const (
 	attrCreatedAt      = "createdAt"
 	attrUpdatedAt      = "updatedAt"
 	attrVersion        = "version"
-	attrListKey        = "listKey"
-	attrDueKind        = "dueKind"
+	attrListShard      = "listShard" // hash key of CreatedIndex: listShardOf(id)
+	attrDueShard       = "dueShard"  // hash key of DueIndex: dueShardOf(kind, id), absent when nothing is due
 	attrDueAt          = "dueAt"
 	attrWriteToken     = "writeToken"
 	// attrAttempt is the prefix of the RecentAttempts slots: attempt0
@@ -35,12 +35,6 @@ const (
 	attrAttempt        = "attempt"
 	attrRefunds        = "refunds"        // map: refund key → refundItem
 	attrRefundReserved = "refundReserved" // sum of the pending refunds' amounts; absent means 0
-)
-
-const (
-	listKeyValue = "ORDER"
-	dueClaim     = "CLAIM"  // CONFIRMING: due when the claim lapses
-	dueUnpaid    = "UNPAID" // PENDING or FAILED: due when the pay window closes
 )
 
 type item = map[string]types.AttributeValue
@@ -69,9 +63,9 @@ type orderItem struct {
 	CreatedAt      int64        `dynamodbav:"createdAt,omitempty"`
 	UpdatedAt      int64        `dynamodbav:"updatedAt,omitempty"`
 	Version        int64        `dynamodbav:"version"`
-	ListKey        string       `dynamodbav:"listKey"`              // hash key of the created index, listKeyValue on every order
-	DueKind        string       `dynamodbav:"dueKind,omitempty"`    // hash key of the due index, absent when nothing is due
-	DueAt          int64        `dynamodbav:"dueAt,omitempty"`      // range key of the due index
+	ListShard      string       `dynamodbav:"listShard"`            // hash key of CreatedIndex, listShardOf(ID)
+	DueShard       string       `dynamodbav:"dueShard,omitempty"`   // hash key of DueIndex, absent when nothing is due
+	DueAt          int64        `dynamodbav:"dueAt,omitempty"`      // range key of DueIndex
 	WriteToken     string       `dynamodbav:"writeToken,omitempty"` // random per write: a retried write recognises itself (wroteIt)
 	// Refunds and RefundReserved are written by the refund transitions
 	// only: RefundReserved is what ReserveRefund's condition reads, since
@@ -150,12 +144,13 @@ func decodeAttempts(it item) ([]time.Time, error) {
 // key is the table key of order id.
 func key(id string) item { return item{attrID: &types.AttributeValueMemberS{Value: id}} }
 
-// createdKey is an order's key in CreatedIndex: what a List cursor carries
-// back as ExclusiveStartKey.
-type createdKey struct {
+// indexEntry is an entry of either index as a KEYS_ONLY Query returns it
+// (and as ExclusiveStartKey takes it back): the table key and the index's
+// sort key, createdAt or dueAt.
+type indexEntry struct {
 	ID        string `dynamodbav:"id"`
-	ListKey   string `dynamodbav:"listKey"`
-	CreatedAt int64  `dynamodbav:"createdAt"`
+	CreatedAt int64  `dynamodbav:"createdAt,omitempty"`
+	DueAt     int64  `dynamodbav:"dueAt,omitempty"`
 }
 
 // millis and seconds store the zero time as 0, which omitempty leaves out.
@@ -217,7 +212,7 @@ func encodeOrder(o *Order, token string) (item, error) {
 		CreatedAt:      millis(o.CreatedAt),
 		UpdatedAt:      millis(o.UpdatedAt),
 		Version:        o.Version,
-		ListKey:        listKeyValue,
+		ListShard:      listShardOf(o.ID),
 		WriteToken:     token,
 	}
 	if o.Payment != nil {
@@ -227,7 +222,7 @@ func encodeOrder(o *Order, token string) (item, error) {
 		it.LastFailure = newFailureItem(o.LastFailure)
 	}
 	if kind, at, ok := dueKey(o); ok && !at.IsZero() {
-		it.DueKind, it.DueAt = kind, millis(at)
+		it.DueShard, it.DueAt = dueShardOf(kind, o.ID), millis(at)
 	}
 	m, err := attributevalue.MarshalMap(it)
 	if err != nil {

@@ -326,10 +326,13 @@ type Store interface {
 	// Overdue lists PENDING and FAILED orders past PayableUntil (as Expire
 	// means it), oldest first, without scanning the table.
 	Overdue(ctx context.Context, now time.Time, limit int) ([]*Order, error)
-	// List returns live orders, newest first, limit at a time; cursor is
-	// opaque ("" for the first page) and next is "" on the last page. A
-	// cursor List did not make is a *ValidationError. Orders past their TTL
-	// still count against limit, so a page may hold fewer than limit.
+	// List returns live orders, newest first (createdAt, then ID,
+	// descending), limit at a time; cursor is opaque ("" for the first
+	// page) and next is "" exactly when no order follows the page. A
+	// cursor names the last order listed, so orders created after it never
+	// shift what follows it. A cursor List did not make is a
+	// *ValidationError. Orders past their TTL still count against limit,
+	// so a page may hold fewer than limit.
 	List(ctx context.Context, now time.Time, limit int, cursor string) (items []*Order, next string, err error)
 	// Delete removes an unpaid (PENDING, FAILED or EXPIRED) order and
 	// returns it, if it still stands at version, the Version its caller

@@ -366,9 +366,10 @@ func checkRaw(p Payment) error {
 	return nil
 }
 
-// cursor is the position after the last order of a List page. It is the
-// created index's key: createdAt and the table key (the index's hash key is
-// a constant and is not carried).
+// cursor is the position after the last order of a List page: its
+// createdAt and id. It carries no shard: every shard is read from the same
+// position (DynamoStore.List), and cursors made before the sharding, which
+// had the same two fields, stay valid.
 type cursor struct {
 	CreatedAt int64  `json:"c"`
 	ID        string `json:"i"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/toss"
@@ -25,78 +26,130 @@ type ReconcileReport struct {
 // window. It finds both through the orders' sparse index, never a scan.
 // Errors on single orders are logged and counted, not returned: one bad
 // order must not stop the others from settling.
+//
+// A pass takes the due orders a batch at a time, every shard of the index
+// in each batch, and goes on to the next batch while the last was full
+// and the invocation has reconcileReserve left, so that a flash sale's
+// backlog (a Toss outage leaves thousands of claims lapsed) is worked off
+// in as few passes as the deadline allows, not 50 orders every 5 minutes.
+// Orders that stay due after being looked at (Toss still could not say)
+// come back at the head of the next batch; they are skipped and the batch
+// grows by as many, so they never hide the ones behind them.
 func (e *Engine) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	var rep ReconcileReport
 	now := e.now()
-	lapsed, err := e.Orders.LapsedClaims(ctx, now, defaultReconcileBatch)
+	err := e.inBatches(ctx, func(limit int) ([]*orders.Order, error) { return e.Orders.LapsedClaims(ctx, now, limit) },
+		func(o *orders.Order) {
+			rep.LapsedClaims++
+			res, err := e.settleLapsed(ctx, o)
+			var np *NotPayableError
+			if errors.As(err, &np) && np.Order.Status.Paid() {
+				// Paid under another attempt than the claim's: settled, which is
+				// all a pass is for (settleFromToss logged what an operator needs).
+				res, err = &Result{Outcome: OutcomeDone, Order: np.Order}, nil
+			}
+			switch {
+			case err != nil:
+				rep.Errors++
+				e.log().ErrorContext(ctx, "reconcile order", "orderId", o.ID, "error", err)
+			case res.Outcome == OutcomeDone:
+				rep.Done++
+			case res.Outcome == OutcomeDeclined:
+				rep.Declined++
+			default:
+				rep.Pending++
+			}
+		})
 	if err != nil {
 		return rep, fmt.Errorf("payments: list lapsed claims: %w", err)
 	}
-	for _, o := range lapsed {
-		if ctx.Err() != nil {
-			break
-		}
-		rep.LapsedClaims++
-		res, err := e.settleLapsed(ctx, o)
-		var np *NotPayableError
-		if errors.As(err, &np) && np.Order.Status.Paid() {
-			// Paid under another attempt than the claim's: settled, which is
-			// all a pass is for (settleFromToss logged what an operator needs).
-			res, err = &Result{Outcome: OutcomeDone, Order: np.Order}, nil
-		}
-		switch {
-		case err != nil:
-			rep.Errors++
-			e.log().ErrorContext(ctx, "reconcile order", "orderId", o.ID, "error", err)
-		case res.Outcome == OutcomeDone:
-			rep.Done++
-		case res.Outcome == OutcomeDeclined:
-			rep.Declined++
-		default:
-			rep.Pending++
-		}
-	}
-	overdue, err := e.Orders.Overdue(ctx, now, defaultReconcileBatch)
+	err = e.inBatches(ctx, func(limit int) ([]*orders.Order, error) { return e.Orders.Overdue(ctx, now, limit) },
+		func(o *orders.Order) {
+			if o.Status == orders.StatusFailed {
+				paid, err := e.paidAtToss(ctx, o)
+				switch {
+				case err != nil && toss.Classify(err) != toss.ClassDefinitive:
+					// Toss could not say (an outage): do not expire what may be
+					// paid; the next pass asks again.
+					rep.Errors++
+					e.log().ErrorContext(ctx, "check overdue order at Toss", "orderId", o.ID, "error", err)
+					return
+				case err != nil:
+					// Toss refused the lookup for good: asking again would keep
+					// this order in every batch, so it expires (an EXPIRED order
+					// can still be settled by a request for the approved attempt).
+					e.log().ErrorContext(ctx, "check overdue order at Toss; expiring it anyway", "orderId", o.ID, "error", err)
+				case paid:
+					rep.Done++
+					return
+				}
+			}
+			if _, err := e.Orders.Expire(ctx, o.ID, now); err != nil {
+				var ce *orders.ConflictError
+				if errors.As(err, &ce) || errors.Is(err, orders.ErrNotFound) {
+					return // paid or claimed meanwhile: nothing to expire
+				}
+				rep.Errors++
+				e.log().ErrorContext(ctx, "expire order", "orderId", o.ID, "error", err)
+				return
+			}
+			rep.Expired++
+		})
 	if err != nil {
 		return rep, fmt.Errorf("payments: list overdue orders: %w", err)
-	}
-	for _, o := range overdue {
-		if ctx.Err() != nil {
-			break
-		}
-		if o.Status == orders.StatusFailed {
-			paid, err := e.paidAtToss(ctx, o)
-			switch {
-			case err != nil && toss.Classify(err) != toss.ClassDefinitive:
-				// Toss could not say (an outage): do not expire what may be
-				// paid; the next pass asks again.
-				rep.Errors++
-				e.log().ErrorContext(ctx, "check overdue order at Toss", "orderId", o.ID, "error", err)
-				continue
-			case err != nil:
-				// Toss refused the lookup for good: asking again would keep
-				// this order in every batch, so it expires (an EXPIRED order
-				// can still be settled by a request for the approved attempt).
-				e.log().ErrorContext(ctx, "check overdue order at Toss; expiring it anyway", "orderId", o.ID, "error", err)
-			case paid:
-				rep.Done++
-				continue
-			}
-		}
-		if _, err := e.Orders.Expire(ctx, o.ID, now); err != nil {
-			var ce *orders.ConflictError
-			if errors.As(err, &ce) || errors.Is(err, orders.ErrNotFound) {
-				continue // paid or claimed meanwhile: nothing to expire
-			}
-			rep.Errors++
-			e.log().ErrorContext(ctx, "expire order", "orderId", o.ID, "error", err)
-			continue
-		}
-		rep.Expired++
 	}
 	e.log().InfoContext(ctx, "reconcile pass", "lapsedClaims", rep.LapsedClaims, "done", rep.Done,
 		"declined", rep.Declined, "pending", rep.Pending, "expired", rep.Expired, "errors", rep.Errors)
 	return rep, nil
+}
+
+// reconcileReserve is the part of the invocation a pass does not start new
+// orders in: one order's Toss lookup, a re-driven confirm and its write fit
+// in it, so the pass ends inside its deadline rather than being cut off.
+const reconcileReserve = 5 * time.Second
+
+// inBatches hands each order list returns to do, once, until a batch comes
+// back short (nothing more is due), holds nothing new (only orders already
+// looked at and still due), or the invocation nears its deadline.
+func (e *Engine) inBatches(ctx context.Context, list func(limit int) ([]*orders.Order, error), do func(*orders.Order)) error {
+	seen := map[string]bool{}
+	limit := defaultReconcileBatch
+	for e.timeLeft(ctx) {
+		batch, err := list(limit)
+		if err != nil {
+			return err
+		}
+		fresh := 0
+		for _, o := range batch {
+			if seen[o.ID] {
+				continue
+			}
+			if !e.timeLeft(ctx) {
+				return nil
+			}
+			seen[o.ID] = true
+			fresh++
+			do(o)
+		}
+		if len(batch) < limit || fresh == 0 {
+			return nil
+		}
+		// Those looked at and still due come first in the next batch: room
+		// for them and a batch of new ones, within the store's bound.
+		limit = min(orders.MaxLimit, defaultReconcileBatch+len(seen))
+	}
+	return nil
+}
+
+// timeLeft reports whether a pass may start on another order: ctx is live
+// and, if it has a deadline (the Lambda's), more than reconcileReserve of
+// it is left by the engine's clock, the clock its claims are taken on.
+func (e *Engine) timeLeft(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	d, ok := ctx.Deadline()
+	return !ok || d.Sub(e.now()) > reconcileReserve
 }
 
 // settleLapsed decides one lapsed CONFIRMING order from Toss's side.

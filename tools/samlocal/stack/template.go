@@ -736,6 +736,9 @@ func (r *Resolver) intProperty(id, name string, def int) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s %s: %w", id, name, err)
 	}
+	if s == "" {
+		return def, nil // AWS::NoValue (an !If's other branch): as if unset
+	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
 		return 0, fmt.Errorf("%s %s: %q is not a whole number", id, name, s)

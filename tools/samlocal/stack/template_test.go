@@ -333,6 +333,10 @@ func TestRealTemplate(t *testing.T) {
 	if n, _ := r.ReservedConcurrency("ReconcileFunction"); n != 1 {
 		t.Errorf("ReconcileFunction reserved concurrency = %d, want 1", n)
 	}
+	// PaymentReservedConcurrency's default 0 reserves nothing (an !If to AWS::NoValue).
+	if n, err := r.ReservedConcurrency("PaymentSuccessFunction"); n != 0 || err != nil {
+		t.Errorf("PaymentSuccessFunction reserved concurrency = %d, %v; want 0 (unset)", n, err)
+	}
 
 	routes, err := tpl.Routes()
 	if err != nil {
@@ -393,8 +397,9 @@ func TestRealTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(stmts) != 2 || stmts[0].Resources[0] != "arn:aws:dynamodb:us-east-1:123456789012:table/tossintl-dev-orders/index/created" ||
-		stmts[1].Resources[0] != "tossintl/dev/keys" {
+	if len(stmts) != 3 || stmts[0].Resources[0] != "arn:aws:dynamodb:us-east-1:123456789012:table/tossintl-dev-orders/index/createdSharded" ||
+		stmts[1].Resources[0] != "arn:aws:dynamodb:us-east-1:123456789012:table/tossintl-dev-orders" ||
+		stmts[2].Resources[0] != "tossintl/dev/keys" {
 		t.Errorf("ListOrdersFunction statements = %+v", stmts)
 	}
 }
