@@ -69,6 +69,10 @@ var eventCases = []eventCase{
 	{"toss-webhook.json", "TossWebhookFunction", 200, []string{`"action":"APPLIED"`}, nil, dashboardRefund},
 	{"delete-order.json", "DeleteOrderFunction", 200, []string{`"entityType":"deleted-entity"`, `"id":"` + stack.EventOrderID + `"`}, nil, nil},
 	{"reconcile.json", "ReconcileFunction", 0, []string{`"LapsedClaims":1`, `"Declined":1`, `"Expired":1`, `"Errors":0`}, nil, nil},
+	{"order-events.json", "OrderEventsFunction", 0, []string{`"batchItemFailures":[]`}, nil, nil},
+	{"order-events-refund.json", "OrderEventsFunction", 0, []string{`"batchItemFailures":[]`}, nil, nil},
+	{"order-events-ttl-expiry.json", "OrderEventsFunction", 0, []string{`"batchItemFailures":[]`}, nil, nil},
+	{"order-events-no-status-change.json", "OrderEventsFunction", 0, []string{`"batchItemFailures":[]`}, nil, nil},
 }
 
 // check holds one answer to what the case expects.

@@ -5,8 +5,9 @@
 // Lambda function never needs, about 1.9 MiB in every function (measured in
 // tools/bench/deps_test.go, which keeps it out).
 //
-// AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SECRETS_MANAGER and
-// AWS_ENDPOINT_URL are honoured, so the same binaries run against moto_server.
+// AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SECRETS_MANAGER,
+// AWS_ENDPOINT_URL_EVENTBRIDGE and AWS_ENDPOINT_URL are honoured, so the
+// same binaries run against moto_server.
 package awsclient
 
 import (
@@ -27,6 +28,7 @@ type Env struct {
 	SessionToken     string
 	DynamoDBEndpoint string // empty: the AWS endpoint for Region
 	SecretsEndpoint  string // empty: the AWS endpoint for Region
+	EventsEndpoint   string // EventBridge; empty: the AWS endpoint for Region
 	APIOptions       []func(*middleware.Stack) error
 	RetryMaxAttempts int // 0: the SDK default
 }
@@ -47,6 +49,7 @@ func Load(getenv func(string) string) Env {
 		SessionToken:     getenv("AWS_SESSION_TOKEN"),
 		DynamoDBEndpoint: firstNonEmpty(getenv("AWS_ENDPOINT_URL_DYNAMODB"), generic),
 		SecretsEndpoint:  firstNonEmpty(getenv("AWS_ENDPOINT_URL_SECRETS_MANAGER"), generic),
+		EventsEndpoint:   firstNonEmpty(getenv("AWS_ENDPOINT_URL_EVENTBRIDGE"), generic),
 	}
 }
 

@@ -30,6 +30,8 @@ type Config struct {
 	SecretCacheTTL   time.Duration // SECRET_CACHE_SECONDS (default 300; from 1, as secrets.New reads 0 as its default)
 	TossAcceptLang   string        // TOSS_ACCEPT_LANGUAGE (optional, e.g. en-US)
 	TossTestCode     string        // TOSS_TEST_CODE (test keys only; for local fault drills)
+	EventBusName     string        // EVENT_BUS_NAME (the order events' bus; OrderEventsFunction only)
+	APIURL           string        // API_URL (the API's own URL, for links made outside a request: order events)
 }
 
 // Defaults.
@@ -75,6 +77,8 @@ func Load(getenv func(string) string) (Config, error) {
 		SecretCacheTTL:   time.Duration(num("SECRET_CACHE_SECONDS", 300, 1, 86400)) * time.Second,
 		TossAcceptLang:   str("TOSS_ACCEPT_LANGUAGE", ""),
 		TossTestCode:     str("TOSS_TEST_CODE", ""),
+		EventBusName:     str("EVENT_BUS_NAME", ""),
+		APIURL:           strings.TrimRight(str("API_URL", ""), "/"),
 	}
 	switch mode := str("PAYMENT_MODE", "test"); mode {
 	case "test":
@@ -114,6 +118,10 @@ func (c Config) Require(names ...string) error {
 			v = c.IdempotencyTable
 		case "TOSS_SECRET_ID":
 			v = c.SecretID
+		case "EVENT_BUS_NAME":
+			v = c.EventBusName
+		case "PUBLIC_BASE_URL or API_URL":
+			v = c.PublicBaseURL + c.APIURL
 		default:
 			return fmt.Errorf("config: unknown setting %s", n)
 		}

@@ -66,8 +66,8 @@ func awsClients(endpoint string) (*dynamodb.Client, *secretsmanager.Client) {
 		secretsmanager.New(secretsmanager.Options{Region: Region, Credentials: creds, BaseEndpoint: aws.String(endpoint)})
 }
 
-// createTables creates each table and turns on its TTL (moto's own
-// CloudFormation would skip TimeToLiveSpecification).
+// createTables creates each table and turns on its TTL, its stream and
+// point-in-time recovery (moto's own CloudFormation would skip them).
 func createTables(ctx context.Context, db *dynamodb.Client, tables []*Table) error {
 	for _, t := range tables {
 		// The tables are new to this moto_server, so "already exists" means
@@ -79,6 +79,16 @@ func createTables(ctx context.Context, db *dynamodb.Client, tables []*Table) err
 		if t.TTL != nil {
 			if _, err := db.UpdateTimeToLive(ctx, t.TTL); err != nil {
 				return fmt.Errorf("enable TTL on %s: %w", t.Name, err)
+			}
+		}
+		if t.Stream != nil {
+			if _, err := db.UpdateTable(ctx, t.Stream); err != nil {
+				return fmt.Errorf("enable the stream of %s: %w", t.Name, err)
+			}
+		}
+		if t.PITR != nil {
+			if _, err := db.UpdateContinuousBackups(ctx, t.PITR); err != nil {
+				return fmt.Errorf("enable point-in-time recovery on %s: %w", t.Name, err)
 			}
 		}
 	}

@@ -47,10 +47,14 @@ func (a *AWSRecorder) Proxy(function string, moto http.Handler) http.Handler {
 	})
 }
 
-// parseAWSCall names a call of the JSON protocols DynamoDB and Secrets
-// Manager speak; anything else is "unknown:<target>", which no policy grants.
+// parseAWSCall names a call of the JSON protocols DynamoDB, Secrets
+// Manager and EventBridge speak; anything else is "unknown:<target>",
+// which no policy grants.
 func parseAWSCall(target string, body []byte) AWSCall {
-	var in struct{ TableName, IndexName, SecretId string }
+	var in struct {
+		TableName, IndexName, SecretId string
+		Entries                        []struct{ EventBusName string } // PutEvents
+	}
 	_ = json.Unmarshal(body, &in) // a body that is not JSON leaves the resource empty: still a call to report
 	service, op, _ := strings.Cut(target, ".")
 	switch {
@@ -62,6 +66,13 @@ func parseAWSCall(target string, body []byte) AWSCall {
 		return c
 	case service == "secretsmanager":
 		return AWSCall{"secretsmanager:" + op, in.SecretId}
+	case service == "AWSEvents" && len(in.Entries) > 0:
+		// IAM checks each entry's bus; the functions put on one bus a call.
+		bus := in.Entries[0].EventBusName
+		if !strings.HasPrefix(bus, "arn:") {
+			bus = EventBusARN(bus)
+		}
+		return AWSCall{"events:" + op, bus}
 	}
 	return AWSCall{"unknown:" + target, ""}
 }

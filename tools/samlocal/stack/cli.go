@@ -184,7 +184,8 @@ func stackOptions(c commonFlags, env Env) Options {
 			TossClientKey:  env.Getenv("TOSS_CLIENT_KEY"),
 			MerchantAPIKey: env.Getenv("MERCHANT_API_KEY"),
 		},
-		Logs: env.Stderr,
+		Logs:      env.Stderr,
+		EventsURL: env.Getenv("LOCAL_EVENTS_URL"),
 	}
 	return o
 }
@@ -297,6 +298,16 @@ func cmdServe(ctx context.Context, args []string, env Env, demo bool) error {
 		}
 		for _, sc := range schedules {
 			fmt.Fprintf(out, "Schedule:      %s every %s (%s)\n", sc.Function, sc.Every, sc.Event)
+		}
+		streams, err := s.RunStreams(ctx, 0)
+		if err != nil {
+			return err
+		}
+		for _, se := range streams {
+			fmt.Fprintf(out, "Stream:        %s → %s (%s); events put on the bus are logged as [EventBridge] lines\n", se.Table, se.Function, se.Event)
+		}
+		if opts.EventsURL != "" {
+			fmt.Fprintf(out, "Events to:     %s (LOCAL_EVENTS_URL)\n", opts.EventsURL)
 		}
 	}
 	keyShown, keyInCurl := s.Keys.MerchantAPIKey, s.Keys.MerchantAPIKey

@@ -11,7 +11,8 @@
 //     bootstrap is newer than every Go file, go.mod and Makefile.
 //   - Starts moto_server (DynamoDB and Secrets Manager), creates every
 //     AWS::DynamoDB::Table through the SDK (key schema, attributes, indexes,
-//     billing mode and TTL, which moto's CloudFormation would drop) and every
+//     billing mode, TTL and point-in-time recovery, which moto's
+//     CloudFormation would drop) and every
 //     AWS::SecretsManager::Secret; the keys secret gets Options.Keys.
 //   - Serves the Toss sandbox (tools/tosssandbox/tosstest) in-process, unless
 //     Options.TossAPIBaseURL points elsewhere.

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -62,6 +61,7 @@ type Options struct {
 	AWSProxy func(function string, moto http.Handler) http.Handler
 
 	MaxConcurrency int       // processes per function; DefaultMaxConcurrency (or the template's reserved concurrency) when zero
+	EventsURL      string    // LOCAL_EVENTS_URL: every event put on the template's buses is also POSTed there
 	Logs           io.Writer // functions' output, prefixed by logical id, and the stack's messages; os.Stderr when nil
 	BuildOutput    io.Writer // make's output; Logs when nil
 }
@@ -80,6 +80,7 @@ type Stack struct {
 	logs      io.Writer
 	functions map[string]*lambdarun.Function
 	env       map[string]map[string]string
+	bus       *bus // the template's EventBridge buses (bus.go)
 
 	mu      sync.Mutex
 	closers []func() error // run last first
@@ -196,11 +197,14 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("moto URL: %w", err)
 	}
+	front, frontHandler, err := s.startBus(opts.Host, opts.EventsURL, motoURL)
+	if err != nil {
+		return nil, err
+	}
 	for _, id := range ids {
-		endpoint := s.MotoURL
+		endpoint := front
 		if opts.AWSProxy != nil {
-			proxy := httputil.NewSingleHostReverseProxy(motoURL)
-			if endpoint, err = s.serve(opts.Host+":0", opts.AWSProxy(id, proxy)); err != nil {
+			if endpoint, err = s.serve(opts.Host+":0", opts.AWSProxy(id, frontHandler)); err != nil {
 				return nil, fmt.Errorf("%s AWS proxy: %w", id, err)
 			}
 		}

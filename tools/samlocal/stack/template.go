@@ -77,6 +77,7 @@ const (
 	TypeFunction = "AWS::Serverless::Function"
 	TypeTable    = "AWS::DynamoDB::Table"
 	TypeSecret   = "AWS::SecretsManager::Secret"
+	TypeEventBus = "AWS::Events::EventBus"
 )
 
 // LoadTemplate reads and parses a SAM template (YAML or JSON, short or
@@ -579,6 +580,8 @@ func (r *Resolver) ref(name string) (any, error) {
 		// name wherever it accepts the ARN, and the name is what a local
 		// reader recognises.
 		return r.named(name, "Name")
+	case TypeEventBus:
+		return r.named(name, "Name")
 	}
 	return name, nil
 }
@@ -628,6 +631,14 @@ func (r *Resolver) getAtt(id, attr string) (any, error) {
 	case TypeFunction:
 		if attr == "Arn" {
 			return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", Region, AccountID, id), nil
+		}
+	case TypeEventBus:
+		name, err := r.named(id, "Name")
+		if err != nil {
+			return nil, err
+		}
+		if attr == "Arn" {
+			return EventBusARN(name), nil
 		}
 	}
 	if attr == "Arn" {
@@ -766,7 +777,9 @@ type Table struct {
 	LogicalID string
 	Name      string
 	Create    *dynamodb.CreateTableInput
-	TTL       *dynamodb.UpdateTimeToLiveInput // nil without TimeToLiveSpecification
+	TTL       *dynamodb.UpdateTimeToLiveInput        // nil without TimeToLiveSpecification
+	PITR      *dynamodb.UpdateContinuousBackupsInput // nil unless PointInTimeRecoverySpecification enables it
+	Stream    *dynamodb.UpdateTableInput             // nil without StreamSpecification
 }
 
 // Table builds the CreateTable (and UpdateTimeToLive) request for a table
@@ -785,8 +798,10 @@ func (r *Resolver) Table(id string) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Only the schema: CloudFormation-only settings (PITR, SSE, tags) mean
-	// nothing to a local table, and some differ in shape from the API.
+	// Only the schema: CloudFormation-only settings (SSE, tags) mean
+	// nothing to a local table, and some differ in shape from the API. TTL
+	// and point-in-time recovery are applied after creation, as the API
+	// does, so that tools can check the local stack as a deployed one.
 	schema := map[string]any{"TableName": name}
 	for _, k := range []string{"BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "ProvisionedThroughput"} {
 		if v, ok := props[k]; ok {
@@ -815,6 +830,20 @@ func (r *Resolver) Table(id string) (*Table, error) {
 			tbl.TTL = &dynamodb.UpdateTimeToLiveInput{
 				TableName:               aws.String(name),
 				TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(attr), Enabled: aws.Bool(true)},
+			}
+		}
+	}
+	if view := scalarString(mapOf(props["StreamSpecification"])["StreamViewType"]); view != "" {
+		tbl.Stream = &dynamodb.UpdateTableInput{
+			TableName:           aws.String(name),
+			StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewType(view)},
+		}
+	}
+	if pitr := mapOf(props["PointInTimeRecoverySpecification"]); pitr != nil {
+		if enabled, _ := pitr["PointInTimeRecoveryEnabled"].(bool); enabled {
+			tbl.PITR = &dynamodb.UpdateContinuousBackupsInput{
+				TableName:                        aws.String(name),
+				PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)},
 			}
 		}
 	}

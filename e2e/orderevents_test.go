@@ -1,0 +1,366 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tossintl/backend/shared/logsink"
+	"github.com/tossintl/backend/tools/samlocal/stack"
+)
+
+// orderEvent is an order event as a rule's target receives it.
+type orderEvent struct {
+	ID         string `json:"id"`
+	DetailType string `json:"detail-type"`
+	Source     string `json:"source"`
+	Detail     struct {
+		EventID        string `json:"eventId"`
+		OrderID        string `json:"orderId"`
+		Version        int64  `json:"version"`
+		Status         string `json:"status"`
+		PreviousStatus string `json:"previousStatus"`
+		Order          struct {
+			OrderID     string `json:"orderId"`
+			Status      string `json:"status"`
+			CheckoutURL string `json:"checkoutUrl"`
+			Payment     *struct {
+				BalanceAmount int64 `json:"balanceAmount"`
+			} `json:"payment"`
+		} `json:"order"`
+		Refund *struct {
+			RefundedAmount int64 `json:"refundedAmount"`
+			BalanceAmount  int64 `json:"balanceAmount"`
+		} `json:"refund"`
+	} `json:"detail"`
+}
+
+func busEvents(t *testing.T, s *stack.Stack) []orderEvent {
+	t.Helper()
+	var out []orderEvent
+	for _, e := range s.BusEvents() {
+		b, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var oe orderEvent
+		if err := json.Unmarshal(b, &oe); err != nil {
+			t.Fatalf("bus event %s: %v", b, err)
+		}
+		out = append(out, oe)
+	}
+	return out
+}
+
+// distinct keeps the first event of each eventId: what a consumer that
+// drops duplicates keeps.
+func distinct(evs []orderEvent) []orderEvent {
+	seen := map[string]bool{}
+	var out []orderEvent
+	for _, e := range evs {
+		if !seen[e.Detail.EventID] {
+			seen[e.Detail.EventID] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func ofOrder(evs []orderEvent, id string) []orderEvent {
+	var out []orderEvent
+	for _, e := range evs {
+		if e.Detail.OrderID == id {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func detailTypes(evs []orderEvent) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.DetailType)
+	}
+	return out
+}
+
+// eventSink is the merchant's endpoint of LOCAL_EVENTS_URL.
+type eventSink struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (k *eventSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	var e orderEvent
+	if r.Method != http.MethodPost || json.Unmarshal(b, &e) != nil || e.Source != "tossintl.orders" {
+		http.Error(w, "not an order event", http.StatusBadRequest)
+		return
+	}
+	k.mu.Lock()
+	k.ids = append(k.ids, e.Detail.EventID)
+	k.mu.Unlock()
+}
+
+func (k *eventSink) count() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.ids)
+}
+
+// waitFor polls until cond holds or 60 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waited 60 s for %s", what)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// The orders table's stream, through the events function's real bootstrap
+// and the local stack's poller, as Lambda's event source mapping runs it:
+// a storm of duplicate confirms makes one Order Paid, each refund one Order
+// Refunded, a TTL deletion Order Expired, a merchant's delete Order
+// Deleted; EventBridge refusing entries, and the whole stream delivered a
+// second time, make no new eventIds.
+func TestOrderEventsFromTheStream(t *testing.T) {
+	sink := &eventSink{}
+	target := httptest.NewServer(sink)
+	defer target.Close()
+	logs := &logsink.Buffer{}
+	calls := &stack.AWSRecorder{}
+	s, err := stack.Start(t.Context(), stack.Options{Template: realTemplate, BuildDir: t.TempDir(), Logs: logs, MaxConcurrency: 2,
+		EventsURL: target.URL, AWSProxy: calls.Proxy})
+	if err != nil {
+		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
+	}
+	guardPaymentKeys(t, s, logs)
+	t.Cleanup(func() {
+		_ = s.Close()
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs)
+		}
+	})
+	// EventBridge refuses the first entries: the function reports them as
+	// batch item failures and the poller retries from there.
+	s.FailPutEvents(2)
+	streams, err := s.RunStreams(t.Context(), 50*time.Millisecond)
+	if err != nil || len(streams) != 1 || streams[0].Function != "OrderEventsFunction" || !streams[0].ReportBatchItemFailures {
+		t.Fatalf("RunStreams: %+v, %v", streams, err)
+	}
+
+	merchant := map[string]string{"Authorization": basic(stack.DefaultMerchantAPIKey), "Content-Type": "application/json"}
+	create := func(name string, amount int64) string {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"orderName": name, "amount": amount})
+		r := do(t, "POST", s.URL+"/orders", merchant, body)
+		var env struct{ EntityBody struct{ OrderID string } }
+		if r.Status != 200 || json.Unmarshal(r.Body, &env) != nil {
+			t.Fatalf("create order: %d %s", r.Status, r.Body)
+		}
+		return env.EntityBody.OrderID
+	}
+	refund := func(pk string, amount int64, key string) {
+		t.Helper()
+		b := map[string]any{"cancelReason": "customer request"}
+		if amount > 0 {
+			b["cancelAmount"] = amount
+		}
+		body, _ := json.Marshal(b)
+		h := map[string]string{"Idempotency-Key": key}
+		for k, v := range merchant {
+			h[k] = v
+		}
+		if r := do(t, "POST", s.URL+"/payments/"+pk+"/cancel", h, body); r.Status != 200 {
+			t.Fatalf("refund %d: %d %s", amount, r.Status, r.Body)
+		}
+		// Toss's webhook of this refund lands before the next refund, as
+		// it would minutes apart, so each write records one refund.
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		if err := s.Sandbox.WaitWebhooks(ctx); err != nil {
+			t.Fatalf("webhooks: %v", err)
+		}
+	}
+
+	// Paid, under a storm of duplicate confirms.
+	paid := create("Tea set", 39000)
+	pk := s.Sandbox.Authorize(paid, "Tea set", 39000)
+	confirm, _ := json.Marshal(map[string]any{"paymentKey": pk, "orderId": paid, "amount": 39000})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			resp, err := http.Post(s.URL+"/payments/confirm", "application/json", strings.NewReader(string(confirm)))
+			if err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	if r := do(t, "POST", s.URL+"/payments/confirm", map[string]string{"Content-Type": "application/json"}, confirm); r.Status != 200 {
+		t.Fatalf("confirm: %d %s", r.Status, r.Body)
+	}
+	// Three refunds, one of them retried under its Idempotency-Key.
+	refund(pk, 10000, "refund-1")
+	refund(pk, 10000, "refund-1")
+	refund(pk, 5000, "refund-2")
+	refund(pk, 0, "refund-rest")
+
+	// Declined: a paymentKey Toss never authorized.
+	declined := create("Declined card", 12000)
+	body, _ := json.Marshal(map[string]any{"paymentKey": "tgen_20261129000000declined01", "orderId": declined, "amount": 12000})
+	if r := do(t, "POST", s.URL+"/payments/confirm", map[string]string{"Content-Type": "application/json"}, body); r.Status < 400 || r.Status >= 500 {
+		t.Fatalf("confirm of an unknown payment: %d %s", r.Status, r.Body)
+	}
+
+	// Removed by the TTL, and deleted by the merchant.
+	expired := create("Abandoned cart", 8000)
+	deleted := create("Changed my mind", 9000)
+	if err := s.DeleteAsTTL(t.Context(), "OrdersTable", "id", expired); err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, "DELETE", s.URL+"/orders/"+deleted, merchant, nil); r.Status != 200 {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+
+	want := map[string][]string{
+		paid:     {"Order Paid", "Order Refunded", "Order Refunded", "Order Refunded"},
+		declined: {"Order Payment Failed"},
+		expired:  {"Order Expired"},
+		deleted:  {"Order Deleted"},
+	}
+	complete := func() bool {
+		evs := distinct(busEvents(t, s))
+		for id, w := range want {
+			if len(ofOrder(evs, id)) < len(w) {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor(t, "the order events", complete)
+	time.Sleep(time.Second) // anything more would show now
+	first := busEvents(t, s)
+	check := func(evs []orderEvent) {
+		t.Helper()
+		got := distinct(evs)
+		for id, w := range want {
+			if g := detailTypes(ofOrder(got, id)); strings.Join(g, ",") != strings.Join(w, ",") {
+				t.Errorf("order %s: events %v, want %v", id, g, w)
+			}
+		}
+		if len(got) != 7 {
+			t.Errorf("%d distinct events, want 7: %v", len(got), detailTypes(got))
+		}
+		var refunded []int64
+		for _, e := range ofOrder(got, paid) {
+			if e.Source != "tossintl.orders" || e.Detail.Order.OrderID != paid || !strings.HasSuffix(e.Detail.Order.CheckoutURL, "/checkout/"+paid) {
+				t.Errorf("event %+v", e)
+			}
+			if e.Detail.Refund != nil {
+				refunded = append(refunded, e.Detail.Refund.RefundedAmount)
+			}
+		}
+		if fmt.Sprint(refunded) != "[10000 5000 24000]" {
+			t.Errorf("refunds %v, want [10000 5000 24000]", refunded)
+		}
+		for _, e := range ofOrder(got, expired) {
+			if e.Detail.Order.Status != "EXPIRED" || e.Detail.PreviousStatus != "PENDING" {
+				t.Errorf("TTL expiry: %+v", e.Detail)
+			}
+		}
+	}
+	check(first)
+
+	// The whole stream again, as a retried batch or a second poller would
+	// deliver it: every event again, no new eventId.
+	if _, err := s.RunStreams(t.Context(), 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the stream delivered again", func() bool { return len(busEvents(t, s)) >= 2*len(distinct(first)) })
+	time.Sleep(time.Second)
+	again := busEvents(t, s)
+	check(again)
+	if len(distinct(again)) != len(distinct(first)) {
+		t.Errorf("redelivery made %d new eventIds", len(distinct(again))-len(distinct(first)))
+	}
+
+	// Every event reached LOCAL_EVENTS_URL; each is one [EventBridge] log
+	// line with its detail-type and eventId.
+	waitFor(t, "the events at LOCAL_EVENTS_URL", func() bool { return sink.count() >= len(again) })
+	for _, e := range distinct(again) {
+		if !strings.Contains(logs.String(), `"detail-type":"`+e.DetailType+`"`) || !strings.Contains(logs.String(), `"eventId":"`+e.Detail.EventID+`"`) {
+			t.Errorf("no log line for event %s (%s)", e.Detail.EventID, e.DetailType)
+		}
+	}
+	// Least privilege: the events function puts on its own bus, nothing else.
+	checkGranted(t, calls, s, "OrderEventsFunction", "events:PutEvents")
+	for _, c := range calls.Calls("OrderEventsFunction") {
+		if c.Action != "events:PutEvents" || c.Resource != stack.EventBusARN("tossintl-dev-orders") {
+			t.Errorf("OrderEventsFunction called %s on %s", c.Action, c.Resource)
+		}
+	}
+}
+
+// Each sample stream event in events/ makes the event its name says
+// through the function's real bootstrap, and the same eventId each time it
+// is delivered.
+func TestOrderEventSamples(t *testing.T) {
+	s, _ := startEventsStack(t, stack.Options{Functions: []string{"OrderEventsFunction"}})
+	cases := []struct {
+		file, want string
+		refunded   int64
+	}{
+		{"order-events.json", "Order Paid", 0},
+		{"order-events-refund.json", "Order Refunded", 10000},
+		{"order-events-ttl-expiry.json", "Order Expired", 0},
+		{"order-events-no-status-change.json", "", 0},
+	}
+	ids := map[string]string{}
+	for round := range 2 {
+		for _, c := range cases {
+			event, err := os.ReadFile(filepath.Join(eventsDir, c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := len(s.BusEvents())
+			res, err := s.Invoke(t.Context(), "OrderEventsFunction", event)
+			if err != nil || res.Error != nil || string(res.Payload) != `{"batchItemFailures":[]}` {
+				t.Fatalf("%s: %v %+v %s", c.file, err, res.Error, res.Payload)
+			}
+			evs := busEvents(t, s)[before:]
+			if c.want == "" {
+				if len(evs) != 0 {
+					t.Errorf("%s: events %v, want none", c.file, detailTypes(evs))
+				}
+				continue
+			}
+			if len(evs) != 1 || evs[0].DetailType != c.want {
+				t.Fatalf("%s: events %v, want one %s", c.file, detailTypes(evs), c.want)
+			}
+			if r := evs[0].Detail.Refund; c.refunded > 0 && (r == nil || r.RefundedAmount != c.refunded) {
+				t.Errorf("%s: refund %+v, want %d", c.file, r, c.refunded)
+			}
+			if round == 0 {
+				ids[c.file] = evs[0].Detail.EventID
+			} else if ids[c.file] != evs[0].Detail.EventID {
+				t.Errorf("%s: eventId %s on redelivery, was %s", c.file, evs[0].Detail.EventID, ids[c.file])
+			}
+		}
+	}
+}

@@ -1,0 +1,318 @@
+package stack
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tossintl/backend/shared/payments"
+)
+
+// The local stack serves EventBridge's PutEvents itself, in front of moto,
+// rather than through moto's own events service: what a developer needs
+// to see is each event as a rule's target would receive it, one JSON line
+// in the log and, with LOCAL_EVENTS_URL, POSTed to their own endpoint, as
+// the stack's API destination does in AWS. moto would store the events
+// with nowhere to deliver them locally, and could not be told to refuse
+// some entries (FailedEntryCount), which the functions must survive.
+
+// putEventsTarget is PutEvents' X-Amz-Target (EventBridge speaks JSON 1.1).
+const putEventsTarget = "AWSEvents.PutEvents"
+
+// BusEvent is one event put on one of the template's buses, as EventBridge
+// hands it to a rule's target.
+type BusEvent struct {
+	Version    string          `json:"version"`
+	ID         string          `json:"id"`
+	DetailType string          `json:"detail-type"`
+	Source     string          `json:"source"`
+	Account    string          `json:"account"`
+	Time       string          `json:"time"`
+	Region     string          `json:"region"`
+	Resources  []string        `json:"resources"`
+	Detail     json.RawMessage `json:"detail"`
+	Bus        string          `json:"-"` // the bus's name
+}
+
+// bus is the stack's EventBridge: the template's buses, the events put on
+// them, and where they go.
+type bus struct {
+	names   map[string]string // bus name or ARN → name
+	target  string            // LOCAL_EVENTS_URL; "" for none
+	logs    io.Writer
+	client  *http.Client
+	mu      sync.Mutex
+	events  []BusEvent
+	refuse  int // the next n entries are refused (FailPutEvents)
+	wg      sync.WaitGroup
+	stopped bool
+}
+
+// newBus knows the template's AWS::Events::EventBus resources.
+func (s *Stack) newBus(target string) (*bus, error) {
+	b := &bus{names: map[string]string{}, target: target, logs: s.logs, client: &http.Client{Timeout: 5 * time.Second}}
+	for _, id := range slices.Sorted(maps.Keys(s.Template.Resources)) {
+		if s.Template.Resources[id].Type != TypeEventBus {
+			continue
+		}
+		name, err := s.Resolver.named(id, "Name")
+		if err != nil {
+			return nil, err
+		}
+		b.names[name], b.names[EventBusARN(name)] = name, name
+	}
+	return b, nil
+}
+
+// startBus starts the stack's EventBridge and the front every function's
+// AWS calls go to: PutEvents served here, the rest passed to moto.
+func (s *Stack) startBus(host, target string, moto *url.URL) (string, http.Handler, error) {
+	b, err := s.newBus(target)
+	if err != nil {
+		return "", nil, err
+	}
+	h := b.awsFront(moto)
+	u, err := s.serve(host+":0", h)
+	if err != nil {
+		return "", nil, fmt.Errorf("AWS front: %w", err)
+	}
+	s.bus = b
+	s.onClose(b.close)
+	return u, h, nil
+}
+
+// EventBusARN is the local ARN of the bus named name.
+func EventBusARN(name string) string {
+	return fmt.Sprintf("arn:aws:events:%s:%s:event-bus/%s", Region, AccountID, name)
+}
+
+// awsFront serves PutEvents and passes every other AWS call to moto.
+func (b *bus) awsFront(moto *url.URL) http.Handler {
+	proxy := httputil.NewSingleHostReverseProxy(moto)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") != putEventsTarget {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		b.putEvents(w, r)
+	})
+}
+
+type putEventsEntry struct {
+	EventBusName string
+	Source       string
+	DetailType   string
+	Detail       string
+	Resources    []string
+	Time         *float64 // epoch seconds, as the SDK sends timestamps in JSON 1.1
+}
+
+type putEventsResult struct {
+	EventId      string `json:",omitempty"`
+	ErrorCode    string `json:",omitempty"`
+	ErrorMessage string `json:",omitempty"`
+}
+
+func (b *bus) putEvents(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Entries []putEventsEntry }
+	body, err := io.ReadAll(r.Body)
+	if err == nil {
+		err = json.Unmarshal(body, &in)
+	}
+	if err != nil || len(in.Entries) == 0 || len(in.Entries) > 10 {
+		awsError(w, "ValidationException", "PutEvents takes 1 to 10 entries")
+		return
+	}
+	out := struct {
+		FailedEntryCount int
+		Entries          []putEventsResult
+	}{Entries: make([]putEventsResult, len(in.Entries))}
+	var put []BusEvent
+	for i, e := range in.Entries {
+		ev, code, msg := b.accept(e)
+		if code != "" {
+			out.FailedEntryCount++
+			out.Entries[i] = putEventsResult{ErrorCode: code, ErrorMessage: msg}
+			continue
+		}
+		out.Entries[i] = putEventsResult{EventId: ev.ID}
+		put = append(put, ev)
+	}
+	for _, ev := range put {
+		b.deliver(ev)
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// accept checks one entry as EventBridge does and records it, or says why not.
+func (b *bus) accept(e putEventsEntry) (BusEvent, string, string) {
+	name, ok := b.names[e.EventBusName]
+	if !ok {
+		return BusEvent{}, "NotAuthorizedForResourceException", fmt.Sprintf("no event bus %q in the template", e.EventBusName)
+	}
+	var detail map[string]any
+	if e.Source == "" || e.DetailType == "" || json.Unmarshal([]byte(e.Detail), &detail) != nil || detail == nil {
+		return BusEvent{}, "MalformedDetail", "an entry needs a Source, a DetailType and a Detail that is a JSON object"
+	}
+	at := time.Now().UTC()
+	if e.Time != nil {
+		sec, frac := math.Modf(*e.Time)
+		at = time.Unix(int64(sec), int64(frac*1e9)).UTC()
+	}
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	ev := BusEvent{Version: "0", ID: hex.EncodeToString(id[:]), DetailType: e.DetailType, Source: e.Source, Account: AccountID,
+		Time: at.Format(time.RFC3339), Region: Region, Resources: append([]string{}, e.Resources...), Detail: json.RawMessage(e.Detail), Bus: name}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.refuse > 0 {
+		b.refuse--
+		return BusEvent{}, "InternalFailure", "refused by FailPutEvents"
+	}
+	b.events = append(b.events, ev)
+	return ev, "", ""
+}
+
+// deliver logs the event as one JSON line, paymentKeys masked (the log is
+// CloudWatch's stand-in), and POSTs it whole to LOCAL_EVENTS_URL, as the
+// API destination sends it to the merchant.
+func (b *bus) deliver(ev BusEvent) {
+	line, err := json.Marshal(struct {
+		BusEvent
+		EventBus string `json:"eventBus"`
+	}{ev, ev.Bus})
+	if err != nil {
+		return
+	}
+	masked := string(line)
+	for _, k := range paymentKeysIn(ev.Detail) {
+		masked = strings.ReplaceAll(masked, k, payments.MaskKey(k))
+	}
+	fmt.Fprintf(&prefixWriter{w: b.logs, prefix: "[EventBridge] "}, "%s\n", masked)
+	if b.target == "" {
+		return
+	}
+	b.mu.Lock()
+	if b.stopped {
+		b.mu.Unlock()
+		return
+	}
+	b.wg.Add(1)
+	b.mu.Unlock()
+	go func() {
+		defer b.wg.Done()
+		b.post(ev)
+	}()
+}
+
+// post sends ev to the target, retrying a few times as an API destination
+// would (EventBridge retries 5xx, 429 and unreachable endpoints).
+func (b *bus) post(ev BusEvent) {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return
+	}
+	var last string
+	for attempt := range 3 {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+		}
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, b.target, bytes.NewReader(body))
+		if err != nil {
+			last = err.Error()
+			break
+		}
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+		resp, err := b.client.Do(req)
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode < 300 {
+			return
+		}
+		last = resp.Status
+		if resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+			break
+		}
+	}
+	fmt.Fprintf(&prefixWriter{w: b.logs, prefix: "[EventBridge] "}, "event %s (%s) not delivered to LOCAL_EVENTS_URL: %s\n", ev.ID, ev.DetailType, last)
+}
+
+// close waits for the POSTs under way.
+func (b *bus) close() error {
+	b.mu.Lock()
+	b.stopped = true
+	b.mu.Unlock()
+	b.wg.Wait()
+	return nil
+}
+
+// paymentKeysIn lists the values of every "paymentKey" field in a JSON
+// document, at any depth.
+func paymentKeysIn(doc []byte) []string {
+	var v any
+	if json.Unmarshal(doc, &v) != nil {
+		return nil
+	}
+	var keys []string
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if s, ok := e.(string); ok && k == "paymentKey" && s != "" && !slices.Contains(keys, s) {
+					keys = append(keys, s)
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return keys
+}
+
+func awsError(w http.ResponseWriter, code, msg string) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.WriteHeader(http.StatusBadRequest)
+	_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": msg})
+}
+
+// BusEvents are the events put on the stack's buses so far, in order (a copy).
+func (s *Stack) BusEvents() []BusEvent {
+	if s.bus == nil {
+		return nil
+	}
+	s.bus.mu.Lock()
+	defer s.bus.mu.Unlock()
+	return slices.Clone(s.bus.events)
+}
+
+// FailPutEvents makes the stack's EventBridge refuse the next n entries
+// put on it (ErrorCode InternalFailure, counted in FailedEntryCount), as
+// EventBridge may under load.
+func (s *Stack) FailPutEvents(n int) {
+	s.bus.mu.Lock()
+	defer s.bus.mu.Unlock()
+	s.bus.refuse = n
+}
