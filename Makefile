@@ -88,6 +88,13 @@ invoke:
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=events/<file>.json [ENV_JSON=env.json]"; exit 2; }
 	$(GO) run ./tools/samlocal invoke $(FN) -e $(EVENT) $(if $(ENV_JSON),-n $(ENV_JSON))
 
+## doctor: can the stack take a payment? One line per check, no payment made. make doctor STACK=<name> [REGION=…],
+## make doctor API_URL=<ApiUrl> [DOCTOR_FLAGS="-stage prod -rule …"], or plain make doctor against a running make local
+.PHONY: doctor
+doctor:
+	@$(GO) build -o $(CURDIR)/.aws-sam/bin/doctor ./tools/doctor
+	@$(CURDIR)/.aws-sam/bin/doctor $(if $(STACK),-stack $(STACK)) $(if $(REGION),-region $(REGION)) $(if $(API_URL),-api-url $(API_URL)) $(DOCTOR_FLAGS)
+
 ## sandbox: run the Toss sandbox alone on TOSS_SANDBOX_ADDR (default 127.0.0.1:4010)
 sandbox:
 	$(GO) run ./tools/tosssandbox

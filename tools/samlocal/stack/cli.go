@@ -287,6 +287,12 @@ func cmdServe(ctx context.Context, args []string, env Env, demo bool) error {
 		fmt.Fprintf(out, "Toss API:      %s (from TOSS_API_BASE_URL)\n", s.SandboxURL)
 	}
 	fmt.Fprintf(out, "moto_server:   %s (DynamoDB, Secrets Manager)\n", s.MotoURL)
+	// make doctor finds this stack through the advert.
+	advert, advertPath := s.Advert(), filepath.Join(c.outputDir(s.Template), AdvertFile)
+	if err := WriteAdvert(advertPath, advert); err != nil {
+		return err
+	}
+	defer func() { _ = RemoveAdvert(advertPath, advert) }()
 	if demo {
 		every, err := scheduleOverride(env)
 		if err != nil {
