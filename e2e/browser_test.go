@@ -13,7 +13,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
@@ -173,18 +172,7 @@ func visible(sel string) chromedp.Action[chromedp.Void] {
 }
 
 func TestBuyerJourneyInChromium(t *testing.T) {
-	logs := &logsink.Buffer{}
-	s, err := stack.Start(t.Context(), stack.Options{Template: realTemplate, BuildDir: t.TempDir(), Logs: logs, MaxConcurrency: 2})
-	if err != nil {
-		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
-	}
-	guardPaymentKeys(t, s, logs)
-	t.Cleanup(func() {
-		_ = s.Close()
-		if t.Failed() {
-			t.Logf("logs:\n%s", logs)
-		}
-	})
+	s, logs := startStack(t, stack.Options{})
 	b := newBrowser(t)
 
 	createOrder := func(name string, amount int64) (id, checkout string) {

@@ -115,22 +115,8 @@ func (c eventCase) check(t *testing.T, payload []byte) {
 // searched for paymentKeys then.
 func startEventsStack(t *testing.T, opts stack.Options) (*stack.Stack, *logsink.Buffer) {
 	t.Helper()
-	logs := &logsink.Buffer{}
-	opts.Template, opts.NoAPI, opts.Logs, opts.MaxConcurrency = realTemplate, true, logs, 1
-	if opts.BuildDir == "" {
-		opts.BuildDir = t.TempDir()
-	}
-	s, err := stack.Start(t.Context(), opts)
-	if err != nil {
-		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
-	}
-	guardPaymentKeys(t, s, logs)
-	t.Cleanup(func() {
-		_ = s.Close()
-		if t.Failed() {
-			t.Logf("logs:\n%s", logs)
-		}
-	})
+	opts.NoAPI, opts.MaxConcurrency = true, 1
+	s, logs := startStack(t, opts)
 	if err := s.SeedEvents(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tossintl/backend/internal/apicall"
+	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
@@ -27,6 +28,34 @@ var (
 	do    = apicall.Do
 	basic = apicall.Basic
 )
+
+// startStack starts the real template's stack for one test (its own
+// build directory and, unless opts says otherwise, two environments per
+// function), searches its logs for paymentKeys when the test ends, prints
+// them if it failed, and stops it.
+func startStack(t *testing.T, opts stack.Options) (*stack.Stack, *logsink.Buffer) {
+	t.Helper()
+	logs := &logsink.Buffer{}
+	opts.Template, opts.Logs = realTemplate, logs
+	if opts.BuildDir == "" {
+		opts.BuildDir = t.TempDir()
+	}
+	if opts.MaxConcurrency == 0 {
+		opts.MaxConcurrency = 2
+	}
+	s, err := stack.Start(t.Context(), opts)
+	if err != nil {
+		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
+	}
+	guardPaymentKeys(t, s, logs)
+	t.Cleanup(func() {
+		_ = s.Close()
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs)
+		}
+	})
+	return s, logs
+}
 
 // checkGranted checks that fn made each of the wanted calls and made no
 // call its Policies in the template do not allow.

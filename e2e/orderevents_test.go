@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
@@ -141,20 +140,8 @@ func TestOrderEventsFromTheStream(t *testing.T) {
 	sink := &eventSink{}
 	target := httptest.NewServer(sink)
 	defer target.Close()
-	logs := &logsink.Buffer{}
 	calls := &stack.AWSRecorder{}
-	s, err := stack.Start(t.Context(), stack.Options{Template: realTemplate, BuildDir: t.TempDir(), Logs: logs, MaxConcurrency: 2,
-		EventsURL: target.URL, AWSProxy: calls.Proxy})
-	if err != nil {
-		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
-	}
-	guardPaymentKeys(t, s, logs)
-	t.Cleanup(func() {
-		_ = s.Close()
-		if t.Failed() {
-			t.Logf("logs:\n%s", logs)
-		}
-	})
+	s, logs := startStack(t, stack.Options{EventsURL: target.URL, AWSProxy: calls.Proxy})
 	// EventBridge refuses the first entries: the function reports them as
 	// batch item failures and the poller retries from there.
 	s.FailPutEvents(2)

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
@@ -15,18 +14,7 @@ import (
 // refunds made in Toss's dashboard announced by webhook, duplicated and
 // reordered — the order's state and balance always match the sandbox's.
 func TestRefundsAndWebhooksKeepOrdersInStepWithToss(t *testing.T) {
-	logs := &logsink.Buffer{}
-	s, err := stack.Start(t.Context(), stack.Options{Template: realTemplate, BuildDir: t.TempDir(), Logs: logs, MaxConcurrency: 2})
-	if err != nil {
-		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
-	}
-	guardPaymentKeys(t, s, logs)
-	t.Cleanup(func() {
-		_ = s.Close()
-		if t.Failed() {
-			t.Logf("logs:\n%s", logs)
-		}
-	})
+	s, _ := startStack(t, stack.Options{})
 	merchant := func(extra ...string) map[string]string {
 		h := map[string]string{"Authorization": basic(stack.DefaultMerchantAPIKey), "Content-Type": "application/json"}
 		for i := 0; i+1 < len(extra); i += 2 {
