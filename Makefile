@@ -95,6 +95,18 @@ doctor:
 	@$(GO) build -o $(CURDIR)/.aws-sam/bin/doctor ./tools/doctor
 	@$(CURDIR)/.aws-sam/bin/doctor $(if $(STACK),-stack $(STACK)) $(if $(REGION),-region $(REGION)) $(if $(API_URL),-api-url $(API_URL)) $(DOCTOR_FLAGS)
 
+## capacity: the capacity model from a recorded checkout mix through the local stack, and a short local
+## load run; writes docs/capacity.md. CAPACITY_RATE= target checkouts/s (2000), CAPACITY_CHECKOUTS=
+## recorded checkouts (200), CAPACITY_MIX= shares, e.g. "creations=5,declines=0.1,refunds=0.05",
+## CAPACITY_FLAGS= more flags (go run ./tools/capacity -h), e.g. "-toss-latency 300ms -no-load"
+.PHONY: capacity
+CAPACITY_RATE ?= 2000
+CAPACITY_CHECKOUTS ?= 200
+CAPACITY_MIX ?=
+CAPACITY_FLAGS ?=
+capacity: moto-check
+	$(GO) run ./tools/capacity -rate $(CAPACITY_RATE) -checkouts $(CAPACITY_CHECKOUTS) $(if $(CAPACITY_MIX),-mix "$(CAPACITY_MIX)") $(CAPACITY_FLAGS) -out docs/capacity.md
+
 ## sandbox: run the Toss sandbox alone on TOSS_SANDBOX_ADDR (default 127.0.0.1:4010)
 sandbox:
 	$(GO) run ./tools/tosssandbox

@@ -1,0 +1,454 @@
+// Package measure runs the checkout mix through the local stack (every
+// function's real bootstrap under aws-lambda-rie, moto_server behind its
+// atomic proxy, the Toss sandbox) and returns what it recorded, as the
+// capacity model's Run; and it runs the local load test.
+package measure
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tossintl/backend/shared/awsclient"
+	"github.com/tossintl/backend/tools/capacity/mix"
+	"github.com/tossintl/backend/tools/capacity/model"
+	"github.com/tossintl/backend/tools/capacity/record"
+	"github.com/tossintl/backend/tools/samlocal/stack"
+)
+
+// Options configure a measurement.
+type Options struct {
+	Template    string // template.yaml when empty
+	Checkouts   int    // completed checkouts in the recorded run
+	Concurrency int    // buyers at once in the recorded run
+	Shares      mix.Shares
+	Logs        io.Writer // the stack's output (functions' logs); discarded when nil
+	Progress    func(format string, args ...any)
+}
+
+// Session is a running local stack with the recorder in front of moto.
+type Session struct {
+	Stack     *stack.Stack
+	Schema    model.Schema
+	Recorder  *record.Recorder
+	Durations *record.Durations
+	Driver    *mix.Driver
+	functions []string
+	progress  func(string, ...any)
+}
+
+// Start builds and starts the stack with the recorder.
+func Start(ctx context.Context, o Options) (*Session, error) {
+	if o.Template == "" {
+		o.Template = "template.yaml"
+	}
+	if o.Progress == nil {
+		o.Progress = func(string, ...any) {}
+	}
+	schema, err := Schema(o.Template)
+	if err != nil {
+		return nil, err
+	}
+	rec := record.New(schema)
+	durs := &record.Durations{Next: o.Logs}
+	s, err := stack.Start(ctx, stack.Options{Template: o.Template, AWSProxy: rec.Proxy, Logs: durs,
+		MaxConcurrency: max(16, o.Concurrency)})
+	if err != nil {
+		return nil, err
+	}
+	// Each checkout's reconcile pass is the scheduled event EventBridge sends.
+	event := []byte(`{"version":"0","id":"capacity","detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)
+	d := &mix.Driver{API: s.URL, Sandbox: s.Sandbox, MerchantKey: s.Keys.MerchantAPIKey,
+		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}},
+		Reconcile: func(ctx context.Context) error {
+			res, err := s.Invoke(ctx, "ReconcileFunction", event)
+			if err == nil {
+				err = res.Err()
+			}
+			return err
+		}}
+	return &Session{Stack: s, Schema: schema, Recorder: rec, Durations: durs, Driver: d,
+		functions: s.Template.Functions, progress: o.Progress}, nil
+}
+
+// Close stops the stack.
+func (s *Session) Close() error { return s.Stack.Close() }
+
+// Schema reads the tables, their keys and indexes from the template, as
+// the local stack creates them.
+func Schema(template string) (model.Schema, error) {
+	t, err := stack.LoadTemplate(template)
+	if err != nil {
+		return model.Schema{}, err
+	}
+	res, err := t.Resolver(nil)
+	if err != nil {
+		return model.Schema{}, err
+	}
+	var out model.Schema
+	for _, id := range t.Tables {
+		tbl, err := res.Table(id)
+		if err != nil {
+			return model.Schema{}, err
+		}
+		mt := model.Table{LogicalID: id, Name: tbl.Name}
+		for _, k := range tbl.Create.KeySchema {
+			if k.KeyType == "HASH" {
+				mt.Hash = *k.AttributeName
+			} else {
+				mt.Range = *k.AttributeName
+			}
+		}
+		for _, g := range tbl.Create.GlobalSecondaryIndexes {
+			ix := model.Index{Name: *g.IndexName, Projection: model.ProjectAll}
+			for _, k := range g.KeySchema {
+				if k.KeyType == "HASH" {
+					ix.Hash = *k.AttributeName
+				} else {
+					ix.Range = *k.AttributeName
+				}
+			}
+			if g.Projection != nil {
+				ix.Projection = string(g.Projection.ProjectionType)
+				ix.NonKey = g.Projection.NonKeyAttributes
+			}
+			mt.Indexes = append(mt.Indexes, ix)
+		}
+		out.Tables = append(out.Tables, mt)
+	}
+	return out, nil
+}
+
+// Record runs the mix for o.Checkouts completed checkouts on o.Concurrency
+// buyers and returns what it recorded.
+func (s *Session) Record(ctx context.Context, o Options) (model.Run, error) {
+	if err := o.Shares.Check(); err != nil {
+		return model.Run{}, err
+	}
+	st := s.Stack
+	s.Recorder.Reset()
+	s.Recorder.SetRecording(true)
+	s.Durations.Reset()
+	s.Durations.SetRecording(true)
+	callsBefore := s.Recorder.CallCounts(s.functions)
+	apiBefore := s.Driver.APIRequests()
+	webhooksBefore := len(st.Sandbox.Webhooks())
+	// The sandbox keeps its latest 10,000 requests: the run's are those
+	// since it began (the sandbox's clock is the real one here).
+	began := st.Sandbox.Now()
+
+	jobs := make(chan int)
+	var mu sync.Mutex
+	var created int
+	var firstErr error
+	var wg sync.WaitGroup
+	for range max(1, o.Concurrency) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				r, err := s.Driver.Checkout(ctx, i, o.Shares)
+				mu.Lock()
+				created += r.Created
+				if err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("checkout %d: %w", i, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range o.Checkouts {
+		mu.Lock()
+		failed := firstErr != nil
+		mu.Unlock()
+		if failed || ctx.Err() != nil {
+			break
+		}
+		jobs <- i
+		if (i+1)%50 == 0 {
+			s.progress("recorded run: %d of %d checkouts", i+1, o.Checkouts)
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return model.Run{}, firstErr
+	}
+	// The webhooks the sandbox sent are part of each checkout.
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := st.Sandbox.WaitWebhooks(wctx); err != nil {
+		return model.Run{}, fmt.Errorf("waiting for the sandbox's webhooks: %w", err)
+	}
+	s.Recorder.SetRecording(false)
+	s.Durations.SetRecording(false)
+	if errs := s.Recorder.Errors(); len(errs) > 0 {
+		return model.Run{}, fmt.Errorf("%d DynamoDB requests failed during the run, first: %s", len(errs), errs[0])
+	}
+	deliveries := st.Sandbox.Webhooks()[webhooksBefore:]
+	for _, w := range deliveries {
+		if w.Status != http.StatusOK {
+			return model.Run{}, fmt.Errorf("a webhook delivery was answered %d (%s)", w.Status, w.Err)
+		}
+	}
+
+	run := model.Run{Schema: s.Schema, Checkouts: o.Checkouts, Creations: created,
+		Requests: s.Recorder.Requests(), Invocations: s.Durations.Invocations(),
+		APIRequests: s.Driver.APIRequests() - apiBefore + len(deliveries),
+		MemoryMB:    map[string]int{}, SecretCalls: map[string]int{}, Environments: map[string]int{}, TossCalls: map[string]int{},
+		Mix: o.Shares.Map(), Concurrency: max(1, o.Concurrency)}
+	after := s.Recorder.CallCounts(s.functions)
+	for _, fn := range s.functions {
+		mem, err := st.Resolver.MemoryMB(fn)
+		if err != nil {
+			return model.Run{}, err
+		}
+		run.MemoryMB[fn] = mem
+		if n := after[fn]["secretsmanager:GetSecretValue"] - callsBefore[fn]["secretsmanager:GetSecretValue"]; n > 0 {
+			run.SecretCalls[fn] = n
+		}
+		if f := st.Function(fn); f != nil {
+			run.Environments[fn] = len(f.PIDs())
+		}
+		if v, err := strconv.ParseFloat(st.Env(fn)["SECRET_CACHE_SECONDS"], 64); err == nil && v > run.SecretCacheSeconds {
+			run.SecretCacheSeconds = v
+		}
+	}
+	if run.SecretCacheSeconds == 0 {
+		run.SecretCacheSeconds = 300 // shared/config's default when the template sets none
+	}
+	for _, r := range st.Sandbox.Requests() {
+		if !r.Time.Before(began) {
+			run.TossCalls[r.Method+" "+tossRoute(r.Path)]++
+		}
+	}
+	return run, nil
+}
+
+// Timings runs n more checkouts of the mix one at a time with the
+// recorder's reads off and returns each invocation's duration: what a
+// function takes without the recorder in its way or other buyers queued
+// before it at moto.
+//
+// tossLatency is added to every Toss API call the sandbox answers, for
+// durations that include Toss's own time (the sandbox answers at once).
+func (s *Session) Timings(ctx context.Context, n int, shares mix.Shares, tossLatency time.Duration) ([]model.Invocation, error) {
+	s.Stack.Sandbox.SetLatency(tossLatency)
+	defer s.Stack.Sandbox.SetLatency(0)
+	s.Recorder.SetRecording(false)
+	s.Durations.Reset()
+	s.Durations.SetRecording(true)
+	defer s.Durations.SetRecording(false)
+	for i := range n {
+		if _, err := s.Driver.Checkout(ctx, 2_000_000+i, shares); err != nil {
+			return nil, fmt.Errorf("timed checkout %d: %w", i, err)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := s.Stack.Sandbox.WaitWebhooks(wctx); err != nil {
+		return nil, fmt.Errorf("waiting for the sandbox's webhooks: %w", err)
+	}
+	return s.Durations.Invocations(), nil
+}
+
+// tossRoute names a Toss API path without its paymentKey or orderId.
+func tossRoute(path string) string {
+	switch {
+	case path == "/v1/payments/confirm":
+		return path
+	case strings.HasPrefix(path, "/v1/payments/orders/"):
+		return "/v1/payments/orders/{orderId}"
+	case strings.HasSuffix(path, "/cancel"):
+		return "/v1/payments/{paymentKey}/cancel"
+	case strings.HasPrefix(path, "/v1/payments/"):
+		return "/v1/payments/{paymentKey}"
+	}
+	return path
+}
+
+// Step is one rate of the load run.
+type Step struct {
+	Offered      float64 // checkouts a second started
+	Started      int
+	Completed    int
+	Errors       int
+	FirstError   string
+	Wall         time.Duration // first start to last finish
+	Achieved     float64       // completed / Wall
+	Drain        time.Duration // from the step's end to its last checkout done
+	P50, P99     time.Duration // one checkout, end to end
+	DynamoPerSec float64       // DynamoDB requests a second reaching moto
+	MotoCores    float64       // moto_server's CPU time over the step's wall time (1: one core, its most)
+	MachineBusy  float64       // share of the machine's CPUs busy, everyone's work included
+	Sustained    bool
+}
+
+// Background is the share of the machine's CPUs busy over d with the
+// stack idle: other work on a shared machine, which the load run competes
+// with.
+func Background(ctx context.Context, d time.Duration) float64 {
+	busy0, total0 := machineCPU()
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+	busy1, total1 := machineCPU()
+	if total1 <= total0 {
+		return 0
+	}
+	return (busy1 - busy0) / (total1 - total0)
+}
+
+// MaxDrain is how long after a step's last start its checkouts may still
+// be finishing for the step to count as sustained.
+const MaxDrain = 2 * time.Second
+
+// Load starts checkouts at each rate for per, in turn, and stops after
+// the first rate the stack does not sustain (an error, or checkouts still
+// running more than MaxDrain after the step). The recorder only counts
+// during it.
+func (s *Session) Load(ctx context.Context, rates []float64, per time.Duration, shares mix.Shares) ([]Step, error) {
+	s.Recorder.SetRecording(false)
+	var steps []Step
+	for _, rate := range rates {
+		st := s.loadStep(ctx, rate, per, shares)
+		s.progress("load: %.0f checkouts/s offered: %d of %d done (drained %s after), %.1f/s, %d errors, p99 %s, moto %.0f DynamoDB req/s on %.0f%% of a core, machine %.0f%% busy",
+			rate, st.Completed, st.Started, st.Drain.Round(time.Millisecond), st.Achieved, st.Errors, st.P99.Round(time.Millisecond), st.DynamoPerSec, 100*st.MotoCores, 100*st.MachineBusy)
+		steps = append(steps, st)
+		if ctx.Err() != nil {
+			return steps, ctx.Err()
+		}
+		if !st.Sustained {
+			break
+		}
+	}
+	return steps, nil
+}
+
+func (s *Session) dynamoCalls() int {
+	n := 0
+	for _, m := range s.Recorder.CallCounts(s.functions) {
+		for action, c := range m {
+			if strings.HasPrefix(action, "dynamodb:") {
+				n += c
+			}
+		}
+	}
+	return n
+}
+
+func (s *Session) loadStep(ctx context.Context, rate float64, per time.Duration, shares mix.Shares) Step {
+	step := Step{Offered: rate}
+	interval := time.Duration(float64(time.Second) / rate)
+	ctx, cancel := context.WithTimeout(ctx, per+30*time.Second)
+	defer cancel()
+	before := s.dynamoCalls()
+	motoBefore, motoOK := motoCPU()
+	busyBefore, totalBefore := machineCPU()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	start := time.Now()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for i := 0; time.Since(start) < per; i++ {
+		step.Started++
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			r, err := s.Driver.Checkout(ctx, 1_000_000+i, shares)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				step.Errors++
+				if step.FirstError == "" {
+					step.FirstError = err.Error()
+				}
+				return
+			}
+			step.Completed++
+			lat = append(lat, r.Latency)
+		}(i)
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	wg.Wait()
+	step.Wall = time.Since(start)
+	step.DynamoPerSec = float64(s.dynamoCalls()-before) / step.Wall.Seconds()
+	if motoAfter, ok := motoCPU(); ok && motoOK {
+		step.MotoCores = (motoAfter - motoBefore) / step.Wall.Seconds()
+	}
+	if busy, total := machineCPU(); total > totalBefore {
+		step.MachineBusy = (busy - busyBefore) / (total - totalBefore)
+	}
+	step.Achieved = float64(step.Completed) / step.Wall.Seconds()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if len(lat) > 0 {
+		step.P50 = lat[len(lat)/2]
+		step.P99 = lat[min(len(lat)-1, len(lat)*99/100)]
+	}
+	// Kept up: every checkout started done within MaxDrain of the step's
+	// end. A stack that falls behind builds a queue, and the queue's
+	// drain grows with the step.
+	step.Drain = max(0, step.Wall-per)
+	step.Sustained = step.Errors == 0 && step.Completed == step.Started && step.Drain <= MaxDrain
+	return step
+}
+
+// MotoCeiling measures how many DynamoDB requests a second moto serves
+// through its serializing proxy with nothing else running: GetItems of an
+// absent order from 4 clients for d. The load run's DynamoDB rate against
+// it says whether moto is the bottleneck.
+func (s *Session) MotoCeiling(ctx context.Context, d time.Duration) (float64, error) {
+	table, err := s.Stack.TableName("OrdersTable")
+	if err != nil {
+		return 0, err
+	}
+	env := awsclient.Env{Region: stack.Region, AccessKeyID: stack.LocalAccessKeyID,
+		SecretAccessKey: stack.LocalSecretAccessKey, DynamoDBEndpoint: s.Stack.MotoURL}
+	db := env.DynamoDB()
+	t, _ := s.Schema.Table(table)
+	key := map[string]types.AttributeValue{t.Hash: &types.AttributeValueMemberS{Value: "ord_capacity_absent"}}
+	if t.Range != "" {
+		return 0, fmt.Errorf("moto ceiling: the orders table has a sort key now; teach MotoCeiling its value")
+	}
+	var n atomic.Int64
+	var firstErr atomic.Value
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if _, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: key}); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return 0, fmt.Errorf("moto ceiling: %w", err)
+	}
+	return float64(n.Load()) / time.Since(start).Seconds(), nil
+}
