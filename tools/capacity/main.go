@@ -105,9 +105,9 @@ func run(ctx context.Context, o options) error {
 func measureStack(ctx context.Context, o options, shares mix.Shares, in *report.Input) (err error) {
 	var logs io.Writer
 	if o.logPath == "" {
-		f, err := os.CreateTemp("", "tossintl-capacity-*.log")
-		if err != nil {
-			return err
+		f, ferr := os.CreateTemp("", "tossintl-capacity-*.log")
+		if ferr != nil {
+			return ferr
 		}
 		defer func() {
 			f.Close()
@@ -119,9 +119,9 @@ func measureStack(ctx context.Context, o options, shares mix.Shares, in *report.
 		}()
 		logs = f
 	} else {
-		f, err := os.Create(o.logPath)
-		if err != nil {
-			return err
+		f, ferr := os.Create(o.logPath)
+		if ferr != nil {
+			return ferr
 		}
 		defer f.Close()
 		logs = f

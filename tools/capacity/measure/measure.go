@@ -38,13 +38,14 @@ type Options struct {
 
 // Session is a running local stack with the recorder in front of moto.
 type Session struct {
-	Stack     *stack.Stack
-	Schema    model.Schema
-	Recorder  *record.Recorder
-	Durations *record.Durations
-	Driver    *mix.Driver
-	functions []string
-	progress  func(string, ...any)
+	Stack       *stack.Stack
+	Schema      model.Schema
+	Recorder    *record.Recorder
+	Durations   *record.Durations
+	Driver      *mix.Driver
+	functions   []string
+	progress    func(string, ...any)
+	stopStreams context.CancelFunc
 }
 
 // Start builds and starts the stack with the recorder.
@@ -66,6 +67,15 @@ func Start(ctx context.Context, o Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The tables' streams reach their functions as Lambda's event source
+	// mappings would (their invocations are part of a checkout's cost;
+	// the stream reads themselves are not charged to the table).
+	streamCtx, stopStreams := context.WithCancel(context.Background())
+	if _, err := s.RunStreams(streamCtx, 0); err != nil {
+		stopStreams()
+		_ = s.Close()
+		return nil, err
+	}
 	// Each checkout's reconcile pass is the scheduled event EventBridge sends.
 	event := []byte(`{"version":"0","id":"capacity","detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)
 	d := &mix.Driver{API: s.URL, Sandbox: s.Sandbox, MerchantKey: s.Keys.MerchantAPIKey,
@@ -78,11 +88,28 @@ func Start(ctx context.Context, o Options) (*Session, error) {
 			return err
 		}}
 	return &Session{Stack: s, Schema: schema, Recorder: rec, Durations: durs, Driver: d,
-		functions: s.Template.Functions, progress: o.Progress}, nil
+		functions: s.Template.Functions, progress: o.Progress, stopStreams: stopStreams}, nil
 }
 
-// Close stops the stack.
-func (s *Session) Close() error { return s.Stack.Close() }
+// Close stops the streams' pollers and the stack.
+func (s *Session) Close() error {
+	s.stopStreams()
+	return s.Stack.Close()
+}
+
+// settle waits until no invocation has ended for a second (the streams'
+// functions run after the requests that wrote the records), 20 s at most.
+func (s *Session) settle(ctx context.Context) {
+	last, quiet := len(s.Durations.Invocations()), 0
+	for i := 0; i < 80 && quiet < 4 && ctx.Err() == nil; i++ {
+		time.Sleep(250 * time.Millisecond)
+		if n := len(s.Durations.Invocations()); n != last {
+			last, quiet = n, 0
+		} else {
+			quiet++
+		}
+	}
+}
 
 // Schema reads the tables, their keys and indexes from the template, as
 // the local stack creates them.
@@ -190,6 +217,7 @@ func (s *Session) Record(ctx context.Context, o Options) (model.Run, error) {
 	if err := st.Sandbox.WaitWebhooks(wctx); err != nil {
 		return model.Run{}, fmt.Errorf("waiting for the sandbox's webhooks: %w", err)
 	}
+	s.settle(ctx)
 	s.Recorder.SetRecording(false)
 	s.Durations.SetRecording(false)
 	if errs := s.Recorder.Errors(); len(errs) > 0 {
@@ -259,6 +287,7 @@ func (s *Session) Timings(ctx context.Context, n int, shares mix.Shares, tossLat
 	if err := s.Stack.Sandbox.WaitWebhooks(wctx); err != nil {
 		return nil, fmt.Errorf("waiting for the sandbox's webhooks: %w", err)
 	}
+	s.settle(ctx)
 	return s.Durations.Invocations(), nil
 }
 

@@ -227,7 +227,8 @@ func Write(w io.Writer, in Input) error {
 		p("| Secrets Manager calls (steady state) | %s | %.6f |", num(c.SecretCalls), c.Secrets)
 		p("| **total** | | **%.4f** |", c.Total())
 		p("")
-		p("Left out: DynamoDB storage (about the items' sizes above, plus 100 bytes each per index), the secret's monthly fee, data transfer, CloudWatch logs and metrics. " +
+		p("Left out: DynamoDB storage (about the items' sizes above, plus 100 bytes each per index), the secret's monthly fee, data transfer, CloudWatch logs and metrics, " +
+			"events put on EventBridge by the streams' functions (their invocations are in the Lambda figures; Lambda's reads of a DynamoDB stream are free). " +
 			"Lambda durations are this machine's, not arm64 Lambda's. The prices (the only typed-in numbers, in tools/capacity/model/prices.go):")
 		p("")
 		p("| price | USD | per | region | source | as of |")
