@@ -6,12 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -148,21 +146,9 @@ func (c *campaign) claimStorm(t *testing.T) {
 			}
 		}
 	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	rng.Shuffle(len(reqs), func(i, j int) { reqs[i], reqs[j] = reqs[j], reqs[i] })
-
-	replies := make([]reply, len(reqs))
-	errs := make([]error, len(reqs))
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i, rq := range reqs {
-		wg.Go(func() {
-			<-start
-			replies[i], errs[i] = c.send(t, rq.method, rq.path, rq.header, rq.body)
-		})
-	}
-	close(start)
-	wg.Wait()
+	replies, errs := burst(reqs, 3, func(rq claimRequest) (reply, error) {
+		return c.send(t, rq.method, rq.path, rq.header, rq.body)
+	})
 	stormTook := time.Since(started)
 	c.scenario("claim storm requests", len(reqs))
 	for _, o := range all {

@@ -44,21 +44,7 @@ func (c *campaign) storm(t *testing.T) {
 		reqs = append(reqs, req{"page-tampered", "GET", tampered.successPath("en"), nil, nil})
 		reqs = append(reqs, req{"api-tampered", "POST", "/payments/confirm", map[string]string{"Content-Type": "application/json"}, tampered.confirmBody()})
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	rng.Shuffle(len(reqs), func(i, j int) { reqs[i], reqs[j] = reqs[j], reqs[i] })
-
-	replies := make([]reply, len(reqs))
-	errs := make([]error, len(reqs))
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i, rq := range reqs {
-		wg.Go(func() {
-			<-start
-			replies[i], errs[i] = c.send(t, rq.method, rq.path, rq.header, rq.body)
-		})
-	}
-	close(start)
-	wg.Wait()
+	replies, errs := burst(reqs, 1, func(rq req) (reply, error) { return c.send(t, rq.method, rq.path, rq.header, rq.body) })
 	c.scenario("storm requests", len(reqs))
 
 	outcomes := map[string]int{}
@@ -139,4 +125,25 @@ func countLines(logs string, subs ...string) int {
 		}
 	}
 	return n
+}
+
+// burst sends every request at once, in an order shuffled by seed (reqs is
+// shuffled in place, so the interleaving is not the order they were built
+// in), and returns each answer at its request's index.
+func burst[R any](reqs []R, seed uint64, send func(R) (reply, error)) ([]reply, []error) {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	rng.Shuffle(len(reqs), func(i, j int) { reqs[i], reqs[j] = reqs[j], reqs[i] })
+	replies := make([]reply, len(reqs))
+	errs := make([]error, len(reqs))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, rq := range reqs {
+		wg.Go(func() {
+			<-start
+			replies[i], errs[i] = send(rq)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return replies, errs
 }
