@@ -125,3 +125,11 @@ func (st store) List(ctx context.Context, now time.Time, limit int, cursor strin
 func (st store) Delete(ctx context.Context, id string, version int64, now time.Time) (*orders.Order, error) {
 	return do(st.s, "Store.Delete "+id, func() (*orders.Order, error) { return st.mem.Delete(ctx, id, version, now) })
 }
+
+func (st store) Rechecks(ctx context.Context, now time.Time, limit int) ([]*orders.Order, error) {
+	return do(st.s, "Store.Rechecks", func() ([]*orders.Order, error) { return st.mem.Rechecks(ctx, now, limit) })
+}
+
+func (st store) Rechecked(ctx context.Context, id string, version int64, next, now time.Time) (*orders.Order, error) {
+	return do(st.s, "Store.Rechecked "+id, func() (*orders.Order, error) { return st.mem.Rechecked(ctx, id, version, next, now) })
+}

@@ -94,6 +94,13 @@ func (s *Service) cancelError(ctx context.Context, r *apigw.Request, err error) 
 		// credentials, so never answered as their 401.
 		s.log().ErrorContext(ctx, "refund: Toss refused our secret key", "code", te.Code)
 		return Error(r, CodeServiceUnavailable, "")
+	case errors.As(err, &te) && toss.Classify(err) != toss.ClassDefinitive:
+		// Toss's transient answers (PROVIDER_ERROR is a 400, 409 says
+		// another request under the key is running): passed on as an
+		// outage to retry, which no Idempotency-Key remembers; stored as
+		// Toss's 4xx, they kept the same request from ever running again.
+		s.log().WarnContext(ctx, "refund: Toss answered a transient error", "code", te.Code, "status", te.Status)
+		return ErrorStatus(r, http.StatusServiceUnavailable, te.Code, te.Message)
 	case errors.As(err, &te) && te.Code != "" && te.Status >= 400 && te.Status < 500:
 		// Toss refused: its code and message, with its status.
 		return ErrorStatus(r, te.Status, te.Code, te.Message)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -117,6 +118,8 @@ func backfillItem(ctx context.Context, db BackfillAPI, table string, it item) (b
 		wantDue = dueShardOf(dueClaim, cur.ID)
 	case cur.Status.Payable():
 		wantDue = dueShardOf(dueUnpaid, cur.ID)
+	case strings.HasPrefix(cur.DueShard, dueRecheck+"#"):
+		wantDue = dueShardOf(dueRecheck, cur.ID)
 	}
 	if cur.ListShard == wantList && cur.DueShard == wantDue {
 		return false, nil

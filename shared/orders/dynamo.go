@@ -414,7 +414,9 @@ func (s *DynamoStore) ReserveRefund(ctx context.Context, id string, r RefundRese
 	// A new builder per write: UpdateBuilder.Set appends to a map its
 	// copies share.
 	hold := func() expression.UpdateBuilder {
-		return expression.Set(reserved, expression.Plus(reservedOrZero(), expression.Value(r.Amount)))
+		return expression.Set(reserved, expression.Plus(reservedOrZero(), expression.Value(r.Amount))).
+			Set(expression.Name(attrDueShard), expression.Value(dueShardOf(dueRecheck, id))).
+			Set(expression.Name(attrDueAt), expression.IfNotExists(expression.Name(attrDueAt), expression.Value(now.Add(RefundRecheckAfter).UnixMilli())))
 	}
 	var old item
 	o, err := s.update(ctx, write{
@@ -532,19 +534,59 @@ func (s *DynamoStore) RecordFailure(ctx context.Context, id string, f Failure, n
 // the exact complement of Claim's PayableUntil > now, so at every instant an
 // unpaid order is either claimable or expirable. The TTL stays, so DynamoDB
 // deletes the expired order when its retention ends.
+//
+// An update cannot choose its actions by the item's status, so an order
+// that expires FAILED, and only such an order, takes a second write that
+// schedules its recheck: the first write is for PENDING orders, which
+// abandoned checkouts make by far the most common, and whose refusal
+// (ALL_OLD) says the order is FAILED without another read.
 func (s *DynamoStore) Expire(ctx context.Context, id string, now time.Time) (*Order, error) {
 	if !ValidID(id) {
 		return nil, notFound(id)
 	}
-	return s.update(ctx, write{
-		op:  "expire",
-		id:  id,
-		now: now,
-		cond: liveCond(now).And(statusIn(StatusPending, StatusFailed),
-			expression.Name(attrPayableUntil).LessThanEqual(expression.Value(now.UnixMilli()))),
+	overdue := liveCond(now).And(expression.Name(attrPayableUntil).LessThanEqual(expression.Value(now.UnixMilli())))
+	o, err := s.update(ctx, write{
+		op:   "expire",
+		id:   id,
+		now:  now,
+		cond: overdue.And(statusIs(StatusPending)),
 		update: expression.Set(expression.Name(attrStatus), expression.Value(StatusExpired)).
 			Remove(expression.Name(attrDueShard)).
 			Remove(expression.Name(attrDueAt)),
+	})
+	var ce *ConflictError
+	if !errors.As(err, &ce) || ce.Current == nil || ce.Current.Status != StatusFailed {
+		return o, err
+	}
+	return s.update(ctx, write{
+		op:   "expire",
+		id:   id,
+		now:  now,
+		cond: overdue.And(statusIs(StatusFailed)),
+		update: expression.Set(expression.Name(attrStatus), expression.Value(StatusExpired)).
+			Set(expression.Name(attrDueShard), expression.Value(dueShardOf(dueRecheck, id))).
+			Set(expression.Name(attrDueAt), expression.Value(now.Add(ExpiredRecheckAfter).UnixMilli())),
+	})
+}
+
+// Rechecked implements Store.
+func (s *DynamoStore) Rechecked(ctx context.Context, id string, version int64, next, now time.Time) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound(id)
+	}
+	update := expression.Remove(expression.Name(attrDueShard)).Remove(expression.Name(attrDueAt))
+	if !next.IsZero() {
+		update = expression.Set(expression.Name(attrDueShard), expression.Value(dueShardOf(dueRecheck, id))).
+			Set(expression.Name(attrDueAt), expression.Value(next.UnixMilli()))
+	}
+	return s.update(ctx, write{
+		op:  "rechecked",
+		id:  id,
+		now: now,
+		cond: expression.AttributeExists(expression.Name(attrID)).And(liveCond(now),
+			expression.Name(attrVersion).Equal(expression.Value(version)),
+			statusIn(StatusExpired, paidStatuses...)),
+		update: update,
 	})
 }
 

@@ -107,6 +107,16 @@ func (s *DynamoStore) Overdue(ctx context.Context, now time.Time, limit int) ([]
 		func(o *Order) bool { return o.Status.Payable() && overdue(ms, o.PayableUntil) })
 }
 
+// Rechecks implements Store with Queries on DueIndex's RECHECK shards.
+func (s *DynamoStore) Rechecks(ctx context.Context, now time.Time, limit int) ([]*Order, error) {
+	ms := now.UnixMilli()
+	return s.due(ctx, "rechecks", dueRecheck, now, limit,
+		func(k expression.KeyBuilder) expression.KeyConditionBuilder {
+			return k.LessThanEqual(expression.Value(ms))
+		},
+		func(o *Order) bool { return !o.RecheckAt.IsZero() && o.RecheckAt.UnixMilli() <= ms })
+}
+
 // due merges kind's shards of DueIndex oldest first and reads the orders
 // until it has limit that are live and still due as they stand, or the due
 // entries run out. An order past its TTL that DynamoDB has not deleted

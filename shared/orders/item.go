@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -189,6 +190,8 @@ func dueKey(o *Order) (kind string, at time.Time, ok bool) {
 		return dueClaim, o.ClaimExpiresAt, true
 	case o.Status.Payable():
 		return dueUnpaid, o.PayableUntil, true
+	case !o.RecheckAt.IsZero():
+		return dueRecheck, o.RecheckAt, true
 	}
 	return "", time.Time{}, false
 }
@@ -306,6 +309,9 @@ func decodeOrder(it item) (*Order, error) {
 		CreatedAt:      fromMillis(oi.CreatedAt),
 		UpdatedAt:      fromMillis(oi.UpdatedAt),
 		Version:        oi.Version,
+	}
+	if strings.HasPrefix(oi.DueShard, dueRecheck+"#") {
+		o.RecheckAt = fromMillis(oi.DueAt)
 	}
 	if p := oi.Payment; p != nil {
 		o.Payment = &Payment{

@@ -147,6 +147,7 @@ func (m *MemoryStore) paid(r *memOrder, paymentKey string, p Payment, now time.T
 	r.o.Payment = &p
 	r.o.ExpiresAt = time.Time{}
 	r.o.ClaimExpiresAt = time.Time{}
+	r.o.RecheckAt = time.Time{}
 	r.unpaidTTL = time.Time{}
 	return m.bump(r, now)
 }
@@ -218,6 +219,9 @@ func (m *MemoryStore) ReserveRefund(ctx context.Context, id string, rr RefundRes
 		r.o.Refunds = map[string]Refund{}
 	}
 	r.o.Refunds[rr.Key] = Refund{Amount: rr.Amount, Reason: rr.Reason, ReservedAt: toMillis(now)}
+	if r.o.RecheckAt.IsZero() {
+		r.o.RecheckAt = toMillis(now.Add(RefundRecheckAfter))
+	}
 	return m.bump(r, now), nil
 }
 
@@ -341,7 +345,25 @@ func (m *MemoryStore) Expire(ctx context.Context, id string, now time.Time) (*Or
 	if !r.o.Status.Payable() || !overdue(now.UnixMilli(), r.o.PayableUntil) {
 		return nil, m.conflict("expire", r, now)
 	}
+	if r.o.Status == StatusFailed {
+		r.o.RecheckAt = toMillis(now.Add(ExpiredRecheckAfter))
+	}
 	r.o.Status = StatusExpired
+	return m.bump(r, now), nil
+}
+
+// Rechecked implements Store.
+func (m *MemoryStore) Rechecked(ctx context.Context, id string, version int64, next, now time.Time) (*Order, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.lookup(id, now)
+	if !ok {
+		return nil, notFound(id)
+	}
+	if r.o.Version != version || !recheckable(r.o.Status) {
+		return nil, m.conflict("rechecked", r, now)
+	}
+	r.o.RecheckAt = toMillis(next)
 	return m.bump(r, now), nil
 }
 
@@ -373,6 +395,14 @@ func (m *MemoryStore) Overdue(ctx context.Context, now time.Time, limit int) ([]
 	ms := now.UnixMilli()
 	return m.due(now, limit, func(o *Order) (time.Time, bool) {
 		return o.PayableUntil, o.Status.Payable() && overdue(ms, o.PayableUntil)
+	}), nil
+}
+
+// Rechecks implements Store.
+func (m *MemoryStore) Rechecks(ctx context.Context, now time.Time, limit int) ([]*Order, error) {
+	ms := now.UnixMilli()
+	return m.due(now, limit, func(o *Order) (time.Time, bool) {
+		return o.RecheckAt, !o.RecheckAt.IsZero() && o.RecheckAt.UnixMilli() <= ms
 	}), nil
 }
 

@@ -71,6 +71,14 @@ type Order struct {
 	PayableUntil time.Time
 	// ExpiresAt is the TTL: zero once the order is claimed or paid.
 	ExpiresAt time.Time
+	// RecheckAt is when the reconciler must ask Toss about the order again
+	// although nothing else makes it due: an order that expired FAILED
+	// (it had attempts at Toss, one of which Toss may still approve), or a
+	// paid order holding a refund reservation (pending until Toss's
+	// outcome is recorded). Zero when no recheck is scheduled. Expire and
+	// ReserveRefund schedule one, Rechecked moves or clears it, and a
+	// payment recorded (Complete, SettleFromToss) clears it.
+	RecheckAt time.Time
 
 	// RecentAttempts are when the order's last Toss calls on an anonymous
 	// caller's behalf were admitted (claims and lookups, at most
@@ -295,7 +303,9 @@ type Store interface {
 	// settled. Otherwise *ConflictError with the order as it stood (which
 	// says which condition failed), or ErrNotFound. r must name a key and a
 	// payment and ask for 0 < Amount <= Balance, else *ValidationError
-	// before any I/O.
+	// before any I/O. It schedules a recheck RefundRecheckAfter later if
+	// none is scheduled, so that a reservation whose request never
+	// recorded Toss's outcome is settled or released from Toss's record.
 	ReserveRefund(ctx context.Context, id string, r RefundReservation, now time.Time) (*Order, error)
 	// SettleRefund records Toss's payment p after the pending refund under
 	// key (reserved for amount) executed: the refund becomes settled, its
@@ -318,8 +328,19 @@ type Store interface {
 	RecordFailure(ctx context.Context, id string, f Failure, now time.Time) (*Order, error)
 	// Expire moves a PENDING or FAILED order past PayableUntil
 	// (PayableUntil <= now, the complement of Claim's condition) to EXPIRED.
-	// The TTL stays, so the expired order is deleted in due course.
+	// The TTL stays, so the expired order is deleted in due course. An
+	// order that expires FAILED had attempts at Toss, and Toss may still
+	// approve one (a confirm it received late, another server holding the
+	// secret key): Expire schedules its recheck ExpiredRecheckAfter later.
 	Expire(ctx context.Context, id string, now time.Time) (*Order, error)
+	// Rechecks lists orders whose RecheckAt is at or before now, oldest
+	// first, without scanning the table.
+	Rechecks(ctx context.Context, now time.Time, limit int) ([]*Order, error)
+	// Rechecked sets the order's RecheckAt to next (zero: no further
+	// recheck) if the order still stands at version and is neither
+	// CONFIRMING nor payable (those are due by their claim or pay window).
+	// Otherwise *ConflictError with the order as it stands, or ErrNotFound.
+	Rechecked(ctx context.Context, id string, version int64, next, now time.Time) (*Order, error)
 	// LapsedClaims lists CONFIRMING orders whose claim lapsed before now,
 	// oldest first, without scanning the table.
 	LapsedClaims(ctx context.Context, now time.Time, limit int) ([]*Order, error)

@@ -53,6 +53,7 @@ func TestReserveRefund(t *testing.T) {
 		want := *o
 		want.Refunds = map[string]orders.Refund{"cancel-k1": {Amount: 5000, Reason: "buyer asked", ReservedAt: ms(now)}}
 		want.UpdatedAt, want.Version = ms(now), o.Version+1
+		want.RecheckAt = ms(now.Add(orders.RefundRecheckAfter))
 		equal(t, "reserved", got, &want)
 		equal(t, "get after reserve", mustGet(t, s, o.ID, now), got)
 		wantRefundable(t, got, 10000, 5000)

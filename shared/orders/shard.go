@@ -63,6 +63,7 @@ const (
 	listPrefix  = "ORDER"
 	dueClaim    = "CLAIM"  // CONFIRMING: due when the claim lapses
 	dueUnpaid   = "UNPAID" // PENDING or FAILED: due when the pay window closes
+	dueRecheck  = "RECHECK" // EXPIRED or paid: due at RecheckAt
 	shardKeyFmt = "%s#%02d"
 )
 

@@ -94,6 +94,25 @@ func checkClaim(c Claim) error {
 	return nil
 }
 
+// When the reconciler asks Toss about an order again (Order.RecheckAt).
+const (
+	// ExpiredRecheckAfter is how long after an order expired FAILED it is
+	// looked at once more: past Toss's 10-minute confirm window of any
+	// attempt authenticated before the pay window closed, and past the
+	// time Toss takes over a confirm it received, so that an approval
+	// Toss makes late is recorded long before the TTL (at least a day
+	// after the pay window) can remove the order.
+	ExpiredRecheckAfter = 15 * time.Minute
+	// RefundRecheckAfter is how old a refund reservation is when the
+	// reconciler settles or releases it from Toss's record: far longer
+	// than any invocation that could still be recording its outcome.
+	RefundRecheckAfter = 5 * time.Minute
+)
+
+// recheckable is Rechecked's condition on the order's status: states no
+// claim or pay window makes due.
+func recheckable(s Status) bool { return s == StatusExpired || s.Paid() }
+
 // The budget of Toss calls an anonymous caller can cause per order. Anyone
 // who reads an order's checkout page knows its orderId and amount, so
 // anyone can ask to confirm it with made-up paymentKeys (each one a Toss
@@ -286,6 +305,7 @@ func normalize(o *Order) {
 	o.ClaimExpiresAt = toMillis(o.ClaimExpiresAt)
 	o.PayableUntil = toMillis(o.PayableUntil)
 	o.ExpiresAt = toTTL(o.ExpiresAt)
+	o.RecheckAt = toMillis(o.RecheckAt)
 	o.CreatedAt = toMillis(o.CreatedAt)
 	o.UpdatedAt = toMillis(o.UpdatedAt)
 	if o.Payment != nil {

@@ -339,9 +339,14 @@ func (e *Engine) cancelOrder(ctx context.Context, o *orders.Order, reason string
 	if cur, rerr := e.Orders.ReleaseRefund(ctx, o.ID, claim.key, claim.amount, e.now()); rerr == nil {
 		o = cur
 	} else if !errors.As(rerr, new(*orders.ConflictError)) {
-		// Released by a concurrent identical request, or not at all: the
-		// amount stays held back until the same request is made again.
+		// Not released: the amount stays held back. The refusal is not
+		// the caller's final answer then (a stored answer would keep the
+		// same request from ever running again to release it): the
+		// caller is told to retry, and the same request replays Toss's
+		// refusal and releases; failing that, the reconciler's recheck
+		// releases it from Toss's record.
 		log.ErrorContext(ctx, "release refused refund", "error", rerr)
+		return nil, fmt.Errorf("payments: cancel order %s: Toss refused the refund (%s) and releasing its reservation failed; retry: %w", o.ID, code, rerr)
 	}
 	if code == toss.CodeAlreadyCanceledPayment || code == toss.CodeNotCancelableAmount {
 		// Toss knows of refunds we have not recorded (made in its dashboard,

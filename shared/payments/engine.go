@@ -453,8 +453,16 @@ func (e *Engine) settleFromToss(ctx context.Context, o *orders.Order, p *toss.Pa
 	// claim does not hold: the engine's one-claim rule was bypassed once
 	// (see the package comment), which an operator should hear of even
 	// though the order settles.
-	e.count("approved_other_attempt")
-	log.WarnContext(ctx, "approved at Toss under an attempt the order does not hold; settling under Toss's record")
+	if p.PaymentKey == o.PaymentKey {
+		// The order's own attempt, approved at Toss while the order reads
+		// unpaid without a claim on it (FAILED or EXPIRED): Toss decided
+		// after we stopped waiting, and its record wins.
+		e.count("approved_unrecorded")
+		log.WarnContext(ctx, "approved at Toss under the order's own attempt, which the order does not record; settling under Toss's record")
+	} else {
+		e.count("approved_other_attempt")
+		log.WarnContext(ctx, "approved at Toss under an attempt the order does not hold; settling under Toss's record")
+	}
 	if !approvedFor(o, p) {
 		e.count("payment_mismatch")
 		log.ErrorContext(ctx, "Toss payment does not match the order; not recorded",

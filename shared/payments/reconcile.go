@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tossintl/backend/shared/orders"
@@ -17,6 +18,8 @@ type ReconcileReport struct {
 	Declined     int // of those, recorded as failed
 	Pending      int // of those, still unknown (left for the next pass)
 	Expired      int // unpaid orders marked EXPIRED
+	Rechecked    int // expired orders and refund reservations looked at again (Order.RecheckAt)
+	Released     int // of those, refund reservations Toss never executed, released
 	Errors       int // orders that could not be looked at this time
 }
 
@@ -68,16 +71,18 @@ func (e *Engine) Reconcile(ctx context.Context) (ReconcileReport, error) {
 			if o.Status == orders.StatusFailed {
 				paid, err := e.paidAtToss(ctx, o)
 				switch {
-				case err != nil && toss.Classify(err) != toss.ClassDefinitive:
-					// Toss could not say (an outage): do not expire what may be
-					// paid; the next pass asks again.
+				case err != nil && !tossRefusedLookup(err):
+					// Nobody could say: Toss was not reached or not sure, our
+					// key was refused, or Toss said approved and the store
+					// failed to record it. Do not expire what may be paid;
+					// the next pass asks again.
 					rep.Errors++
 					e.log().ErrorContext(ctx, "check overdue order at Toss", "orderId", o.ID, "error", err)
 					return
 				case err != nil:
-					// Toss refused the lookup for good: asking again would keep
-					// this order in every batch, so it expires (an EXPIRED order
-					// can still be settled by a request for the approved attempt).
+					// Toss refused the lookup itself for good: asking again
+					// would keep this order in every batch, so it expires, and
+					// the recheck before its TTL asks Toss once more.
 					e.log().ErrorContext(ctx, "check overdue order at Toss; expiring it anyway", "orderId", o.ID, "error", err)
 				case paid:
 					rep.Done++
@@ -98,8 +103,26 @@ func (e *Engine) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	if err != nil {
 		return rep, fmt.Errorf("payments: list overdue orders: %w", err)
 	}
+	err = e.inBatches(ctx, func(limit int) ([]*orders.Order, error) { return e.Orders.Rechecks(ctx, now, limit) },
+		func(o *orders.Order) {
+			rep.Rechecked++
+			var err error
+			if o.Status.Paid() {
+				err = e.recheckRefunds(ctx, o, now, &rep)
+			} else {
+				err = e.recheckExpired(ctx, o, now, &rep)
+			}
+			if err != nil {
+				rep.Errors++
+				e.log().ErrorContext(ctx, "recheck order", "orderId", o.ID, "status", o.Status, "error", err)
+			}
+		})
+	if err != nil {
+		return rep, fmt.Errorf("payments: list orders to recheck: %w", err)
+	}
 	e.log().InfoContext(ctx, "reconcile pass", "lapsedClaims", rep.LapsedClaims, "done", rep.Done,
-		"declined", rep.Declined, "pending", rep.Pending, "expired", rep.Expired, "errors", rep.Errors)
+		"declined", rep.Declined, "pending", rep.Pending, "expired", rep.Expired, "rechecked", rep.Rechecked,
+		"released", rep.Released, "errors", rep.Errors)
 	return rep, nil
 }
 
@@ -152,43 +175,69 @@ func (e *Engine) timeLeft(ctx context.Context) bool {
 	return !ok || d.Sub(e.now()) > reconcileReserve
 }
 
-// settleLapsed decides one lapsed CONFIRMING order from Toss's side.
+// settleLapsed decides one lapsed CONFIRMING order from Toss's record of
+// the attempt its claim holds: that attempt's own record, never another
+// attempt's. (Judging the confirm window by whichever attempt Toss lists
+// for the orderId once failed a claim whose own confirm Toss was still
+// processing; the approval landed on an order already on its way to
+// EXPIRED and its TTL.) An attempt Toss shows approved is recorded; one
+// Toss shows in progress is never failed; only one Toss shows refused or
+// expired, or a key Toss never issued, ends the claim FAILED, and then
+// only once no other attempt of the order is approved at Toss.
 func (e *Engine) settleLapsed(ctx context.Context, o *orders.Order) (*Result, error) {
 	until := e.deadline(ctx, e.now())
+	tctx, cancel := e.tossContext(ctx, until)
+	own, err := e.Toss.Payment(tctx, o.PaymentKey)
+	cancel()
+	switch {
+	case err != nil && toss.CodeOf(err) != toss.CodeNotFoundPayment:
+		// Toss could not say: the next pass asks again.
+		e.count("unknown")
+		return &Result{Outcome: OutcomeProcessing, Order: o}, nil
+	case err == nil && own.OrderID == o.ID && isApproved(own.Status):
+		return e.settleApproved(ctx, o, own)
+	case err == nil && own.OrderID == o.ID && (own.Status == toss.StatusAborted || own.Status == toss.StatusExpired):
+		// Toss will never approve this attempt; another may hold the money.
+		return e.failUnlessOtherApproved(ctx, o, until, failureOf(own, o, e.now()))
+	case err == nil && own.OrderID == o.ID && own.RequestedAt != nil &&
+		e.now().Sub(own.RequestedAt.Time) > orDefault(e.SessionWindow, defaultSessionWindow):
+		// Past the confirm window and still undecided at Toss: a confirm
+		// of ours may be executing there. Toss ends it approved or
+		// aborted, and a later pass records which.
+		e.count("unknown")
+		e.log().WarnContext(ctx, "lapsed claim: Toss shows the attempt undecided past its confirm window", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "tossStatus", own.Status)
+		return &Result{Outcome: OutcomeProcessing, Order: o}, nil
+	}
+	// Undecided at Toss inside its confirm window, or not an attempt of
+	// this order at Toss (a key it never issued, or another order's): the
+	// confirm is re-driven under the same Idempotency-Key, which Toss
+	// replays if the first one ran and runs once if not; a key that is not
+	// this order's is refused for good (NOT_FOUND_PAYMENT_SESSION,
+	// FORBIDDEN_REQUEST) and the claim fails. Confirm resumes the lapsed
+	// claim (same paymentKey only).
+	return e.Confirm(ctx, o.PaymentKey, o.ID, o.Amount)
+}
+
+// failUnlessOtherApproved records the claim's attempt failed with f, unless
+// Toss holds an approval of the order under another attempt: then the
+// order is recorded paid under that one. When Toss cannot be asked, the
+// claim is left for the next pass rather than reopened blind.
+func (e *Engine) failUnlessOtherApproved(ctx context.Context, o *orders.Order, until time.Time, f orders.Failure) (*Result, error) {
 	tctx, cancel := e.tossContext(ctx, until)
 	p, err := e.Toss.PaymentByOrderID(tctx, o.ID)
 	cancel()
 	switch {
-	case err == nil && isApproved(p.Status):
-		if p.PaymentKey != o.PaymentKey {
-			// This engine only confirms the claimed attempt, so an operator
-			// hears of it (settleFromToss counts and logs it); but Toss
-			// holds the money under this payment, so the order is recorded
-			// paid under it, not left CONFIRMING under an attempt that can
-			// never be confirmed.
-			settled, err := e.settleFromToss(ctx, o, p)
-			if err != nil {
-				return nil, err
-			}
-			return resultOf(settled), nil
-		}
-		return e.settleApproved(ctx, o, p)
-	case err == nil && (p.Status == toss.StatusAborted || p.Status == toss.StatusExpired) && p.PaymentKey == o.PaymentKey:
-		return e.fail(ctx, o, failureOf(p, o, e.now()))
 	case err != nil && toss.CodeOf(err) != toss.CodeNotFoundPayment:
+		e.count("unknown")
 		return &Result{Outcome: OutcomeProcessing, Order: o}, nil
+	case err == nil && p.PaymentKey != o.PaymentKey && approvedFor(o, p):
+		settled, err := e.settleFromToss(ctx, o, p)
+		if err != nil {
+			return nil, err
+		}
+		return resultOf(settled), nil
 	}
-	// Toss has no approved payment for the order. If the buyer's
-	// authentication may still be inside Toss's confirm window, re-drive the
-	// confirm under the same Idempotency-Key: if the first confirm did run,
-	// Toss replays its answer; if not, it runs now, once.
-	if err == nil && p.RequestedAt != nil && e.now().Sub(p.RequestedAt.Time) > orDefault(e.SessionWindow, defaultSessionWindow) {
-		f := orders.Failure{Code: CodeConfirmWindowShut, Message: "the confirm window closed before the payment was confirmed", PaymentKey: o.PaymentKey, Amount: o.Amount, At: e.now()}
-		return e.fail(ctx, o, f)
-	}
-	// Confirm resumes the lapsed claim (same paymentKey only) and repeats the
-	// confirm under the same key.
-	return e.Confirm(ctx, o.PaymentKey, o.ID, o.Amount)
+	return e.fail(ctx, o, f)
 }
 
 // paidAtToss settles an overdue FAILED order from Toss's record before it
@@ -219,4 +268,118 @@ func (e *Engine) paidAtToss(ctx context.Context, o *orders.Order) (paid bool, er
 		return false, err
 	}
 	return settled.Status.Paid(), nil
+}
+
+// recheckExpired asks Toss once more about an order that expired FAILED,
+// before its TTL can remove it: an approval Toss made after the order
+// stopped waiting (a confirm it processed late, another server holding
+// the secret key) is recorded, and the money is never left on an order
+// about to vanish. An attempt Toss still shows undecided is looked at
+// again later; otherwise the recheck is done for good.
+func (e *Engine) recheckExpired(ctx context.Context, o *orders.Order, now time.Time, rep *ReconcileReport) error {
+	tctx, cancel := e.tossContext(ctx, e.deadline(ctx, now))
+	p, err := e.Toss.PaymentByOrderID(tctx, o.ID)
+	cancel()
+	next := time.Time{}
+	switch {
+	case err != nil && toss.CodeOf(err) != toss.CodeNotFoundPayment && !tossRefusedLookup(err):
+		return fmt.Errorf("payments: recheck: look up order %s at Toss: %w", o.ID, err)
+	case err == nil && approvedFor(o, p):
+		if _, err := e.settleFromToss(ctx, o, p); err != nil && !errors.As(err, new(*NotPayableError)) {
+			return err
+		}
+		rep.Done++
+		return nil
+	case err == nil && p.OrderID == o.ID && undecided(p.Status):
+		next = now.Add(orders.ExpiredRecheckAfter)
+	}
+	if _, err := e.Orders.Rechecked(ctx, o.ID, o.Version, next, now); err != nil && !errors.As(err, new(*orders.ConflictError)) {
+		return fmt.Errorf("payments: recheck order %s: %w", o.ID, err)
+	}
+	return nil
+}
+
+// undecided reports whether Toss may still approve a payment in status s.
+func undecided(s toss.PaymentStatus) bool {
+	return s == toss.StatusReady || s == toss.StatusInProgress || s == toss.StatusWaitingForDeposit
+}
+
+// recheckRefunds settles or releases, from Toss's record of the payment,
+// every refund reservation of o older than orders.RefundRecheckAfter: one
+// whose request never recorded Toss's outcome (its invocation died, Toss's
+// answer was lost and never asked for again, its answer was a transient
+// error). A reservation Toss shows executed (a cancel of its amount and
+// reason, or for a full refund a zero balance) is settled with Toss's
+// record; any other is released, since Toss never executed it: a request
+// Toss received processes within seconds, not minutes. A later identical
+// request carries the same Idempotency-Key to Toss, so releasing one can
+// never refund twice.
+func (e *Engine) recheckRefunds(ctx context.Context, o *orders.Order, now time.Time, rep *ReconcileReport) error {
+	stale := make([]string, 0, len(o.Refunds))
+	for key, r := range o.Refunds {
+		if r.Pending() && !r.ReservedAt.After(now.Add(-orders.RefundRecheckAfter)) {
+			stale = append(stale, key)
+		}
+	}
+	slices.Sort(stale)
+	cur := o
+	if len(stale) > 0 {
+		tctx, cancel := e.tossContext(ctx, e.deadline(ctx, now))
+		p, err := e.Toss.Payment(tctx, o.PaymentKey)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("payments: recheck refunds: look up payment %s: %w", MaskKey(o.PaymentKey), redactKey(err, o.PaymentKey))
+		}
+		if err := e.samePayment(ctx, o, p); err != nil {
+			return err
+		}
+		for _, key := range stale {
+			r := o.Refunds[key]
+			var updated *orders.Order
+			if executed(p, r) {
+				updated, err = e.Orders.SettleRefund(ctx, o.ID, o.PaymentKey, key, r.Amount, Summary(p), now)
+				e.log().InfoContext(ctx, "stale refund reservation settled from Toss's record", "orderId", o.ID, "amount", r.Amount, "tossBalance", p.BalanceAmount)
+			} else {
+				updated, err = e.Orders.ReleaseRefund(ctx, o.ID, key, r.Amount, now)
+				if err == nil {
+					rep.Released++
+				}
+				e.log().WarnContext(ctx, "stale refund reservation released: Toss never executed it", "orderId", o.ID, "amount", r.Amount)
+			}
+			var ce *orders.ConflictError
+			switch {
+			case errors.As(err, &ce) && ce.Current != nil:
+				updated = ce.Current // settled or released meanwhile by its own request
+			case err != nil:
+				return fmt.Errorf("payments: recheck refunds of order %s: %w", o.ID, err)
+			}
+			cur = updated
+		}
+	}
+	next := time.Time{}
+	for _, r := range cur.Refunds {
+		if r.Pending() && (next.IsZero() || r.ReservedAt.Add(orders.RefundRecheckAfter).Before(next)) {
+			next = r.ReservedAt.Add(orders.RefundRecheckAfter)
+		}
+	}
+	if _, err := e.Orders.Rechecked(ctx, o.ID, cur.Version, next, now); err != nil && !errors.As(err, new(*orders.ConflictError)) {
+		return fmt.Errorf("payments: recheck order %s: %w", o.ID, err)
+	}
+	return nil
+}
+
+// executed reports whether Toss's payment p shows the refund r executed:
+// a cancel of its amount and reason (a full refund reserves the balance it
+// was asked on, so its cancel is of that amount too), or, when it left
+// nothing of the payment, a zero balance.
+func executed(p *toss.Payment, r orders.Refund) bool {
+	if p.Status != toss.StatusCanceled && p.Status != toss.StatusPartialCanceled {
+		return false
+	}
+	for _, c := range p.Cancels {
+		if c.CancelAmount == r.Amount && c.CancelReason == r.Reason {
+			return true
+		}
+	}
+	return false
 }

@@ -173,8 +173,9 @@ type WebhookResult struct {
 //
 //   - CONFIRMING for the same paymentKey, approved at Toss: recorded as
 //     paid (Complete), with its cancels if it was refunded since;
-//   - unpaid, approved at Toss under another attempt than the order holds:
-//     recorded paid under Toss's paymentKey (settleFromToss);
+//   - unpaid (FAILED and EXPIRED included), approved at Toss under any
+//     attempt, the order's own or another: recorded paid under Toss's
+//     paymentKey (settleFromToss);
 //   - DONE or PARTIAL_CANCELED, with a lower balance at Toss: the cancels
 //     recorded (ApplyCancel);
 //   - anything else is ignored and logged: an order we do not hold (it may
@@ -287,9 +288,17 @@ func (e *Engine) applyPayment(ctx context.Context, w *Webhook, res WebhookResult
 	case (o.Status == orders.StatusDone || o.Status == orders.StatusPartialCanceled) && movesForward(o, p):
 		updated, err := e.Orders.ApplyCancel(ctx, o.ID, o.PaymentKey, Summary(p), e.now())
 		return e.applied(ctx, w, res, updated, err, "refund recorded")
-	case !o.Status.Paid() && o.Status != orders.StatusConfirming && isApproved(p.Status):
-		e.log().ErrorContext(ctx, "Toss reports the order's payment approved, the order is not being paid",
+	case !o.Status.Paid() && isApproved(p.Status):
+		// Toss approved the order's own attempt, and the order reads
+		// FAILED or EXPIRED (or PENDING): recorded from Toss's record as on
+		// every other path, never left to the TTL.
+		e.log().ErrorContext(ctx, "Toss reports the order's payment approved, the order does not; settling under Toss's record",
 			"orderId", o.ID, "status", o.Status, "tossStatus", p.Status)
+		settled, err := e.settleFromToss(ctx, o, p)
+		if errors.As(err, new(*NotPayableError)) {
+			return e.ignore(ctx, w, res, "the order was paid under another attempt"), nil
+		}
+		return e.applied(ctx, w, res, settled, err, "payment recorded from Toss's record")
 	}
 	return e.ignore(ctx, w, res, fmt.Sprintf("order %s, payment %s at Toss: no step forward", o.Status, p.Status)), nil
 }

@@ -1,10 +1,8 @@
 package toss
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 )
 
 // Class tells a caller what a failed call means for the money.
@@ -142,8 +140,16 @@ func (e *Error) Class() Class {
 }
 
 // Classify returns the class of any error a Client method returned.
-// Context cancellation and deadline errors are ClassUnknown: the request may
-// have been sent.
+//
+// Only Toss's own answers (an *Error) and the Client's refusals of a call
+// it never sent (ErrInvalidIdempotencyKey, ErrInvalidArgument,
+// ErrSecretKey) can be definitive. Every other error says nothing about
+// what Toss did, so it is ClassUnknown: context cancellation and deadlines
+// and network errors (the request may have been sent), and errors from
+// elsewhere that a caller let reach this function, such as a storage
+// failure after a successful lookup. Reading those as definitive once
+// expired an order Toss had approved, because DynamoDB throttled the write
+// that would have recorded it.
 func Classify(err error) Class {
 	if err == nil {
 		return ClassNone
@@ -152,14 +158,10 @@ func Classify(err error) Class {
 	if errors.As(err, &te) {
 		return te.Class()
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return ClassUnknown
+	if errors.Is(err, ErrInvalidIdempotencyKey) || errors.Is(err, ErrInvalidArgument) || errors.Is(err, ErrSecretKey) {
+		return ClassDefinitive
 	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return ClassUnknown
-	}
-	return ClassDefinitive
+	return ClassUnknown
 }
 
 // CodeOf returns Toss's error code carried by err, or "".

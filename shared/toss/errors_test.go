@@ -3,6 +3,7 @@ package toss
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -189,7 +190,11 @@ func TestClassify(t *testing.T) {
 		{"nil", nil, ClassNone},
 		{"deadline", context.DeadlineExceeded, ClassUnknown},
 		{"wrapped cancel", errors.Join(errors.New("x"), context.Canceled), ClassUnknown},
-		{"plain", errors.New("x"), ClassDefinitive},
+		{"not Toss's answer", errors.New("x"), ClassUnknown},
+		{"a storage error wrapped", fmt.Errorf("record: %w", errors.New("ProvisionedThroughputExceededException")), ClassUnknown},
+		{"never sent: key", fmt.Errorf("x: %w", ErrInvalidIdempotencyKey), ClassDefinitive},
+		{"never sent: argument", fmt.Errorf("x: %w", ErrInvalidArgument), ClassDefinitive},
+		{"never sent: secret", fmt.Errorf("x: %w", ErrSecretKey), ClassDefinitive},
 		{"2xx unusable", &Error{Status: 200, Err: errors.New("x")}, ClassUnknown},
 		{"redirect", &Error{Status: 302}, ClassDefinitive},
 		{"503 no code", &Error{Status: 503}, ClassRetryable},
