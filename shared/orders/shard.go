@@ -61,8 +61,8 @@ const ShardCount = 32
 // number in two digits.
 const (
 	listPrefix  = "ORDER"
-	dueClaim    = "CLAIM"  // CONFIRMING: due when the claim lapses
-	dueUnpaid   = "UNPAID" // PENDING or FAILED: due when the pay window closes
+	dueClaim    = "CLAIM"   // CONFIRMING: due when the claim lapses
+	dueUnpaid   = "UNPAID"  // PENDING or FAILED: due when the pay window closes
 	dueRecheck  = "RECHECK" // EXPIRED or paid: due at RecheckAt
 	shardKeyFmt = "%s#%02d"
 )
