@@ -18,6 +18,7 @@ func (s *Service) Reconcile(ctx context.Context, _ json.RawMessage) (payments.Re
 	s.Metrics.Put("ReconcilePending", float64(rep.Pending+rep.Errors), obs.Count, nil)
 	s.Metrics.Put("ReconcileSettled", float64(rep.Done+rep.Declined), obs.Count, nil)
 	s.Metrics.Put("OrdersExpired", float64(rep.Expired), obs.Count, nil)
+	s.Metrics.Put("RefundReservationsReleased", float64(rep.Released), obs.Count, nil)
 	if err != nil {
 		s.log().ErrorContext(ctx, "reconcile", "error", err)
 		return rep, fmt.Errorf("reconcile: %w", err)
