@@ -378,11 +378,25 @@ func (e *Engine) settle(ctx context.Context, o *orders.Order, claim *refundClaim
 		cur := ce.Current
 		r, ok := cur.Refunds[claim.key]
 		switch {
-		case ok && !r.Pending(), !ok:
-			// Settled by a concurrent identical request (or, not found,
-			// released after a refusal that this success contradicts:
-			// never from an honest Toss). The order is at or past p.
+		case ok && !r.Pending():
+			// Settled by a concurrent identical request: the order is at
+			// or past p.
 			return &CancelResult{Order: cur, Repeated: true}, nil
+		case !ok:
+			// Released meanwhile: the reconciler's recheck found the
+			// reservation stale and Toss showing nothing of it, and then
+			// this request ran it at Toss (or, never from an honest Toss,
+			// a refusal released it that this success contradicts). Toss's
+			// answer is recorded as any cancel is; the request whose write
+			// records it is the one that refunded something new.
+			recorded, err := e.Orders.ApplyCancel(ctx, o.ID, o.PaymentKey, sum, e.now())
+			switch {
+			case err == nil:
+				return &CancelResult{Order: recorded, Repeated: len(newCancels(o, p)) == 0}, nil
+			case errors.As(err, &ce) && ce.Current != nil:
+				return &CancelResult{Order: ce.Current, Repeated: true}, nil
+			}
+			return nil, fmt.Errorf("payments: record refund on order %s: %w", o.ID, err)
 		case cur.Payment != nil && cur.Payment.BalanceAmount < sum.BalanceAmount && cur.PaymentKey == o.PaymentKey &&
 			cur.Payment.TotalAmount == sum.TotalAmount && cur.Payment.BalanceAmount < cur.Payment.TotalAmount:
 			// A later state of the payment is recorded already (a webhook

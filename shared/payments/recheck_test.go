@@ -294,3 +294,43 @@ func TestReconcileSettlesOrReleasesStaleRefundReservations(t *testing.T) {
 		})
 	}
 }
+
+// recheckDuringCancel runs a reconcile pass while a refund request is on
+// its way to Toss, as the scheduled pass may: the pass finds the request's
+// reservation stale and releases it before Toss executes the request.
+type recheckDuringCancel struct {
+	*fakeToss
+	engine *Engine
+}
+
+func (g recheckDuringCancel) Cancel(ctx context.Context, paymentKey string, req toss.CancelRequest, key string, opts ...toss.CallOption) (*toss.Payment, error) {
+	if _, err := g.engine.Reconcile(ctx); err != nil {
+		return nil, err
+	}
+	return g.fakeToss.Cancel(ctx, paymentKey, req, key, opts...)
+}
+
+// A retried refund whose stale reservation the reconciler released while
+// the retry was on its way to Toss still records what Toss executed, and
+// says it refunded something new: its answer is not "repeated", and the
+// order's balance is Toss's.
+func TestRefundRetryRacingTheRecheckRecordsTheRefund(t *testing.T) {
+	f := newFixture(t, orders.NewMemoryStore())
+	o := f.newOrder(t, 30000)
+	if res, err := f.engine.Confirm(context.Background(), "tgen_pk_paid", o.ID, 30000); err != nil || res.Outcome != OutcomeDone {
+		t.Fatalf("confirm: %v %+v", err, res)
+	}
+	f.engine.Toss = lostRefunds{fakeToss: f.toss}
+	if _, err := f.engine.Cancel(context.Background(), o.ID, "size", 5000, "k-1"); !errors.Is(err, ErrCancelUnknown) {
+		t.Fatalf("refund: %v, want ErrCancelUnknown", err)
+	}
+	f.clock.Advance(orders.RefundRecheckAfter)
+	f.engine.Toss = recheckDuringCancel{fakeToss: f.toss, engine: f.engine}
+	res, err := f.engine.Cancel(context.Background(), o.ID, "size", 5000, "k-1")
+	if err != nil || res.Repeated || res.Order.Payment.BalanceAmount != 25000 || res.Order.Reserved() != 0 {
+		t.Fatalf("retry: %v %+v, want a fresh refund recorded at balance 25000 with nothing reserved", err, res)
+	}
+	if balance, cancels := f.toss.refunds("tgen_pk_paid"); balance != 25000 || cancels != 1 {
+		t.Fatalf("Toss: balance %d after %d refunds, want 25000 after 1", balance, cancels)
+	}
+}
