@@ -49,16 +49,12 @@ func Attr(ctx context.Context, key string) string {
 }
 
 // NewLogger returns a JSON logger writing to w (os.Stdout when nil), tagged
-// with the function's name, at LOG_LEVEL (debug, info, warn, error; default info).
+// with the function's name, at the level LevelFromEnv reads.
 func NewLogger(w io.Writer, function string) *slog.Logger {
 	if w == nil {
 		w = os.Stdout
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(os.Getenv("LOG_LEVEL"))); err != nil {
-		level = slog.LevelInfo
-	}
-	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: scrub})
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: LevelFromEnv(os.Getenv), ReplaceAttr: scrub})
 	return slog.New(contextHandler{h}).With("function", function)
 }
 
@@ -139,4 +135,31 @@ func redactSecrets(s string) (out string, ok bool) {
 		return s, false
 	}
 	return secretPattern.ReplaceAllString(s, "[redacted]"), true
+}
+
+// LevelFromEnv is the log level getenv configures. Lambda's own setting
+// comes first: with the function's logging config (template.yaml's
+// ApplicationLogLevel), Lambda sets AWS_LAMBDA_LOG_LEVEL (TRACE, DEBUG,
+// INFO, WARN, ERROR or FATAL) and drops what the function writes below
+// it, so the function must not write at another level than the one the
+// deployer chose there. LOG_LEVEL (debug, info, warn, error) is read
+// when Lambda sets none, as locally; the default is info.
+func LevelFromEnv(getenv func(string) string) slog.Level {
+	switch v := strings.ToUpper(strings.TrimSpace(getenv("AWS_LAMBDA_LOG_LEVEL"))); v {
+	case "TRACE":
+		return slog.LevelDebug - 4
+	case "FATAL":
+		return slog.LevelError + 4
+	case "":
+	default:
+		var level slog.Level
+		if level.UnmarshalText([]byte(v)) == nil {
+			return level
+		}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(getenv("LOG_LEVEL"))); err != nil {
+		return slog.LevelInfo
+	}
+	return level
 }

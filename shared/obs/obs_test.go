@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -86,4 +87,29 @@ func TestMetricsEmitsEMF(t *testing.T) {
 	}
 	var nilMetrics *Metrics
 	nilMetrics.ConfirmOutcome("done") // a nil Metrics is a no-op
+}
+
+// Lambda's own log level (AWS_LAMBDA_LOG_LEVEL, set from the function's
+// logging config) wins over LOG_LEVEL; LOG_LEVEL is for runs outside Lambda.
+func TestLevelFromEnvPrefersLambdasSetting(t *testing.T) {
+	cases := []struct {
+		lambda, own string
+		want        slog.Level
+	}{
+		{"", "", slog.LevelInfo},
+		{"", "debug", slog.LevelDebug},
+		{"", "nonsense", slog.LevelInfo},
+		{"WARN", "debug", slog.LevelWarn},
+		{"DEBUG", "error", slog.LevelDebug},
+		{"ERROR", "", slog.LevelError},
+		{"TRACE", "info", slog.LevelDebug - 4},
+		{"FATAL", "", slog.LevelError + 4},
+		{"bogus", "warn", slog.LevelWarn},
+	}
+	for _, c := range cases {
+		env := map[string]string{"AWS_LAMBDA_LOG_LEVEL": c.lambda, "LOG_LEVEL": c.own}
+		if got := LevelFromEnv(func(k string) string { return env[k] }); got != c.want {
+			t.Errorf("AWS_LAMBDA_LOG_LEVEL=%q LOG_LEVEL=%q: level %v, want %v", c.lambda, c.own, got, c.want)
+		}
+	}
 }
