@@ -36,13 +36,16 @@
 package idempotency
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -241,7 +244,7 @@ func (g *Guard) Do(ctx context.Context, r Request, fn func(ctx context.Context) 
 	rec := Record{
 		ID:            RecordID(r),
 		Status:        StatusInProgress,
-		RequestHash:   hashBody(r.Body),
+		RequestHash:   requestHash(r.Body),
 		LockToken:     token,
 		LockExpiresAt: lockExpiresAt.Truncate(time.Millisecond),
 		ExpiresAt:     now.Add(g.opts.Expiry).Truncate(time.Second),
@@ -254,7 +257,7 @@ func (g *Guard) Do(ctx context.Context, r Request, fn func(ctx context.Context) 
 	}
 	if !locked {
 		switch {
-		case old.RequestHash != rec.RequestHash:
+		case !sameRequest(old.RequestHash, r.Body):
 			return Response{}, false, ErrMismatch
 		case old.Status == StatusCompleted:
 			return old.Response, true, nil
@@ -332,6 +335,52 @@ func RecordID(r Request) string {
 func hashBody(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// canonicalPrefix marks a request hash taken over canonical JSON, so that
+// a record stored before (a hash of the raw bytes) is still told apart.
+const canonicalPrefix = "json:"
+
+// requestHash is what a record remembers of a request body: for a JSON
+// body, a hash of its canonical form (object keys sorted, no insignificant
+// whitespace, numbers and strings as written), so that a client that
+// re-serialises the same JSON on a retry (another key order, other
+// spacing, as many JSON libraries do) is recognised as the same request;
+// for anything else, a hash of its bytes.
+func requestHash(body []byte) string {
+	if c, ok := canonicalJSON(body); ok {
+		return canonicalPrefix + hashBody(c)
+	}
+	return hashBody(body)
+}
+
+// sameRequest reports whether body is the request a record with hash
+// stored was made for: by requestHash, or by the raw-bytes hash that
+// records stored before canonical hashing carry.
+func sameRequest(stored string, body []byte) bool {
+	return stored == requestHash(body) || stored == hashBody(body)
+}
+
+// canonicalJSON re-encodes a JSON document canonically: encoding/json
+// writes map keys sorted and no whitespace; json.Number keeps each number
+// as written. A body that is not exactly one JSON value is not canonical.
+func canonicalJSON(body []byte) ([]byte, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, false
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), true
 }
 
 // newToken identifies one holder of a lock, so only that holder may complete

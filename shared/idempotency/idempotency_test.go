@@ -174,7 +174,7 @@ func TestDoRunsOnceAndReplays(t *testing.T) {
 					t.Fatalf("fn ran %d times, want 1", n)
 				}
 				rec, ok := inspect(RecordID(r))
-				if !ok || rec.Status != StatusCompleted || rec.RequestHash != hashBody(r.Body) {
+				if !ok || rec.Status != StatusCompleted || rec.RequestHash != requestHash(r.Body) {
 					t.Fatalf("stored record = %+v (found %v)", rec, ok)
 				}
 			})
@@ -210,7 +210,7 @@ func TestMismatchedBody(t *testing.T) {
 		if _, _, err := g.Do(ctx, req("k", `{"amount":1000}`), h.fn); err != nil {
 			t.Fatal(err)
 		}
-		for _, body := range []string{`{"amount":1}`, ``, `{"amount":1000} `} {
+		for _, body := range []string{`{"amount":1}`, ``, `{"amount":"1000"}`, `{"amount":1000.0}`, `{"amount":1000,"x":null}`, `[{"amount":1000}]`} {
 			_, _, err := g.Do(ctx, req("k", body), h.fn)
 			if !errors.Is(err, ErrMismatch) {
 				t.Fatalf("body %q: err = %v, want ErrMismatch", body, err)
@@ -220,6 +220,54 @@ func TestMismatchedBody(t *testing.T) {
 			t.Fatalf("fn ran %d times, want 1", n)
 		}
 	})
+}
+
+// The same JSON sent again in another key order or spacing is the same
+// request: clients re-serialise their bodies on a retry. Different JSON
+// is not.
+func TestSameJSONReserialisedReplays(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, g *Guard, _ *fakeClock, _ func(string) (Record, bool)) {
+		ctx := context.Background()
+		h := &counter{resp: okResponse(`{"ok":true}`)}
+		first := `{"paymentKey":"tgen_1","orderId":"ord_1","amount":1000,"meta":{"a":1,"b":[1,2]}}`
+		if _, _, err := g.Do(ctx, req("k", first), h.fn); err != nil {
+			t.Fatal(err)
+		}
+		for _, body := range []string{
+			first + "\n",
+			`{ "amount": 1000, "orderId": "ord_1", "paymentKey": "tgen_1", "meta": {"b": [1, 2], "a": 1} }`,
+			"{\n  \"meta\": {\"a\":1,\"b\":[1,2]},\n  \"amount\":1000,\"orderId\":\"ord_1\",\"paymentKey\":\"tgen_1\"\n}",
+		} {
+			got, replayed, err := g.Do(ctx, req("k", body), mustNotRun(t))
+			if err != nil || !replayed || string(got.Body) != `{"ok":true}` {
+				t.Fatalf("body %q: %+v replayed=%v err=%v, want the first answer replayed", body, got, replayed, err)
+			}
+		}
+		for _, body := range []string{
+			`{"paymentKey":"tgen_1","orderId":"ord_1","amount":1001,"meta":{"a":1,"b":[1,2]}}`,
+			`{"paymentKey":"tgen_1","orderId":"ord_1","amount":1000,"meta":{"a":1,"b":[2,1]}}`,
+			`{"paymentKey":"tgen_1","orderId":"ord_1","amount":1000}`,
+		} {
+			if _, _, err := g.Do(ctx, req("k", body), mustNotRun(t)); !errors.Is(err, ErrMismatch) {
+				t.Fatalf("body %q: err = %v, want ErrMismatch", body, err)
+			}
+		}
+	})
+}
+
+// A record stored before bodies were compared as canonical JSON carries a
+// hash of the raw bytes: the same bytes still replay it.
+func TestRecordWithRawBodyHashStillMatches(t *testing.T) {
+	body := []byte(`{"amount": 1000}`)
+	if !sameRequest(hashBody(body), body) || !sameRequest(requestHash(body), body) {
+		t.Fatal("the same body does not match its own record")
+	}
+	if sameRequest(hashBody(body), []byte(`{"amount": 1001}`)) {
+		t.Fatal("another body matches a raw-hash record")
+	}
+	if requestHash([]byte("not json")) != hashBody([]byte("not json")) {
+		t.Fatal("a body that is not JSON is not hashed as it is")
+	}
 }
 
 // keyRuleCases is the key rule's table, shared by ValidateKey's test and
@@ -720,7 +768,7 @@ func TestDynamoDBItemLayout(t *testing.T) {
 	if want := before.Add(15 * 24 * time.Hour).Unix(); ttl < want-60 || ttl > want+60 {
 		t.Fatalf("ttl = %d, want about %d (now + 15 days, in seconds)", ttl, want)
 	}
-	for name, want := range map[string]string{"status": "COMPLETED", "requestHash": hashBody(r.Body)} {
+	for name, want := range map[string]string{"status": "COMPLETED", "requestHash": requestHash(r.Body)} {
 		if got := item[name].(*types.AttributeValueMemberS).Value; got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
