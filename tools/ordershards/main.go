@@ -5,12 +5,13 @@
 // under a condition on the status and version it read, and can be run
 // again at any time: a pass over a backfilled table writes nothing.
 //
-//	AWS_REGION=ap-northeast-2 go run ./tools/ordershards -table tossintl-prod-orders
+//	go run ./tools/ordershards -region ap-northeast-2 -table tossintl-prod-orders
 //
-// Credentials come from the environment (AWS_ACCESS_KEY_ID,
-// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; for a profile:
-// eval "$(aws configure export-credentials --format env)"), and need
-// dynamodb:Scan and dynamodb:UpdateItem on the table. It exits 1 when
+// Credentials and the region come from the AWS SDK's standard chain, as
+// the AWS CLI finds them (environment, AWS_PROFILE and the shared config
+// and credentials files, SSO, instance or container roles); -region
+// overrides the region. They need dynamodb:Scan and dynamodb:UpdateItem
+// on the table. It exits 1 when
 // orders changed under the pass (run it again) or on an error.
 package main
 
@@ -21,13 +22,16 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/tossintl/backend/shared/awsclient"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/tossintl/backend/shared/orders"
 )
 
 func main() {
 	table := flag.String("table", "", "the orders table (the stack's OrdersTableName output), required")
 	segments := flag.Int("segments", 4, "Scan segments read in parallel")
+	region := flag.String("region", "", "the table's region (default: the AWS SDK's, e.g. AWS_REGION or the profile's)")
 	flag.Parse()
 	if *table == "" || *segments < 1 || flag.NArg() != 0 {
 		flag.Usage()
@@ -35,7 +39,20 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	rep, err := orders.Backfill(ctx, awsclient.FromEnv().DynamoDB(), *table, *segments)
+	var opts []func(*config.LoadOptions) error
+	if *region != "" {
+		opts = append(opts, config.WithRegion(*region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ordershards: AWS credentials:", err)
+		os.Exit(1)
+	}
+	if cfg.Region == "" {
+		fmt.Fprintln(os.Stderr, "ordershards: no AWS region: give -region or set AWS_REGION")
+		os.Exit(2)
+	}
+	rep, err := orders.Backfill(ctx, dynamodb.NewFromConfig(cfg), *table, *segments)
 	fmt.Printf("scanned %d orders: %d given their shard attributes, %d already had them, %d changed during the pass\n",
 		rep.Scanned, rep.Updated, rep.Current, rep.Moved)
 	switch {
