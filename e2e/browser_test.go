@@ -17,7 +17,7 @@ import (
 )
 
 // The buyer's whole journey in a real headless Chromium over the local
-// stack (real bootstraps, moto, the sandbox's SDK stand-in and window):
+// stack (real bootstraps, DynamoDB Local, moto, the sandbox's SDK stand-in and window):
 // pay and get a receipt; close the window, see the checkout page offer to
 // try again (USER_CANCEL) and pay; get declined and pay with another card.
 // In Korean and in English. Screenshots of every page land in
@@ -182,9 +182,11 @@ func TestBuyerJourneyInChromium(t *testing.T) {
 		var env struct {
 			EntityBody struct{ OrderID, CheckoutURL string }
 		}
-		if r.Status != 200 || json.Unmarshal(r.Body, &env) != nil {
+		if r.Status != 200 || json.Unmarshal(r.Body, &env) != nil || !strings.Contains(env.EntityBody.CheckoutURL, "?token=") {
 			t.Fatalf("create order: %d %s", r.Status, r.Body)
 		}
+		// The checkout URL as the merchant got it, its checkout token in
+		// its query: the buyer's pages add only the language to it.
 		return env.EntityBody.OrderID, env.EntityBody.CheckoutURL
 	}
 	orderStatus := func(id string) string {
@@ -206,7 +208,7 @@ func TestBuyerJourneyInChromium(t *testing.T) {
 
 			// Pay and get a receipt.
 			id, checkout := createOrder("Hanbok rental, 1 day", 39000)
-			b.run("open checkout", chromedp.Navigate(checkout+"?lang="+lang.code))
+			b.run("open checkout", chromedp.Navigate(checkout+"&lang="+lang.code))
 			b.waitState("checkout")
 			if got := b.text("#pay"); !strings.Contains(got, lang.payWord) {
 				t.Errorf("pay button reads %q", got)
@@ -239,7 +241,7 @@ func TestBuyerJourneyInChromium(t *testing.T) {
 			// checkout page, told nothing was charged and free to pay again.
 			// No fail redirect: that is the redirect flow's PAY_PROCESS_CANCELED.
 			id, checkout = createOrder("Tea set", 52000)
-			checkoutURL := checkout + "?lang=" + lang.code
+			checkoutURL := checkout + "&lang=" + lang.code
 			b.run("open checkout", chromedp.Navigate(checkoutURL))
 			b.waitState("checkout")
 			b.run("pay", click("#pay"))
@@ -275,7 +277,7 @@ func TestBuyerJourneyInChromium(t *testing.T) {
 
 			// Declined, then paid with another card.
 			id, checkout = createOrder("Fan, hand-painted", 27000)
-			b.run("open checkout", chromedp.Navigate(checkout+"?lang="+lang.code))
+			b.run("open checkout", chromedp.Navigate(checkout+"&lang="+lang.code))
 			b.waitState("checkout")
 			b.run("pay", click("#pay"))
 			b.inWindowClick("decline", "#decline")

@@ -208,11 +208,22 @@ func TestOrderEventsFromTheStream(t *testing.T) {
 	refund(pk, 5000, "refund-2")
 	refund(pk, 0, "refund-rest")
 
-	// Declined: a paymentKey Toss never authorized.
+	// Declined by Toss: the attempt is one Toss issued, for another order
+	// (403 FORBIDDEN_REQUEST), a fact about this one.
 	declined := create("Declined card", 12000)
-	body, _ := json.Marshal(map[string]any{"paymentKey": "tgen_20261129000000declined01", "orderId": declined, "amount": 12000})
-	if r := do(t, "POST", s.URL+"/payments/confirm", map[string]string{"Content-Type": "application/json"}, body); r.Status < 400 || r.Status >= 500 {
-		t.Fatalf("confirm of an unknown payment: %d %s", r.Status, r.Body)
+	stray := s.Sandbox.Authorize(create("Another cart", 12000), "Another cart", 12000)
+	body, _ := json.Marshal(map[string]any{"paymentKey": stray, "orderId": declined, "amount": 12000})
+	if r := do(t, "POST", s.URL+"/payments/confirm", map[string]string{"Content-Type": "application/json"}, body); r.Status != 403 {
+		t.Fatalf("confirm of another order's payment: %d %s", r.Status, r.Body)
+	}
+	// A paymentKey Toss never issued (anyone who knows the orderId can
+	// send one) is no fact about the order: no event, however many.
+	forged := create("Forged attempts", 12000)
+	for i := range 3 {
+		body, _ := json.Marshal(map[string]any{"paymentKey": fmt.Sprintf("tgen_20261129000000forged%02d", i), "orderId": forged, "amount": 12000})
+		if r := do(t, "POST", s.URL+"/payments/confirm", map[string]string{"Content-Type": "application/json"}, body); r.Status != 404 {
+			t.Fatalf("confirm of a made-up payment: %d %s", r.Status, r.Body)
+		}
 	}
 
 	// Removed by the TTL, and deleted by the merchant.
@@ -253,6 +264,9 @@ func TestOrderEventsFromTheStream(t *testing.T) {
 		}
 		if len(got) != 7 {
 			t.Errorf("%d distinct events, want 7: %v", len(got), detailTypes(got))
+		}
+		if g := ofOrder(got, forged); len(g) != 0 {
+			t.Errorf("made-up paymentKeys put events on the bus: %v", detailTypes(g))
 		}
 		var refunded []int64
 		for _, e := range ofOrder(got, paid) {

@@ -11,7 +11,7 @@ import (
 
 // TestRealFunctionsThroughTheAPI builds three of the project's own functions
 // from template.yaml with the project's Makefile and calls them through the
-// local API, with moto, the keys secret and the sandbox as `make local` sets
+// local API, with DynamoDB Local, the keys secret on moto and the sandbox as `make local` sets
 // them up: the merchant creates an order, reads it back and the buyer opens
 // its checkout page, which must load the sandbox's SDK.
 func TestRealFunctionsThroughTheAPI(t *testing.T) {
@@ -42,15 +42,15 @@ func TestRealFunctionsThroughTheAPI(t *testing.T) {
 	}
 	var created struct {
 		EntityBody struct {
-			OrderID, Status, CheckoutURL string
-			Amount                       int64
+			OrderID, Status, CheckoutURL, CheckoutToken string
+			Amount                                      int64
 		}
 	}
 	if err := json.Unmarshal(r.Body, &created); err != nil {
 		t.Fatal(err)
 	}
 	o := created.EntityBody
-	if o.OrderID == "" || o.Amount != 39000 || o.CheckoutURL != s.URL+"/checkout/"+o.OrderID {
+	if o.OrderID == "" || o.Amount != 39000 || o.CheckoutToken == "" || o.CheckoutURL != s.URL+"/checkout/"+o.OrderID+"?token="+o.CheckoutToken {
 		t.Fatalf("created order %+v (API %s)", o, s.URL)
 	}
 

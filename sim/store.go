@@ -133,3 +133,11 @@ func (st store) Rechecks(ctx context.Context, now time.Time, limit int) ([]*orde
 func (st store) Rechecked(ctx context.Context, id string, version int64, next, now time.Time) (*orders.Order, error) {
 	return do(st.s, "Store.Rechecked "+id, func() (*orders.Order, error) { return st.mem.Rechecked(ctx, id, version, next, now) })
 }
+
+func (st store) Release(ctx context.Context, id, pk string, now time.Time) (*orders.Order, error) {
+	return do(st.s, "Store.Release "+id+" "+pk, func() (*orders.Order, error) { return st.mem.Release(ctx, id, pk, now) })
+}
+
+func (st store) AdmitTokenLookup(ctx context.Context, id, token string, now time.Time) (*orders.Order, error) {
+	return do(st.s, "Store.AdmitTokenLookup "+id, func() (*orders.Order, error) { return st.mem.AdmitTokenLookup(ctx, id, token, now) })
+}

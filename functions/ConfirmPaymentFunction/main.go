@@ -9,6 +9,6 @@ import (
 )
 
 func main() {
-	svc := app.New("ConfirmPaymentFunction").WithEngine().WithIdempotency().Service()
+	svc := app.New("ConfirmPaymentFunction").WithEngine().WithCeiling().WithIdempotency().Service()
 	lambda.Start(svc.ConfirmHandler())
 }

@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	svc := app.New("PaymentSuccessFunction").WithEngine().Service()
+	svc := app.New("PaymentSuccessFunction").WithEngine().WithCeiling().Service()
 	lambda.Start(svc.Page(svc.PaymentSuccess))
 }

@@ -8,6 +8,6 @@ import (
 )
 
 func main() {
-	svc := app.New("TossWebhookFunction").WithEngine().Service()
+	svc := app.New("TossWebhookFunction").WithEngine().WithCeiling().Service()
 	lambda.Start(svc.JSON(svc.TossWebhook))
 }

@@ -39,10 +39,26 @@ const maxFailMessage = 200
 type page struct {
 	lang  pages.Lang
 	nonce string
+	// token is the checkout token the request carried (its "token" query
+	// value, if of a token's shape), which every link back to the
+	// checkout keeps: the buyer who came with it keeps the order's own
+	// budget through a retry. Whether it is the order's is for the
+	// order's own writes to decide (orders.Claim); a wrong one only ever
+	// goes back to whoever sent it, and grants nothing.
+	token string
 }
 
 func (s *Service) pageFor(r *apigw.Request, q url.Values) page {
-	return page{lang: pages.Negotiate(apigw.Header(r, "accept-language"), q.Get("lang")), nonce: pages.NewNonce()}
+	return page{lang: pages.Negotiate(apigw.Header(r, "accept-language"), q.Get("lang")), nonce: pages.NewNonce(), token: tokenOf(q)}
+}
+
+// tokenOf is the checkout token of a query, or "" when it has none of a
+// token's shape.
+func tokenOf(q url.Values) string {
+	if t := q.Get(tokenParam); orders.ValidToken(t) {
+		return t
+	}
+	return ""
 }
 
 // html renders a page with the security headers every buyer page carries.
@@ -69,13 +85,20 @@ func (s *Service) notice(r *apigw.Request, kind pages.NoticeKind, orderID string
 func (s *Service) noticePage(p page, r *apigw.Request, kind pages.NoticeKind, orderID, receiptURL string, status int) apigw.Response {
 	v := pages.NoticeView{Lang: p.lang, Nonce: p.nonce, Kind: kind, OrderID: orderID, ReceiptURL: receiptURL}
 	if orderID != "" && kind != noticeNotFound {
-		v.CheckoutURL = s.checkoutLink(r, orderID, p.lang)
+		v.CheckoutURL = s.checkoutLink(r, orderID, p)
 	}
 	return s.html(status, p, false, func(b *bytes.Buffer) error { return pages.Notice(b, v) })
 }
 
-func (s *Service) checkoutLink(r *apigw.Request, orderID string, lang pages.Lang) string {
-	return s.CheckoutURL(r, orderID) + "?lang=" + url.QueryEscape(string(lang))
+// checkoutLink is the way back to the order's checkout, in the page's
+// language and with the checkout token the request came with.
+func (s *Service) checkoutLink(r *apigw.Request, orderID string, p page) string {
+	u := s.CheckoutURL(r, orderID, p.token)
+	sep := "?"
+	if p.token != "" {
+		sep = "&"
+	}
+	return u + sep + "lang=" + url.QueryEscape(string(p.lang))
 }
 
 // PaymentSuccess is GET /payments/success, the successUrl: it checks the
@@ -94,7 +117,10 @@ func (s *Service) PaymentSuccess(ctx context.Context, r *apigw.Request) apigw.Re
 		return s.noticePage(p, r, noticeBadRequest, "", "", http.StatusBadRequest)
 	}
 	ctx = withOrder(ctx, orderID)
-	res, err := s.Engine.Confirm(ctx, paymentKey, orderID, amount)
+	// The checkout page put the order's token into the successUrl it gave
+	// Toss: this redirect then draws on the order's own budget, which
+	// nobody without the checkout URL can spend.
+	res, err := s.Engine.ConfirmWithToken(ctx, p.token, paymentKey, orderID, amount)
 	var am *payments.AmountMismatchError
 	var np *payments.NotPayableError
 	var rl *payments.RateLimitedError
@@ -102,7 +128,7 @@ func (s *Service) PaymentSuccess(ctx context.Context, r *apigw.Request) apigw.Re
 	case errors.Is(err, payments.ErrOrderNotFound):
 		return s.noticePage(p, r, noticeNotFound, "", "", http.StatusNotFound)
 	case errors.As(err, &am):
-		v := pages.AmountRefusedView{Lang: p.lang, Nonce: p.nonce, OrderID: orderID, CheckoutURL: s.checkoutLink(r, orderID, p.lang)}
+		v := pages.AmountRefusedView{Lang: p.lang, Nonce: p.nonce, OrderID: orderID, CheckoutURL: s.checkoutLink(r, orderID, p)}
 		return s.html(http.StatusBadRequest, p, false, func(b *bytes.Buffer) error { return pages.AmountRefused(b, v) })
 	case errors.As(err, &np):
 		if np.Order.Status.Paid() {
@@ -112,9 +138,11 @@ func (s *Service) PaymentSuccess(ctx context.Context, r *apigw.Request) apigw.Re
 	case errors.Is(err, payments.ErrInvalidRequest):
 		return s.noticePage(p, r, noticeBadRequest, "", "", http.StatusBadRequest)
 	case errors.As(err, &rl):
-		// Others spent the order's attempts (or this buyer did, card after
-		// card): the page asks again by itself once one is free, which is
-		// at most orders.AttemptWindow away, inside Toss's confirm window.
+		// The caller's budget is spent: without the checkout token, others
+		// may have spent the anonymous one; with it, only this buyer could
+		// have (card after card). The page asks again by itself once a call
+		// is free, which is at most a minute away, inside Toss's confirm
+		// window.
 		wait := retryAfterSeconds(rl.RetryAfter)
 		v := pages.ProcessingView{Lang: p.lang, Nonce: p.nonce, OrderID: orderID, RefreshURL: s.selfURL(r), RefreshSeconds: wait}
 		resp := s.html(http.StatusTooManyRequests, p, false, func(b *bytes.Buffer) error { return pages.Processing(b, v) })
@@ -135,7 +163,7 @@ func (s *Service) PaymentSuccess(ctx context.Context, r *apigw.Request) apigw.Re
 		}
 		return s.html(http.StatusOK, p, false, func(b *bytes.Buffer) error { return pages.Receipt(b, v) })
 	case payments.OutcomeDeclined:
-		v := pages.DeclinedView{Lang: p.lang, Nonce: p.nonce, OrderID: orderID, RetryURL: s.checkoutLink(r, orderID, p.lang)}
+		v := pages.DeclinedView{Lang: p.lang, Nonce: p.nonce, OrderID: orderID, RetryURL: s.checkoutLink(r, orderID, p)}
 		if f := res.Failure; f != nil {
 			v.Code, v.Message = f.Code, f.Message
 		}
@@ -194,17 +222,21 @@ func (s *Service) PaymentFail(ctx context.Context, r *apigw.Request) apigw.Respo
 	v := pages.FailView{Lang: p.lang, Nonce: p.nonce, Code: code, Message: message}
 	if orderID != "" {
 		ctx = withOrder(ctx, orderID)
-		_, err := s.Orders.Get(ctx, orderID, s.now())
+		o, err := s.Orders.Get(ctx, orderID, s.now())
 		switch {
 		case err == nil:
 			// Whatever its state: the checkout page shows a paid or
-			// expired order as such.
-			v.CheckoutURL = s.checkoutLink(r, orderID, p.lang)
+			// expired order as such. The token goes back only if it is
+			// the order's (the failUrl the checkout page made carries it).
+			if !o.TokenMatches(p.token) {
+				p.token = ""
+			}
+			v.CheckoutURL = s.checkoutLink(r, orderID, p)
 		case errors.Is(err, orders.ErrNotFound):
 			// Unknown order: no way back to offer.
 		default:
 			s.log().ErrorContext(ctx, "read order for fail redirect", "error", err)
-			v.CheckoutURL = s.checkoutLink(r, orderID, p.lang)
+			v.CheckoutURL = s.checkoutLink(r, orderID, p)
 		}
 	}
 	// The buyer's word, logged for operators: the code is reduced to Toss's
@@ -257,6 +289,12 @@ func (s *Service) Checkout(ctx context.Context, r *apigw.Request) apigw.Response
 		s.log().ErrorContext(ctx, "get order", "error", err)
 		return s.noticePage(p, r, noticeUnavailable, "", "", http.StatusServiceUnavailable)
 	}
+	// The checkout URL the merchant gave the buyer carries the order's
+	// token, which this page passes on (below, and in its links). A token
+	// that is not the order's goes nowhere: the page works as without one.
+	if !o.TokenMatches(p.token) {
+		p.token = ""
+	}
 	switch {
 	case o.Status.Paid():
 		return s.noticePage(p, r, noticePaid, o.ID, receiptOf(o), http.StatusOK)
@@ -273,12 +311,18 @@ func (s *Service) Checkout(ctx context.Context, r *apigw.Request) apigw.Response
 	}
 	base := s.baseURL(r)
 	lang := url.QueryEscape(string(p.lang))
+	// The successUrl handed to Toss carries the token on, so that the
+	// buyer's redirect draws on the order's own budget.
+	tok := ""
+	if p.token != "" {
+		tok = "&" + tokenParam + "=" + url.QueryEscape(p.token)
+	}
 	v := pages.CheckoutView{
 		Lang: p.lang, Nonce: p.nonce, OrderID: o.ID, OrderName: o.Name, Amount: o.Amount, Currency: o.Currency,
 		ClientKey: keys.TossClientKey, CustomerKey: customerKey(o.ID),
 		CustomerEmail: o.CustomerEmail, CustomerName: o.CustomerName,
-		SuccessURL: base + "/payments/success?lang=" + lang,
-		FailURL:    base + "/payments/fail?lang=" + lang + "&orderId=" + url.QueryEscape(o.ID),
+		SuccessURL: base + "/payments/success?lang=" + lang + tok,
+		FailURL:    base + "/payments/fail?lang=" + lang + "&orderId=" + url.QueryEscape(o.ID) + tok,
 		SDKURL:     s.Config.TossSDKURL,
 	}
 	return s.html(http.StatusOK, p, true, func(b *bytes.Buffer) error { return pages.Checkout(b, v) })

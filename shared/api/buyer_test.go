@@ -70,7 +70,7 @@ func TestPaymentSuccessOutcomes(t *testing.T) {
 				if n := h.confirmRequests(o.OrderID); n != 0 {
 					t.Errorf("%d confirm requests reached Toss", n)
 				}
-				if href := linkHref(body, "back"); !strings.HasPrefix(href, o.CheckoutURL) {
+				if href := linkHref(body, "back"); !strings.HasPrefix(href, o.checkoutPage()+"?") {
 					t.Errorf("back link %q, want the checkout", href)
 				}
 				if got := h.getOrder(o.OrderID); got.Status != "PENDING" {
@@ -119,8 +119,8 @@ func TestPaymentSuccessOutcomes(t *testing.T) {
 			},
 			status: 200, state: "declined",
 			check: func(t *testing.T, h *harness, o orderView, body string) {
-				if href := linkHref(body, "retry"); !strings.HasPrefix(href, o.CheckoutURL+"?") {
-					t.Errorf("retry link %q, want the checkout %s", href, o.CheckoutURL)
+				if href := linkHref(body, "retry"); !strings.HasPrefix(href, o.checkoutPage()+"?") {
+					t.Errorf("retry link %q, want the checkout %s", href, o.checkoutPage())
 				}
 				if !strings.Contains(body, `data-code="FORBIDDEN_REQUEST"`) {
 					t.Errorf("the page does not carry Toss's code")
@@ -212,7 +212,7 @@ func TestPaymentFail(t *testing.T) {
 		q := url.Values{"code": {"REJECT_CARD_COMPANY"}, "message": {long}, "orderId": {o.OrderID}, "lang": {"en"}}
 		resp := h.page(h.svc.PaymentFail, rq{Method: "GET", Path: "/payments/fail", Query: q.Encode()})
 		wantPage(t, resp, 200, "fail")
-		if href := linkHref(resp.Body, "retry"); !strings.HasPrefix(href, o.CheckoutURL+"?") {
+		if href := linkHref(resp.Body, "retry"); !strings.HasPrefix(href, o.checkoutPage()+"?") {
 			t.Errorf("retry link %q, want the checkout", href)
 		}
 		if got := h.storedOrder(o.OrderID); got.Version != before.Version || got.LastFailure != nil || got.Status != orders.StatusPending {
@@ -298,8 +298,8 @@ func TestPaymentFail(t *testing.T) {
 			resp := h.page(h.svc.PaymentFail, rq{Method: "GET", Path: "/payments/fail", Query: tc.query(o).Encode()})
 			wantPage(t, resp, 200, "fail")
 			href := linkHref(resp.Body, "retry")
-			if tc.wantLink && !strings.HasPrefix(href, o.CheckoutURL+"?") {
-				t.Errorf("retry link %q, want the checkout %s", href, o.CheckoutURL)
+			if tc.wantLink && !strings.HasPrefix(href, o.checkoutPage()+"?") {
+				t.Errorf("retry link %q, want the checkout %s", href, o.checkoutPage())
 			}
 			if !tc.wantLink && hasID(resp.Body, "retry") {
 				t.Errorf("retry link offered: %q", href)
@@ -540,12 +540,20 @@ func TestCheckoutStates(t *testing.T) {
 	}
 }
 
-// A buyer who fails once, then pays: the whole round trip through the pages.
+// A buyer who fails once, then pays: the whole round trip through the
+// pages, from the checkout URL the merchant was given. Its checkout token
+// travels on: into the successUrl and failUrl handed to Toss, back into
+// the retry link, and into the confirm, which draws on the order's own
+// budget and leaves the anonymous one untouched.
 func TestBuyerJourney(t *testing.T) {
 	h := newHarness(t)
 	o := h.createOrder("Hanbok", 39000)
+	cu, _ := url.Parse(o.CheckoutURL)
+	if cu.Query().Get("token") != o.CheckoutToken {
+		t.Fatalf("checkoutUrl %q does not carry the checkout token", o.CheckoutURL)
+	}
 
-	r := h.page(h.svc.Checkout, rq{Method: "GET", Path: "/checkout/" + o.OrderID, Query: "lang=ja", Params: map[string]string{"orderId": o.OrderID}})
+	r := h.page(h.svc.Checkout, rq{Method: "GET", Path: cu.Path, Query: cu.RawQuery + "&lang=ja", Params: map[string]string{"orderId": o.OrderID}})
 	wantPage(t, r, 200, "checkout")
 	var d checkoutData
 	if m := checkoutDataRe.FindStringSubmatch(r.Body); m == nil || json.Unmarshal([]byte(m[1]), &d) != nil {
@@ -553,6 +561,11 @@ func TestBuyerJourney(t *testing.T) {
 	}
 	if d.Language != "JA" {
 		t.Errorf("window language %q", d.Language)
+	}
+	for name, u := range map[string]string{"successUrl": d.SuccessURL, "failUrl": d.FailURL} {
+		if pu, err := url.Parse(u); err != nil || pu.Query().Get("token") != o.CheckoutToken {
+			t.Errorf("%s %q does not carry the checkout token", name, u)
+		}
 	}
 
 	// The buyer closes the window: Toss redirects to failUrl with its own query added.
@@ -562,8 +575,8 @@ func TestBuyerJourney(t *testing.T) {
 	q.Set("message", "canceled")
 	r = h.page(h.svc.PaymentFail, rq{Method: "GET", Path: fu.Path, Query: q.Encode()})
 	wantPage(t, r, 200, "fail")
-	if href := linkHref(r.Body, "retry"); !strings.HasPrefix(href, o.CheckoutURL) || !strings.Contains(href, "lang=ja") {
-		t.Errorf("retry link %q", href)
+	if href := linkHref(r.Body, "retry"); !strings.HasPrefix(href, o.CheckoutURL+"&") || !strings.Contains(href, "lang=ja") {
+		t.Errorf("retry link %q, want the checkout URL with its token", href)
 	}
 
 	// Then approves: Toss redirects to successUrl.
@@ -582,5 +595,14 @@ func TestBuyerJourney(t *testing.T) {
 	// The closed window was the browser's word: not recorded (PaymentFail).
 	if got := h.getOrder(o.OrderID); got.Status != "DONE" || got.LastFailure != nil {
 		t.Errorf("order %+v", got)
+	}
+	if got := h.storedOrder(o.OrderID); len(got.TokenAttempts) != 1 || len(got.RecentAttempts) != 0 {
+		t.Errorf("the redirect spent %d of the token's budget and %d of the anonymous one, want 1 and 0", len(got.TokenAttempts), len(got.RecentAttempts))
+	}
+	// A checkout page opened with a token that is not the order's works,
+	// as without one: the token goes nowhere.
+	r = h.page(h.svc.Checkout, rq{Method: "GET", Path: cu.Path, Query: "token=" + orders.NewToken(), Params: map[string]string{"orderId": o.OrderID}})
+	if strings.Contains(r.Body, "token=") {
+		t.Errorf("a wrong token was passed on: %s", r.Body)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"regexp"
@@ -49,6 +50,36 @@ type confirmBody struct {
 	PaymentKey string          `json:"paymentKey"`
 	OrderID    string          `json:"orderId"`
 	Amount     json.RawMessage `json:"amount"` // see parseConfirmAmount
+	// CheckoutToken is the order's checkout token (POST /orders gives it
+	// to the merchant, who gives it to its frontend): the confirm then
+	// draws on the order's own budget of Toss calls. Optional.
+	CheckoutToken string `json:"checkoutToken"`
+}
+
+// idempotencyScope is the Idempotency-Key scope of a confirm by a caller
+// nobody authenticated: the payment it confirms (orderId, paymentKey and
+// the amount's value), so that a key is only ever met by requests about
+// the same payment. Anyone can send any key, and a frontend's keys can be
+// guessed (the orderId is a common choice): scoped by caller alone, a
+// stranger could store an answer (a refused amount, say) under the key a
+// buyer's frontend is about to send, and that buyer's real confirm would
+// meet it for 15 days. Scoped by the payment, a request that finds an
+// answer stored is about the same payment and gets that payment's answer,
+// and since the stored request is then the same one, a key reused with
+// another body is another request, never 422. The checkout token is left
+// out of both: it changes whose budget a confirm spends, not what it does.
+func idempotencyScope(in confirmBody) (caller string, body []byte) {
+	amount := string(in.Amount)
+	if n, ok := parseConfirmAmount(in.Amount); ok {
+		amount = strconv.FormatInt(n, 10)
+	}
+	caller = fmt.Sprintf("public/%d:%s/%d:%s/%s", len(in.OrderID), in.OrderID, len(in.PaymentKey), in.PaymentKey, amount)
+	body, _ = json.Marshal(struct {
+		PaymentKey string `json:"paymentKey"`
+		OrderID    string `json:"orderId"`
+		Amount     string `json:"amount"`
+	}{in.PaymentKey, in.OrderID, amount}) // three strings: cannot fail
+	return caller, body
 }
 
 func withOrder(ctx context.Context, orderID string) context.Context {
@@ -60,11 +91,11 @@ func withOrder(ctx context.Context, orderID string) context.Context {
 // code and status when Toss declined, ours otherwise.
 func (s *Service) ConfirmPayment(ctx context.Context, r *apigw.Request) apigw.Response {
 	var in confirmBody
-	body, fail := readJSON(r, &in)
-	if fail != nil {
+	if _, fail := readJSON(r, &in); fail != nil {
 		return *fail
 	}
-	return s.idempotent(ctx, r, "public", body, func(ctx context.Context) apigw.Response {
+	caller, body := idempotencyScope(in)
+	return s.idempotent(ctx, r, caller, body, func(ctx context.Context) apigw.Response {
 		return s.confirm(ctx, r, in, func(o *orders.Order, status string) any {
 			return paymentEntity(o, in.PaymentKey, status)
 		})
@@ -84,7 +115,11 @@ func (s *Service) confirm(ctx context.Context, r *apigw.Request, in confirmBody,
 	if orders.ValidID(in.OrderID) {
 		ctx = withOrder(ctx, in.OrderID)
 	}
-	res, err := s.Engine.Confirm(ctx, in.PaymentKey, in.OrderID, amount)
+	token := ""
+	if orders.ValidToken(in.CheckoutToken) {
+		token = in.CheckoutToken
+	}
+	res, err := s.Engine.ConfirmWithToken(ctx, token, in.PaymentKey, in.OrderID, amount)
 	if err != nil {
 		return s.confirmError(ctx, r, err)
 	}

@@ -380,17 +380,18 @@ func wantEntity(t *testing.T, resp apigw.Response, status int, entityType string
 // ---- merchant shortcuts --------------------------------------------------------
 
 type orderView struct {
-	OrderID      string    `json:"orderId"`
-	OrderName    string    `json:"orderName"`
-	Amount       int64     `json:"amount"`
-	Currency     string    `json:"currency"`
-	RefOrderID   string    `json:"refOrderId"`
-	Status       string    `json:"status"`
-	CheckoutURL  string    `json:"checkoutUrl"`
-	PaymentKey   string    `json:"paymentKey"`
-	PayableUntil time.Time `json:"payableUntil"`
-	CreatedAt    time.Time `json:"createdAt"`
-	Payment      *struct {
+	OrderID       string    `json:"orderId"`
+	OrderName     string    `json:"orderName"`
+	Amount        int64     `json:"amount"`
+	Currency      string    `json:"currency"`
+	RefOrderID    string    `json:"refOrderId"`
+	Status        string    `json:"status"`
+	CheckoutURL   string    `json:"checkoutUrl"`
+	CheckoutToken string    `json:"checkoutToken"`
+	PaymentKey    string    `json:"paymentKey"`
+	PayableUntil  time.Time `json:"payableUntil"`
+	CreatedAt     time.Time `json:"createdAt"`
+	Payment       *struct {
 		Status        string     `json:"status"`
 		ApprovedAt    *time.Time `json:"approvedAt"`
 		CardNumber    string     `json:"cardNumber"`
@@ -456,6 +457,11 @@ func (h *harness) success(orderID, paymentKey string, amount int64) apigw.Respon
 	q := url.Values{"paymentType": {"NORMAL"}, "orderId": {orderID}, "paymentKey": {paymentKey}, "amount": {fmt.Sprint(amount)}}
 	return h.page(h.svc.PaymentSuccess, rq{Method: "GET", Path: "/payments/success", Query: "lang=en&" + q.Encode()})
 }
+
+// checkoutPage is the order's checkout page without the token its
+// checkoutUrl carries: where a link from a request that came without the
+// token leads.
+func (o orderView) checkoutPage() string { return baseURL + "/checkout/" + o.OrderID }
 
 // storedOrder reads an order straight from the store, with what the API's
 // view leaves out (Version, RecentAttempts).

@@ -15,15 +15,20 @@ import (
 
 // OrderEntity is an order as the API shows it (entityType "order").
 type OrderEntity struct {
-	OrderID       string          `json:"orderId"`
-	OrderName     string          `json:"orderName"`
-	Amount        int64           `json:"amount"`
-	Currency      string          `json:"currency"`
-	RefOrderID    string          `json:"refOrderId,omitempty"`
-	CustomerEmail string          `json:"customerEmail,omitempty"`
-	CustomerName  string          `json:"customerName,omitempty"`
-	Status        orders.Status   `json:"status"`
-	CheckoutURL   string          `json:"checkoutUrl"`
+	OrderID       string        `json:"orderId"`
+	OrderName     string        `json:"orderName"`
+	Amount        int64         `json:"amount"`
+	Currency      string        `json:"currency"`
+	RefOrderID    string        `json:"refOrderId,omitempty"`
+	CustomerEmail string        `json:"customerEmail,omitempty"`
+	CustomerName  string        `json:"customerName,omitempty"`
+	Status        orders.Status `json:"status"`
+	CheckoutURL   string        `json:"checkoutUrl"`
+	// CheckoutToken is the order's capability, also in CheckoutURL: hand
+	// it to a single-page frontend that confirms through POST
+	// /payments/confirm (its checkoutToken field). Absent in order events
+	// and on orders made before tokens.
+	CheckoutToken string          `json:"checkoutToken,omitempty"`
 	PaymentKey    string          `json:"paymentKey,omitempty"`
 	Payment       *PaymentSummary `json:"payment"`
 	LastFailure   *FailureEntity  `json:"lastFailure"`
@@ -68,16 +73,26 @@ func (s *Service) baseURL(r *apigw.Request) string {
 	return apigw.BaseURL(r)
 }
 
-// CheckoutURL is where the buyer of an order pays.
-func (s *Service) CheckoutURL(r *apigw.Request, orderID string) string {
-	return s.baseURL(r) + "/checkout/" + url.PathEscape(orderID)
+// CheckoutURL is where the buyer of an order pays: with token (the
+// order's CheckoutToken, "" for none) as its query, the link whose holder
+// draws on the order's own budget of Toss calls.
+func (s *Service) CheckoutURL(r *apigw.Request, orderID, token string) string {
+	u := s.baseURL(r) + "/checkout/" + url.PathEscape(orderID)
+	if token != "" {
+		u += "?" + tokenParam + "=" + url.QueryEscape(token)
+	}
+	return u
 }
+
+// tokenParam is the query parameter of the checkout token in the checkout
+// URL, the successUrl and the failUrl.
+const tokenParam = "token"
 
 func (s *Service) orderEntity(r *apigw.Request, o *orders.Order) OrderEntity {
 	e := OrderEntity{
 		OrderID: o.ID, OrderName: o.Name, Amount: o.Amount, Currency: o.Currency, RefOrderID: o.RefOrderID,
 		CustomerEmail: o.CustomerEmail, CustomerName: o.CustomerName, Status: o.Status,
-		CheckoutURL: s.CheckoutURL(r, o.ID), PaymentKey: o.PaymentKey,
+		CheckoutURL: s.CheckoutURL(r, o.ID, o.CheckoutToken), CheckoutToken: o.CheckoutToken, PaymentKey: o.PaymentKey,
 		PayableUntil: o.PayableUntil.UTC(), CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC(),
 	}
 	if p := o.Payment; p != nil {

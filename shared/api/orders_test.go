@@ -49,8 +49,10 @@ func TestCreateOrder(t *testing.T) {
 			if o.Status != "PENDING" || o.Currency != "KRW" || o.OrderName != tc.want.OrderName || o.Amount != tc.want.Amount || o.RefOrderID != tc.wantRef {
 				t.Errorf("order %+v", o)
 			}
-			if want := baseURL + "/checkout/" + o.OrderID; o.CheckoutURL != want {
-				t.Errorf("checkoutUrl %q, want %q", o.CheckoutURL, want)
+			// The checkout URL carries the order's checkout token, which is
+			// also given whole for a single-page frontend.
+			if want := baseURL + "/checkout/" + o.OrderID + "?token=" + o.CheckoutToken; !orders.ValidToken(o.CheckoutToken) || o.CheckoutURL != want {
+				t.Errorf("checkoutUrl %q, checkoutToken %q, want %q", o.CheckoutURL, o.CheckoutToken, want)
 			}
 			if now := h.clock.Now(); !o.CreatedAt.Equal(now) || !o.PayableUntil.Equal(now.Add(24*time.Hour)) {
 				t.Errorf("createdAt %v payableUntil %v, want %v and a day later", o.CreatedAt, o.PayableUntil, now)

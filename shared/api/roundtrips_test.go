@@ -2,7 +2,7 @@ package api_test
 
 // Round trips per request type: the DynamoDB and Secrets Manager calls each
 // function makes, counted by awstest.Calls on its AWS clients, over
-// moto_server, with the production wiring (shared/app, as each function's
+// DynamoDB Local and moto_server's Secrets Manager, with the production wiring (shared/app, as each function's
 // main.go builds it) and the Toss sandbox. Each case runs in a fresh
 // execution environment, so the counts include the keys' first load.
 //
@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
@@ -35,7 +34,8 @@ import (
 	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
 
-// rtStack is moto with the tables and the keys secret, and the sandbox.
+// rtStack is DynamoDB Local with the tables, moto with the keys secret,
+// and the sandbox.
 type rtStack struct {
 	t        *testing.T
 	sb       *tosstest.Server
@@ -44,16 +44,12 @@ type rtStack struct {
 
 func startRTStack(t *testing.T) *rtStack {
 	t.Helper()
-	endpoint := os.Getenv("MOTO_ENDPOINT")
-	if endpoint == "" {
-		ep, stop, err := awstest.StartMoto()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(stop)
-		endpoint = ep
+	servers, stop, err := awstest.StartServers()
+	if err != nil {
+		t.Fatal(err)
 	}
-	env := awsclient.Env{Region: "us-east-1", AccessKeyID: "testing", SecretAccessKey: "testing", DynamoDBEndpoint: endpoint, SecretsEndpoint: endpoint}
+	t.Cleanup(stop)
+	env := awsclient.Env{Region: "us-east-1", AccessKeyID: "testing", SecretAccessKey: "testing", DynamoDBEndpoint: servers.DynamoDB, SecretsEndpoint: servers.SecretsManager}
 	ctx := context.Background()
 	db := env.DynamoDB()
 	ordersTable, idemTable, secretID := awstest.UniqueName("rt-orders"), awstest.UniqueName("rt-idempotency"), awstest.UniqueName("rt-keys")
@@ -67,7 +63,7 @@ func startRTStack(t *testing.T) *rtStack {
 		t.Fatal(err)
 	}
 	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+		"AWS_ENDPOINT_URL_DYNAMODB": servers.DynamoDB, "AWS_ENDPOINT_URL_SECRETS_MANAGER": servers.SecretsManager, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
 		"ORDERS_TABLE": ordersTable, "IDEMPOTENCY_TABLE": idemTable, "TOSS_SECRET_ID": secretID,
 		"TOSS_API_BASE_URL": sb.URL, "PAYMENT_MODE": "test",
 	} {

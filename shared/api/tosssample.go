@@ -62,14 +62,15 @@ func (s *Service) ConfirmHandler() LambdaHandler {
 // the sample servers ignore them (some sample-based frontends send more).
 func (s *Service) TossSampleConfirm(ctx context.Context, r *apigw.Request) apigw.Response {
 	var in confirmBody
-	body, fail := readLooseJSON(r, &in)
-	if fail != nil {
+	if _, fail := readLooseJSON(r, &in); fail != nil {
 		return tossShaped(r, *fail)
 	}
 	// The idempotency layer stores and replays this API's shape, which its
 	// rules read (what is remembered, what is transient); the answer is
-	// reshaped after it, replays included.
-	return tossShaped(r, s.idempotent(ctx, r, "public", body, func(ctx context.Context) apigw.Response {
+	// reshaped after it, replays included. Keys are scoped as on POST
+	// /payments/confirm (idempotencyScope).
+	caller, body := idempotencyScope(in)
+	return tossShaped(r, s.idempotent(ctx, r, caller, body, func(ctx context.Context) apigw.Response {
 		return s.confirm(ctx, r, in, func(o *orders.Order, status string) any {
 			if status != "DONE" {
 				return nil // 202: reshaped into a 409 without a body of its own

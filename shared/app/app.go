@@ -15,6 +15,7 @@ import (
 	"github.com/tossintl/backend/shared/obs"
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/payments"
+	"github.com/tossintl/backend/shared/ratelimit"
 	"github.com/tossintl/backend/shared/secrets"
 	"github.com/tossintl/backend/shared/toss"
 )
@@ -132,6 +133,25 @@ func (a *App) WithEngine() *App {
 		a.fail("toss client", err)
 	}
 	a.svc.Engine = &payments.Engine{Orders: a.svc.Orders, Toss: client, Logger: a.Log, Metrics: a.Metrics}
+	return a
+}
+
+// WithCeiling adds, to the engine (built if need be), the ceiling on Toss
+// calls that callers without an order's checkout token cause across all
+// orders: ANONYMOUS_TOSS_CALLS_PER_MINUTE, counted in LIMITS_TABLE. For
+// the functions anonymous callers reach (success redirect, confirm,
+// webhooks); the reconciler's and the merchant's calls never count.
+func (a *App) WithCeiling() *App {
+	a.WithEngine()
+	if a.svc.Engine.Ceiling != nil {
+		return a
+	}
+	a.require("WithCeiling", "LIMITS_TABLE")
+	a.svc.Engine.Ceiling = &ratelimit.Ceiling{
+		Name:      "anonymousTossCalls",
+		PerMinute: a.Config.AnonymousTossCallsPerMinute,
+		Counter:   ratelimit.NewDynamoCounter(a.dynamoDB(), a.Config.LimitsTable),
+	}
 	return a
 }
 

@@ -26,6 +26,7 @@ import (
 var allSettings = map[string]string{
 	"ORDERS_TABLE":      "orders-dev",
 	"IDEMPOTENCY_TABLE": "idempotency-dev",
+	"LIMITS_TABLE":      "limits-dev",
 	"TOSS_SECRET_ID":    "toss-keys-dev",
 	"AWS_REGION":        "ap-northeast-2",
 }
@@ -120,6 +121,12 @@ func TestWithBuildsOnlyWhatItNeeds(t *testing.T) {
 			orders: true, keys: true, engine: true, dynamoClient: true,
 		},
 		{
+			name:   "WithEngine and WithCeiling (PaymentSuccess, TossWebhookFunction): the ceiling's table, no idempotency",
+			vars:   only("ORDERS_TABLE", "TOSS_SECRET_ID", "LIMITS_TABLE"),
+			build:  func(a *App) { a.WithEngine().WithCeiling() },
+			orders: true, keys: true, engine: true, dynamoClient: true,
+		},
+		{
 			name:   "WithEngine and WithIdempotency (Confirm, CancelPaymentFunction)",
 			vars:   only("ORDERS_TABLE", "IDEMPOTENCY_TABLE", "TOSS_SECRET_ID"),
 			build:  func(a *App) { a.WithEngine().WithIdempotency() },
@@ -181,6 +188,8 @@ func TestWithRefusesMissingSettings(t *testing.T) {
 			func(a *App) { a.WithEngine() }, "config: TOSS_SECRET_ID must be set", "WithKeys"},
 		{"WithEngine without ORDERS_TABLE", only("TOSS_SECRET_ID"),
 			func(a *App) { a.WithEngine() }, "config: ORDERS_TABLE must be set", "WithOrders"},
+		{"WithCeiling without LIMITS_TABLE", only("ORDERS_TABLE", "TOSS_SECRET_ID"),
+			func(a *App) { a.WithEngine().WithCeiling() }, "config: LIMITS_TABLE must be set", "WithCeiling"},
 		{"New with an invalid setting", map[string]string{"ORDERS_TABLE": "o", "PAYMENT_MODE": "prod"},
 			func(a *App) { t.Error("New returned") }, `config: PAYMENT_MODE must be test or live, got "prod"`, ""},
 	}

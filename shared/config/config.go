@@ -17,27 +17,35 @@ import (
 // Config is every setting a function may read. Each function uses only what
 // it needs.
 type Config struct {
-	OrdersTable      string        // ORDERS_TABLE
-	IdempotencyTable string        // IDEMPOTENCY_TABLE
-	SecretID         string        // TOSS_SECRET_ID
-	Live             bool          // PAYMENT_MODE=live (default test)
-	TossAPIBaseURL   string        // TOSS_API_BASE_URL (default https://api.tosspayments.com)
-	TossSDKURL       string        // TOSS_SDK_URL (default https://js.tosspayments.com/v2/standard)
-	PublicBaseURL    string        // PUBLIC_BASE_URL (optional; default: the request's host)
-	UnpaidWindow     time.Duration // UNPAID_ORDER_WINDOW_MINUTES (default 1440)
-	ExpiredRetention time.Duration // EXPIRED_ORDER_RETENTION_DAYS (default 7)
-	MaxOrderAmount   int64         // MAX_ORDER_AMOUNT (default 10,000,000)
-	SecretCacheTTL   time.Duration // SECRET_CACHE_SECONDS (default 300; from 1, as secrets.New reads 0 as its default)
-	TossAcceptLang   string        // TOSS_ACCEPT_LANGUAGE (optional, e.g. en-US)
-	TossTestCode     string        // TOSS_TEST_CODE (test keys only; for local fault drills)
-	EventBusName     string        // EVENT_BUS_NAME (the order events' bus; OrderEventsFunction only)
-	APIURL           string        // API_URL (the API's own URL, for links made outside a request: order events)
+	OrdersTable      string // ORDERS_TABLE
+	IdempotencyTable string // IDEMPOTENCY_TABLE
+	LimitsTable      string // LIMITS_TABLE (the ceiling's counters)
+	// AnonymousTossCallsPerMinute is the ceiling on Toss calls callers
+	// without a checkout token cause across all orders, per calendar
+	// minute: ANONYMOUS_TOSS_CALLS_PER_MINUTE (default 600).
+	AnonymousTossCallsPerMinute int
+	SecretID                    string        // TOSS_SECRET_ID
+	Live                        bool          // PAYMENT_MODE=live (default test)
+	TossAPIBaseURL              string        // TOSS_API_BASE_URL (default https://api.tosspayments.com)
+	TossSDKURL                  string        // TOSS_SDK_URL (default https://js.tosspayments.com/v2/standard)
+	PublicBaseURL               string        // PUBLIC_BASE_URL (optional; default: the request's host)
+	UnpaidWindow                time.Duration // UNPAID_ORDER_WINDOW_MINUTES (default 1440)
+	ExpiredRetention            time.Duration // EXPIRED_ORDER_RETENTION_DAYS (default 7)
+	MaxOrderAmount              int64         // MAX_ORDER_AMOUNT (default 10,000,000)
+	SecretCacheTTL              time.Duration // SECRET_CACHE_SECONDS (default 300; from 1, as secrets.New reads 0 as its default)
+	TossAcceptLang              string        // TOSS_ACCEPT_LANGUAGE (optional, e.g. en-US)
+	TossTestCode                string        // TOSS_TEST_CODE (test keys only; for local fault drills)
+	EventBusName                string        // EVENT_BUS_NAME (the order events' bus; OrderEventsFunction only)
+	APIURL                      string        // API_URL (the API's own URL, for links made outside a request: order events)
 }
 
 // Defaults.
 const (
 	DefaultTossAPIBaseURL = "https://api.tosspayments.com"
 	DefaultTossSDKURL     = "https://js.tosspayments.com/v2/standard"
+	// DefaultAnonymousTossCallsPerMinute: 10 a second across all orders
+	// (README, "Abuse limits", has the reasoning).
+	DefaultAnonymousTossCallsPerMinute = 600
 )
 
 // FromEnv reads Config from the process environment.
@@ -65,20 +73,22 @@ func Load(getenv func(string) string) (Config, error) {
 		return n
 	}
 	c := Config{
-		OrdersTable:      str("ORDERS_TABLE", ""),
-		IdempotencyTable: str("IDEMPOTENCY_TABLE", ""),
-		SecretID:         str("TOSS_SECRET_ID", ""),
-		TossAPIBaseURL:   strings.TrimRight(str("TOSS_API_BASE_URL", DefaultTossAPIBaseURL), "/"),
-		TossSDKURL:       str("TOSS_SDK_URL", DefaultTossSDKURL),
-		PublicBaseURL:    strings.TrimRight(str("PUBLIC_BASE_URL", ""), "/"),
-		UnpaidWindow:     time.Duration(num("UNPAID_ORDER_WINDOW_MINUTES", 1440, 15, 43200)) * time.Minute,
-		ExpiredRetention: time.Duration(num("EXPIRED_ORDER_RETENTION_DAYS", 7, 1, 365)) * 24 * time.Hour,
-		MaxOrderAmount:   num("MAX_ORDER_AMOUNT", 10_000_000, 100, 1_000_000_000_000),
-		SecretCacheTTL:   time.Duration(num("SECRET_CACHE_SECONDS", 300, 1, 86400)) * time.Second,
-		TossAcceptLang:   str("TOSS_ACCEPT_LANGUAGE", ""),
-		TossTestCode:     str("TOSS_TEST_CODE", ""),
-		EventBusName:     str("EVENT_BUS_NAME", ""),
-		APIURL:           strings.TrimRight(str("API_URL", ""), "/"),
+		OrdersTable:                 str("ORDERS_TABLE", ""),
+		IdempotencyTable:            str("IDEMPOTENCY_TABLE", ""),
+		LimitsTable:                 str("LIMITS_TABLE", ""),
+		AnonymousTossCallsPerMinute: int(num("ANONYMOUS_TOSS_CALLS_PER_MINUTE", DefaultAnonymousTossCallsPerMinute, 1, 1_000_000)),
+		SecretID:                    str("TOSS_SECRET_ID", ""),
+		TossAPIBaseURL:              strings.TrimRight(str("TOSS_API_BASE_URL", DefaultTossAPIBaseURL), "/"),
+		TossSDKURL:                  str("TOSS_SDK_URL", DefaultTossSDKURL),
+		PublicBaseURL:               strings.TrimRight(str("PUBLIC_BASE_URL", ""), "/"),
+		UnpaidWindow:                time.Duration(num("UNPAID_ORDER_WINDOW_MINUTES", 1440, 15, 43200)) * time.Minute,
+		ExpiredRetention:            time.Duration(num("EXPIRED_ORDER_RETENTION_DAYS", 7, 1, 365)) * 24 * time.Hour,
+		MaxOrderAmount:              num("MAX_ORDER_AMOUNT", 10_000_000, 100, 1_000_000_000_000),
+		SecretCacheTTL:              time.Duration(num("SECRET_CACHE_SECONDS", 300, 1, 86400)) * time.Second,
+		TossAcceptLang:              str("TOSS_ACCEPT_LANGUAGE", ""),
+		TossTestCode:                str("TOSS_TEST_CODE", ""),
+		EventBusName:                str("EVENT_BUS_NAME", ""),
+		APIURL:                      strings.TrimRight(str("API_URL", ""), "/"),
 	}
 	switch mode := str("PAYMENT_MODE", "test"); mode {
 	case "test":
@@ -116,6 +126,8 @@ func (c Config) Require(names ...string) error {
 			v = c.OrdersTable
 		case "IDEMPOTENCY_TABLE":
 			v = c.IdempotencyTable
+		case "LIMITS_TABLE":
+			v = c.LimitsTable
 		case "TOSS_SECRET_ID":
 			v = c.SecretID
 		case "EVENT_BUS_NAME":

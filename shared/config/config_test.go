@@ -25,6 +25,8 @@ func TestLoadDefaults(t *testing.T) {
 		ExpiredRetention: 7 * 24 * time.Hour,
 		MaxOrderAmount:   10_000_000,
 		SecretCacheTTL:   300 * time.Second,
+
+		AnonymousTossCallsPerMinute: 600,
 	}
 	if c != want {
 		t.Fatalf("Load(empty) =\n%+v\nwant\n%+v", c, want)
@@ -49,6 +51,9 @@ func TestLoadSettings(t *testing.T) {
 		{"ORDERS_TABLE", "orders-dev", func(c *Config) { c.OrdersTable = "orders-dev" }},
 		{"ORDERS_TABLE", "  orders-dev\n", func(c *Config) { c.OrdersTable = "orders-dev" }},
 		{"IDEMPOTENCY_TABLE", "idem-dev", func(c *Config) { c.IdempotencyTable = "idem-dev" }},
+		{"LIMITS_TABLE", "limits-dev", func(c *Config) { c.LimitsTable = "limits-dev" }},
+		{"ANONYMOUS_TOSS_CALLS_PER_MINUTE", "1", func(c *Config) { c.AnonymousTossCallsPerMinute = 1 }},
+		{"ANONYMOUS_TOSS_CALLS_PER_MINUTE", "120000", func(c *Config) { c.AnonymousTossCallsPerMinute = 120000 }},
 		{"TOSS_SECRET_ID", "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:toss-AbCdEf", func(c *Config) {
 			c.SecretID = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:toss-AbCdEf"
 		}},
@@ -112,6 +117,7 @@ func TestLoadRefuses(t *testing.T) {
 		{map[string]string{"MAX_ORDER_AMOUNT": "10,000,000"}, `config: MAX_ORDER_AMOUNT must be an integer from 100 to 1000000000000, got "10,000,000"`},
 		{map[string]string{"MAX_ORDER_AMOUNT": "99999999999999999999"}, `config: MAX_ORDER_AMOUNT must be an integer from 100 to 1000000000000, got "99999999999999999999"`},
 		// 0 would not mean "no cache": the keys' Provider reads a zero TTL as its 5-minute default.
+		{map[string]string{"ANONYMOUS_TOSS_CALLS_PER_MINUTE": "0"}, `config: ANONYMOUS_TOSS_CALLS_PER_MINUTE must be an integer from 1 to 1000000, got "0"`},
 		{map[string]string{"SECRET_CACHE_SECONDS": "0"}, `config: SECRET_CACHE_SECONDS must be an integer from 1 to 86400, got "0"`},
 		{map[string]string{"SECRET_CACHE_SECONDS": "86401"}, `config: SECRET_CACHE_SECONDS must be an integer from 1 to 86400, got "86401"`},
 		{map[string]string{"SECRET_CACHE_SECONDS": "5m"}, `config: SECRET_CACHE_SECONDS must be an integer from 1 to 86400, got "5m"`},

@@ -6,14 +6,22 @@
 // Events:
 //
 //	Order Paid            the order became DONE (a confirm, or Toss's record settled it)
-//	Order Payment Failed  a confirm was declined: CONFIRMING → FAILED (payable again)
+//	Order Payment Failed  a confirm was declined: CONFIRMING → FAILED (payable again), with
+//	                      the failure Toss reported for that attempt; once per attempt
 //	Order Refunded        a refund was recorded: the balance went down, or the order became
 //	                      PARTIAL_CANCELED or CANCELED (one event per recorded refund write)
 //	Order Expired         an unpaid order expired, by the reconciler or by DynamoDB's TTL
 //	Order Deleted         the merchant deleted an unpaid order
 //
 // Every other write (a claim, a recorded failure that changes no status, a
-// refund reserved but not yet executed, a lookup admitted) makes none.
+// refund reserved but not yet executed, a lookup admitted) makes none. Nor
+// does an attempt Toss reports it never issued (NOT_FOUND_PAYMENT_SESSION,
+// NOT_FOUND_PAYMENT: a paymentKey made up by anyone who knows the orderId,
+// or a session past Toss's window), or one refused before Toss was asked:
+// those are no facts about the order, and a stranger could otherwise put
+// any number of them on the merchant's bus. The payments engine releases
+// such a claim back to what the order was (no new failure), and a failure
+// with those codes recorded all the same is left out here too.
 //
 // Each event carries an ID derived from (orderId, version): every write of
 // an order bumps its version once, so the ID names the write, and a stream
@@ -106,6 +114,9 @@ func From(c Change) (Event, bool) {
 	case cur.Status == orders.StatusDone && !old.Status.Paid():
 		e.Type = Paid
 	case cur.Status == orders.StatusFailed:
+		if !newDecline(old, cur) {
+			return Event{}, false
+		}
 		e.Type = PaymentFailed
 	case cur.Status == orders.StatusExpired:
 		e.Type = Expired
@@ -145,6 +156,26 @@ func removal(c Change) (Event, bool) {
 	e.ID = ID(e.OrderID, e.Version)
 	return e, true
 }
+
+// newDecline reports whether cur, just FAILED, records a failure old did
+// not hold, of an attempt Toss did issue: a declined confirm (Fail records
+// one per attempt, once). A claim given back to a FAILED order (Release)
+// leaves its failure as it was, and tells nothing new.
+func newDecline(old, cur *orders.Order) bool {
+	f := cur.LastFailure
+	switch {
+	case f == nil || neverIssued[f.Code]:
+		return false
+	case old.LastFailure == nil:
+		return true
+	}
+	return *old.LastFailure != *f
+}
+
+// neverIssued are the failure codes of attempts Toss says it never issued,
+// as payments.NeverIssued tells them (this package knows no Toss; a test
+// holds the two to each other).
+var neverIssued = map[string]bool{"NOT_FOUND_PAYMENT_SESSION": true, "NOT_FOUND_PAYMENT": true}
 
 // refund is what a paid order's change refunded, if anything. Leaving
 // DONE, nothing refunded was told yet, so every cancel on the payment is

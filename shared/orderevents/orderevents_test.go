@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tossintl/backend/shared/orders"
+	"github.com/tossintl/backend/shared/payments"
 )
 
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
@@ -17,6 +18,11 @@ var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 func order(s orders.Status, v int64, balance int64, cancels ...int64) *orders.Order {
 	o := &orders.Order{ID: "ord_test000000000000000001", Name: "Tea set", Amount: 50000, Currency: "KRW",
 		Status: s, Version: v, CreatedAt: t0, UpdatedAt: t0.Add(time.Duration(v) * time.Minute), PayableUntil: t0.Add(24 * time.Hour)}
+	if s == orders.StatusFailed {
+		// Fail records the declined attempt's failure with the status.
+		o.PaymentKey = "tgen_fake_declined_key_0001"
+		o.LastFailure = &orders.Failure{Code: "REJECT_CARD_COMPANY", Message: "declined", PaymentKey: o.PaymentKey, Amount: 50000, At: o.UpdatedAt}
+	}
 	if s.Paid() {
 		o.PaymentKey = "tgen_fake_payment_key_0001"
 		o.Payment = &orders.Payment{Status: string(s), TotalAmount: 50000, BalanceAmount: balance}
@@ -25,6 +31,66 @@ func order(s orders.Status, v int64, balance int64, cancels ...int64) *orders.Or
 		}
 	}
 	return o
+}
+
+// failedWith is a FAILED order at version v whose last failure is code,
+// of attempt key.
+func failedWith(v int64, key, code string) *orders.Order {
+	o := order(orders.StatusFailed, v, 0)
+	o.PaymentKey, o.LastFailure.PaymentKey, o.LastFailure.Code = key, key, code
+	return o
+}
+
+// confirmingFrom is the claim of key taken on prior (its failure kept).
+func confirmingFrom(prior *orders.Order, key string) *orders.Order {
+	o := *prior
+	o.Status, o.PaymentKey, o.Version = orders.StatusConfirming, key, prior.Version+1
+	return &o
+}
+
+// TestFromAttemptsTossNeverIssued: the events of a made-up paymentKey.
+// Toss's NOT_FOUND_PAYMENT_SESSION / NOT_FOUND_PAYMENT is no fact about
+// the order: the engine gives the claim back (the order returns to what it
+// was, its failure untouched), and a failure of those codes recorded all
+// the same makes no event either. A real decline makes one, once per
+// attempt: a second failure of another attempt is another event.
+func TestFromAttemptsTossNeverIssued(t *testing.T) {
+	declined := failedWith(3, "tgen_real_declined_0001", "REJECT_CARD_COMPANY")
+	forged := confirmingFrom(declined, "tpk_forged_0001")
+	backToFailed := *declined
+	backToFailed.Version = forged.Version + 1
+	pending := order(orders.StatusPending, 1, 0)
+	forgedOnPending := confirmingFrom(pending, "tpk_forged_0002")
+	backToPending := *pending
+	backToPending.Version = forgedOnPending.Version + 1
+	cases := []struct {
+		name string
+		c    Change
+		want Type
+	}{
+		{"a claim given back to FAILED", Change{Old: forged, New: &backToFailed}, ""},
+		{"a claim given back to PENDING", Change{Old: forgedOnPending, New: &backToPending}, ""},
+		{"failed as NOT_FOUND_PAYMENT_SESSION", Change{Old: forgedOnPending, New: failedWith(3, "tpk_forged_0002", "NOT_FOUND_PAYMENT_SESSION")}, ""},
+		{"failed as NOT_FOUND_PAYMENT", Change{Old: forged, New: failedWith(5, "tpk_forged_0001", "NOT_FOUND_PAYMENT")}, ""},
+		{"a real decline", Change{Old: confirmingFrom(pending, "tgen_real_0002"), New: failedWith(3, "tgen_real_0002", "REJECT_CARD_COMPANY")}, PaymentFailed},
+		{"another attempt declined after one was", Change{Old: confirmingFrom(declined, "tgen_real_0003"), New: failedWith(5, "tgen_real_0003", "INVALID_CARD_EXPIRATION")}, PaymentFailed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e, ok := From(c.c)
+			switch {
+			case c.want == "" && ok:
+				t.Fatalf("made %q, want no event", e.Type)
+			case c.want != "" && (!ok || e.Type != c.want):
+				t.Fatalf("made %q (%v), want %q", e.Type, ok, c.want)
+			}
+		})
+	}
+	for _, code := range []string{"NOT_FOUND_PAYMENT_SESSION", "NOT_FOUND_PAYMENT", "REJECT_CARD_COMPANY", "FORBIDDEN_REQUEST", "PAY_PROCESS_ABORTED", ""} {
+		if neverIssued[code] != payments.NeverIssued(code) {
+			t.Errorf("%q: this package says never issued %v, the payments engine %v", code, neverIssued[code], payments.NeverIssued(code))
+		}
+	}
 }
 
 func TestFrom(t *testing.T) {

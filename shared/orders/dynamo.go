@@ -203,7 +203,9 @@ func (s *DynamoStore) Get(ctx context.Context, id string, now time.Time) (*Order
 }
 
 // Claim implements Store. The amount check is part of the write's
-// condition, so a tampered amount can never win a race with a fair one.
+// condition, so a tampered amount can never win a race with a fair one;
+// so is the checkout token, so a claim on the order's own budget needs
+// the token stored on the order, not the caller's word.
 func (s *DynamoStore) Claim(ctx context.Context, c Claim) (*Order, error) {
 	if !ValidID(c.OrderID) {
 		return nil, notFound(c.OrderID)
@@ -211,6 +213,7 @@ func (s *DynamoStore) Claim(ctx context.Context, c Claim) (*Order, error) {
 	if err := checkClaim(c); err != nil {
 		return nil, fmt.Errorf("orders: claim %s: %w", c.OrderID, err)
 	}
+	b := claimBudget(c)
 	pk, until := expression.Value(c.PaymentKey), expression.Value(c.Until.UnixMilli())
 	nowMs := expression.Value(c.Now.UnixMilli())
 	// A FAILED order takes a new paymentKey only: Toss would just repeat
@@ -219,19 +222,89 @@ func (s *DynamoStore) Claim(ctx context.Context, c Claim) (*Order, error) {
 		Or(statusIs(StatusFailed).And(expression.Name(attrPaymentKey).NotEqual(pk))).
 		And(expression.Name(attrPayableUntil).GreaterThan(nowMs))
 	resume := heldBy(c.PaymentKey).And(expression.Name(attrClaimExpiresAt).LessThan(nowMs))
+	cond := expression.AttributeExists(expression.Name(attrID)).And(liveCond(c.Now),
+		expression.Name(attrAmount).Equal(expression.Value(c.Amount)),
+		payable.And(roomCond(b, c.Now)).Or(resume))
+	if b == TokenHolder {
+		cond = cond.And(expression.Name(attrToken).Equal(expression.Value(c.Token)))
+	}
+	claimedFrom := expression.Name(attrClaimedFrom)
 	return s.update(ctx, write{
-		op:  "claim",
-		id:  c.OrderID,
-		now: c.Now,
-		cond: expression.AttributeExists(expression.Name(attrID)).And(liveCond(c.Now),
-			expression.Name(attrAmount).Equal(expression.Value(c.Amount)),
-			payable.And(attemptRoomCond(c.Now)).Or(resume)),
-		update: recordAttemptUpdate(expression.Set(expression.Name(attrStatus), expression.Value(StatusConfirming)).
-			Set(expression.Name(attrPaymentKey), pk).
-			Set(expression.Name(attrClaimExpiresAt), until).
-			Set(expression.Name(attrDueShard), expression.Value(dueShardOf(dueClaim, c.OrderID))).
-			Set(expression.Name(attrDueAt), until).
-			Remove(expression.Name(attrTTL)), c.Now),
+		op:   "claim",
+		id:   c.OrderID,
+		now:  c.Now,
+		cond: cond,
+		// claimedFrom and claimedAt first, while status is still the one
+		// the claim is taken from (a resume keeps both as they are).
+		update: recordAttemptUpdate(
+			expression.Set(claimedFrom, expression.IfNotExists(claimedFrom, expression.Name(attrStatus))).
+				Set(expression.Name(attrClaimedAt), expression.IfNotExists(expression.Name(attrClaimedAt), nowMs)).
+				Set(expression.Name(attrStatus), expression.Value(StatusConfirming)).
+				Set(expression.Name(attrPaymentKey), pk).
+				Set(expression.Name(attrClaimExpiresAt), until).
+				Set(expression.Name(attrDueShard), expression.Value(dueShardOf(dueClaim, c.OrderID))).
+				Set(expression.Name(attrDueAt), until).
+				Remove(expression.Name(attrTTL)), b, c.Now),
+	})
+}
+
+// claimBudget is the budget c draws on.
+func claimBudget(c Claim) Budget {
+	if c.Token != "" {
+		return TokenHolder
+	}
+	return Anonymous
+}
+
+// Release implements Store. An update cannot choose its actions by what
+// the item holds, so a claim taken from FAILED, and only such a claim,
+// takes a second write: the first is for claims taken from PENDING, which
+// made-up paymentKeys on a fresh order make by far the most common, and
+// whose refusal (ALL_OLD) says the claim was taken from FAILED without
+// another read. The failed attempt's paymentKey comes back from the
+// failure recorded with it (Fail records both).
+func (s *DynamoStore) Release(ctx context.Context, id, paymentKey string, now time.Time) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound(id)
+	}
+	if err := checkPaymentKey(paymentKey); err != nil {
+		return nil, fmt.Errorf("orders: release %s: %w", id, err)
+	}
+	// A new builder per write: UpdateBuilder.Set appends to a map its
+	// copies share.
+	back := func(to Status) expression.UpdateBuilder {
+		return expression.Set(expression.Name(attrStatus), expression.Value(to)).
+			Set(expression.Name(attrTTL), expression.Name(attrUnpaidTTL)).
+			Set(expression.Name(attrDueShard), expression.Value(dueShardOf(dueUnpaid, id))).
+			Set(expression.Name(attrDueAt), expression.Name(attrPayableUntil)).
+			Remove(expression.Name(attrClaimExpiresAt)).
+			Remove(expression.Name(attrClaimedAt)).
+			Remove(expression.Name(attrClaimedFrom))
+	}
+	from := func(st Status) expression.ConditionBuilder {
+		return heldBy(paymentKey).And(expression.Name(attrClaimedFrom).Equal(expression.Value(st)))
+	}
+	var old item
+	o, err := s.update(ctx, write{
+		op:     "release",
+		id:     id,
+		now:    now,
+		cond:   from(StatusPending),
+		update: back(StatusPending).Remove(expression.Name(attrPaymentKey)),
+		old:    &old,
+	})
+	var ce *ConflictError
+	var was Status
+	if !errors.As(err, &ce) || attributevalue.Unmarshal(old[attrClaimedFrom], &was) != nil || was != StatusFailed {
+		return o, err
+	}
+	return s.update(ctx, write{
+		op:   "release",
+		id:   id,
+		now:  now,
+		cond: from(StatusFailed),
+		update: back(StatusFailed).Set(expression.Name(attrPaymentKey),
+			expression.IfNotExists(expression.Name(attrLastFailure+".paymentKey"), expression.Value(paymentKey))),
 	})
 }
 
@@ -241,40 +314,58 @@ func (s *DynamoStore) AdmitLookup(ctx context.Context, id, ownPaymentKey string,
 	if !ValidID(id) {
 		return nil, notFound(id)
 	}
-	admitted := attemptRoomCond(now)
+	b, admitted := Anonymous, roomCond(Anonymous, now)
 	if ownPaymentKey != "" {
-		admitted = admitted.Or(statusIn(StatusDone, StatusPartialCanceled, StatusCanceled).
-			And(expression.Name(attrPaymentKey).Equal(expression.Value(ownPaymentKey))))
+		b = TokenHolder
+		admitted = roomCond(TokenHolder, now).And(statusIn(paidStatuses[0], paidStatuses[1:]...),
+			expression.Name(attrPaymentKey).Equal(expression.Value(ownPaymentKey)))
 	}
+	return s.admit(ctx, "admit lookup", id, b, admitted, now)
+}
+
+// AdmitTokenLookup implements Store.
+func (s *DynamoStore) AdmitTokenLookup(ctx context.Context, id, token string, now time.Time) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound(id)
+	}
+	if token == "" {
+		return nil, fmt.Errorf("orders: admit token lookup %s: %w", id, &ValidationError{Field: "token", Reason: "required"})
+	}
+	admitted := roomCond(TokenHolder, now).And(expression.Name(attrToken).Equal(expression.Value(token)))
+	return s.admit(ctx, "admit token lookup", id, TokenHolder, admitted, now)
+}
+
+// admit records one call on budget b of a live order for which admitted holds.
+func (s *DynamoStore) admit(ctx context.Context, op, id string, b Budget, admitted expression.ConditionBuilder, now time.Time) (*Order, error) {
 	return s.update(ctx, write{
-		op:          "admit lookup",
+		op:          op,
 		id:          id,
 		now:         now,
 		cond:        expression.AttributeExists(expression.Name(attrID)).And(liveCond(now), admitted),
-		update:      recordAttemptUpdate(expression.UpdateBuilder{}, now),
+		update:      recordAttemptUpdate(expression.UpdateBuilder{}, b, now),
 		bookkeeping: true,
 	})
 }
 
-// attemptRoomCond is attemptRoom on the item: the oldest of the
-// AttemptLimit slots is empty (absent, or 0 as recordAttemptUpdate fills
-// it) or older than the window.
-func attemptRoomCond(now time.Time) expression.ConditionBuilder {
-	oldest := expression.Name(attemptSlot(AttemptLimit - 1))
+// roomCond is room on the item: the oldest of budget b's AttemptLimit
+// slots is empty (absent, or 0 as recordAttemptUpdate fills it) or older
+// than the window.
+func roomCond(b Budget, now time.Time) expression.ConditionBuilder {
+	oldest := expression.Name(attemptSlot(b, AttemptLimit-1))
 	return expression.AttributeNotExists(oldest).
 		Or(oldest.LessThanEqual(expression.Value(now.UnixMilli() - AttemptWindow.Milliseconds())))
 }
 
-// recordAttemptUpdate is recordAttempt on the item: every slot takes its
-// newer neighbour's value and slot 0 takes now. The slots are separate
+// recordAttemptUpdate is recordAttempt on the item: every slot of b takes
+// its newer neighbour's value and slot 0 takes now. The slots are separate
 // attributes because an update cannot trim a list; they are shifted
 // oldest first, so the result is the same whether DynamoDB reads each
 // operand before the update or as the actions apply.
-func recordAttemptUpdate(ub expression.UpdateBuilder, now time.Time) expression.UpdateBuilder {
+func recordAttemptUpdate(ub expression.UpdateBuilder, b Budget, now time.Time) expression.UpdateBuilder {
 	for i := AttemptLimit - 1; i > 0; i-- {
-		ub = ub.Set(expression.Name(attemptSlot(i)), expression.IfNotExists(expression.Name(attemptSlot(i-1)), expression.Value(0)))
+		ub = ub.Set(expression.Name(attemptSlot(b, i)), expression.IfNotExists(expression.Name(attemptSlot(b, i-1)), expression.Value(0)))
 	}
-	return ub.Set(expression.Name(attemptSlot(0)), expression.Value(now.UnixMilli()))
+	return ub.Set(expression.Name(attemptSlot(b, 0)), expression.Value(now.UnixMilli()))
 }
 
 // Complete implements Store. It drops the TTL (a paid order never expires)
@@ -312,6 +403,8 @@ func paid(p *Payment) expression.UpdateBuilder {
 		Remove(expression.Name(attrTTL)).
 		Remove(expression.Name(attrUnpaidTTL)).
 		Remove(expression.Name(attrClaimExpiresAt)).
+		Remove(expression.Name(attrClaimedAt)).
+		Remove(expression.Name(attrClaimedFrom)).
 		Remove(expression.Name(attrDueShard)).
 		Remove(expression.Name(attrDueAt))
 }
@@ -512,7 +605,9 @@ func (s *DynamoStore) Fail(ctx context.Context, id, paymentKey string, f Failure
 			Set(expression.Name(attrTTL), expression.Name(attrUnpaidTTL)).
 			Set(expression.Name(attrDueShard), expression.Value(dueShardOf(dueUnpaid, id))).
 			Set(expression.Name(attrDueAt), expression.Name(attrPayableUntil)).
-			Remove(expression.Name(attrClaimExpiresAt)),
+			Remove(expression.Name(attrClaimExpiresAt)).
+			Remove(expression.Name(attrClaimedAt)).
+			Remove(expression.Name(attrClaimedFrom)),
 	})
 }
 
@@ -536,33 +631,38 @@ func (s *DynamoStore) RecordFailure(ctx context.Context, id string, f Failure, n
 // deletes the expired order when its retention ends.
 //
 // An update cannot choose its actions by the item's status, so an order
-// that expires FAILED, and only such an order, takes a second write that
-// schedules its recheck: the first write is for PENDING orders, which
-// abandoned checkouts make by far the most common, and whose refusal
-// (ALL_OLD) says the order is FAILED without another read.
+// that expires FAILED, or PENDING with Toss calls admitted for it
+// (TossAttempted), and only such an order, takes a second write that
+// schedules its recheck: the first write is for PENDING orders no Toss
+// call was ever made for, which abandoned checkouts make by far the most
+// common, and whose refusal (ALL_OLD) says the order needs the recheck
+// without another read.
 func (s *DynamoStore) Expire(ctx context.Context, id string, now time.Time) (*Order, error) {
 	if !ValidID(id) {
 		return nil, notFound(id)
 	}
 	overdue := liveCond(now).And(expression.Name(attrPayableUntil).LessThanEqual(expression.Value(now.UnixMilli())))
+	neverAttempted := expression.AttributeNotExists(expression.Name(attemptSlot(Anonymous, 0))).
+		And(expression.AttributeNotExists(expression.Name(attemptSlot(TokenHolder, 0))))
 	o, err := s.update(ctx, write{
 		op:   "expire",
 		id:   id,
 		now:  now,
-		cond: overdue.And(statusIs(StatusPending)),
+		cond: overdue.And(statusIs(StatusPending), neverAttempted),
 		update: expression.Set(expression.Name(attrStatus), expression.Value(StatusExpired)).
 			Remove(expression.Name(attrDueShard)).
 			Remove(expression.Name(attrDueAt)),
 	})
 	var ce *ConflictError
-	if !errors.As(err, &ce) || ce.Current == nil || ce.Current.Status != StatusFailed {
+	if !errors.As(err, &ce) || ce.Current == nil ||
+		!(ce.Current.Status == StatusFailed || ce.Current.Status == StatusPending && ce.Current.TossAttempted()) {
 		return o, err
 	}
 	return s.update(ctx, write{
 		op:   "expire",
 		id:   id,
 		now:  now,
-		cond: overdue.And(statusIs(StatusFailed)),
+		cond: overdue.And(statusIs(StatusFailed).Or(statusIs(StatusPending).And(neverAttempted.Not()))),
 		update: expression.Set(expression.Name(attrStatus), expression.Value(StatusExpired)).
 			Set(expression.Name(attrDueShard), expression.Value(dueShardOf(dueRecheck, id))).
 			Set(expression.Name(attrDueAt), expression.Value(now.Add(ExpiredRecheckAfter).UnixMilli())),

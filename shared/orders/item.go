@@ -32,8 +32,16 @@ const (
 	attrDueAt          = "dueAt"
 	attrWriteToken     = "writeToken"
 	// attrAttempt is the prefix of the RecentAttempts slots: attempt0
-	// (newest) to attempt<AttemptLimit-1>, epoch ms, 0 for an empty slot.
-	attrAttempt        = "attempt"
+	// (newest) to attempt<AttemptLimit-1>, epoch ms, 0 for an empty slot;
+	// attrTokenAttempt the same for TokenAttempts.
+	attrAttempt      = "attempt"
+	attrTokenAttempt = "tokenAttempt"
+	attrToken        = "checkoutToken"
+	attrClaimedAt    = "claimedAt"
+	// attrClaimedFrom is the status a fresh claim was taken from (PENDING
+	// or FAILED), kept across resumes and removed with the claim: what
+	// Release goes back to.
+	attrClaimedFrom    = "claimedFrom"
 	attrRefunds        = "refunds"        // map: refund key → refundItem
 	attrRefundReserved = "refundReserved" // sum of the pending refunds' amounts; absent means 0
 )
@@ -55,6 +63,8 @@ type orderItem struct {
 	CustomerName   string       `dynamodbav:"customerName,omitempty"`
 	Status         Status       `dynamodbav:"status"`
 	PaymentKey     string       `dynamodbav:"paymentKey,omitempty"`
+	CheckoutToken  string       `dynamodbav:"checkoutToken,omitempty"`
+	ClaimedAt      int64        `dynamodbav:"claimedAt,omitempty"`
 	Payment        *paymentItem `dynamodbav:"payment,omitempty"`
 	LastFailure    *failureItem `dynamodbav:"lastFailure,omitempty"`
 	ClaimExpiresAt int64        `dynamodbav:"claimExpiresAt,omitempty"`
@@ -119,20 +129,26 @@ const (
 	attrPaymentCancels = attrPayment + ".cancels"
 )
 
-// attemptSlot is the attribute of RecentAttempts[i].
-func attemptSlot(i int) string { return attrAttempt + strconv.Itoa(i) }
+// attemptSlot is the attribute of budget b's attempt i (RecentAttempts[i]
+// or TokenAttempts[i]).
+func attemptSlot(b Budget, i int) string {
+	if b == TokenHolder {
+		return attrTokenAttempt + strconv.Itoa(i)
+	}
+	return attrAttempt + strconv.Itoa(i)
+}
 
-// decodeAttempts reads the RecentAttempts slots, up to the first empty one.
-func decodeAttempts(it item) ([]time.Time, error) {
+// decodeAttempts reads budget b's slots, up to the first empty one.
+func decodeAttempts(it item, b Budget) ([]time.Time, error) {
 	var out []time.Time
 	for i := range AttemptLimit {
-		av, ok := it[attemptSlot(i)]
+		av, ok := it[attemptSlot(b, i)]
 		if !ok {
 			break
 		}
 		var ms int64
 		if err := attributevalue.Unmarshal(av, &ms); err != nil {
-			return nil, fmt.Errorf("attribute %q: %w", attemptSlot(i), err)
+			return nil, fmt.Errorf("attribute %q: %w", attemptSlot(b, i), err)
 		}
 		if ms == 0 {
 			break
@@ -208,6 +224,7 @@ func encodeOrder(o *Order, token string) (item, error) {
 		CustomerName:   o.CustomerName,
 		Status:         o.Status,
 		PaymentKey:     o.PaymentKey,
+		CheckoutToken:  o.CheckoutToken,
 		ClaimExpiresAt: millis(o.ClaimExpiresAt),
 		PayableUntil:   millis(o.PayableUntil),
 		TTL:            seconds(o.ExpiresAt),
@@ -303,6 +320,8 @@ func decodeOrder(it item) (*Order, error) {
 		CustomerName:   oi.CustomerName,
 		Status:         oi.Status,
 		PaymentKey:     oi.PaymentKey,
+		CheckoutToken:  oi.CheckoutToken,
+		ClaimedAt:      fromMillis(oi.ClaimedAt),
 		ClaimExpiresAt: fromMillis(oi.ClaimExpiresAt),
 		PayableUntil:   fromMillis(oi.PayableUntil),
 		ExpiresAt:      fromSeconds(oi.TTL),
@@ -337,11 +356,13 @@ func decodeOrder(it item) (*Order, error) {
 	if f := oi.LastFailure; f != nil {
 		o.LastFailure = &Failure{Code: f.Code, Message: f.Message, PaymentKey: f.PaymentKey, Amount: f.Amount, At: fromMillis(f.At)}
 	}
-	attempts, err := decodeAttempts(it)
-	if err != nil {
-		return nil, fmt.Errorf("decode order %q: %w", oi.ID, err)
+	for _, b := range []Budget{Anonymous, TokenHolder} {
+		attempts, err := decodeAttempts(it, b)
+		if err != nil {
+			return nil, fmt.Errorf("decode order %q: %w", oi.ID, err)
+		}
+		*o.attempts(b) = attempts
 	}
-	o.RecentAttempts = attempts
 	if len(oi.Refunds) > 0 {
 		o.Refunds = make(map[string]Refund, len(oi.Refunds))
 		for k, r := range oi.Refunds {

@@ -20,8 +20,9 @@ type MemoryStore struct {
 
 // memOrder is an order plus what the item keeps beside it.
 type memOrder struct {
-	o         *Order
-	unpaidTTL time.Time // the TTL Fail restores
+	o           *Order
+	unpaidTTL   time.Time // the TTL Fail restores
+	claimedFrom Status    // the status the current claim was taken from ("" unless CONFIRMING)
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -84,15 +85,23 @@ func (m *MemoryStore) Claim(ctx context.Context, c Claim) (*Order, error) {
 	}
 	o := r.o
 	now := c.Now.UnixMilli()
+	b := claimBudget(c)
 	// A FAILED order takes a new paymentKey only: Toss would just repeat its
 	// refusal of the failed one.
 	payable := (o.Status == StatusPending || (o.Status == StatusFailed && o.PaymentKey != c.PaymentKey)) &&
-		before(now, o.PayableUntil) && attemptRoom(o, now)
+		before(now, o.PayableUntil) && room(o, b, now)
 	resume := o.Status == StatusConfirming && o.PaymentKey == c.PaymentKey && after(now, o.ClaimExpiresAt)
-	if o.Amount != c.Amount || !(payable || resume) {
+	// The token is compared as DynamoDB's condition compares it: equal strings.
+	if o.Amount != c.Amount || !(payable || resume) || (b == TokenHolder && o.CheckoutToken != c.Token) {
 		return nil, &ConflictError{Op: "claim", Current: cloneOrder(o)}
 	}
-	recordAttempt(o, c.Now)
+	recordAttempt(o, b, c.Now)
+	if r.claimedFrom == "" {
+		r.claimedFrom = o.Status
+	}
+	if o.ClaimedAt.IsZero() {
+		o.ClaimedAt = toMillis(c.Now)
+	}
 	o.Status = StatusConfirming
 	o.PaymentKey = c.PaymentKey
 	o.ClaimExpiresAt = toMillis(c.Until)
@@ -100,8 +109,62 @@ func (m *MemoryStore) Claim(ctx context.Context, c Claim) (*Order, error) {
 	return m.bump(r, c.Now), nil
 }
 
+// Release implements Store.
+func (m *MemoryStore) Release(ctx context.Context, id, paymentKey string, now time.Time) (*Order, error) {
+	if !ValidID(id) {
+		return nil, notFound(id)
+	}
+	if err := checkPaymentKey(paymentKey); err != nil {
+		return nil, fmt.Errorf("orders: release %s: %w", id, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, err := m.held("release", id, paymentKey, now)
+	if err != nil {
+		return nil, err
+	}
+	switch r.claimedFrom {
+	case StatusPending:
+		r.o.PaymentKey = ""
+	case StatusFailed:
+		if f := r.o.LastFailure; f != nil && f.PaymentKey != "" {
+			r.o.PaymentKey = f.PaymentKey
+		}
+	default:
+		return nil, m.conflict("release", r, now)
+	}
+	r.o.Status = r.claimedFrom
+	r.o.ExpiresAt = r.unpaidTTL
+	m.unclaim(r)
+	return m.bump(r, now), nil
+}
+
+// unclaim forgets the claim, as every write that ends one does.
+func (m *MemoryStore) unclaim(r *memOrder) {
+	r.o.ClaimExpiresAt = time.Time{}
+	r.o.ClaimedAt = time.Time{}
+	r.claimedFrom = ""
+}
+
 // AdmitLookup implements Store.
 func (m *MemoryStore) AdmitLookup(ctx context.Context, id, ownPaymentKey string, now time.Time) (*Order, error) {
+	b, admitted := Anonymous, func(*Order) bool { return true }
+	if ownPaymentKey != "" {
+		b, admitted = TokenHolder, func(o *Order) bool { return o.Status.Paid() && o.PaymentKey == ownPaymentKey }
+	}
+	return m.admit("admit lookup", id, b, admitted, now)
+}
+
+// AdmitTokenLookup implements Store.
+func (m *MemoryStore) AdmitTokenLookup(ctx context.Context, id, token string, now time.Time) (*Order, error) {
+	if ValidID(id) && token == "" {
+		return nil, fmt.Errorf("orders: admit token lookup %s: %w", id, &ValidationError{Field: "token", Reason: "required"})
+	}
+	return m.admit("admit token lookup", id, TokenHolder, func(o *Order) bool { return o.CheckoutToken == token }, now)
+}
+
+// admit records one call on budget b of a live order for which admitted holds.
+func (m *MemoryStore) admit(op, id string, b Budget, admitted func(*Order) bool, now time.Time) (*Order, error) {
 	if !ValidID(id) {
 		return nil, notFound(id)
 	}
@@ -111,12 +174,11 @@ func (m *MemoryStore) AdmitLookup(ctx context.Context, id, ownPaymentKey string,
 	if !ok {
 		return nil, notFound(id)
 	}
-	own := ownPaymentKey != "" && r.o.Status.Paid() && r.o.PaymentKey == ownPaymentKey
-	if !own && !attemptRoom(r.o, now.UnixMilli()) {
-		return nil, m.conflict("admit lookup", r, now)
+	if !admitted(r.o) || !room(r.o, b, now.UnixMilli()) {
+		return nil, m.conflict(op, r, now)
 	}
 	// Bookkeeping only: no version or updatedAt, as DynamoStore.
-	recordAttempt(r.o, now)
+	recordAttempt(r.o, b, now)
 	return cloneOrder(r.o), nil
 }
 
@@ -146,9 +208,9 @@ func (m *MemoryStore) paid(r *memOrder, paymentKey string, p Payment, now time.T
 	r.o.PaymentKey = paymentKey
 	r.o.Payment = &p
 	r.o.ExpiresAt = time.Time{}
-	r.o.ClaimExpiresAt = time.Time{}
 	r.o.RecheckAt = time.Time{}
 	r.unpaidTTL = time.Time{}
+	m.unclaim(r)
 	return m.bump(r, now)
 }
 
@@ -293,7 +355,7 @@ func (m *MemoryStore) Fail(ctx context.Context, id, paymentKey string, f Failure
 	r.o.Status = StatusFailed
 	r.o.LastFailure = &f
 	r.o.ExpiresAt = r.unpaidTTL
-	r.o.ClaimExpiresAt = time.Time{}
+	m.unclaim(r)
 	return m.bump(r, now), nil
 }
 
@@ -345,7 +407,7 @@ func (m *MemoryStore) Expire(ctx context.Context, id string, now time.Time) (*Or
 	if !r.o.Status.Payable() || !overdue(now.UnixMilli(), r.o.PayableUntil) {
 		return nil, m.conflict("expire", r, now)
 	}
-	if r.o.Status == StatusFailed {
+	if r.o.Status == StatusFailed || r.o.TossAttempted() {
 		r.o.RecheckAt = toMillis(now.Add(ExpiredRecheckAfter))
 	}
 	r.o.Status = StatusExpired

@@ -22,9 +22,32 @@ const (
 // NewID returns a fresh, unguessable order ID ("ord_" and 22 base62
 // characters from crypto/rand, about 131 bits). Order IDs travel in checkout
 // URLs, so knowing one order's ID must not reveal another's.
-func NewID() string {
-	b := make([]byte, 0, len(IDPrefix)+idRandLen)
-	b = append(b, IDPrefix...)
+func NewID() string { return randomName(IDPrefix) }
+
+// TokenPrefix starts every checkout token NewToken makes.
+const TokenPrefix = "ct_"
+
+// NewToken returns a fresh checkout token (Order.CheckoutToken): "ct_" and
+// 22 base62 characters from crypto/rand, about 131 bits, so that nobody
+// who knows an orderId (every checkout URL and success redirect shows
+// one) can guess the order's token.
+func NewToken() string { return randomName(TokenPrefix) }
+
+// maxTokenLen bounds a checkout token a caller presents: a token NewToken
+// made is 25 characters; anything much longer is not one.
+const maxTokenLen = 64
+
+// ValidToken reports whether s has the shape of a checkout token: 16 to 64
+// of A-Z a-z 0-9 - _ (what a URL's query carries without escaping). What
+// is not of that shape is not looked at, as if no token had been sent.
+func ValidToken(s string) bool {
+	return len(s) >= 16 && len(s) <= maxTokenLen && idChars.MatchString(s)
+}
+
+// randomName is prefix and idRandLen base62 characters from crypto/rand.
+func randomName(prefix string) string {
+	b := make([]byte, 0, len(prefix)+idRandLen)
+	b = append(b, prefix...)
 	// 248 is the largest multiple of 62 that fits in a byte: rejecting bytes
 	// at or above it keeps every character equally likely.
 	var buf [32]byte
@@ -90,12 +113,12 @@ type Policy struct {
 	Retention time.Duration // how long an unpaid order is kept after its window closes
 }
 
-// New validates d and returns a PENDING order with a fresh ID, payable for
-// p.PayWindow from now and carrying a TTL p.Retention after that. A bad draft
-// yields a *ValidationError; a bad policy is a configuration mistake and
-// yields a plain error. Times are already at the store's precision
-// (milliseconds, the TTL rounded up to a whole second), so the order equals
-// what a Store returns for it.
+// New validates d and returns a PENDING order with a fresh ID and checkout
+// token, payable for p.PayWindow from now and carrying a TTL p.Retention
+// after that. A bad draft yields a *ValidationError; a bad policy is a
+// configuration mistake and yields a plain error. Times are already at the
+// store's precision (milliseconds, the TTL rounded up to a whole second),
+// so the order equals what a Store returns for it.
 func New(d Draft, now time.Time, p Policy) (*Order, error) {
 	if p.MaxAmount <= 0 || p.PayWindow <= 0 || p.Retention < 0 {
 		return nil, fmt.Errorf("orders: bad policy (max amount %d, window %s, retention %s)", p.MaxAmount, p.PayWindow, p.Retention)
@@ -137,6 +160,7 @@ func New(d Draft, now time.Time, p Policy) (*Order, error) {
 	payableUntil := created.Add(p.PayWindow)
 	return &Order{
 		ID:            NewID(),
+		CheckoutToken: NewToken(),
 		Name:          name,
 		Amount:        d.Amount,
 		Currency:      currency,

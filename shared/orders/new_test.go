@@ -49,7 +49,7 @@ func TestNew(t *testing.T) {
 	}
 	created := time.UnixMilli(now.UnixMilli()).UTC()
 	want := &orders.Order{
-		ID: o.ID, Name: "Green tea set", Amount: 15000, Currency: "KRW", RefOrderID: "shop-42",
+		ID: o.ID, CheckoutToken: o.CheckoutToken, Name: "Green tea set", Amount: 15000, Currency: "KRW", RefOrderID: "shop-42",
 		CustomerEmail: "buyer@example.com", CustomerName: "Kim Minji", Status: orders.StatusPending,
 		PayableUntil: created.Add(policy.PayWindow),
 		// The TTL is whole seconds, rounded up: never earlier than asked.
@@ -59,6 +59,14 @@ func TestNew(t *testing.T) {
 	equal(t, "new order", o, want)
 	if !orders.ValidID(o.ID) {
 		t.Errorf("ID %q is not valid", o.ID)
+	}
+	// The checkout token: the capability of the order's own budget, as
+	// unguessable as an order ID and never the same twice.
+	if !orders.ValidToken(o.CheckoutToken) || !strings.HasPrefix(o.CheckoutToken, orders.TokenPrefix) || len(o.CheckoutToken) != len(orders.TokenPrefix)+22 {
+		t.Errorf("checkout token %q", o.CheckoutToken)
+	}
+	if other, _ := orders.New(d, now, policy); other.CheckoutToken == o.CheckoutToken {
+		t.Error("two orders got the same checkout token")
 	}
 }
 

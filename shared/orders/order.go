@@ -80,11 +80,30 @@ type Order struct {
 	// payment recorded (Complete, SettleFromToss) clears it.
 	RecheckAt time.Time
 
+	// CheckoutToken is the order's capability: a random secret made with
+	// the order (New), carried by the checkout URL the merchant gives the
+	// buyer and by the successUrl the checkout page hands Toss. A caller
+	// who presents it draws on the order's own budget of Toss calls
+	// (TokenAttempts), which callers who know only the orderId cannot
+	// spend. Empty on orders made before it existed.
+	CheckoutToken string
+
 	// RecentAttempts are when the order's last Toss calls on an anonymous
 	// caller's behalf were admitted (claims and lookups, at most
 	// AttemptLimit of them), newest first: what bounds the Toss calls
 	// anyone who knows an orderId can cause (see AttemptLimit).
 	RecentAttempts []time.Time
+	// TokenAttempts are the same for the order's own budget (Budget
+	// TokenHolder): claims and lookups by callers presenting the checkout
+	// token, and lookups of a paid order's own payment.
+	TokenAttempts []time.Time
+
+	// ClaimedAt is when the current claim was first taken (kept across
+	// resumes of it); zero unless CONFIRMING under a claim this field
+	// existed for. A caller whose claim came back with ClaimedAt equal to
+	// its own Claim.Now took a fresh claim, not a resume: nothing was sent
+	// to Toss under it yet.
+	ClaimedAt time.Time
 
 	// Refunds are the refunds this API sent (or is about to send) to Toss,
 	// by the Idempotency-Key each carries there (nil when none). A pending
@@ -220,6 +239,10 @@ type Claim struct {
 	Amount     int64     // must equal the stored amount
 	Now        time.Time // the order must be live (TTL) at Now
 	Until      time.Time // the claim lapses then (the invocation's deadline)
+	// Token is the checkout token the caller presented ("" for none): the
+	// claim then draws on the order's own budget (TokenHolder) and is
+	// refused unless Token is the order's CheckoutToken.
+	Token string
 }
 
 // Store is where orders live. Every mutating method is one conditional write.
@@ -238,26 +261,47 @@ type Store interface {
 	// paymentKey under a lapsed claim (a resume). A FAILED order refuses the
 	// paymentKey that failed: Toss would only repeat its refusal. A payable
 	// order also refuses a new paymentKey while AttemptLimit attempts were
-	// admitted in the last AttemptWindow (AttemptsFullUntil says until
-	// when); a resume is never refused so, since it only repeats a confirm
-	// already admitted. Every claim records its attempt (RecentAttempts).
-	// Otherwise it returns ErrNotFound (no such live order) or
+	// admitted in the last AttemptWindow on the claim's budget (FullUntil
+	// says until when): the anonymous one, or with c.Token the order's own
+	// (TokenHolder), and then only if c.Token is the order's
+	// CheckoutToken; a resume is never refused for the budget, since it
+	// only repeats a confirm already admitted. Every claim records its
+	// attempt on its budget. A fresh claim sets ClaimedAt to c.Now and
+	// remembers the status it was taken from, for Release; a resume keeps
+	// both. Otherwise it returns ErrNotFound (no such live order) or
 	// *ConflictError with the order as it stood.
 	Claim(ctx context.Context, c Claim) (*Order, error)
+	// Release gives up the claim of a CONFIRMING order held for
+	// paymentKey whose attempt Toss never executed and never will: Toss
+	// reported the paymentKey never issued, or the caller refused the
+	// attempt before calling Toss. The order goes back to what it was
+	// before the claim (PENDING, or FAILED under the attempt that failed,
+	// with its TTL and pay window), as if the attempt had never been
+	// made: nothing of it is recorded but the budget it spent. A claim
+	// taken before the store remembered what it was taken from is never
+	// released (*ConflictError): fail it instead.
+	Release(ctx context.Context, id, paymentKey string, now time.Time) (*Order, error)
 	// AdmitLookup records one Toss call made on an anonymous caller's
 	// behalf without claiming the order (a lookup of an attempt the order
 	// would not take, or of a webhook's payment), in the same budget as
 	// claims: it refuses with *ConflictError (the order as it stood) while
 	// AttemptLimit attempts were admitted in the last AttemptWindow, and
 	// with ErrNotFound when there is no such live order. The caller makes
-	// the call only once admitted. One lookup is admitted beyond the
-	// budget: of ownPaymentKey (if not empty) on an order paid under it,
-	// the order's own payment, whose key only its buyer, the merchant and
-	// Toss know (not anyone who read the checkout page), so that Toss's
-	// webhooks about its refunds are never held back. It changes nothing
-	// else: not even the order's Version or UpdatedAt, since the order
-	// itself did not change. On success it returns the order.
+	// the call only once admitted. With ownPaymentKey (not empty) it is a
+	// lookup of the order's own payment, admitted only on an order paid
+	// under that key and drawn on the order's own budget (TokenHolder)
+	// instead: that key is known to the order's buyer, the merchant and
+	// Toss (and anyone the buyer showed the success URL), not to anyone
+	// who read the checkout page, so forged webhooks about other keys
+	// cannot hold back Toss's webhooks about the order's refunds, while
+	// those naming its own key are bounded too. It changes nothing else:
+	// not even the order's Version or UpdatedAt, since the order itself
+	// did not change. On success it returns the order.
 	AdmitLookup(ctx context.Context, id, ownPaymentKey string, now time.Time) (*Order, error)
+	// AdmitTokenLookup is AdmitLookup on the order's own budget for a
+	// caller presenting token: refused (*ConflictError) unless token is
+	// the order's CheckoutToken and the budget has room.
+	AdmitTokenLookup(ctx context.Context, id, token string, now time.Time) (*Order, error)
 	// Complete moves a CONFIRMING order held for paymentKey to DONE with p,
 	// p.Raw included (*ValidationError before any I/O if p.Raw is not a
 	// JSON object of at most MaxPaymentRaw bytes).
@@ -329,9 +373,11 @@ type Store interface {
 	// Expire moves a PENDING or FAILED order past PayableUntil
 	// (PayableUntil <= now, the complement of Claim's condition) to EXPIRED.
 	// The TTL stays, so the expired order is deleted in due course. An
-	// order that expires FAILED had attempts at Toss, and Toss may still
-	// approve one (a confirm it received late, another server holding the
-	// secret key): Expire schedules its recheck ExpiredRecheckAfter later.
+	// order that expires FAILED, or PENDING after Toss calls were made for
+	// it (TossAttempted: a claim released back, a lookup), had attempts at
+	// Toss, and Toss may still approve one (a confirm it received late,
+	// another server holding the secret key): Expire schedules its recheck
+	// ExpiredRecheckAfter later.
 	Expire(ctx context.Context, id string, now time.Time) (*Order, error)
 	// Rechecks lists orders whose RecheckAt is at or before now, oldest
 	// first, without scanning the table.

@@ -229,8 +229,8 @@ func TestSettleRefund(t *testing.T) {
 
 // Ten refunds of 6,000 race on a balance of 20,000: exactly three fit,
 // and what is reserved never exceeds the balance. On DynamoDB this is the
-// conditions' doing (the fixture makes moto apply one write at a time, as
-// DynamoDB does per item).
+// conditions' doing (DynamoDB Local, like DynamoDB, applies each
+// conditional write to an item atomically).
 func TestConcurrentReservationsNeverExceedTheBalance(t *testing.T) {
 	const n = 10
 	forEachStore(t, func(t *testing.T, f fixture) {

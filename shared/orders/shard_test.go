@@ -211,7 +211,7 @@ func TestDueOrdersInEveryShard(t *testing.T) {
 }
 
 // tiesAdverse answers Queries as DynamoDB may: it documents no order of
-// id among entries of one sort key. It reads the whole key range from moto
+// id among entries of one sort key. It reads the whole key range from DynamoDB Local
 // and pages through it itself, with each tie group in the opposite id
 // order to the merge's, so that a tie group cut by a page hands the merge
 // its smaller ids first.

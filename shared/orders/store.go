@@ -2,6 +2,7 @@ package orders
 
 import (
 	"bytes"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -65,8 +66,12 @@ func prepareNew(o *Order) (*Order, error) {
 		return bad("payment", "a new order has no payment")
 	case !o.ClaimExpiresAt.IsZero():
 		return bad("claimExpiresAt", "a new order has no claim")
-	case len(o.RecentAttempts) != 0:
+	case len(o.RecentAttempts) != 0 || len(o.TokenAttempts) != 0:
 		return bad("recentAttempts", "a new order has no attempts")
+	case !o.ClaimedAt.IsZero():
+		return bad("claimedAt", "a new order has no claim")
+	case o.CheckoutToken != "" && !ValidToken(o.CheckoutToken):
+		return bad("checkoutToken", "not a checkout token")
 	case len(o.Refunds) != 0:
 		return bad("refunds", "a new order has no refunds")
 	}
@@ -113,45 +118,104 @@ const (
 // claim or pay window makes due.
 func recheckable(s Status) bool { return s == StatusExpired || s.Paid() }
 
-// The budget of Toss calls an anonymous caller can cause per order. Anyone
-// who reads an order's checkout page knows its orderId and amount, so
-// anyone can ask to confirm it with made-up paymentKeys (each one a Toss
-// call with the merchant's secret key) or send webhooks naming it. Claims
-// of a new paymentKey and lookups (AdmitLookup) share one sliding window:
-// at most AttemptLimit admitted in any AttemptWindow. Five a minute is far
-// above what a person paying does (one window, perhaps a second card),
-// and an attacker's burst leaves the real buyer, whose page retries, a
-// claim a minute later at most: well inside Toss's 10-minute confirm
-// window. The window is counted on the order item itself, inside the
-// write that admits the call, so it costs no extra round trip.
+// The budgets of Toss calls callers can cause per order. Anyone who reads
+// an order's checkout page, or any URL that names its orderId, knows its
+// orderId and amount, so anyone can ask to confirm it with made-up
+// paymentKeys (each one a Toss call with the merchant's secret key) or
+// send webhooks naming it. Claims of a new paymentKey and lookups share a
+// sliding window per budget: at most AttemptLimit admitted in any
+// AttemptWindow. Five a minute is far above what a person paying does (one
+// window, perhaps a second card). The window is counted on the order item
+// itself, inside the write that admits the call, so it costs no extra
+// round trip.
+//
+// There are two budgets, so that callers who know only the orderId cannot
+// spend what the real buyer needs: Anonymous, shared by everyone, and
+// TokenHolder, the order's own, spent only by callers presenting its
+// CheckoutToken (which the merchant gives the buyer in the checkout URL)
+// and by lookups of a paid order's own payment (AdmitLookup). An attacker
+// who takes every slot of the anonymous budget as it frees delays only
+// callers without the token.
 const (
 	AttemptLimit  = 5
 	AttemptWindow = time.Minute
 )
 
-// attemptRoom is the budget's test, as DynamoStore's condition spells it on
-// the oldest of the AttemptLimit slots: fewer than AttemptLimit attempts
+// Budget is one of an order's budgets of Toss calls (see AttemptLimit).
+type Budget int
+
+// The budgets.
+const (
+	// Anonymous is spent by every caller who does not present the order's
+	// checkout token: the order's RecentAttempts.
+	Anonymous Budget = iota
+	// TokenHolder is spent by callers presenting the order's checkout
+	// token, and by lookups of a paid order's own payment: TokenAttempts.
+	TokenHolder
+)
+
+func (b Budget) String() string {
+	if b == TokenHolder {
+		return "token"
+	}
+	return "anonymous"
+}
+
+// attempts is where b's admissions are kept on o.
+func (o *Order) attempts(b Budget) *[]time.Time {
+	if b == TokenHolder {
+		return &o.TokenAttempts
+	}
+	return &o.RecentAttempts
+}
+
+// room is the budget's test, as DynamoStore's condition spells it on the
+// oldest of b's AttemptLimit slots: fewer than AttemptLimit attempts
 // admitted after nowMs - AttemptWindow.
-func attemptRoom(o *Order, nowMs int64) bool {
-	return len(o.RecentAttempts) < AttemptLimit ||
-		o.RecentAttempts[AttemptLimit-1].UnixMilli() <= nowMs-AttemptWindow.Milliseconds()
+func room(o *Order, b Budget, nowMs int64) bool {
+	recent := *o.attempts(b)
+	return len(recent) < AttemptLimit ||
+		recent[AttemptLimit-1].UnixMilli() <= nowMs-AttemptWindow.Milliseconds()
 }
 
-// recordAttempt adds an attempt admitted at now, keeping the newest AttemptLimit.
-func recordAttempt(o *Order, now time.Time) {
-	recent := append([]time.Time{toMillis(now)}, o.RecentAttempts...)
-	o.RecentAttempts = recent[:min(len(recent), AttemptLimit)]
+// recordAttempt adds an attempt admitted on b at now, keeping the newest AttemptLimit.
+func recordAttempt(o *Order, b Budget, now time.Time) {
+	p := o.attempts(b)
+	recent := append([]time.Time{toMillis(now)}, *p...)
+	*p = recent[:min(len(recent), AttemptLimit)]
 }
 
-// AttemptsFullUntil reports whether the order's budget of Toss calls (see
-// AttemptLimit) is spent at now, and if so when the next one is admitted:
-// what a refused Claim or AdmitLookup leaves a caller to tell a caller
-// being throttled from one refused for another reason, with no extra read.
-func (o *Order) AttemptsFullUntil(now time.Time) (time.Time, bool) {
-	if attemptRoom(o, now.UnixMilli()) {
+// FullUntil reports whether the order's budget b (see AttemptLimit) is
+// spent at now, and if so when its next call is admitted: what a refused
+// Claim or lookup leaves a caller to tell a caller being throttled from
+// one refused for another reason, with no extra read.
+func (o *Order) FullUntil(b Budget, now time.Time) (time.Time, bool) {
+	if room(o, b, now.UnixMilli()) {
 		return time.Time{}, false
 	}
-	return o.RecentAttempts[AttemptLimit-1].Add(AttemptWindow), true
+	return (*o.attempts(b))[AttemptLimit-1].Add(AttemptWindow), true
+}
+
+// AttemptsFullUntil is FullUntil of the anonymous budget.
+func (o *Order) AttemptsFullUntil(now time.Time) (time.Time, bool) {
+	return o.FullUntil(Anonymous, now)
+}
+
+// TossAttempted reports whether a Toss call was ever admitted for the
+// order (a claim, released or not, or a lookup): such an order may have
+// attempts Toss approves without our claim recording it (another server
+// holding the secret key, a webhook lost), so it is looked up at Toss
+// before it expires, and after, as a FAILED one is. Both budgets keep
+// their slots once written, so this never turns false again.
+func (o *Order) TossAttempted() bool {
+	return len(o.RecentAttempts) > 0 || len(o.TokenAttempts) > 0
+}
+
+// TokenMatches reports whether token is the order's checkout token, in
+// time that does not depend on where they differ. An order without one
+// matches no token.
+func (o *Order) TokenMatches(token string) bool {
+	return o.CheckoutToken != "" && subtle.ConstantTimeCompare([]byte(o.CheckoutToken), []byte(token)) == 1
 }
 
 // Payment statuses Toss reports for a payment with cancels, as ApplyCancel takes them.
@@ -314,11 +378,15 @@ func normalize(o *Order) {
 	if o.LastFailure != nil {
 		o.LastFailure.At = toMillis(o.LastFailure.At)
 	}
-	for i, t := range o.RecentAttempts {
-		o.RecentAttempts[i] = toMillis(t)
-	}
-	if len(o.RecentAttempts) == 0 {
-		o.RecentAttempts = nil
+	o.ClaimedAt = toMillis(o.ClaimedAt)
+	for _, b := range []Budget{Anonymous, TokenHolder} {
+		p := o.attempts(b)
+		for i, t := range *p {
+			(*p)[i] = toMillis(t)
+		}
+		if len(*p) == 0 {
+			*p = nil
+		}
 	}
 	if len(o.Refunds) == 0 {
 		o.Refunds = nil
@@ -355,6 +423,7 @@ func cloneOrder(o *Order) *Order {
 		c.LastFailure = &f
 	}
 	c.RecentAttempts = slices.Clone(o.RecentAttempts)
+	c.TokenAttempts = slices.Clone(o.TokenAttempts)
 	c.Refunds = maps.Clone(o.Refunds)
 	if len(c.Refunds) == 0 {
 		c.Refunds = nil

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/tossintl/backend/shared/internal/awstest"
 	"github.com/tossintl/backend/shared/orders"
@@ -50,32 +49,12 @@ var stores = []struct {
 	{"dynamodb", newDynamoFixture},
 }
 
-// serializeWrites gives moto the one guarantee of DynamoDB's it lacks:
-// DynamoDB evaluates a write's condition and applies the write atomically
-// per item, but moto_server (werkzeug, threaded) runs concurrent requests
-// against its tables without a lock, so two racing conditional updates can
-// both pass their condition (seen: 2 of 50 concurrent claims won). One write
-// at a time per client restores item-level atomicity, so the concurrency
-// test checks this package's conditions, not moto's threading. The SDK runs
-// APIOptions on every call, so the mutex lives outside the option.
-func serializeWrites(mu *sync.Mutex) func(*middleware.Stack) error {
-	return func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("serializeWrites",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				switch middleware.GetOperationName(ctx) {
-				case "PutItem", "UpdateItem", "DeleteItem":
-					mu.Lock()
-					defer mu.Unlock()
-				}
-				return next.HandleInitialize(ctx, in)
-			}), middleware.After)
-	}
-}
-
 func newDynamoFixture(t *testing.T) fixture {
 	t.Helper()
 	calls := &awstest.Calls{}
-	db := awstest.DynamoDB(t, calls.Middleware, serializeWrites(&sync.Mutex{}))
+	// DynamoDB Local applies each conditional write atomically, as
+	// DynamoDB does per item: the concurrency tests race real writes.
+	db := awstest.DynamoDB(t, calls.Middleware)
 	table := awstest.UniqueName("orders")
 	awstest.CreateTable(t, db, orders.TableDefinition(table))
 	if _, err := db.UpdateTimeToLive(ctx, orders.TimeToLiveDefinition(table)); err != nil {
@@ -324,7 +303,7 @@ func TestPastTTLIsGone(t *testing.T) {
 				t.Errorf("%s past TTL = %v, %v; want nothing", name, got, err)
 			}
 		}
-		// The item is still there (moto never expires items, DynamoDB does
+		// The item is still there (DynamoDB Local never expires items, DynamoDB does
 		// so late): only the reads treat it as gone.
 		if f.raw != nil && f.raw(t, o.ID) == nil {
 			t.Error("raw item vanished; the test no longer shows reads ignoring it")
@@ -474,6 +453,9 @@ func TestClaim(t *testing.T) {
 					want.ClaimExpiresAt, want.ExpiresAt = ms(c.Until), time.Time{}
 					want.UpdatedAt, want.Version = ms(c.Now), before.Version+1
 					want.RecentAttempts = append([]time.Time{ms(c.Now)}, before.RecentAttempts...)
+					if want.ClaimedAt.IsZero() {
+						want.ClaimedAt = ms(c.Now) // a fresh claim; a resume keeps its own
+					}
 					equal(t, "claimed", got, &want)
 					equal(t, "get after claim", mustGet(t, f.store, o.ID, c.Now), got)
 					return
@@ -555,7 +537,7 @@ func TestCompleteAndFail(t *testing.T) {
 						t.Fatal(err)
 					}
 					want := *before
-					want.Status, want.ClaimExpiresAt = tc.want, time.Time{}
+					want.Status, want.ClaimExpiresAt, want.ClaimedAt = tc.want, time.Time{}, time.Time{}
 					want.UpdatedAt, want.Version = ms(now), before.Version+1
 					if tc.want == orders.StatusDone {
 						p := payment
@@ -1218,7 +1200,7 @@ func TestSettleFromToss(t *testing.T) {
 				}
 				want := *before
 				want.Status, want.PaymentKey = orders.StatusDone, approved
-				want.ClaimExpiresAt, want.ExpiresAt = time.Time{}, time.Time{}
+				want.ClaimExpiresAt, want.ExpiresAt, want.ClaimedAt = time.Time{}, time.Time{}, time.Time{}
 				want.UpdatedAt, want.Version = ms(at), before.Version+1
 				wp := summaryAfter(&payment, p)
 				wp.ApprovedAt = ms(wp.ApprovedAt)
@@ -1289,8 +1271,9 @@ func TestSettleFromTossRefusesNonApprovals(t *testing.T) {
 // AttemptWindow, refuse the next with the order as it stood (whose
 // AttemptsFullUntil says when to come back), admit again once the window
 // rolls, never refuse a resume of the attempt holding a lapsed claim, and
-// always admit a lookup of a paid order's own payment. AdmitLookup leaves
-// Version and UpdatedAt alone.
+// admit a lookup of a paid order's own payment on the order's own budget
+// (TestTokenBudget bounds those). AdmitLookup leaves Version and UpdatedAt
+// alone.
 func TestAttemptBudget(t *testing.T) {
 	forEachStore(t, func(t *testing.T, f fixture) {
 		o := create(t, f.store, 15000, t0)
@@ -1380,4 +1363,235 @@ func TestAttemptBudget(t *testing.T) {
 			}
 		}
 	})
+}
+
+// tokenClaim is claimOf by a caller presenting token.
+func tokenClaim(o *orders.Order, key, token string, now time.Time) orders.Claim {
+	c := claimOf(o, key, now)
+	c.Token = token
+	return c
+}
+
+// TestTokenBudget: the order's own budget (TokenHolder) is spent only by
+// callers presenting its checkout token and by lookups of a paid order's
+// own payment. A caller who took every slot of the anonymous budget leaves
+// it whole; a wrong token claims and looks up nothing; the own budget is
+// bounded as the anonymous one is, own-payment lookups included (they were
+// admitted without bound before). Both stores agree, and the DynamoDB item
+// keeps the two budgets in slots of their own.
+func TestTokenBudget(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f fixture) {
+		o := create(t, f.store, 15000, t0)
+		if !orders.ValidToken(o.CheckoutToken) {
+			t.Fatalf("order created without a checkout token: %q", o.CheckoutToken)
+		}
+		now := t0
+		// An attacker spends the anonymous budget with made-up keys.
+		for i := range orders.AttemptLimit {
+			if _, err := f.store.AdmitLookup(ctx, o.ID, "", now); err != nil {
+				t.Fatalf("anonymous lookup %d: %v", i, err)
+			}
+		}
+		_, err := f.store.Claim(ctx, claimOf(o, "pk_anon", now))
+		if ce := wantConflict(t, err, orders.StatusPending); func() bool { _, full := ce.Current.AttemptsFullUntil(now); return !full }() {
+			t.Fatal("want the anonymous budget spent")
+		}
+		// A wrong token claims nothing, and says the order as it stands.
+		for _, wrong := range []string{orders.NewToken(), o.CheckoutToken[:len(o.CheckoutToken)-1] + "x"} {
+			_, err = f.store.Claim(ctx, tokenClaim(o, "pk_real", wrong, now))
+			if ce := wantConflict(t, err, orders.StatusPending); ce.Current.TokenMatches(wrong) {
+				t.Fatal("TokenMatches a wrong token")
+			}
+			_, err = f.store.AdmitTokenLookup(ctx, o.ID, wrong, now)
+			wantConflict(t, err, orders.StatusPending)
+		}
+		// The token's holder is admitted on the order's own budget.
+		got := mustClaimWith(t, f.store, tokenClaim(o, "pk_real", o.CheckoutToken, now))
+		if got.Status != orders.StatusConfirming || len(got.TokenAttempts) != 1 || !got.TokenAttempts[0].Equal(ms(now)) ||
+			len(got.RecentAttempts) != orders.AttemptLimit || !got.ClaimedAt.Equal(ms(now)) {
+			t.Fatalf("token claim: %+v", got)
+		}
+		if _, err := f.store.Release(ctx, o.ID, "pk_real", now); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i < orders.AttemptLimit; i++ {
+			if _, err := f.store.AdmitTokenLookup(ctx, o.ID, o.CheckoutToken, now); err != nil {
+				t.Fatalf("token lookup %d: %v", i, err)
+			}
+		}
+		// Its own budget is bounded too, and says until when.
+		_, err = f.store.Claim(ctx, tokenClaim(o, "pk_real", o.CheckoutToken, now))
+		ce := wantConflict(t, err, orders.StatusPending)
+		if until, full := ce.Current.FullUntil(orders.TokenHolder, now); !full || !until.Equal(ms(now).Add(orders.AttemptWindow)) {
+			t.Fatalf("FullUntil(TokenHolder) = %v %v", until, full)
+		}
+		_, err = f.store.AdmitTokenLookup(ctx, o.ID, o.CheckoutToken, now)
+		wantConflict(t, err, orders.StatusPending)
+		if _, err := f.store.AdmitTokenLookup(ctx, o.ID, "", now); err == nil || !orders.IsValidation(err) {
+			t.Fatalf("token lookup without a token: %v", err)
+		}
+		if _, err := f.store.AdmitTokenLookup(ctx, orders.NewID(), o.CheckoutToken, now); !errors.Is(err, orders.ErrNotFound) {
+			t.Fatalf("token lookup on no order: %v", err)
+		}
+
+		// A minute on: paid by the token's holder. Lookups of its own
+		// payment draw on its own budget, AttemptLimit a minute, whatever
+		// the anonymous budget holds; of another key, never.
+		now = now.Add(orders.AttemptWindow)
+		mustClaimWith(t, f.store, tokenClaim(o, "pk_real", o.CheckoutToken, now))
+		if _, err := f.store.Complete(ctx, o.ID, "pk_real", orders.Payment{Status: "DONE", TotalAmount: 15000, BalanceAmount: 15000}, now); err != nil {
+			t.Fatal(err)
+		}
+		for range orders.AttemptLimit {
+			if _, err := f.store.AdmitLookup(ctx, o.ID, "", now); err != nil {
+				break
+			}
+		}
+		for i := 1; i < orders.AttemptLimit; i++ {
+			if _, err := f.store.AdmitLookup(ctx, o.ID, "pk_real", now); err != nil {
+				t.Fatalf("own-payment lookup %d: %v", i, err)
+			}
+		}
+		_, err = f.store.AdmitLookup(ctx, o.ID, "pk_real", now)
+		ce = wantConflict(t, err, orders.StatusDone)
+		if _, full := ce.Current.FullUntil(orders.TokenHolder, now); !full {
+			t.Fatal("own-payment lookups beyond the order's own budget were admitted")
+		}
+		_, err = f.store.AdmitLookup(ctx, o.ID, "pk_forged", now.Add(orders.AttemptWindow))
+		wantConflict(t, err, orders.StatusDone)
+		if _, err := f.store.AdmitLookup(ctx, o.ID, "pk_real", now.Add(orders.AttemptWindow)); err != nil {
+			t.Fatalf("own-payment lookup once the window rolled: %v", err)
+		}
+		if f.raw != nil {
+			it := f.raw(t, o.ID)
+			for i := range orders.AttemptLimit {
+				for _, slot := range []string{fmt.Sprintf("attempt%d", i), fmt.Sprintf("tokenAttempt%d", i)} {
+					if _, ok := it[slot]; !ok {
+						t.Errorf("item lacks %s", slot)
+					}
+				}
+			}
+			if tok, ok := it["checkoutToken"].(*types.AttributeValueMemberS); !ok || tok.Value != o.CheckoutToken {
+				t.Errorf("item's checkoutToken %v", it["checkoutToken"])
+			}
+		}
+	})
+}
+
+func mustClaimWith(t *testing.T, s orders.Store, c orders.Claim) *orders.Order {
+	t.Helper()
+	got, err := s.Claim(ctx, c)
+	if err != nil {
+		t.Fatalf("claim %s with %s: %v", c.OrderID, c.PaymentKey, err)
+	}
+	return got
+}
+
+// TestRelease: a claim whose attempt Toss never issued goes back to what
+// the order was before it, in both stores: from PENDING, PENDING without a
+// paymentKey; from FAILED, FAILED under the attempt that failed, its
+// failure as it was (so no new failure to tell the merchant of); with the
+// TTL, pay window and due index of an unpaid order, and payable again by
+// the same new key. A resume keeps where the claim was taken from. Only the
+// claim's own paymentKey releases it.
+func TestRelease(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f fixture) {
+		t.Run("from PENDING", func(t *testing.T) {
+			o := create(t, f.store, 15000, t0)
+			before := mustGet(t, f.store, o.ID, t0)
+			claimed := mustClaim(t, f.store, o, "pk_forged", t0)
+			if !claimed.ClaimedAt.Equal(ms(t0)) {
+				t.Fatalf("ClaimedAt %v, want %v", claimed.ClaimedAt, ms(t0))
+			}
+			_, err := f.store.Release(ctx, o.ID, "pk_other", t0)
+			wantConflict(t, err, orders.StatusConfirming)
+			now := t0.Add(time.Second)
+			got, err := f.store.Release(ctx, o.ID, "pk_forged", now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := *before
+			want.RecentAttempts = claimed.RecentAttempts
+			want.UpdatedAt, want.Version = ms(now), claimed.Version+1
+			equal(t, "released", got, &want)
+			equal(t, "get after release", mustGet(t, f.store, o.ID, now), got)
+			if over, _ := f.store.Overdue(ctx, o.PayableUntil, 100); !containsID(over, o.ID) {
+				t.Error("a released order is not due at its pay window's end")
+			}
+			_, err = f.store.Release(ctx, o.ID, "pk_forged", now)
+			wantConflict(t, err, orders.StatusPending)
+			// It had a Toss call, so it expires as a FAILED order does:
+			// with a recheck (Toss may approve one of its attempts late),
+			// where an order nobody ever tried expires with none.
+			if !got.TossAttempted() {
+				t.Fatal("a released order does not say Toss calls were made for it")
+			}
+			untried := create(t, f.store, 15000, t0)
+			for _, tc := range []struct {
+				o       *orders.Order
+				recheck bool
+			}{{o, true}, {untried, false}} {
+				expired, err := f.store.Expire(ctx, tc.o.ID, o.PayableUntil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if expired.Status != orders.StatusExpired || expired.RecheckAt.IsZero() == tc.recheck {
+					t.Fatalf("expired %s with RecheckAt %v, want a recheck %v", expired.Status, expired.RecheckAt, tc.recheck)
+				}
+			}
+		})
+		t.Run("payable again after release", func(t *testing.T) {
+			o := create(t, f.store, 15000, t0)
+			mustClaim(t, f.store, o, "pk_forged", t0)
+			if _, err := f.store.Release(ctx, o.ID, "pk_forged", t0); err != nil {
+				t.Fatal(err)
+			}
+			mustClaim(t, f.store, o, "pk_forged", t0.Add(time.Second)) // by any key, the same included
+		})
+		t.Run("from FAILED, across a resume", func(t *testing.T) {
+			o := create(t, f.store, 15000, t0)
+			mustClaim(t, f.store, o, "pk_declined", t0)
+			fl := orders.Failure{Code: "REJECT_CARD_COMPANY", Message: "declined", PaymentKey: "pk_declined", Amount: 15000, At: t0}
+			failed, err := f.store.Fail(ctx, o.ID, "pk_declined", fl, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			claimed := mustClaim(t, f.store, o, "pk_forged", t0)
+			later := t0.Add(claimFor + time.Second)
+			resumed := mustClaim(t, f.store, o, "pk_forged", later) // the claim lapsed; its attempt resumes it
+			if !resumed.ClaimedAt.Equal(claimed.ClaimedAt) {
+				t.Fatalf("a resume moved ClaimedAt: %v, want %v", resumed.ClaimedAt, claimed.ClaimedAt)
+			}
+			got, err := f.store.Release(ctx, o.ID, "pk_forged", later)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := *failed
+			want.RecentAttempts = resumed.RecentAttempts
+			want.UpdatedAt, want.Version = ms(later), resumed.Version+1
+			equal(t, "released", got, &want)
+			// The declined attempt is refused again, as before the claim.
+			_, err = f.store.Claim(ctx, claimOf(o, "pk_declined", later))
+			wantConflict(t, err, orders.StatusFailed)
+		})
+		t.Run("unknown or unclaimed", func(t *testing.T) {
+			o := create(t, f.store, 15000, t0)
+			_, err := f.store.Release(ctx, o.ID, "pk_forged", t0)
+			wantConflict(t, err, orders.StatusPending)
+			_, err = f.store.Release(ctx, orders.NewID(), "pk_forged", t0)
+			wantNotFound(t, err)
+			if _, err := f.store.Release(ctx, o.ID, "", t0); !orders.IsValidation(err) {
+				t.Fatalf("release without a key: %v", err)
+			}
+		})
+	})
+}
+
+func containsID(os []*orders.Order, id string) bool {
+	for _, o := range os {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
 }

@@ -365,7 +365,12 @@ func (e *Engine) cancelOrder(ctx context.Context, o *orders.Order, reason string
 // existed. Everyone else finds it settled and answers Repeated.
 func (e *Engine) settle(ctx context.Context, o *orders.Order, claim *refundClaim, p *toss.Payment) (*CancelResult, error) {
 	sum := Summary(p)
-	for range 2 {
+	// Each refusal is another request's write on the order (concurrent
+	// refunds settle in whatever order Toss answered them, each moving
+	// the balance this one must settle against), so the bound is the
+	// reservation's: two tries lost to a third concurrent settlement, as
+	// DynamoDB, applying concurrent writes for real, showed.
+	for range maxReserveAttempts {
 		updated, err := e.Orders.SettleRefund(ctx, o.ID, o.PaymentKey, claim.key, claim.amount, sum, e.now())
 		if err == nil {
 			return &CancelResult{Order: updated, Repeated: claim.fresh && len(newCancels(o, p)) == 0}, nil

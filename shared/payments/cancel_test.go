@@ -558,7 +558,7 @@ func TestCancelIdempotencyKey(t *testing.T) {
 	}
 }
 
-// Integration: DynamoDB on moto, the real client, the sandbox over HTTP.
+// Integration: DynamoDB Local, the real client, the sandbox over HTTP.
 
 // refundStack is the integration stack with a client that opens a
 // connection per request (so a dropped answer reaches it, rather than

@@ -18,7 +18,11 @@ import (
 // *orders.ConflictError, the order as stored) and the order is left for
 // Reconcile or Toss's webhook to record as paid; if Toss cannot say, the
 // delete fails with Toss's error rather than risk deleting a paid order.
-// An order without attempts costs no lookup: nothing of it was confirmed.
+// So is a PENDING order Toss calls were made for (TossAttempted: a claim
+// given back because Toss never issued its key leaves it PENDING, while
+// another attempt may have been approved meanwhile; the simulator's seed
+// 17802). An order without attempts costs no lookup: nothing of it was
+// confirmed.
 // The delete applies only to the order as read (its version), so a claim,
 // a decline or a payment between the read and the delete refuses it (seed
 // 88758: the order was CONFIRMING when read, FAILED when deleted).
@@ -27,7 +31,7 @@ func (e *Engine) Delete(ctx context.Context, id string) (*orders.Order, error) {
 	if err != nil {
 		return nil, fmt.Errorf("payments: delete order %s: %w", id, err)
 	}
-	if o.PaymentKey != "" && (o.Status == orders.StatusFailed || o.Status == orders.StatusExpired) {
+	if o.TossAttempted() || o.PaymentKey != "" && (o.Status == orders.StatusFailed || o.Status == orders.StatusExpired) {
 		tctx, cancel := e.tossContext(ctx, e.deadline(ctx, e.now()))
 		p, err := e.Toss.PaymentByOrderID(tctx, o.ID)
 		cancel()

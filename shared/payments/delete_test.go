@@ -92,3 +92,29 @@ func TestDeleteKeepsTheOrderWhenTossCannotSay(t *testing.T) {
 		t.Errorf("the order is %s", got.Status)
 	}
 }
+
+// The simulator's seed 17802: a made-up paymentKey's claim, given back
+// because Toss never issued it, leaves the order PENDING while another
+// server holding the secret key had the buyer's real attempt approved. The
+// merchant's delete looks the order up at Toss first, as for a FAILED one,
+// and refuses: the order is paid, not gone.
+func TestDeleteLooksUpAReleasedOrder(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, orders.NewMemoryStore())
+	o := f.newOrder(t, 35000)
+	f.forge("tpk_forged_1")
+	if res, err := f.engine.Confirm(ctx, "tpk_forged_1", o.ID, o.Amount); err != nil || res.Outcome != OutcomeDeclined {
+		t.Fatalf("forged confirm: %v %+v", err, res)
+	}
+	if _, err := f.toss.Confirm(ctx, toss.ConfirmRequest{PaymentKey: "tpk_real_10", OrderID: o.ID, Amount: o.Amount}, "elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.engine.Delete(ctx, o.ID)
+	var ce *orders.ConflictError
+	if !errors.As(err, &ce) {
+		t.Fatalf("delete: %v, want a ConflictError", err)
+	}
+	if got := f.get(t, o.ID); got.Status != orders.StatusPending {
+		t.Errorf("the order is %s after the refused delete", got.Status)
+	}
+}

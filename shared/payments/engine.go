@@ -109,16 +109,21 @@ func (e *AmountMismatchError) Error() string {
 	return fmt.Sprintf("payments: order %s: amount %d does not match the order's amount %d", e.OrderID, e.Got, e.Expected)
 }
 
-// ErrRateLimited: the order's budget of Toss calls on anonymous callers'
-// behalf (orders.AttemptLimit per orders.AttemptWindow) is spent; nothing
-// was sent to Toss. Ask again after RateLimitedError.RetryAfter.
+// ErrRateLimited: the caller's budget of Toss calls is spent: the order's
+// (orders.AttemptLimit per orders.AttemptWindow, the anonymous one or the
+// checkout token's), or the ceiling on calls by callers without a token
+// across all orders (Engine.Ceiling); nothing was sent to Toss. Ask again
+// after RateLimitedError.RetryAfter.
 var ErrRateLimited = errors.New("payments: too many payment attempts for this order")
 
-// RateLimitedError says when the order admits its next Toss call. It
+// RateLimitedError says when the caller's next Toss call is admitted. It
 // matches ErrRateLimited with errors.Is.
 type RateLimitedError struct {
 	OrderID    string
 	RetryAfter time.Duration // positive
+	// Ceiling: refused by the ceiling across all orders, not the order's
+	// own budget.
+	Ceiling bool
 }
 
 func (e *RateLimitedError) Error() string {
@@ -127,14 +132,57 @@ func (e *RateLimitedError) Error() string {
 
 func (e *RateLimitedError) Is(target error) bool { return target == ErrRateLimited }
 
-// rateLimited is the error for an order whose budget is spent at now, or
-// nil if it is not: the refused write's ALL_OLD is all it needs.
-func rateLimited(o *orders.Order, now time.Time) error {
-	at, full := o.AttemptsFullUntil(now)
+// rateLimited is the error for an order whose budget b is spent at now,
+// or nil if it is not: the refused write's ALL_OLD is all it needs.
+func rateLimited(o *orders.Order, b orders.Budget, now time.Time) error {
+	at, full := o.FullUntil(b, now)
 	if !full {
 		return nil
 	}
 	return &RateLimitedError{OrderID: o.ID, RetryAfter: max(at.Sub(now), time.Millisecond)}
+}
+
+// budgetOf is the order's budget a caller presenting token ("" for none) draws on.
+func budgetOf(token string) orders.Budget {
+	if token != "" {
+		return orders.TokenHolder
+	}
+	return orders.Anonymous
+}
+
+// Ceiling bounds the Toss calls callers without a checkout token cause
+// across all orders (*ratelimit.Ceiling): Admit answers 0 to admit a call,
+// else how long until calls are admitted again; an error when the count
+// cannot be kept.
+type Ceiling interface {
+	Admit(ctx context.Context, now time.Time) (time.Duration, error)
+}
+
+// admitAnonymous counts one Toss call of a caller without a token against
+// the ceiling, once the order's own budget admitted it (so that a caller
+// naming one order cannot spend the ceiling all orders share).
+//
+// A count that cannot be kept (the limits table failing) admits the call,
+// logged and counted: the order's budget, checked in the order's own
+// write, still bounds every call, and the ceiling is the backstop above
+// it, not a reason to turn a storage fault into a payment outage (with
+// DynamoDB down after a claim, the confirm goes on to Toss and its answer
+// is recorded later, as ever).
+func (e *Engine) admitAnonymous(ctx context.Context, orderID string, now time.Time) error {
+	if e.Ceiling == nil {
+		return nil
+	}
+	wait, err := e.Ceiling.Admit(ctx, now)
+	switch {
+	case err != nil:
+		e.count("ceiling_unavailable")
+		e.log().ErrorContext(ctx, "the ceiling on Toss calls could not be counted; the order's own budget bounds this call", "orderId", orderID, "error", err)
+	case wait > 0:
+		e.count("over_ceiling")
+		e.log().WarnContext(ctx, "Toss call refused: the ceiling on calls by callers without a checkout token is reached", "orderId", orderID, "retryAfter", wait)
+		return &RateLimitedError{OrderID: orderID, RetryAfter: wait, Ceiling: true}
+	}
+	return nil
 }
 
 // NotPayableError carries the order that refused the payment.
@@ -167,6 +215,11 @@ const (
 type Engine struct {
 	Orders orders.Store
 	Toss   Gateway
+	// Ceiling, if set, bounds the Toss calls callers without an order's
+	// checkout token cause across all orders (confirms, lookups,
+	// webhooks); beyond it they are refused with *RateLimitedError. The
+	// reconciler's and the merchant's own calls never count.
+	Ceiling Ceiling
 	// Clock returns the current time; nil means time.Now.
 	Clock func() time.Time
 	// Logger receives one line per decision; nil discards.
@@ -246,33 +299,84 @@ func ValidateConfirm(paymentKey, orderID string, amount int64) error {
 	return nil
 }
 
-// Confirm confirms paymentKey for orderID if amount is the order's amount.
-// It returns a Result (Done, Processing or Declined) or an error:
-// ErrInvalidRequest, ErrOrderNotFound, *AmountMismatchError, ErrNotPayable,
-// *RateLimitedError (the order's budget of Toss calls is spent: a new
-// paymentKey, or a lookup of an attempt the order will not take, waits;
-// a refresh of this paymentKey's own attempt never does),
-// a storage error (nothing was sent to Toss unless the claim succeeded,
-// in which case the order stays CONFIRMING and settles later), or, after the
-// claim, an error wrapping toss.ErrSecretKey or Toss's UNAUTHORIZED_KEY (our
-// keys failed: Toss executed nothing; the order stays CONFIRMING too).
+// Confirm confirms paymentKey for orderID if amount is the order's amount,
+// on behalf of a caller without the order's checkout token (anyone who
+// knows the orderId; the reconciler's re-drives too). It returns a Result
+// (Done, Processing or Declined) or an error: ErrInvalidRequest,
+// ErrOrderNotFound, *AmountMismatchError, ErrNotPayable,
+// *RateLimitedError (the order's anonymous budget of Toss calls, or the
+// ceiling across all orders, is spent: a new paymentKey, or a lookup of an
+// attempt the order will not take, waits; a refresh of this paymentKey's
+// own attempt never does), a storage error (nothing was sent to Toss
+// unless the claim succeeded, in which case the order stays CONFIRMING
+// and settles later), or, after the claim, an error wrapping
+// toss.ErrSecretKey or Toss's UNAUTHORIZED_KEY (our keys failed: Toss
+// executed nothing; the order stays CONFIRMING too).
+//
+// An attempt Toss reports it never issued (NOT_FOUND_PAYMENT_SESSION, or
+// NOT_FOUND_PAYMENT) is Declined to the caller but leaves the order as it
+// was before the claim (orders.Store.Release): a made-up paymentKey is no
+// fact about the order, so it records no failure and makes no event.
 func (e *Engine) Confirm(ctx context.Context, paymentKey, orderID string, amount int64) (*Result, error) {
+	return e.confirm(ctx, "", paymentKey, orderID, amount)
+}
+
+// ConfirmWithToken is Confirm for a caller presenting checkoutToken, the
+// capability the order's checkout URL carries (orders.Order.CheckoutToken):
+// its Toss calls draw on the order's own budget, which callers without the
+// token cannot spend, and never on the ceiling across orders. A token that
+// is not the order's is ignored: the caller is confirmed as one without it.
+func (e *Engine) ConfirmWithToken(ctx context.Context, checkoutToken, paymentKey, orderID string, amount int64) (*Result, error) {
+	return e.confirm(ctx, checkoutToken, paymentKey, orderID, amount)
+}
+
+func (e *Engine) confirm(ctx context.Context, token, paymentKey, orderID string, amount int64) (*Result, error) {
 	if err := ValidateConfirm(paymentKey, orderID, amount); err != nil {
 		return nil, err
 	}
 	now := e.now()
 	until := e.deadline(ctx, now)
-	o, err := e.Orders.Claim(ctx, orders.Claim{OrderID: orderID, PaymentKey: paymentKey, Amount: amount, Now: now, Until: until})
-	if err != nil {
-		return e.refused(ctx, err, paymentKey, orderID, amount, now)
+	claim := orders.Claim{OrderID: orderID, PaymentKey: paymentKey, Amount: amount, Now: now, Until: until, Token: token}
+	o, err := e.Orders.Claim(ctx, claim)
+	var ce *orders.ConflictError
+	if token != "" && errors.As(err, &ce) && ce.Current != nil && !ce.Current.TokenMatches(token) {
+		// Not the order's token (a damaged link, a guess, an order made
+		// before tokens): the caller is one without a token. Nothing of it
+		// is logged: a near miss of a secret is a secret too.
+		e.count("token_refused")
+		e.log().WarnContext(ctx, "checkout token is not the order's; confirming as a caller without one", "orderId", orderID)
+		token, claim.Token = "", ""
+		o, err = e.Orders.Claim(ctx, claim)
 	}
-	e.log().InfoContext(ctx, "confirm claimed", "orderId", orderID, "paymentKey", MaskKey(paymentKey), "version", o.Version)
+	if err != nil {
+		return e.refused(ctx, err, token, paymentKey, orderID, amount, now)
+	}
+	e.log().InfoContext(ctx, "confirm claimed", "orderId", orderID, "paymentKey", MaskKey(paymentKey), "version", o.Version, "budget", budgetOf(token).String())
+	if token == "" && o.ClaimedAt.UnixMilli() == now.UnixMilli() {
+		// A fresh claim of a caller without the token: its Toss call
+		// counts against the ceiling across orders. (A resume repeats a
+		// call already counted; and what it resumes may have executed at
+		// Toss, so it is never released.)
+		if err := e.admitAnonymous(ctx, orderID, now); err != nil {
+			e.release(ctx, o)
+			return nil, err
+		}
+	}
 	return e.confirmClaimed(ctx, o, until)
+}
+
+// release gives up a fresh claim nothing was sent to Toss under. If it
+// cannot, the claim lapses at its deadline and a resume or the reconciler
+// settles it from Toss's record, as after any invocation that died.
+func (e *Engine) release(ctx context.Context, o *orders.Order) {
+	if _, err := e.Orders.Release(context.WithoutCancel(ctx), o.ID, o.PaymentKey, e.now()); err != nil {
+		e.log().WarnContext(ctx, "release a claim nothing was sent to Toss under", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "error", err)
+	}
 }
 
 // refused turns a refused claim into the caller's answer, with no further
 // write except recording a tampered amount.
-func (e *Engine) refused(ctx context.Context, err error, paymentKey, orderID string, amount int64, now time.Time) (*Result, error) {
+func (e *Engine) refused(ctx context.Context, err error, token, paymentKey, orderID string, amount int64, now time.Time) (*Result, error) {
 	if errors.Is(err, orders.ErrNotFound) {
 		e.count("not_found")
 		return nil, ErrOrderNotFound
@@ -320,12 +424,13 @@ func (e *Engine) refused(ctx context.Context, err error, paymentKey, orderID str
 	// never confirm, with the money taken. Asking Toss spends the order's
 	// budget of Toss calls: once it is spent, the caller waits for it, as a
 	// new paymentKey would (the claim may have been refused for that alone).
-	if err := rateLimited(cur, now); err != nil {
+	// Each caller waits on its own budget: the token's, or the anonymous one.
+	if err := rateLimited(cur, budgetOf(token), now); err != nil {
 		e.count("rate_limited")
-		e.log().WarnContext(ctx, "confirm refused: too many attempts", "orderId", orderID, "paymentKey", MaskKey(paymentKey), "status", cur.Status)
+		e.log().WarnContext(ctx, "confirm refused: too many attempts", "orderId", orderID, "paymentKey", MaskKey(paymentKey), "status", cur.Status, "budget", budgetOf(token).String())
 		return nil, err
 	}
-	p, err := e.approvedAttempt(ctx, cur, paymentKey, now, e.deadline(ctx, now))
+	p, err := e.approvedAttempt(ctx, cur, token, paymentKey, now, e.deadline(ctx, now))
 	if err != nil {
 		return nil, err
 	}
@@ -354,26 +459,43 @@ var paymentKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 // approvedAttempt asks Toss whether paymentKey, an attempt on o that o will
 // not take, was approved for o. It is the one Toss call a caller can cause
 // without claiming the order, so it is kept to one place, made only for an
-// unpaid order and a well-formed paymentKey, and only once the order's
-// budget of Toss calls admits it (orders.Store.AdmitLookup: one write, on
-// this path only). It returns Toss's payment only when Toss approved it
-// for o's orderId and amount; nil otherwise, whatever went wrong at Toss
-// (logged). Its errors are the budget's: *RateLimitedError,
-// ErrOrderNotFound, or a storage error (then Toss is not asked).
-func (e *Engine) approvedAttempt(ctx context.Context, o *orders.Order, paymentKey string, now, until time.Time) (*toss.Payment, error) {
+// unpaid order and a well-formed paymentKey, and only once the caller's
+// budget of Toss calls admits it (orders.Store.AdmitLookup, or
+// AdmitTokenLookup for a caller presenting the checkout token: one write,
+// on this path only; then, without a token, the ceiling across orders).
+// It returns Toss's payment only when Toss approved it for o's orderId and
+// amount; nil otherwise, whatever went wrong at Toss (logged). Its errors
+// are the budget's: *RateLimitedError, ErrOrderNotFound, or a storage
+// error (then Toss is not asked).
+func (e *Engine) approvedAttempt(ctx context.Context, o *orders.Order, token, paymentKey string, now, until time.Time) (*toss.Payment, error) {
 	if o.Status.Paid() || !wellFormedKey(paymentKey) {
 		return nil, nil
 	}
-	if _, err := e.Orders.AdmitLookup(ctx, o.ID, "", now); err != nil {
+	var err error
+	if token != "" {
+		_, err = e.Orders.AdmitTokenLookup(ctx, o.ID, token, now)
+	} else {
+		_, err = e.Orders.AdmitLookup(ctx, o.ID, "", now)
+	}
+	if err != nil {
 		var ce *orders.ConflictError
 		switch {
 		case errors.Is(err, orders.ErrNotFound):
 			return nil, ErrOrderNotFound
-		case errors.As(err, &ce) && ce.Current != nil && rateLimited(ce.Current, now) != nil:
+		case errors.As(err, &ce) && ce.Current != nil && rateLimited(ce.Current, budgetOf(token), now) != nil:
 			e.count("rate_limited")
-			return nil, rateLimited(ce.Current, now)
+			return nil, rateLimited(ce.Current, budgetOf(token), now)
+		case errors.As(err, &ce):
+			// The order changed under the lookup (and with it the token
+			// matched, as the claim's refusal showed): nothing to ask.
+			return nil, nil
 		}
 		return nil, fmt.Errorf("payments: admit a lookup for order %s: %w", o.ID, err)
+	}
+	if token == "" {
+		if err := e.admitAnonymous(ctx, o.ID, now); err != nil {
+			return nil, err
+		}
 	}
 	tctx, cancel := e.tossContext(ctx, until)
 	p, err := e.Toss.Payment(tctx, paymentKey)
@@ -545,7 +667,43 @@ func (e *Engine) confirmClaimed(ctx context.Context, o *orders.Order, until time
 	if f.Code == "" {
 		f.Code = "CONFIRM_FAILED"
 	}
+	if NeverIssued(f.Code) {
+		return e.neverIssued(ctx, o, f)
+	}
 	return e.fail(ctx, o, f)
+}
+
+// NeverIssued reports whether a confirm refused with code is an attempt
+// Toss says it never issued (or no longer has): a paymentKey made up by
+// anyone who knows the orderId, or a session past Toss's 10-minute window.
+// Either way Toss executed nothing and never will, so it tells nothing
+// about the order: the order is left as it was, and no event is made.
+func NeverIssued(code string) bool {
+	return code == toss.CodeNotFoundPaymentSession || code == toss.CodeNotFoundPayment
+}
+
+// neverIssued answers a confirm of an attempt Toss never issued: declined
+// to its caller (the page offers another try, as for a decline), while
+// the order goes back to what it was before the claim (Release), with no
+// failure recorded and so no event. A claim taken before the store could
+// release it is failed as before; the order events leave its code out.
+func (e *Engine) neverIssued(ctx context.Context, o *orders.Order, f orders.Failure) (*Result, error) {
+	e.count("never_issued")
+	e.log().InfoContext(ctx, "confirm refused: Toss never issued the attempt", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "code", f.Code)
+	released, err := e.Orders.Release(ctx, o.ID, o.PaymentKey, e.now())
+	var ce *orders.ConflictError
+	switch {
+	case err == nil:
+		return &Result{Outcome: OutcomeDeclined, Order: released, Failure: &f}, nil
+	case errors.As(err, &ce) && ce.Current != nil && ce.Current.Status == orders.StatusConfirming && ce.Current.PaymentKey == o.PaymentKey:
+		return e.fail(ctx, o, f)
+	case errors.As(err, &ce) && ce.Current != nil:
+		return answerFor(ce.Current, o.PaymentKey)
+	}
+	// The order stays CONFIRMING; its claim lapses and a resume or the
+	// reconciler asks Toss again, which refuses again.
+	e.log().ErrorContext(ctx, "release a claim Toss never issued", "orderId", o.ID, "error", err)
+	return &Result{Outcome: OutcomeProcessing, Order: o}, nil
 }
 
 // tossContext leaves FinalWriteReserve of the deadline for recording the answer.
@@ -579,11 +737,19 @@ func (e *Engine) fail(ctx context.Context, o *orders.Order, f orders.Failure) (*
 // settleApproved records an approved payment, after checking it is the one we asked for.
 func (e *Engine) settleApproved(ctx context.Context, o *orders.Order, p *toss.Payment) (*Result, error) {
 	if p.OrderID != o.ID || p.TotalAmount != o.Amount {
-		// Never happens with an honest Toss; leave it for an operator.
+		// Toss approved the claimed attempt, but not as this order's
+		// payment: for another amount (the buyer authenticated a tampered
+		// amount and something other than this engine confirmed it, such
+		// as another server holding the secret key), or for another order.
+		// It is never recorded as this order's payment, and the claim can
+		// never confirm: it ends FAILED (left CONFIRMING, every pass would
+		// ask Toss again for good). The money Toss holds needs a refund:
+		// an operator hears of it.
 		e.count("payment_mismatch")
-		e.log().ErrorContext(ctx, "Toss approved a payment that does not match the order",
+		e.log().ErrorContext(ctx, "Toss approved the claimed attempt for another amount or order; not recorded, refund it at Toss",
 			"orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "tossOrderId", p.OrderID, "tossAmount", p.TotalAmount, "amount", o.Amount)
-		return &Result{Outcome: OutcomeProcessing, Order: o}, nil
+		return e.fail(ctx, o, orders.Failure{Code: CodePaymentMismatch, Message: "the payment approved at Toss does not match the order",
+			PaymentKey: o.PaymentKey, Amount: o.Amount, At: e.now()})
 	}
 	updated, err := e.Orders.Complete(ctx, o.ID, o.PaymentKey, Summary(p), e.now())
 	if err != nil {

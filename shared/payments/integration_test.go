@@ -16,7 +16,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(awstest.Main(m)) }
 
-// stack is the real thing: orders on DynamoDB (moto over HTTP), the Toss
+// stack is the real thing: orders on DynamoDB (DynamoDB Local over HTTP), the Toss
 // client over HTTP to the sandbox, and a call counter on DynamoDB.
 type stack struct {
 	calls   *awstest.Calls

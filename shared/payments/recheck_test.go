@@ -334,3 +334,25 @@ func TestRefundRetryRacingTheRecheckRecordsTheRefund(t *testing.T) {
 		t.Fatalf("Toss: balance %d after %d refunds, want 25000 after 1", balance, cancels)
 	}
 }
+
+// A claimed attempt Toss approved for another amount (the buyer
+// authenticated a tampered amount and another server holding the secret
+// key confirmed it) is never recorded as the order's payment, and the
+// claim ends FAILED rather than being asked about at every pass for good.
+func TestReconcileFailsAClaimTossApprovedForAnotherAmount(t *testing.T) {
+	f := newFixture(t, orders.NewMemoryStore())
+	o := f.newOrder(t, 38000)
+	unknownConfirm(t, f, o, "tgen_pk_tampered")
+	f.toss.put(toss.Payment{PaymentKey: "tgen_pk_tampered", OrderID: o.ID, TotalAmount: 39000, Status: toss.StatusInProgress,
+		RequestedAt: &toss.Time{Time: f.clock.Now()}})
+	f.toss.approve("tgen_pk_tampered")
+	f.clock.Advance(time.Minute)
+	rep, err := f.engine.Reconcile(context.Background())
+	if err != nil || rep.Declined != 1 {
+		t.Fatalf("reconcile: %v %+v, want the claim failed", err, rep)
+	}
+	got := f.get(t, o.ID)
+	if got.Status != orders.StatusFailed || got.LastFailure.Code != CodePaymentMismatch || got.Payment != nil {
+		t.Fatalf("order %s %+v payment %+v, want FAILED with %s and no payment", got.Status, got.LastFailure, got.Payment, CodePaymentMismatch)
+	}
+}

@@ -68,7 +68,7 @@ func (e *Engine) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	}
 	err = e.inBatches(ctx, func(limit int) ([]*orders.Order, error) { return e.Orders.Overdue(ctx, now, limit) },
 		func(o *orders.Order) {
-			if o.Status == orders.StatusFailed {
+			if o.Status == orders.StatusFailed || o.TossAttempted() {
 				paid, err := e.paidAtToss(ctx, o)
 				switch {
 				case err != nil && !tossRefusedLookup(err):
@@ -244,8 +244,10 @@ func (e *Engine) failUnlessOtherApproved(ctx context.Context, o *orders.Order, u
 // is expired. A FAILED order had attempts, and one the order lost track of
 // (its invocation died after Toss approved it, and another attempt claimed
 // and failed after) may hold the buyer's money: then the order is paid, not
-// expired. PENDING orders never had a claim, so nothing of theirs was ever
-// confirmed, and they cost no lookup. paid reports whether the order is
+// expired. So may a PENDING order Toss calls were made for (a claim given
+// back because Toss never issued its key, while another attempt was
+// approved by another server holding the secret key). PENDING orders no
+// Toss call was ever made for cost no lookup. paid reports whether the order is
 // now recorded paid; err that Toss's record could not be read or written.
 func (e *Engine) paidAtToss(ctx context.Context, o *orders.Order) (paid bool, err error) {
 	tctx, cancel := e.tossContext(ctx, e.deadline(ctx, e.now()))

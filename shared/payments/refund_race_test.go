@@ -13,8 +13,8 @@ import (
 
 // refundStores are the stores the refund races run on, behind the real
 // Toss client and the sandbox over HTTP: the in-memory one, and DynamoDB
-// on moto (whose proxy applies each conditional write atomically, as
-// DynamoDB does per item).
+// Local (which applies each conditional write atomically, as DynamoDB does
+// per item).
 var refundStores = []struct {
 	name string
 	wrap func(orders.Store) orders.Store

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"time"
 
@@ -53,7 +54,11 @@ type Webhook struct {
 	Data       json.RawMessage
 	PaymentKey string // data.paymentKey, for PAYMENT_STATUS_CHANGED
 	OrderID    string // data.orderId as the payload claims it ("" if absent)
-	Status     string // data.status as the payload claims it, for logs only
+	// Status and Balance are what the payload claims (data.status,
+	// data.balanceAmount, nil if absent or not an integer): never acted
+	// on, only used to skip a lookup that could tell nothing new.
+	Status  string
+	Balance *int64
 }
 
 // eventTypePattern is what an event name looks like: an upper-case letter,
@@ -110,9 +115,10 @@ func ParseWebhook(body []byte) (*Webhook, error) {
 		return bad("data of %s is not an object", w.EventType)
 	}
 	var data struct {
-		PaymentKey any `json:"paymentKey"`
-		OrderID    any `json:"orderId"`
-		Status     any `json:"status"`
+		PaymentKey    any `json:"paymentKey"`
+		OrderID       any `json:"orderId"`
+		Status        any `json:"status"`
+		BalanceAmount any `json:"balanceAmount"`
 	}
 	if err := json.Unmarshal(raw.Data, &data); err != nil {
 		return bad("data of %s is not an object", w.EventType)
@@ -126,6 +132,10 @@ func ParseWebhook(body []byte) (*Webhook, error) {
 	orderID, _ := data.OrderID.(string)
 	status, _ := data.Status.(string)
 	w.PaymentKey, w.OrderID, w.Status = key, truncate(orderID, 70), truncate(status, 40)
+	if f, ok := data.BalanceAmount.(float64); ok && f >= 0 && f <= 1e15 && f == math.Trunc(f) {
+		b := int64(f)
+		w.Balance = &b
+	}
 	return w, nil
 }
 
@@ -164,12 +174,16 @@ type WebhookResult struct {
 // ApplyWebhook handles one webhook delivery. A payment webhook is unsigned,
 // so its payload is only a hint: the payment is fetched from Toss by
 // data.paymentKey, only for a delivery naming one of our orders
-// (data.orderId, which Toss's payload always carries) and only once that
-// order's budget of Toss calls admits it (orders.Store.AdmitLookup, the
-// budget confirms spend too): a forged webhook cannot be told from a real
-// one before the lookup, so the lookup is what is bounded, per order. The
-// fetched payment must belong to that order, and the order moves only if
-// Toss's state is a step forward from it:
+// (data.orderId, which Toss's payload always carries), only when the
+// status it claims (data.status, data.balanceAmount) could be news for
+// that order as it stands (settledFor), and only once the order's budget
+// of Toss calls admits it (orders.Store.AdmitLookup: the anonymous budget
+// confirms spend too, or for the order's own payment once paid, the
+// order's own budget) and then the ceiling across orders (Engine.Ceiling):
+// a forged webhook cannot be told from a real one before the lookup, so
+// the lookup is what is bounded. The fetched payment must belong to that
+// order, and the order moves only if Toss's state is a step forward from
+// it:
 //
 //   - CONFIRMING for the same paymentKey, approved at Toss: recorded as
 //     paid (Complete), with its cancels if it was refunded since;
@@ -206,24 +220,57 @@ func (e *Engine) ApplyWebhook(ctx context.Context, body []byte) (WebhookResult, 
 	if !orders.ValidID(w.OrderID) {
 		return e.ignore(ctx, w, res, "the payment's orderId is not one of ours"), nil
 	}
+	if w.Status != "" && !isApproved(toss.PaymentStatus(w.Status)) {
+		// Only an approval moves an unpaid order, and only a refund a paid
+		// one: a hint of anything else cannot be news, whoever sent it.
+		return e.ignore(ctx, w, res, "the status it claims moves no order forward"), nil
+	}
 	now := e.now()
-	// The admission is also the read of the order: one write, as the read
-	// it replaces was one call. A lookup of a paid order's own payment is
-	// never held back (its refunds' webhooks must flow), and only its
-	// buyer, the merchant and Toss know that key.
-	o, err := e.Orders.AdmitLookup(ctx, w.OrderID, w.PaymentKey, now)
+	o, err := e.Orders.Get(ctx, w.OrderID, now)
+	switch {
+	case errors.Is(err, orders.ErrNotFound):
+		return e.ignore(ctx, w, res, "no such order"), nil
+	case err != nil:
+		return res, fmt.Errorf("payments: webhook: read order %s: %w", w.OrderID, err)
+	}
+	res.Order = o
+	if why, settled := settledFor(o, w); settled {
+		// Repeated hints about a settled order (Toss's redeliveries, or
+		// anyone's forgeries naming the order's own paymentKey, which every
+		// buyer's success URL shows) cost a read and no Toss call.
+		return e.ignore(ctx, w, res, why), nil
+	}
+	// A lookup of a paid order's own payment draws on the order's own
+	// budget, which only callers knowing that key can spend; any other on
+	// the anonymous one. Either way it is bounded per order, and then by
+	// the ceiling across orders: a forged webhook cannot be told from a
+	// real one before the lookup, so the lookup is what is bounded.
+	own, b := "", orders.Anonymous
+	if o.Status.Paid() && o.PaymentKey == w.PaymentKey {
+		own, b = w.PaymentKey, orders.TokenHolder
+	}
+	admitted, err := e.Orders.AdmitLookup(ctx, w.OrderID, own, now)
 	var ce *orders.ConflictError
 	switch {
 	case errors.Is(err, orders.ErrNotFound):
 		return e.ignore(ctx, w, res, "no such order"), nil
-	case errors.As(err, &ce) && ce.Current != nil && rateLimited(ce.Current, now) != nil:
+	case errors.As(err, &ce) && ce.Current != nil && rateLimited(ce.Current, b, now) != nil:
 		res.Order = ce.Current
-		e.log().WarnContext(ctx, "webhook refused: too many Toss calls for the order", "orderId", w.OrderID, "paymentKey", MaskKey(w.PaymentKey))
-		return res, rateLimited(ce.Current, now)
+		e.log().WarnContext(ctx, "webhook refused: too many Toss calls for the order", "orderId", w.OrderID, "paymentKey", MaskKey(w.PaymentKey), "budget", b.String())
+		return res, rateLimited(ce.Current, b, now)
+	case errors.As(err, &ce) && ce.Current != nil:
+		// The order moved since it was read (paid under another key):
+		// the next delivery is judged on what it is now.
+		res.Order = ce.Current
+		return res, &RateLimitedError{OrderID: w.OrderID, RetryAfter: time.Second}
 	case err != nil:
 		return res, fmt.Errorf("payments: webhook: admit a lookup for order %s: %w", w.OrderID, err)
 	}
+	o = admitted
 	res.Order = o
+	if err := e.admitAnonymous(ctx, w.OrderID, now); err != nil {
+		return res, err
+	}
 	until := e.deadline(ctx, time.Now())
 	tctx, cancel := e.tossContext(ctx, until)
 	p, err := e.Toss.Payment(tctx, w.PaymentKey)
@@ -242,6 +289,40 @@ func (e *Engine) ApplyWebhook(ctx context.Context, body []byte) (WebhookResult, 
 		return e.ignore(ctx, w, res, "the payment is not for the order the webhook names"), nil
 	}
 	return e.applyPayment(ctx, w, res, o, p)
+}
+
+// settledFor reports whether the order, as it stands, has nothing to learn
+// from w whatever Toss would answer about it, and why. What can still move
+// an order is an approval (unpaid) or a lower balance (paid, not fully
+// refunded); Toss's own webhook about such a change claims it, so a hint
+// that claims nothing of the kind is skipped, while a hint that claims no
+// status at all is looked up (Toss's payload always carries one; a
+// delivery without one is not trusted to be empty).
+func settledFor(o *orders.Order, w *Webhook) (string, bool) {
+	claimed := toss.PaymentStatus(w.Status)
+	switch {
+	case !o.Status.Paid():
+		return "", false // an approval of any attempt is news
+	case o.PaymentKey != w.PaymentKey:
+		// Another attempt of a paid order: news only if Toss approved it
+		// too (a refund for an operator), which a real hint would claim.
+		return "", false
+	case o.Status == orders.StatusCanceled:
+		return "the order's payment is wholly refunded: nothing can follow", true
+	case claimed == "":
+		return "", false
+	case claimed != toss.StatusCanceled && claimed != toss.StatusPartialCanceled:
+		return "the order is paid; the status it claims is no refund", true
+	case w.Balance == nil || o.Payment == nil:
+		return "", false
+	case *w.Balance > o.Payment.BalanceAmount:
+		return "the balance it claims is above the recorded one", true
+	case *w.Balance == o.Payment.BalanceAmount && !(o.Status == orders.StatusDone && o.Payment.BalanceAmount < o.Payment.TotalAmount):
+		// Equal is news only to an order recorded DONE together with the
+		// cancels that lowered it (ApplyCancel then marks it refunded).
+		return "the balance it claims is the recorded one", true
+	}
+	return "", false
 }
 
 // tossRefusedLookup reports whether err is Toss's definitive refusal of
