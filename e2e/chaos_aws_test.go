@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,39 +14,30 @@ import (
 
 	"github.com/tossintl/backend/shared/awsclient"
 	"github.com/tossintl/backend/shared/orders"
+	"github.com/tossintl/backend/tools/awsproxy"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
-// chaosAWS is the campaign's stack.Options.AWSProxy: each function's AWS calls
-// pass through it on their way to moto, and rules make chosen calls fail the
-// way DynamoDB and Secrets Manager fail.
-//
-// It also serializes the calls on each DynamoDB table. DynamoDB applies each
-// conditional write to an item atomically, and the engine's exactly-once
-// claim relies on it; moto_server serves requests on many threads and checks
-// a condition and applies the update without a lock on the item. The
-// duplicate storm showed it: two concurrent claims of one PENDING order both
-// passed their condition (the second logged version 3, applied on top of the
-// first). Serializing per table restores the per-item atomicity DynamoDB
-// guarantees; it changes no answer DynamoDB itself could give, and the
-// Lambda side stays as concurrent as before.
+// chaosAWS is the campaign's stack.Options.AWSProxy: each function's AWS
+// calls pass through it, a hook of the stack's AWS proxy, on their way to
+// DynamoDB Local and moto, and rules make chosen calls fail the way
+// DynamoDB and Secrets Manager fail.
 type chaosAWS struct {
-	mu     sync.Mutex
-	rules  []*awsRule
-	fired  map[awsFault]int
-	tables map[string]*sync.Mutex // one lock per DynamoDB table
+	mu    sync.Mutex
+	rules []*awsRule
+	fired map[awsFault]int
 }
 
 // awsFault is how a call fails.
 type awsFault int
 
 const (
-	awsPass            awsFault = iota // forwarded to moto (rules with hooks only)
+	awsPass            awsFault = iota // passed on to its server (rules with hooks only)
 	awsThrottle                        // 400 ProvisionedThroughputExceededException / ThrottlingException
 	aws5xx                             // 500 InternalServerError / InternalServiceError, nothing applied
 	awsDrop                            // the connection closes unanswered, nothing applied
-	awsAppliedThen5xx                  // moto applies the call, then the caller gets a 500
-	awsAppliedThenDrop                 // moto applies the call, then the connection closes
+	awsAppliedThen5xx                  // the server applies the call, then the caller gets a 500
+	awsAppliedThenDrop                 // the server applies the call, then the connection closes
 )
 
 func (f awsFault) String() string {
@@ -65,7 +55,7 @@ type awsRule struct {
 	fault    awsFault
 	times    int    // calls to fail; 0 until the rule is removed
 	before   func() // runs when a call matches, before its fate
-	after    func() // runs once moto answered a passed call
+	after    func() // runs once the server answered a passed call
 	hits     int
 }
 
@@ -75,7 +65,7 @@ type chaosCall struct {
 }
 
 func newChaosAWS() *chaosAWS {
-	return &chaosAWS{fired: map[awsFault]int{}, tables: map[string]*sync.Mutex{}}
+	return &chaosAWS{fired: map[awsFault]int{}}
 }
 
 // add installs a rule and returns a func removing it.
@@ -141,10 +131,8 @@ func updateStep(expr string, names map[string]string, values map[string]map[stri
 	return ""
 }
 
-func parseChaosCall(fn string, r *http.Request, body []byte) chaosCall {
-	c := chaosCall{function: fn}
-	service, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
-	c.op = op
+func parseChaosCall(call *awsproxy.Call) chaosCall {
+	c := chaosCall{function: call.Function, op: call.Op}
 	var in struct {
 		TableName                 string
 		UpdateExpression          string
@@ -152,17 +140,17 @@ func parseChaosCall(fn string, r *http.Request, body []byte) chaosCall {
 		ExpressionAttributeValues map[string]map[string]any
 		Key                       map[string]map[string]any
 	}
-	_ = json.Unmarshal(body, &in) // what does not decode matches only rules without a table, step or order
-	switch {
-	case strings.HasPrefix(service, "DynamoDB_"):
+	_ = json.Unmarshal(call.Body, &in) // what does not decode matches only rules without a table, step or order
+	switch call.Service {
+	case awsproxy.DynamoDB:
 		c.service, c.table = "dynamodb", in.TableName
 		if strings.HasSuffix(in.TableName, "-orders") {
 			c.orderID, _ = in.Key["id"]["S"].(string)
-			if op == "UpdateItem" {
+			if call.Op == "UpdateItem" {
 				c.step = updateStep(in.UpdateExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues)
 			}
 		}
-	case service == "secretsmanager":
+	case awsproxy.SecretsManager:
 		c.service = "secretsmanager"
 	}
 	return c
@@ -174,12 +162,9 @@ func (r *awsRule) matches(c chaosCall) bool {
 		(r.times == 0 || r.hits < r.times)
 }
 
-func (a *chaosAWS) proxy(fn string, moto http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		call := parseChaosCall(fn, r, body)
-
+func (a *chaosAWS) proxy(fn string) awsproxy.Hook {
+	return func(c *awsproxy.Call, next awsproxy.Next) *awsproxy.Answer {
+		call := parseChaosCall(c)
 		var rule awsRule
 		a.mu.Lock()
 		for _, x := range a.rules {
@@ -197,71 +182,37 @@ func (a *chaosAWS) proxy(fn string, moto http.Handler) http.Handler {
 			rule.before()
 		}
 		switch rule.fault {
-		case awsPass:
-			a.forward(call, moto, w, r)
-			if rule.after != nil {
-				rule.after()
-			}
 		case awsThrottle, aws5xx:
-			awsError(w, call.service, rule.fault)
+			return awsError(call.service, rule.fault)
 		case awsDrop:
-			hangUp(w)
-		case awsAppliedThen5xx, awsAppliedThenDrop:
-			a.forward(call, moto, httptest.NewRecorder(), r)
-			if rule.fault == awsAppliedThen5xx {
-				awsError(w, call.service, aws5xx)
-			} else {
-				hangUp(w)
-			}
+			return &awsproxy.Answer{Hangup: true}
+		case awsAppliedThen5xx:
+			next(c)
+			return awsError(call.service, aws5xx)
+		case awsAppliedThenDrop:
+			next(c)
+			return &awsproxy.Answer{Hangup: true}
 		}
-	})
-}
-
-// forward passes a call to moto, one at a time per DynamoDB table.
-func (a *chaosAWS) forward(c chaosCall, moto http.Handler, w http.ResponseWriter, r *http.Request) {
-	if c.table != "" {
-		a.mu.Lock()
-		m := a.tables[c.table]
-		if m == nil {
-			m = &sync.Mutex{}
-			a.tables[c.table] = m
+		ans := next(c)
+		if rule.after != nil {
+			rule.after()
 		}
-		a.mu.Unlock()
-		m.Lock()
-		defer m.Unlock()
+		return ans
 	}
-	moto.ServeHTTP(w, r)
 }
 
 // awsError answers as the service does when it throttles or fails.
-func awsError(w http.ResponseWriter, service string, f awsFault) {
-	status, typ, msg := http.StatusInternalServerError, "com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error"
-	ct := "application/x-amz-json-1.0"
+func awsError(service string, f awsFault) *awsproxy.Answer {
 	switch {
 	case service == "dynamodb" && f == awsThrottle:
-		status, typ = http.StatusBadRequest, "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
-		msg = "The level of configured provisioned throughput for the table was exceeded."
-	case service != "dynamodb" && f == awsThrottle:
-		status, typ, msg, ct = http.StatusBadRequest, "ThrottlingException", "Rate exceeded", "application/x-amz-json-1.1"
-	case service != "dynamodb":
-		typ, msg, ct = "InternalServiceError", "An error occurred on the server side.", "application/x-amz-json-1.1"
+		return awsproxy.Error(http.StatusBadRequest, "1.0", "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+			"The level of configured provisioned throughput for the table was exceeded.")
+	case service == "dynamodb":
+		return awsproxy.Error(http.StatusInternalServerError, "1.0", "com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error")
+	case f == awsThrottle:
+		return awsproxy.Error(http.StatusBadRequest, "1.1", "ThrottlingException", "Rate exceeded")
 	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("X-Amzn-Requestid", "chaos")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"__type":%q,"message":%q}`, typ, msg)
-}
-
-// hangUp closes the caller's connection without an answer.
-func hangUp(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic("chaosAWS: the proxy's ResponseWriter cannot hijack")
-	}
-	conn, _, err := hj.Hijack()
-	if err == nil {
-		_ = conn.Close()
-	}
+	return awsproxy.Error(http.StatusInternalServerError, "1.1", "InternalServiceError", "An error occurred on the server side.")
 }
 
 // TestChaosRulesSeeTheStoresWrites holds parseChaosCall to the orders
@@ -278,7 +229,7 @@ func TestChaosRulesSeeTheStoresWrites(t *testing.T) {
 			t.Error(err)
 		}
 		mu.Lock()
-		seen = append(seen, parseChaosCall("Fn", r, body))
+		seen = append(seen, parseChaosCall(awsproxy.NewCall(r.Context(), "Fn", r.Header, r.URL.Path, body)))
 		mu.Unlock()
 		// Refused, so each store call ends at its first request.
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")

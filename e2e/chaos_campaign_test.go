@@ -31,10 +31,11 @@ import (
 )
 
 // The reliability and security campaign: every function's real bootstrap
-// under the local stack (moto_server, the Toss sandbox, the Runtime API
-// emulator), driven through the HTTP API the way buyers, merchants and
-// attackers reach it, while faults are injected at Toss (the sandbox) and
-// at AWS (a per-function proxy in front of moto, chaosAWS).
+// under the local stack (DynamoDB Local, moto_server's Secrets Manager, the
+// Toss sandbox, the Runtime API emulator), driven through the HTTP API the
+// way buyers, merchants and attackers reach it, while faults are injected
+// at Toss (the sandbox) and at AWS (chaosAWS, a hook of the stack's AWS
+// proxy on each function's calls).
 //
 //	Storm    ≥ 200 concurrent duplicates on one order: one confirm at Toss
 //	Claims   15 orders × 4 attempts × 16 racing requests: one claim and one
@@ -128,11 +129,11 @@ func startCampaign(t *testing.T) *campaign {
 	return c
 }
 
-// awsEnv reaches the stack's moto_server directly, past the proxies (and
-// their faults), as an operator's own tools would.
+// awsEnv reaches the stack's DynamoDB Local and moto_server directly, past
+// the proxy's hooks (and their faults), as an operator's own tools would.
 func (c *campaign) awsEnv() awsclient.Env {
 	return awsclient.Env{Region: stack.Region, AccessKeyID: stack.LocalAccessKeyID, SecretAccessKey: stack.LocalSecretAccessKey,
-		DynamoDBEndpoint: c.s.MotoURL, SecretsEndpoint: c.s.MotoURL}
+		DynamoDBEndpoint: c.s.DynamoDBURL, SecretsEndpoint: c.s.MotoURL}
 }
 
 // check counts an invariant and reports it when it does not hold.

@@ -16,12 +16,13 @@ func (c *campaign) doc(summary string) string {
      with ` + "`make chaos`" + `; do not edit by hand. -->
 
 Every function's real ` + "`bootstrap`" + ` runs under the local stack (AWS's Lambda Runtime
-Interface Emulator, moto_server for DynamoDB and Secrets Manager behind a proxy that
-applies its conditional writes atomically, the Toss sandbox), reached
+Interface Emulator, AWS's DynamoDB Local with its streams, moto_server for Secrets
+Manager, the Toss sandbox), reached
 through the HTTP API as buyers, merchants and attackers reach it. Faults are
 injected at Toss (the sandbox: latency, 5xx, 429, PROVIDER_ERROR, dropped
-connections, approved-then-dropped, key rotation), at AWS (a per-function proxy in
-front of moto: throttling, 5xx, closed connections, answers lost after the write)
+connections, approved-then-dropped, key rotation), at AWS (a hook of the stack's AWS
+proxy on each function's calls: throttling, 5xx, closed connections, answers lost
+after the write)
 and in Lambda (every process of a function killed mid-invocation).
 ` + "`make test`" + ` runs the same campaign and only asserts.
 

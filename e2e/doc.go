@@ -1,7 +1,8 @@
 // Package e2e holds the product's end-to-end suites. Each runs the real
 // bootstraps of the functions in template.yaml, built by the project's
-// Makefile, under the local stack (package tools/samlocal/stack: moto_server,
-// the Toss sandbox, the Lambda Runtime API emulator) and drives them the way
+// Makefile, under the local stack (package tools/samlocal/stack: DynamoDB
+// Local, moto_server for Secrets Manager, the Toss sandbox, the Lambda
+// Runtime API emulator) and drives them the way
 // buyers, merchants, Toss and attackers do:
 //
 //   - TestEveryEventThroughItsBootstrap: every file in events/ through its
@@ -15,7 +16,8 @@
 //   - TestChaosCampaign: the reliability and security campaign (make chaos),
 //     which writes docs/reliability.md when RELIABILITY_DOC is set.
 //
-// They need moto_server and Chromium and never skip without them. The
+// They need Java (DynamoDB Local), moto_server and Chromium and never skip
+// without them. The
 // package has no code of its own beyond this comment: its tests are the
 // product's, the stack's own tests stay with the stack.
 package e2e

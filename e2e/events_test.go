@@ -110,7 +110,7 @@ func (c eventCase) check(t *testing.T, payload []byte) {
 }
 
 // startEventsStack starts the functions without the API, one environment
-// each, over moto and the sandbox, with the orders events/ refers to
+// each, over DynamoDB Local, moto and the sandbox, with the orders events/ refers to
 // seeded; opts adds to that. It stops with the test, and its logs are
 // searched for paymentKeys then.
 func startEventsStack(t *testing.T, opts stack.Options) (*stack.Stack, *logsink.Buffer) {
@@ -124,7 +124,7 @@ func startEventsStack(t *testing.T, opts stack.Options) (*stack.Stack, *logsink.
 }
 
 // TestEveryEventThroughItsBootstrap runs every file in events/ through its
-// function's real bootstrap over moto and the sandbox, checks each answer,
+// function's real bootstrap over DynamoDB Local, moto and the sandbox, checks each answer,
 // and then checks each function's AWS calls against template.yaml in both
 // directions: nothing called that is not granted, nothing granted that is
 // never called.

@@ -25,7 +25,7 @@ import (
 // bootstrap under aws-lambda-rie (inside a container) with the variables of
 // env.json in SAM's format. Here every file in events/ goes through the
 // same emulator started the way SAM starts it, with nothing of the local
-// stack in between but moto and the sandbox that env.json points at, and
+// stack in between but its AWS endpoint (DynamoDB Local, moto) and the sandbox that env.json points at, and
 // each answers what `make invoke` answers (TestEveryEventThroughItsBootstrap
 // holds that one to the same cases).
 func TestEveryEventAsSAMCLIRunsIt(t *testing.T) {

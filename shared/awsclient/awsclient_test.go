@@ -226,7 +226,7 @@ func TestClientsRetryMaxAttempts(t *testing.T) {
 
 // TestFromEnvReachesLocalEndpoint is the promise the package makes to local
 // runs: with AWS_ENDPOINT_URL set, both clients talk to that server (as to
-// moto_server), with the JSON protocol each service speaks.
+// the local stack's AWS proxy), with the JSON protocol each service speaks.
 func TestFromEnvReachesLocalEndpoint(t *testing.T) {
 	var (
 		mu      sync.Mutex

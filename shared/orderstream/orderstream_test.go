@@ -22,6 +22,10 @@ const orderID = "ord_stream0000000000000000001"
 func img(status string, version int, balance int) string {
 	s := fmt.Sprintf(`{"id":{"S":%q},"name":{"S":"Tea set"},"amount":{"N":"50000"},"currency":{"S":"KRW"},"status":{"S":%q},"version":{"N":"%d"},"listKey":{"S":"ORDER"},"createdAt":{"N":"1764417600000"},"updatedAt":{"N":"%d"}`,
 		orderID, status, version, 1764417600000+version*60000)
+	if status == "FAILED" {
+		// Fail records the declined attempt's failure with the status.
+		s += `,"paymentKey":{"S":"tgen_fake_declined_key_01"},"lastFailure":{"M":{"code":{"S":"REJECT_CARD_COMPANY"},"paymentKey":{"S":"tgen_fake_declined_key_01"},"amount":{"N":"50000"}}}`
+	}
 	if balance > 0 || status == "CANCELED" {
 		s += fmt.Sprintf(`,"paymentKey":{"S":"tgen_fake_key_for_tests_0001"},"payment":{"M":{"status":{"S":%q},"totalAmount":{"N":"50000"},"balanceAmount":{"N":"%d"}}}`, status, balance)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tossintl/backend/tools/internal/proccpu"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
@@ -154,7 +155,8 @@ func measureE2E(ctx context.Context, rep *report, s *stack.Stack, o options, cal
 			n = max(40, 10*conc)
 		}
 		progress("end to end: concurrency %d, up to %d paths or %s", conc, n, o.levelTimeout)
-		motoBefore := calls.time(confirmFn, "dynamodb")
+		dynamoBefore := calls.time(confirmFn, "dynamodb")
+		procsBefore := proccpu.Take()
 		res, wall := client.level(ctx, conc, n, o.levelTimeout)
 		if err := failed(res); err != nil {
 			return fmt.Errorf("concurrency %d: %w", conc, err)
@@ -162,8 +164,9 @@ func measureE2E(ctx context.Context, rep *report, s *stack.Stack, o options, cal
 		if len(res) == 0 {
 			return fmt.Errorf("concurrency %d: no path finished within %s", conc, o.levelTimeout)
 		}
+		cpu := proccpu.Take().Since(procsBefore)
 		confirms += len(res)
-		motoTime := calls.time(confirmFn, "dynamodb") - motoBefore
+		dynamoTime := calls.time(confirmFn, "dynamodb") - dynamoBefore
 		var conf, total []time.Duration
 		for _, r := range res {
 			conf = append(conf, r.confirm)
@@ -176,9 +179,9 @@ func measureE2E(ctx context.Context, rep *report, s *stack.Stack, o options, cal
 		for _, d := range conf {
 			sum += d
 		}
-		// Moto's share is known only as a mean, so the figure net of it is too.
-		moto := motoTime / time.Duration(len(res))
-		rest := sum/time.Duration(len(conf)) - o.latency - moto
+		// DynamoDB's share is known only as a mean, so the figure net of it is too.
+		dynamo := dynamoTime / time.Duration(len(res))
+		rest := sum/time.Duration(len(conf)) - o.latency - dynamo
 		target, v := "—", "—"
 		if conc == 16 {
 			target = "overhead ≤ 15 ms p50"
@@ -186,17 +189,17 @@ func measureE2E(ctx context.Context, rep *report, s *stack.Stack, o options, cal
 			case over <= limit:
 				v = "ok"
 			case rest <= limit:
-				v = "ok net of moto"
+				v = "ok net of DynamoDB Local"
 			default:
 				v = "OVER"
 			}
 		}
 		rep.add("end to end", fmt.Sprintf("POST /payments/confirm, concurrency %d", conc),
-			fmt.Sprintf("p50 %s, p99 %s; overhead %s above the sandbox's %s; mean net of moto's DynamoDB (%s) %s",
-				ms(p50), ms(percentile(conf, 99)), ms(over), ms(o.latency), ms(moto), ms(rest)), target, v)
+			fmt.Sprintf("p50 %s, p99 %s; overhead %s above the sandbox's %s; mean net of DynamoDB Local's time (%s) %s",
+				ms(p50), ms(percentile(conf, 99)), ms(over), ms(o.latency), ms(dynamo), ms(rest)), target, v)
 		rep.add("end to end", fmt.Sprintf("confirm path (create + authorize + confirm), concurrency %d", conc),
-			fmt.Sprintf("p50 %s, p99 %s, %.1f paths/s (%d paths in %s)", ms(percentile(total, 50)), ms(percentile(total, 99)),
-				float64(len(res))/wall.Seconds(), len(res), wall.Round(time.Millisecond)), "—", "—")
+			fmt.Sprintf("p50 %s, p99 %s, %.1f paths/s (%d paths in %s); CPU by process (cores): %s", ms(percentile(total, 50)), ms(percentile(total, 99)),
+				float64(len(res))/wall.Seconds(), len(res), wall.Round(time.Millisecond), proccpu.Format(cpu, "bench")), "—", "—")
 	}
 	for _, fn := range []string{"ConfirmPaymentFunction", "CreateOrderFunction"} {
 		envs := len(s.Function(fn).PIDs())
@@ -204,11 +207,12 @@ func measureE2E(ctx context.Context, rep *report, s *stack.Stack, o options, cal
 			fmt.Sprintf("DynamoDB %.2f per request; Secrets Manager %d for %d environments", float64(calls.get(fn, "dynamodb"))/float64(confirms),
 				calls.get(fn, "secretsmanager"), envs), "SM ≤ 1 per environment", verdict(calls.get(fn, "secretsmanager") <= envs))
 	}
-	rep.note("End to end: HTTP to the local stack's API (in-process router, aws-lambda-rie, real bootstraps, moto_server " +
-		"behind a counting and timing proxy, the sandbox with its latency fixed and its webhooks off), all on 127.0.0.1. The confirm's overhead is its " +
-		"p50 minus the sandbox's latency: our code, the emulator, the loopback hops and moto's DynamoDB, a Python server " +
-		"far slower than DynamoDB that queues under concurrency; \"net of moto\" is the mean confirm minus the sandbox's " +
-		"latency and moto's mean time per confirm. Each level is preceded by a warm-up of one path per worker.")
+	rep.note("End to end: HTTP to the local stack's API (in-process router, aws-lambda-rie, real bootstraps, AWS's DynamoDB Local " +
+		"behind the stack's AWS proxy with a counting and timing hook, the sandbox with its latency fixed and its webhooks off), all on 127.0.0.1. The confirm's overhead is its " +
+		"p50 minus the sandbox's latency: our code, the emulator, the loopback hops and DynamoDB Local's time; \"net of DynamoDB Local\" is the mean confirm minus the sandbox's " +
+		"latency and DynamoDB Local's mean time per confirm. Each level is preceded by a warm-up of one path per worker. " +
+		"CPU by process is each level's whole-stack CPU profile: the cores each kind of process used over the level (bench: this tool, i.e. the API router, " +
+		"the AWS proxy, the sandbox and the load generator), on a machine shared with other work.")
 	return nil
 }
 

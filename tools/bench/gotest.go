@@ -142,7 +142,7 @@ func measureRoundTrips(ctx context.Context, rep *report, logs io.Writer) error {
 		ok := r.SecretsManager <= 1 && (want < 0 || r.DynamoDB == want)
 		rep.add("round trips (awstest.Calls)", r.Case, fmt.Sprintf("DynamoDB %d, Secrets Manager %d", r.DynamoDB, r.SecretsManager), label, verdict(ok))
 	}
-	rep.note("Round trips: each case starts a fresh execution environment (shared/app wiring, as in main.go) over moto_server; " +
+	rep.note("Round trips: each case starts a fresh execution environment (shared/app wiring, as in main.go) over DynamoDB Local and moto_server's Secrets Manager; " +
 		"\"warm keys\" cases reuse the environment of the case before. TestRoundTrips asserts every count in make test.")
 	return nil
 }

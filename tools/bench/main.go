@@ -7,7 +7,7 @@
 //     first request for an event) and first response under AWS's Runtime
 //     Interface Emulator (aws-lambda-rie, pooled by tools/samlocal/lambdarun),
 //     median of -runs, each function's first event from events/ with the
-//     local stack up (moto seeded, sandbox), beside a bare aws-lambda-go
+//     local stack up (DynamoDB Local seeded, sandbox), beside a bare aws-lambda-go
 //     function built and run the same way, under the same RIE;
 //  3. warm CPU per request over in-memory fakes (go test -bench in
 //     shared/api), against 100 µs per confirm and 300 µs per page;

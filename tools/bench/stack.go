@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/tossintl/backend/shared/awsclient"
 	"github.com/tossintl/backend/shared/orders"
+	"github.com/tossintl/backend/tools/awsproxy"
 	"github.com/tossintl/backend/tools/samlocal/lambdarun"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
@@ -92,7 +92,7 @@ func newFixtures(s *stack.Stack) (*fixtures, error) {
 		return nil, err
 	}
 	env := awsclient.Env{Region: stack.Region, AccessKeyID: stack.LocalAccessKeyID,
-		SecretAccessKey: stack.LocalSecretAccessKey, DynamoDBEndpoint: s.MotoURL}
+		SecretAccessKey: stack.LocalSecretAccessKey, DynamoDBEndpoint: s.DynamoDBURL}
 	return &fixtures{s: s, store: orders.NewDynamoStore(env.DynamoDB(), table)}, nil
 }
 
@@ -372,8 +372,8 @@ func measureCold(ctx context.Context, rep *report, s *stack.Stack, fx *fixtures,
 		"the bootstrap to its first request for an event: what the binary and its package initialisers cost; the budget applies to it, " +
 		"as no function does I/O at init), the total adds the invocation from the event's hand-over to RIE to its answer (the start of " +
 		"the RIE process that replaces the killed environment, ~20 ms, is left out: Lambda has no such cost); the rest is the first " +
-		"request's own work: its Secrets Manager and DynamoDB calls on moto_server, Toss's on the sandbox, and opening their connections; each function gets its first event from events/ with fresh " +
-		"orders where the event would repeat an earlier run's work; moto_server and the sandbox on loopback. " +
+		"request's own work: its Secrets Manager calls on moto_server, its DynamoDB calls on DynamoDB Local, Toss's on the sandbox, and opening their connections; each function gets its first event from events/ with fresh " +
+		"orders where the event would repeat an earlier run's work; DynamoDB Local, moto_server and the sandbox on loopback. " +
 		"The hello world is tools/bench/testdata/hello, built with the same flags.")
 	return nil
 }
@@ -392,28 +392,23 @@ func startHello(ctx context.Context, dir string, logs io.Writer) (*lambdarun.Fun
 		Env: map[string]string{"AWS_REGION": stack.Region}})
 }
 
-// awsCounter counts, per function, the AWS calls its processes send (an
-// Options.AWSProxy in front of moto).
+// awsCounter counts, per function, the AWS calls its processes send, and
+// the time their servers took (a hook of the stack's AWS proxy).
 type awsCounter struct {
 	mu     sync.Mutex
 	counts map[string]map[string]int           // function → "dynamodb" / "secretsmanager" → calls
-	spent  map[string]map[string]time.Duration // the same → time moto took to answer
+	spent  map[string]map[string]time.Duration // the same → time the server took to answer
 }
 
-func (a *awsCounter) proxy(fn string, moto http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		service, _, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
-		kind := "other"
-		switch {
-		case strings.HasPrefix(service, "DynamoDB_"):
-			kind = "dynamodb"
-		case service == "secretsmanager":
-			kind = "secretsmanager"
+func (a *awsCounter) proxy(fn string) awsproxy.Hook {
+	return func(c *awsproxy.Call, next awsproxy.Next) *awsproxy.Answer {
+		ans := next(c)
+		kind := c.Service
+		if kind != awsproxy.DynamoDB && kind != awsproxy.SecretsManager {
+			kind = "other"
 		}
-		start := time.Now()
-		moto.ServeHTTP(w, r)
-		d := time.Since(start)
 		a.mu.Lock()
+		defer a.mu.Unlock()
 		if a.counts == nil {
 			a.counts, a.spent = map[string]map[string]int{}, map[string]map[string]time.Duration{}
 		}
@@ -421,9 +416,9 @@ func (a *awsCounter) proxy(fn string, moto http.Handler) http.Handler {
 			a.counts[fn], a.spent[fn] = map[string]int{}, map[string]time.Duration{}
 		}
 		a.counts[fn][kind]++
-		a.spent[fn][kind] += d
-		a.mu.Unlock()
-	})
+		a.spent[fn][kind] += ans.Took
+		return ans
+	}
 }
 
 func (a *awsCounter) reset() {

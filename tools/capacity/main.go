@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,11 +32,11 @@ import (
 )
 
 type options struct {
-	out, saveRun, fromRun, mixSpec, loadRates, logPath string
-	rate                                               float64
-	checkouts, concurrency, timed                      int
-	loadStep, tossLatency                              time.Duration
-	noLoad                                             bool
+	out, saveRun, fromRun, mixSpec, loadRates, logPath, cpuProfile string
+	rate                                                           float64
+	checkouts, concurrency, timed                                  int
+	loadStep, tossLatency                                          time.Duration
+	noLoad                                                         bool
 }
 
 func main() {
@@ -46,13 +47,14 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 4, "buyers at a time in the recorded run")
 	flag.IntVar(&o.timed, "timed", 30, "checkouts of the timed run (one at a time, recorder off) that the functions' durations come from")
 	flag.StringVar(&o.mixSpec, "mix", "", "shares per checkout, e.g. creations=5,declines=0.1,refreshes=1,confirms=1,refunds=0.05,lists=0.1,reconciles=0.01 (unset ones keep their default)")
-	flag.StringVar(&o.loadRates, "load-rates", "2,3,4,5,6,8,10,12,16", "load run: checkouts a second offered, in turn")
+	flag.StringVar(&o.loadRates, "load-rates", "4,8,12,16,20,24,28,32,40,48,64", "load run: checkouts a second offered, in turn")
 	flag.DurationVar(&o.tossLatency, "toss-latency", 0, "the timed run: Toss's latency, added by the sandbox to every API call (0: the sandbox answers at once)")
 	flag.DurationVar(&o.loadStep, "load-step", 8*time.Second, "load run: length of each rate's step")
 	flag.BoolVar(&o.noLoad, "no-load", false, "skip the local load run")
 	flag.StringVar(&o.saveRun, "save-run", "", "also write the recorded run (JSON) here, e.g. for a testdata sample")
 	flag.StringVar(&o.fromRun, "from-run", "", "compute from a recorded run (JSON) instead of running the stack")
 	flag.StringVar(&o.logPath, "log", "", "write the stack's logs here (default: a temporary file, named on failure)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of this process (the API router, the AWS proxy, the sandbox, the buyers) during the load run here (go tool pprof)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -170,11 +172,25 @@ func measureStack(ctx context.Context, o options, shares mix.Shares, in *report.
 	progress("load run (the machine was %.0f%% busy with the stack idle)", 100*in.Background)
 	load := shares
 	load.Creations, load.Reconciles = 1, 0
-	if in.Steps, err = s.Load(ctx, rates, o.loadStep, load); err != nil {
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+	}
+	in.Steps, err = s.Load(ctx, rates, o.loadStep, load)
+	if o.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
 		return err
 	}
-	progress("measuring moto's own ceiling")
-	in.MotoCeiling, err = s.MotoCeiling(ctx, 3*time.Second)
+	progress("measuring DynamoDB Local's own ceiling")
+	in.DynamoDBCeiling, err = s.DynamoDBCeiling(ctx, 3*time.Second)
 	return err
 }
 

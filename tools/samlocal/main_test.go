@@ -57,7 +57,7 @@ func descendants(t *testing.T, pid int) []int {
 }
 
 // TestUpStopsEverythingOnSIGINT runs `up` as make local would, waits for
-// it to be ready, sends SIGINT and checks that moto_server, the function
+// it to be ready, sends SIGINT and checks that DynamoDB Local, moto_server, the function
 // processes and everything else it started are gone.
 func TestUpStopsEverythingOnSIGINT(t *testing.T) {
 	dir := t.TempDir()
@@ -128,8 +128,8 @@ func TestUpStopsEverythingOnSIGINT(t *testing.T) {
 		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p))
 		names = append(names, strings.TrimSpace(string(comm)))
 	}
-	if !strings.Contains(strings.Join(names, " "), "bootstrap") || len(procs) < 3 {
-		t.Fatalf("expected moto_server and two bootstraps below up, found %v", names)
+	if joined := strings.Join(names, " "); !strings.Contains(joined, "bootstrap") || !strings.Contains(joined, "java") || len(procs) < 4 {
+		t.Fatalf("expected DynamoDB Local, moto_server and two bootstraps below up, found %v", names)
 	}
 
 	// The template's Schedule event runs at the local rate: give it two ticks.

@@ -1,10 +1,13 @@
-// Package awstest runs integration tests against moto_server over HTTP:
-// real DynamoDB and Secrets Manager wire protocols, no AWS account.
+// Package awstest runs integration tests against AWS's DynamoDB Local and,
+// for Secrets Manager, moto_server, over HTTP: the real wire protocols, no
+// AWS account.
 //
-// A package's tests call Main from TestMain. If MOTO_ENDPOINT is set, that
-// server is used (it must apply conditional writes atomically, as the proxy
-// of package tools/moto does); otherwise Main starts moto_server behind that
-// proxy and stops it when the tests end. A missing moto_server fails the
+// A package's tests call Main from TestMain. Main starts DynamoDB Local
+// (package tools/dynamodblocal) for the test process, or uses
+// DYNAMODB_ENDPOINT's; moto_server starts the first time a test asks for
+// Secrets Manager, or MOTO_ENDPOINT's is used. DynamoDB Local applies each
+// conditional write atomically, as DynamoDB does, so tests that race
+// writes meet the database the code runs on. A missing server fails the
 // run: it is never skipped.
 package awstest
 
@@ -26,70 +29,159 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/tossintl/backend/shared/awsclient"
+	"github.com/tossintl/backend/tools/dynamodblocal"
 	"github.com/tossintl/backend/tools/moto"
 )
 
-var endpoint string
+// The process's servers: DynamoDB Local from Main, moto on first use.
+var (
+	dynamoEndpoint string
+	secrets        struct {
+		once     sync.Once
+		endpoint string
+		err      error
+		stop     func()
+	}
+)
 
-// Main starts (or finds) moto_server, runs the tests and stops what it started.
+// Main starts (or finds) DynamoDB Local, runs the tests and stops what it
+// started.
 func Main(m *testing.M) int {
-	endpoint = os.Getenv("MOTO_ENDPOINT")
-	if endpoint == "" {
-		ep, stop, err := StartMoto()
+	dynamoEndpoint = os.Getenv("DYNAMODB_ENDPOINT")
+	if dynamoEndpoint == "" {
+		s, err := dynamodblocal.Start(context.Background(), dynamodblocal.Options{})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "awstest:", err)
 			return 1
 		}
-		defer stop()
-		endpoint = ep
+		defer s.Close()
+		dynamoEndpoint = s.URL
 	}
+	defer func() {
+		if secrets.stop != nil {
+			secrets.stop()
+		}
+	}()
 	return m.Run()
 }
 
-// Endpoint is the moto_server URL in use.
-func Endpoint(t testing.TB) string {
+// DynamoDBEndpoint is the URL of the DynamoDB Local in use.
+func DynamoDBEndpoint(t testing.TB) string {
 	t.Helper()
-	if endpoint == "" {
-		t.Fatal("awstest: no moto_server: call awstest.Main from TestMain")
+	if dynamoEndpoint == "" {
+		t.Fatal("awstest: no DynamoDB Local: call awstest.Main from TestMain")
 	}
-	return endpoint
+	return dynamoEndpoint
 }
 
-// StartMoto starts moto_server behind the proxy that applies its DynamoDB
-// requests one at a time, as DynamoDB applies conditional writes atomically
-// (see package tools/moto), and returns the proxy's URL.
-func StartMoto() (url string, stop func(), err error) {
-	s, err := moto.Start(context.Background())
-	if err != nil {
-		return "", nil, fmt.Errorf("awstest: %w", err)
+// SecretsEndpoint is the URL of the moto_server serving Secrets Manager,
+// started on the first call.
+func SecretsEndpoint(t testing.TB) string {
+	t.Helper()
+	secrets.once.Do(func() {
+		if secrets.endpoint = os.Getenv("MOTO_ENDPOINT"); secrets.endpoint != "" {
+			return
+		}
+		s, err := moto.Start(context.Background())
+		if err != nil {
+			secrets.err = fmt.Errorf("awstest: %w", err)
+			return
+		}
+		secrets.endpoint, secrets.stop = s.URL, s.Close
+	})
+	if secrets.err != nil {
+		t.Fatal(secrets.err)
 	}
-	return s.URL, s.Close, nil
+	return secrets.endpoint
 }
 
-// Env returns client settings pointing at moto, with optional SDK middleware.
+// Servers are the local AWS servers of a test that does not run Main.
+type Servers struct {
+	DynamoDB       string // DynamoDB Local
+	SecretsManager string // moto_server
+}
+
+// StartServers starts DynamoDB Local and moto_server side by side (or takes
+// DYNAMODB_ENDPOINT's and MOTO_ENDPOINT's) and returns a func stopping what
+// it started.
+func StartServers() (Servers, func(), error) {
+	out := Servers{DynamoDB: os.Getenv("DYNAMODB_ENDPOINT"), SecretsManager: os.Getenv("MOTO_ENDPOINT")}
+	var stops []func()
+	stop := func() {
+		for _, f := range stops {
+			f()
+		}
+	}
+	var wg sync.WaitGroup
+	var dynErr, motoErr error
+	var mu sync.Mutex
+	if out.DynamoDB == "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := dynamodblocal.Start(context.Background(), dynamodblocal.Options{})
+			if err != nil {
+				dynErr = err
+				return
+			}
+			mu.Lock()
+			stops = append(stops, d.Close)
+			mu.Unlock()
+			out.DynamoDB = d.URL
+		}()
+	}
+	if out.SecretsManager == "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m, err := moto.Start(context.Background())
+			if err != nil {
+				motoErr = err
+				return
+			}
+			mu.Lock()
+			stops = append(stops, m.Close)
+			mu.Unlock()
+			out.SecretsManager = m.URL
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(dynErr, motoErr); err != nil {
+		stop()
+		return Servers{}, nil, fmt.Errorf("awstest: %w", err)
+	}
+	return out, stop, nil
+}
+
+// Env returns client settings pointing at DynamoDB Local and moto (started
+// by this call if no test asked for it yet), with optional SDK middleware.
 func Env(t testing.TB, apiOptions ...func(*middleware.Stack) error) awsclient.Env {
-	ep := Endpoint(t)
+	t.Helper()
 	return awsclient.Env{
 		Region:           "us-east-1",
 		AccessKeyID:      "testing",
 		SecretAccessKey:  "testing",
-		DynamoDBEndpoint: ep,
-		SecretsEndpoint:  ep,
+		DynamoDBEndpoint: DynamoDBEndpoint(t),
+		SecretsEndpoint:  SecretsEndpoint(t),
 		APIOptions:       apiOptions,
 	}
 }
 
-// DynamoDB returns a DynamoDB client on moto.
+// DynamoDB returns a DynamoDB client on DynamoDB Local.
 func DynamoDB(t testing.TB, apiOptions ...func(*middleware.Stack) error) *dynamodb.Client {
-	return Env(t, apiOptions...).DynamoDB()
+	t.Helper()
+	return awsclient.Env{Region: "us-east-1", AccessKeyID: "testing", SecretAccessKey: "testing",
+		DynamoDBEndpoint: DynamoDBEndpoint(t), APIOptions: apiOptions}.DynamoDB()
 }
 
 // SecretsManager returns a Secrets Manager client on moto.
 func SecretsManager(t testing.TB, apiOptions ...func(*middleware.Stack) error) *secretsmanager.Client {
-	return Env(t, apiOptions...).SecretsManager()
+	t.Helper()
+	return awsclient.Env{Region: "us-east-1", AccessKeyID: "testing", SecretAccessKey: "testing",
+		SecretsEndpoint: SecretsEndpoint(t), APIOptions: apiOptions}.SecretsManager()
 }
 
-// UniqueName returns prefix plus a random suffix, so tests sharing one moto
+// UniqueName returns prefix plus a random suffix, so tests sharing one
 // server never see each other's tables or secrets.
 func UniqueName(prefix string) string {
 	b := make([]byte, 6)

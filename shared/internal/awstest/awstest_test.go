@@ -12,7 +12,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
 
-func TestCallsCountsOperationsOnMoto(t *testing.T) {
+func TestCallsCountsOperations(t *testing.T) {
 	var calls Calls
 	db := DynamoDB(t, calls.Middleware)
 	name := UniqueName("awstest")

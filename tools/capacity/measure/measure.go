@@ -1,7 +1,7 @@
 // Package measure runs the checkout mix through the local stack (every
-// function's real bootstrap under aws-lambda-rie, moto_server behind its
-// atomic proxy, the Toss sandbox) and returns what it recorded, as the
-// capacity model's Run; and it runs the local load test.
+// function's real bootstrap under aws-lambda-rie, AWS's DynamoDB Local,
+// moto_server's Secrets Manager, the Toss sandbox) and returns what it
+// recorded, as the capacity model's Run; and it runs the local load test.
 package measure
 
 import (
@@ -23,6 +23,7 @@ import (
 	"github.com/tossintl/backend/tools/capacity/mix"
 	"github.com/tossintl/backend/tools/capacity/model"
 	"github.com/tossintl/backend/tools/capacity/record"
+	"github.com/tossintl/backend/tools/internal/proccpu"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
@@ -36,7 +37,7 @@ type Options struct {
 	Progress    func(format string, args ...any)
 }
 
-// Session is a running local stack with the recorder in front of moto.
+// Session is a running local stack with the recorder in its AWS proxy.
 type Session struct {
 	Stack       *stack.Stack
 	Schema      model.Schema
@@ -266,7 +267,7 @@ func (s *Session) Record(ctx context.Context, o Options) (model.Run, error) {
 // Timings runs n more checkouts of the mix one at a time with the
 // recorder's reads off and returns each invocation's duration: what a
 // function takes without the recorder in its way or other buyers queued
-// before it at moto.
+// before it.
 //
 // tossLatency is added to every Toss API call the sandbox answers, for
 // durations that include Toss's own time (the sandbox answers at once).
@@ -317,10 +318,14 @@ type Step struct {
 	Achieved     float64       // completed / Wall
 	Drain        time.Duration // from the step's end to its last checkout done
 	P50, P99     time.Duration // one checkout, end to end
-	DynamoPerSec float64       // DynamoDB requests a second reaching moto
-	MotoCores    float64       // moto_server's CPU time over the step's wall time (1: one core, its most)
+	DynamoPerSec float64       // DynamoDB requests a second reaching DynamoDB Local
+	DynamoCores  float64       // DynamoDB Local's CPU time over the step's wall time (1: one core)
 	MachineBusy  float64       // share of the machine's CPUs busy, everyone's work included
-	Sustained    bool
+	// CPU is the step's CPU by process (the stack's whole-process
+	// profile): the bootstraps, aws-lambda-rie, DynamoDB Local, this tool
+	// ("self": the API router, the AWS proxy, the sandbox and the buyers).
+	CPU       []proccpu.Share
+	Sustained bool
 }
 
 // Background is the share of the machine's CPUs busy over d with the
@@ -352,8 +357,9 @@ func (s *Session) Load(ctx context.Context, rates []float64, per time.Duration, 
 	var steps []Step
 	for _, rate := range rates {
 		st := s.loadStep(ctx, rate, per, shares)
-		s.progress("load: %.0f checkouts/s offered: %d of %d done (drained %s after), %.1f/s, %d errors, p99 %s, moto %.0f DynamoDB req/s on %.0f%% of a core, machine %.0f%% busy",
-			rate, st.Completed, st.Started, st.Drain.Round(time.Millisecond), st.Achieved, st.Errors, st.P99.Round(time.Millisecond), st.DynamoPerSec, 100*st.MotoCores, 100*st.MachineBusy)
+		s.progress("load: %.0f checkouts/s offered: %d of %d done (drained %s after), %.1f/s, %d errors, p99 %s, DynamoDB Local %.0f req/s on %.0f%% of a core, machine %.0f%% busy; CPU by process (cores): %s",
+			rate, st.Completed, st.Started, st.Drain.Round(time.Millisecond), st.Achieved, st.Errors, st.P99.Round(time.Millisecond), st.DynamoPerSec, 100*st.DynamoCores, 100*st.MachineBusy,
+			proccpu.Format(st.CPU, "capacity"))
 		steps = append(steps, st)
 		if ctx.Err() != nil {
 			return steps, ctx.Err()
@@ -383,8 +389,9 @@ func (s *Session) loadStep(ctx context.Context, rate float64, per time.Duration,
 	ctx, cancel := context.WithTimeout(ctx, per+30*time.Second)
 	defer cancel()
 	before := s.dynamoCalls()
-	motoBefore, motoOK := motoCPU()
+	dynBefore, dynOK := s.Stack.DynamoDBCPU()
 	busyBefore, totalBefore := machineCPU()
+	procsBefore := proccpu.Take()
 	var mu sync.Mutex
 	var lat []time.Duration
 	var wg sync.WaitGroup
@@ -420,8 +427,9 @@ func (s *Session) loadStep(ctx context.Context, rate float64, per time.Duration,
 	wg.Wait()
 	step.Wall = time.Since(start)
 	step.DynamoPerSec = float64(s.dynamoCalls()-before) / step.Wall.Seconds()
-	if motoAfter, ok := motoCPU(); ok && motoOK {
-		step.MotoCores = (motoAfter - motoBefore) / step.Wall.Seconds()
+	step.CPU = proccpu.Take().Since(procsBefore)
+	if dynAfter, ok := s.Stack.DynamoDBCPU(); ok && dynOK {
+		step.DynamoCores = (dynAfter - dynBefore) / step.Wall.Seconds()
 	}
 	if busy, total := machineCPU(); total > totalBefore {
 		step.MachineBusy = (busy - busyBefore) / (total - totalBefore)
@@ -440,29 +448,29 @@ func (s *Session) loadStep(ctx context.Context, rate float64, per time.Duration,
 	return step
 }
 
-// MotoCeiling measures how many DynamoDB requests a second moto serves
-// through its serializing proxy with nothing else running: GetItems of an
-// absent order from 4 clients for d. The load run's DynamoDB rate against
-// it says whether moto is the bottleneck.
-func (s *Session) MotoCeiling(ctx context.Context, d time.Duration) (float64, error) {
+// DynamoDBCeiling measures how many DynamoDB requests a second DynamoDB
+// Local serves with nothing else running: GetItems of an absent order from
+// 8 clients for d, straight at it. The load run's DynamoDB rate against it
+// says whether DynamoDB Local is the bottleneck.
+func (s *Session) DynamoDBCeiling(ctx context.Context, d time.Duration) (float64, error) {
 	table, err := s.Stack.TableName("OrdersTable")
 	if err != nil {
 		return 0, err
 	}
 	env := awsclient.Env{Region: stack.Region, AccessKeyID: stack.LocalAccessKeyID,
-		SecretAccessKey: stack.LocalSecretAccessKey, DynamoDBEndpoint: s.Stack.MotoURL}
+		SecretAccessKey: stack.LocalSecretAccessKey, DynamoDBEndpoint: s.Stack.DynamoDBURL}
 	db := env.DynamoDB()
 	t, _ := s.Schema.Table(table)
 	key := map[string]types.AttributeValue{t.Hash: &types.AttributeValueMemberS{Value: "ord_capacity_absent"}}
 	if t.Range != "" {
-		return 0, fmt.Errorf("moto ceiling: the orders table has a sort key now; teach MotoCeiling its value")
+		return 0, fmt.Errorf("DynamoDB ceiling: the orders table has a sort key now; teach DynamoDBCeiling its value")
 	}
 	var n atomic.Int64
 	var firstErr atomic.Value
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range 4 {
+	for range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -477,7 +485,7 @@ func (s *Session) MotoCeiling(ctx context.Context, d time.Duration) (float64, er
 	}
 	wg.Wait()
 	if err, ok := firstErr.Load().(error); ok {
-		return 0, fmt.Errorf("moto ceiling: %w", err)
+		return 0, fmt.Errorf("DynamoDB ceiling: %w", err)
 	}
 	return float64(n.Load()) / time.Since(start).Seconds(), nil
 }

@@ -49,20 +49,34 @@ type Run struct {
 
 // Figures are everything the model computes from a run at a rate.
 type Figures struct {
-	Rate      float64
-	Loads     []Load
-	WhatIf    map[string][]Load // Loads as if every index had that projection
-	Functions []FunctionLoad
-	Secrets   Secrets
-	Cost      Cost
+	Rate  float64
+	Loads []Load // priced with DynamoDB Local's figures where it gave them
+	// Rules are the same loads priced by AWS's documented rules alone, and
+	// Differences the requests whose two prices differ.
+	Rules       []Load
+	Differences []Difference
+	PricedBy    map[string]int    // requests by how they were priced (ByDynamoDBLocal, …)
+	WhatIf      map[string][]Load // Loads as if every index had that projection
+	Functions   []FunctionLoad
+	Secrets     Secrets
+	Cost        Cost
 }
 
 // Compute computes the figures of run at rate completed checkouts a second.
 func Compute(run Run, rate float64) (Figures, error) {
-	f := Figures{Rate: rate, WhatIf: map[string][]Load{}}
+	f := Figures{Rate: rate, WhatIf: map[string][]Load{}, PricedBy: map[string]int{}}
 	var err error
 	if f.Loads, err = Loads(run, rate); err != nil {
 		return f, err
+	}
+	if f.Rules, err = Loads(WithRules(run), rate); err != nil {
+		return f, err
+	}
+	if f.Differences, err = Compare(run); err != nil {
+		return f, err
+	}
+	for _, r := range run.Requests {
+		f.PricedBy[run.Schema.PricedBy(r)]++
 	}
 	for _, proj := range []string{ProjectKeysOnly, ProjectAll} {
 		if f.WhatIf[proj], err = Loads(WithProjection(run, proj), rate); err != nil {
@@ -280,13 +294,85 @@ func Loads(run Run, rate float64) ([]Load, error) {
 	return out, nil
 }
 
-// WithProjection is the run as if every index projected projection (the
-// recorded before and after images of each write hold every attribute,
-// so the index writes of another projection follow exactly; reads of an
-// index would differ by the items the code then fetches from the table,
-// which this does not guess).
-func WithProjection(run Run, projection string) Run {
+// WithRules is the run priced by AWS's documented rules alone: without
+// the capacity DynamoDB Local reported.
+func WithRules(run Run) Run {
 	out := run
+	out.Requests = make([]Request, len(run.Requests))
+	for i, r := range run.Requests {
+		r.Consumed = nil
+		out.Requests[i] = r
+	}
+	return out
+}
+
+// Difference is one kind of request (a function's operation on a table
+// or index) whose units DynamoDB Local and AWS's rules price differently.
+type Difference struct {
+	Function, Op, Table, Index string // Index "" is the table itself
+	Requests                   int    // requests of the kind that DynamoDB Local priced
+	Local, Rule                float64
+}
+
+// Compare sums, for each kind of request DynamoDB Local priced, its units
+// by DynamoDB Local and by the rules, and lists the kinds that differ.
+func Compare(run Run) ([]Difference, error) {
+	type key struct{ fn, op, table, index string }
+	acc := map[key]*Difference{}
+	var order []key
+	for i, r := range run.Requests {
+		if run.Schema.PricedBy(r) != ByDynamoDBLocal {
+			continue
+		}
+		local, err := run.Schema.Charges(r)
+		if err != nil {
+			return nil, fmt.Errorf("request %d: %w", i, err)
+		}
+		rule, err := run.Schema.RuleCharges(r)
+		if err != nil {
+			return nil, fmt.Errorf("request %d: %w", i, err)
+		}
+		seen := map[key]bool{}
+		add := func(cs []Charge, local bool) {
+			for _, c := range cs {
+				k := key{r.Function, r.Op, c.Table, c.Index}
+				d := acc[k]
+				if d == nil {
+					d = &Difference{Function: r.Function, Op: r.Op, Table: c.Table, Index: c.Index}
+					acc[k] = d
+					order = append(order, k)
+				}
+				if !seen[k] {
+					seen[k] = true
+					d.Requests++
+				}
+				if local {
+					d.Local += c.Read + c.Write
+				} else {
+					d.Rule += c.Read + c.Write
+				}
+			}
+		}
+		add(local, true)
+		add(rule, false)
+	}
+	var out []Difference
+	for _, k := range order {
+		if d := acc[k]; math.Abs(d.Local-d.Rule) > 1e-9 {
+			out = append(out, *d)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return math.Abs(out[i].Local-out[i].Rule) > math.Abs(out[j].Local-out[j].Rule) })
+	return out, nil
+}
+
+// WithProjection is the run as if every index projected projection,
+// priced by the rules (the recorded before and after images of each write
+// hold every attribute, so the index writes of another projection follow
+// exactly; reads of an index would differ by the items the code then
+// fetches from the table, which this does not guess).
+func WithProjection(run Run, projection string) Run {
+	out := WithRules(run)
 	out.Schema = Schema{}
 	for _, t := range run.Schema.Tables {
 		t.Indexes = append([]Index(nil), t.Indexes...)

@@ -138,6 +138,67 @@ func TestCharges(t *testing.T) {
 	}
 }
 
+// TestChargesTakeDynamoDBLocalsFigures: a request DynamoDB Local priced is
+// charged its units, on the keys the rule finds; where it gave none or
+// gave 0 for a read, the rule's units stand, and PricedBy says so.
+func TestChargesTakeDynamoDBLocalsFigures(t *testing.T) {
+	small := order("ord_1", "UNPAID", 0)
+	claimed := with(with(small, "dueKind", s("CLAIM")), "status", s("CONFIRMING"))
+	for _, c := range []struct {
+		name        string
+		req         Request
+		index       string
+		read, write float64
+		keys        []string
+		by          string
+	}{
+		{"the table's units on the item's key", Request{Op: "PutItem", Table: "orders", New: small, Consumed: &Consumed{Table: 3}}, "", 0, 3, []string{"ord_1"}, ByDynamoDBLocal},
+		{"a moved entry's units split between its old and new key", Request{Op: "UpdateItem", Table: "orders", Old: small, New: claimed,
+			Consumed: &Consumed{Table: 1, Indexes: map[string]float64{"due": 4}}}, "due", 0, 4, []string{"UNPAID", "CLAIM"}, ByDynamoDBLocal},
+		{"an index DynamoDB Local charged and the rule did not", Request{Op: "UpdateItem", Table: "orders", Old: small, New: claimed,
+			Consumed: &Consumed{Table: 1, Indexes: map[string]float64{"slim": 1}}}, "slim", 0, 1, []string{"ORDER"}, ByDynamoDBLocal},
+		{"an index it did not charge costs nothing", Request{Op: "UpdateItem", Table: "orders", Old: small, New: claimed,
+			Consumed: &Consumed{Table: 1}}, "created", 0, 0, []string{"ORDER"}, ByDynamoDBLocal},
+		{"a read's units on its key", Request{Op: "GetItem", Table: "orders", Consistent: true, Items: []Item{small}, Consumed: &Consumed{Table: 1}}, "", 1, 0, []string{"ord_1"}, ByDynamoDBLocal},
+		{"a refused write keeps the rule", Request{Op: "UpdateItem", Table: "orders", Failed: true, Old: small, New: small}, "", 0, 1, []string{"ord_1"}, ByRuleRefused},
+		{"an empty Query priced 0 keeps the rule's minimum", Request{Op: "Query", Table: "orders", Index: "due", KeyEq: Item{"dueKind": s("CLAIM")},
+			Consumed: &Consumed{Indexes: map[string]float64{"due": 0}}}, "due", 0.5, 0, []string{"CLAIM"}, ByRuleEmptyRead},
+		{"a run recorded without figures", Request{Op: "PutItem", Table: "orders", New: small}, "", 0, 1, []string{"ord_1"}, ByRuleUnrecorded},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cs, err := orders.Charges(c.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read, write, keys := sum(cs, c.index)
+			if read != c.read || write != c.write || fmt.Sprint(keys) != fmt.Sprint(c.keys) {
+				t.Errorf("read %g write %g keys %v; want read %g write %g keys %v", read, write, keys, c.read, c.write, c.keys)
+			}
+			if by := orders.PricedBy(c.req); by != c.by {
+				t.Errorf("priced by %q, want %q", by, c.by)
+			}
+		})
+	}
+	// Compare lists what the two prices disagree on.
+	run := Run{Schema: orders, Checkouts: 1, Requests: []Request{
+		{Function: "F", Op: "PutItem", Table: "orders", New: small, Consumed: &Consumed{Table: 3, Indexes: map[string]float64{"created": 1, "due": 1, "slim": 1}}},
+	}}
+	diffs, err := Compare(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diffs) != 1 || diffs[0].Index != "" || diffs[0].Local != 3 || diffs[0].Rule != 1 || diffs[0].Requests != 1 {
+		t.Errorf("Compare = %+v, want the table's 3 units against the rule's 1", diffs)
+	}
+	rules, err := Loads(WithRules(run), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rules[0].WritePerCheckout != 1 {
+		t.Errorf("by the rules the put is %g WCU, want 1", rules[0].WritePerCheckout)
+	}
+}
+
 // TestConstantKeyIsHot: every order's index entry under one hash key puts
 // the whole index's units on it, and they grow with the rate; per-order
 // keys spread and do not.

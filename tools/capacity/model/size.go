@@ -10,7 +10,7 @@ import (
 
 // Item is a DynamoDB item in the wire format the service speaks: each
 // attribute's value is its typed JSON ({"S": "…"}, {"N": "12"}, {"M": {…}}).
-// Keeping the wire format lets the recorder store what moto answered
+// Keeping the wire format lets the recorder store what DynamoDB Local answered
 // without a round trip through the SDK's types.
 type Item map[string]json.RawMessage
 

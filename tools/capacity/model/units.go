@@ -97,6 +97,62 @@ type Request struct {
 	// KeyEq is a Query's equality key condition (partition key name →
 	// value), so a Query that found nothing is still charged to its key.
 	KeyEq Item `json:"keyEq,omitempty"`
+	// Consumed is the capacity DynamoDB Local reported for the request;
+	// nil where it reports none (a write its condition refused) or in
+	// runs recorded before it did.
+	Consumed *Consumed `json:"consumed,omitempty"`
+}
+
+// Consumed is a request's ConsumedCapacity (ReturnConsumedCapacity
+// INDEXES): the units it took from the table and from each index.
+type Consumed struct {
+	Table   float64            `json:"table"`
+	Indexes map[string]float64 `json:"indexes,omitempty"`
+}
+
+func (c *Consumed) total() float64 {
+	t := c.Table
+	for _, v := range c.Indexes {
+		t += v
+	}
+	return t
+}
+
+// How a request is priced (Request.PricedBy).
+const (
+	ByDynamoDBLocal = "DynamoDB Local's figure"
+	// ByRuleRefused: DynamoDB Local answers a refused conditional write
+	// without ConsumedCapacity, though DynamoDB charges it.
+	ByRuleRefused = "AWS's rule: a write refused by its condition (DynamoDB Local reports no figure)"
+	// ByRuleEmptyRead: DynamoDB Local reports 0 units for a Query that
+	// finds nothing; DynamoDB charges a read's minimum.
+	ByRuleEmptyRead = "AWS's rule: a read that returned nothing (DynamoDB Local reports 0; DynamoDB charges the minimum)"
+	// ByRuleUnrecorded: a run recorded before the figures were.
+	ByRuleUnrecorded = "AWS's rule: no figure recorded"
+)
+
+// PricedBy says whose units Charges gives the request.
+func (s Schema) PricedBy(r Request) string {
+	switch {
+	case r.Consumed != nil && r.Consumed.total() > 0:
+		return ByDynamoDBLocal
+	case r.Consumed != nil:
+		if rule, err := s.RuleCharges(r); err == nil && sumUnits(rule) > 0 {
+			return ByRuleEmptyRead
+		}
+		return ByDynamoDBLocal
+	case r.Failed:
+		return ByRuleRefused
+	}
+	return ByRuleUnrecorded
+}
+
+func sumUnits(cs []Charge) float64 {
+	t := 0.0
+	for _, c := range cs {
+		t += c.Read + c.Write
+	}
+	return t
 }
 
 // Charge is what one request costs one partition key of one table or
@@ -123,7 +179,78 @@ func readUnits(size int, consistent bool) float64 {
 	return u
 }
 
-// Charges prices one request by DynamoDB's rules:
+// Charges prices one request with the units DynamoDB Local reported for
+// it, placed on the partition keys it touched: the table's units on the
+// item's key, each index's on the index keys the write added, moved or
+// removed (split between the old and new key of a moved entry in the
+// rule's proportions) or the query read. Where DynamoDB Local gave no
+// figure (PricedBy), the rule's units stand.
+func (s Schema) Charges(r Request) ([]Charge, error) {
+	rule, err := s.RuleCharges(r)
+	if err != nil || s.PricedBy(r) != ByDynamoDBLocal {
+		return rule, err
+	}
+	t, _ := s.Table(r.Table)
+	isRead := r.Op == "GetItem" || r.Op == "Query" || r.Op == "Scan"
+	units := func(c Charge) float64 { return c.Read + c.Write }
+	set := func(c *Charge, u float64) {
+		if isRead {
+			c.Read = u
+		} else {
+			c.Write = u
+		}
+	}
+	// Each target (the table, or one index) gets DynamoDB Local's units,
+	// spread over the rule's charges to it in the rule's proportions.
+	spread := func(index string, u float64) []Charge {
+		var mine []Charge
+		total := 0.0
+		for _, c := range rule {
+			if c.Index == index {
+				mine = append(mine, c)
+				total += units(c)
+			}
+		}
+		if len(mine) == 0 {
+			if u == 0 {
+				return nil
+			}
+			// The rule saw no change to this index's entry; DynamoDB
+			// Local charged one: put it on the entry's key.
+			ref := r.New
+			if len(ref) == 0 {
+				ref = r.Old
+			}
+			key := Text(ref[t.Hash])
+			if ix, ok := t.index(index); ok {
+				key = Text(firstOf(r.New, r.Old, ix.Hash))
+			}
+			c := Charge{Table: t.Name, Index: index, Key: key, Item: keyText(ref, t.keys()...)}
+			set(&c, u)
+			return []Charge{c}
+		}
+		for i := range mine {
+			// A read's units stay on its key's first charge (the others
+			// only count the items sharing the key).
+			share := 1 / float64(len(mine))
+			if total > 0 {
+				share = units(mine[i]) / total
+			}
+			set(&mine[i], u*share)
+		}
+		return mine
+	}
+	if isRead {
+		return spread(r.Index, r.Consumed.total()), nil
+	}
+	out := spread("", r.Consumed.Table)
+	for _, ix := range t.Indexes {
+		out = append(out, spread(ix.Name, r.Consumed.Indexes[ix.Name])...)
+	}
+	return out, nil
+}
+
+// RuleCharges prices one request by DynamoDB's documented rules:
 //
 //   - a write costs the table 1 unit per KB of the larger of the item
 //     before and after it; a refused write still costs the table (the
@@ -136,7 +263,7 @@ func readUnits(size int, consistent bool) float64 {
 //     the returned entries' sizes rounded up once, half when eventually
 //     consistent;
 //   - requests made in a transaction cost twice.
-func (s Schema) Charges(r Request) ([]Charge, error) {
+func (s Schema) RuleCharges(r Request) ([]Charge, error) {
 	t, ok := s.Table(r.Table)
 	if !ok {
 		return nil, fmt.Errorf("%s on unknown table %q", r.Op, r.Table)

@@ -1,36 +1,37 @@
 // Package record records what a run of the local stack asks of AWS, for
 // the capacity model: every DynamoDB request of every function with the
-// item before and after each write, every call by function (through
-// tools/samlocal/stack's AWSRecorder), and each invocation's duration from
-// the emulator's REPORT lines.
+// capacity DynamoDB Local reports for it and the item before and after
+// each write, every call by function (through tools/samlocal/stack's
+// AWSRecorder), and each invocation's duration from the emulator's REPORT
+// lines.
 package record
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"regexp"
-	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/tossintl/backend/tools/awsproxy"
 	"github.com/tossintl/backend/tools/capacity/model"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
 // Recorder is an Options.AWSProxy for stack.Start that records each
-// function's DynamoDB requests as the model's Requests.
+// function's DynamoDB requests as the model's Requests, each with the
+// capacity DynamoDB Local reports for it.
 //
-// To know what a write did to the item (its size before and after, which
-// index keys it added, changed or removed), the recorder reads the item
-// from moto right before and right after forwarding the write, holding
-// its own lock across the three requests, so no other recorded write can
-// come between them. ReturnValues could give one image but not both, and
-// it would change the requests and answers the functions see; the reads
-// around a write change nothing the code under test sees.
+// The units are DynamoDB Local's: the recorder adds ReturnConsumedCapacity
+// INDEXES to each request it forwards and strips ConsumedCapacity from
+// the answer, so the function sees what it would have seen. Which
+// partition keys the units land on is not in that figure, so the recorder
+// also reads the item right before and right after a write (its index keys
+// before and after), holding its own lock across the three requests, so
+// no other recorded write can come between them. ReturnValues could give
+// one image but not both, and it would change the requests and answers
+// the functions see; the reads around a write change nothing the code
+// under test sees.
 type Recorder struct {
 	// Calls counts every AWS call by function (Secrets Manager's among them).
 	Calls stack.AWSRecorder
@@ -90,12 +91,12 @@ func (r *Recorder) CallCounts(functions []string) map[string]map[string]int {
 	return out
 }
 
-// Proxy is the Options.AWSProxy: the call counter around the DynamoDB
-// recorder around moto.
-func (r *Recorder) Proxy(function string, moto http.Handler) http.Handler {
-	return r.Calls.Proxy(function, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.serve(function, moto, w, req)
-	}))
+// Proxy is the Options.AWSProxy: the call counter, then the DynamoDB
+// recorder.
+func (r *Recorder) Proxy(function string) awsproxy.Hook {
+	return awsproxy.Chain(r.Calls.Proxy(function), func(c *awsproxy.Call, next awsproxy.Next) *awsproxy.Answer {
+		return r.record(function, c, next)
+	})
 }
 
 // wireRequest is the fields of a DynamoDB request the recorder reads.
@@ -108,31 +109,50 @@ type wireRequest struct {
 	KeyConditionExpression    string
 	ExpressionAttributeNames  map[string]string
 	ExpressionAttributeValues model.Item
+	ReturnConsumedCapacity    string
 }
 
 type wireResponse struct {
-	Item  model.Item
-	Items []model.Item
+	Item             model.Item
+	Items            []model.Item
+	ConsumedCapacity *wireConsumed
 }
 
-func (r *Recorder) serve(function string, moto http.Handler, w http.ResponseWriter, req *http.Request) {
-	service, op, _ := strings.Cut(req.Header.Get("X-Amz-Target"), ".")
-	if !strings.HasPrefix(service, "DynamoDB_") || !r.recording.Load() {
-		moto.ServeHTTP(w, req)
-		return
+// wireConsumed is DynamoDB's ConsumedCapacity with INDEXES.
+type wireConsumed struct {
+	CapacityUnits          float64
+	Table                  *struct{ CapacityUnits float64 }
+	GlobalSecondaryIndexes map[string]struct{ CapacityUnits float64 }
+}
+
+func (w *wireConsumed) model() *model.Consumed {
+	if w == nil {
+		return nil
 	}
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		http.Error(w, fmt.Sprintf("capacity recorder: read the request: %v", err), http.StatusBadRequest)
-		return
+	c := &model.Consumed{Table: w.CapacityUnits}
+	if w.Table != nil {
+		c.Table = w.Table.CapacityUnits
+	}
+	for name, ix := range w.GlobalSecondaryIndexes {
+		if c.Indexes == nil {
+			c.Indexes = map[string]float64{}
+		}
+		c.Indexes[name] = ix.CapacityUnits
+	}
+	return c
+}
+
+func (r *Recorder) record(function string, c *awsproxy.Call, next awsproxy.Next) *awsproxy.Answer {
+	if c.Service != awsproxy.DynamoDB || !r.recording.Load() {
+		return next(c)
 	}
 	var in wireRequest
-	_ = json.Unmarshal(body, &in) // not JSON: moto answers the error; nothing to record
+	_ = json.Unmarshal(c.Body, &in) // not JSON: the server answers the error; nothing to record
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rec := model.Request{Function: function, Op: op, Table: in.TableName, Index: in.IndexName, Consistent: in.ConsistentRead}
+	rec := model.Request{Function: function, Op: c.Op, Table: in.TableName, Index: in.IndexName, Consistent: in.ConsistentRead}
 	var key model.Item
-	switch op {
+	switch c.Op {
 	case "PutItem":
 		key = r.keyOf(in.TableName, in.Item)
 		rec.Sent = in.Item
@@ -142,45 +162,95 @@ func (r *Recorder) serve(function string, moto http.Handler, w http.ResponseWrit
 	case "TransactWriteItems", "BatchWriteItem", "TransactGetItems", "BatchGetItem":
 		// Not used by this code base; the model refuses it rather than
 		// miscount it, so a change that starts using one shows.
-		r.errors = append(r.errors, fmt.Sprintf("%s: %s is not recorded item by item yet", function, op))
+		r.errors = append(r.errors, fmt.Sprintf("%s: %s is not recorded item by item yet", function, c.Op))
+		return next(c)
 	default:
-		forward(moto, w, req, body) // DescribeTable and the like: no capacity
-		return
+		return next(c) // DescribeTable and the like: no capacity
 	}
 	if key != nil {
-		rec.Old = r.get(moto, req, in.TableName, key)
+		rec.Old = r.get(c, next, in.TableName, key)
 	}
-	status, out := forward(moto, w, req, body)
+	// Ask for the units unless the caller did (then it gets them).
+	added := in.ReturnConsumedCapacity == "" || in.ReturnConsumedCapacity == "NONE"
+	fwd := c
+	if added {
+		body, err := withField(c.Body, "ReturnConsumedCapacity", "INDEXES")
+		if err != nil {
+			r.errors = append(r.errors, fmt.Sprintf("%s %s: %v", function, c.Op, err))
+			return next(c)
+		}
+		fwd = c.WithOp(c.Op, body)
+	}
+	ans := next(fwd)
 	switch {
-	case status == http.StatusOK:
-	case bytes.Contains(out, []byte("ConditionalCheckFailed")):
+	case ans.OK():
+	case ans.ErrorType() == "ConditionalCheckFailedException":
 		rec.Failed = true
 	default:
-		r.errors = append(r.errors, fmt.Sprintf("%s %s %s: %d %.200s", function, op, in.TableName, status, out))
-		return
+		r.errors = append(r.errors, fmt.Sprintf("%s %s %s: %d %.200s", function, c.Op, in.TableName, ans.Status, ans.Body))
+		return ans
+	}
+	var resp wireResponse
+	if ans.OK() {
+		if err := json.Unmarshal(ans.Body, &resp); err != nil {
+			r.errors = append(r.errors, fmt.Sprintf("%s %s: answer: %v", function, c.Op, err))
+			return ans
+		}
+		rec.Consumed = resp.ConsumedCapacity.model()
+		if added {
+			body, err := withoutField(ans.Body, "ConsumedCapacity")
+			if err != nil {
+				r.errors = append(r.errors, fmt.Sprintf("%s %s: answer: %v", function, c.Op, err))
+				return ans
+			}
+			ans.SetBody(body)
+		}
 	}
 	if key != nil {
-		rec.New = r.get(moto, req, in.TableName, key)
+		rec.New = r.get(c, next, in.TableName, key)
 	}
-	if op == "GetItem" || op == "Query" || op == "Scan" {
-		var resp wireResponse
-		if err := json.Unmarshal(out, &resp); err != nil {
-			r.errors = append(r.errors, fmt.Sprintf("%s %s: answer: %v", function, op, err))
-			return
-		}
+	if c.Op == "GetItem" || c.Op == "Query" || c.Op == "Scan" {
 		if resp.Item != nil {
 			rec.Items = []model.Item{resp.Item}
 		} else {
 			rec.Items = resp.Items
 		}
-		if op == "GetItem" {
+		if c.Op == "GetItem" {
 			rec.KeyEq = in.Key
 		}
-		if op == "Query" {
+		if c.Op == "Query" {
 			rec.KeyEq = keyEquals(in)
 		}
 	}
 	r.reqs = append(r.reqs, rec)
+	return ans
+}
+
+// withField sets one top-level field of a JSON object.
+func withField(body []byte, name string, value any) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("request is not a JSON object: %w", err)
+	}
+	v, err := json.Marshal(value)
+	if err != nil {
+		return nil, err
+	}
+	m[name] = v
+	return json.Marshal(m)
+}
+
+// withoutField removes one top-level field of a JSON object.
+func withoutField(body []byte, name string) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("answer is not a JSON object: %w", err)
+	}
+	if _, ok := m[name]; !ok {
+		return body, nil
+	}
+	delete(m, name)
+	return json.Marshal(m)
 }
 
 // keyOf is item's primary key, by the schema.
@@ -196,41 +266,21 @@ func (r *Recorder) keyOf(table string, item model.Item) model.Item {
 	return key
 }
 
-// get reads an item straight from moto, strongly consistent, with the
-// original request's credentials (moto takes its account and region from
-// them).
-func (r *Recorder) get(moto http.Handler, orig *http.Request, table string, key model.Item) model.Item {
+// get reads an item, strongly consistent, as the calling function (DynamoDB
+// Local keeps a database per access key and region, taken from the
+// request's signature).
+func (r *Recorder) get(c *awsproxy.Call, next awsproxy.Next, table string, key model.Item) model.Item {
 	body, _ := json.Marshal(map[string]any{"TableName": table, "Key": key, "ConsistentRead": true})
-	req := orig.Clone(orig.Context())
-	req.Header.Set("X-Amz-Target", "DynamoDB_20120810.GetItem")
-	req.Header.Del("Accept-Encoding")
-	req.Header.Del("Content-Length")
-	status, out := forward(moto, httptest.NewRecorder(), req, body)
-	if status != http.StatusOK {
-		r.errors = append(r.errors, fmt.Sprintf("recorder GetItem %s: %d %.200s", table, status, out))
+	ans := next(c.WithOp("GetItem", body))
+	if !ans.OK() {
+		r.errors = append(r.errors, fmt.Sprintf("recorder GetItem %s: %d %.200s", table, ans.Status, ans.Body))
 		return nil
 	}
 	var resp wireResponse
-	if err := json.Unmarshal(out, &resp); err != nil {
+	if err := json.Unmarshal(ans.Body, &resp); err != nil {
 		r.errors = append(r.errors, fmt.Sprintf("recorder GetItem %s: %v", table, err))
 	}
 	return resp.Item
-}
-
-// forward sends body to moto as req and copies the answer to w; it
-// returns the status and body too.
-func forward(moto http.Handler, w http.ResponseWriter, req *http.Request, body []byte) (int, []byte) {
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	req.ContentLength = int64(len(body))
-	rec := httptest.NewRecorder()
-	moto.ServeHTTP(rec, req)
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	out := rec.Body.Bytes()
-	_, _ = w.Write(out)
-	return rec.Code, out
 }
 
 var keyEq = regexp.MustCompile(`(#?[A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)`)

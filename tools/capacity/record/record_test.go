@@ -4,24 +4,29 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/tossintl/backend/tools/awsproxy"
 	"github.com/tossintl/backend/tools/capacity/model"
 )
 
 // fakeDynamo serves GetItem, PutItem (attribute_not_exists conditions
 // refused when the item exists), DeleteItem and Query from a map, in
-// DynamoDB's wire format: enough to see what the recorder reads around a
-// write.
+// DynamoDB's wire format, with one unit of ConsumedCapacity when asked and
+// DynamoDB's X-Amz-Crc32: enough to see what the recorder reads around a
+// write and what it asks for.
 type fakeDynamo struct {
 	mu    sync.Mutex
 	items map[string]model.Item
 	gets  int
+	asked int // requests that asked for ConsumedCapacity
 }
 
 func (f *fakeDynamo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -35,14 +40,17 @@ func (f *fakeDynamo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := r.Header.Get("X-Amz-Target")
 	op = op[strings.IndexByte(op, '.')+1:]
 	id := func(it model.Item) string { return model.Text(it["id"]) }
+	out := map[string]any{}
+	if in.ReturnConsumedCapacity == "INDEXES" {
+		f.asked++
+		out["ConsumedCapacity"] = map[string]any{"TableName": in.TableName, "CapacityUnits": 1.0, "Table": map[string]any{"CapacityUnits": 1.0}}
+	}
 	switch op {
 	case "GetItem":
 		f.gets++
-		out := map[string]any{}
 		if it, ok := f.items[id(in.Key)]; ok {
 			out["Item"] = it
 		}
-		_ = json.NewEncoder(w).Encode(out)
 	case "PutItem":
 		if _, exists := f.items[id(in.Item)]; exists && cond.ConditionExpression != "" {
 			w.WriteHeader(http.StatusBadRequest)
@@ -50,22 +58,32 @@ func (f *fakeDynamo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.items[id(in.Item)] = in.Item
-		fmt.Fprint(w, `{}`)
 	case "DeleteItem":
 		delete(f.items, id(in.Key))
-		fmt.Fprint(w, `{}`)
 	case "Query":
 		var items []model.Item
 		for _, it := range f.items {
 			items = append(items, it)
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"Items": items, "Count": len(items)})
+		out["Items"], out["Count"] = items, len(items)
 	case "DescribeTable":
-		fmt.Fprint(w, `{"Table":{}}`)
+		out = map[string]any{"Table": map[string]any{}}
 	default:
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprintf(w, `{"__type":"UnknownOperationException","message":%q}`, op)
+		return
 	}
+	b, _ := json.Marshal(out)
+	w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10))
+	_, _ = w.Write(b)
+}
+
+// proxied serves function's calls through the recorder to db, as the
+// stack's AWS proxy does.
+func proxied(t *testing.T, r *Recorder, function string, db http.Handler) http.Handler {
+	srv := httptest.NewServer(db)
+	t.Cleanup(srv.Close)
+	return awsproxy.New(srv.URL, srv.URL).Handler(function, r.Proxy(function))
 }
 
 func call(t *testing.T, h http.Handler, op string, body string) (int, string) {
@@ -74,6 +92,9 @@ func call(t *testing.T, h http.Handler, op string, body string) (int, string) {
 	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
+	if c := rec.Header().Get("X-Amz-Crc32"); c != "" && c != strconv.FormatUint(uint64(crc32.ChecksumIEEE(rec.Body.Bytes())), 10) {
+		t.Errorf("%s: X-Amz-Crc32 %s does not match the body the function got", op, c)
+	}
 	return rec.Code, rec.Body.String()
 }
 
@@ -81,19 +102,19 @@ func TestRecorderReadsAroundWrites(t *testing.T) {
 	schema := model.Schema{Tables: []model.Table{{Name: "orders", Hash: "id"}}}
 	db := &fakeDynamo{items: map[string]model.Item{}}
 	r := New(schema)
-	h := r.Proxy("CreateOrderFunction", db)
+	h := proxied(t, r, "CreateOrderFunction", db)
 
 	put := `{"TableName":"orders","Item":{"id":{"S":"ord_1"},"status":{"S":"PENDING"}},"ConditionExpression":"attribute_not_exists(id)"}`
 	if code, body := call(t, h, "PutItem", put); code != 200 {
 		t.Fatalf("first put: %d %s", code, body)
 	}
 	// The same put again: refused by its condition, and the function
-	// still gets moto's answer unchanged.
+	// still gets the server's answer unchanged.
 	if code, body := call(t, h, "PutItem", put); code != 400 || !strings.Contains(body, "ConditionalCheckFailed") {
 		t.Fatalf("second put: %d %s", code, body)
 	}
-	if code, _ := call(t, h, "Query", `{"TableName":"orders","KeyConditionExpression":"#0 = :0","ExpressionAttributeNames":{"#0":"id"},"ExpressionAttributeValues":{":0":{"S":"ord_1"}}}`); code != 200 {
-		t.Fatal("query")
+	if code, body := call(t, h, "Query", `{"TableName":"orders","KeyConditionExpression":"#0 = :0","ExpressionAttributeNames":{"#0":"id"},"ExpressionAttributeValues":{":0":{"S":"ord_1"}}}`); code != 200 || strings.Contains(body, "ConsumedCapacity") {
+		t.Fatalf("query: %d %s (the function never asked for ConsumedCapacity)", code, body)
 	}
 	if code, _ := call(t, h, "DeleteItem", `{"TableName":"orders","Key":{"id":{"S":"ord_1"}}}`); code != 200 {
 		t.Fatal("delete")
@@ -106,10 +127,14 @@ func TestRecorderReadsAroundWrites(t *testing.T) {
 		t.Fatalf("recorded %d requests, want 4 (DescribeTable costs no capacity): %+v", len(reqs), reqs)
 	}
 	first, refused, query, del := reqs[0], reqs[1], reqs[2], reqs[3]
-	if first.Function != "CreateOrderFunction" || first.Op != "PutItem" || first.Failed || first.Old != nil || model.Text(first.New["status"]) != "PENDING" {
+	if first.Function != "CreateOrderFunction" || first.Op != "PutItem" || first.Failed || first.Old != nil || model.Text(first.New["status"]) != "PENDING" ||
+		first.Consumed == nil || first.Consumed.Table != 1 {
 		t.Errorf("first put: %+v", first)
 	}
-	if !refused.Failed || refused.Old == nil || !refused.Old.Equal(refused.New) || refused.Sent == nil {
+	if db.asked != 4 {
+		t.Errorf("%d requests asked for ConsumedCapacity, want the 4 recorded ones (never the recorder's own reads)", db.asked)
+	}
+	if !refused.Failed || refused.Old == nil || !refused.Old.Equal(refused.New) || refused.Sent == nil || refused.Consumed != nil {
 		t.Errorf("refused put: want Failed with the item unchanged before and after: %+v", refused)
 	}
 	if query.Op != "Query" || len(query.Items) != 1 || model.Text(query.KeyEq["id"]) != "ord_1" {
@@ -140,7 +165,7 @@ func TestRecorderReadsAroundWrites(t *testing.T) {
 
 func TestRecorderRefusesWhatItCannotPrice(t *testing.T) {
 	r := New(model.Schema{Tables: []model.Table{{Name: "orders", Hash: "id"}}})
-	call(t, r.Proxy("F", &fakeDynamo{items: map[string]model.Item{}}), "TransactWriteItems", `{"TransactItems":[]}`)
+	call(t, proxied(t, r, "F", &fakeDynamo{items: map[string]model.Item{}}), "TransactWriteItems", `{"TransactItems":[]}`)
 	if len(r.Errors()) == 0 {
 		t.Error("a TransactWriteItems went by without an error: the model would miss its units")
 	}

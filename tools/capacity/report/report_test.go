@@ -10,6 +10,7 @@ import (
 
 	"github.com/tossintl/backend/tools/capacity/measure"
 	"github.com/tossintl/backend/tools/capacity/model"
+	"github.com/tossintl/backend/tools/internal/proccpu"
 )
 
 func TestNum(t *testing.T) {
@@ -33,8 +34,9 @@ func TestWriteFromTheRecordedSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := Input{Generated: time.Date(2026, 11, 29, 22, 0, 0, 0, time.UTC), Command: "test", Run: run,
-		Steps: []measure.Step{{Offered: 2, Started: 16, Completed: 16, Achieved: 2, Sustained: true, DynamoPerSec: 20, MotoCores: 0.3, MachineBusy: 0.5},
-			{Offered: 4, Started: 32, Completed: 20, Achieved: 2.5, DynamoPerSec: 40, MotoCores: 0.95, MachineBusy: 0.7}},
+		Steps: []measure.Step{{Offered: 2, Started: 16, Completed: 16, Achieved: 2, Sustained: true, DynamoPerSec: 20, DynamoCores: 0.1, MachineBusy: 0.5},
+			{Offered: 4, Started: 32, Completed: 20, Achieved: 2.5, DynamoPerSec: 40, DynamoCores: 0.2, MachineBusy: 0.95,
+				CPU: []proccpu.Share{{Group: "bootstraps", Cores: 0.8}, {Group: proccpu.Self, Cores: 0.5}, {Group: "DynamoDB Local", Cores: 0.2}}}},
 		StepLength: 8 * time.Second, Host: "test"}
 	if in.Figures, err = model.Compute(run, 2000); err != nil {
 		t.Fatal(err)
@@ -49,8 +51,10 @@ func TestWriteFromTheRecordedSample(t *testing.T) {
 		"**2 of 4 tables and indexes have a key over 50% of a partition's limits.**",
 		"| tossintl-dev-orders / created | ALL | 1 | `ORDER` |",
 		"**Highest rate sustained with zero errors: 2.00 checkouts a second**",
-		"**The bottleneck is the local DynamoDB.**",
-		"the local DynamoDB's ceiling is about 42 requests, 3 checkouts, a second",
+		"**The bottleneck is this machine's CPU**",
+		"bootstraps 0.80, capacity tool 0.50, DynamoDB Local 0.20 (cores; the functions' bootstraps, 53% of the stack's CPU, the largest share)",
+		"## DynamoDB Local's figures beside AWS's rules",
+		"by AWS's rule: no figure recorded",
 		"| DynamoDB writes |",
 		"## Index projections",
 		"| tossintl-dev-orders / created | ALL |",

@@ -73,6 +73,9 @@ type Target struct {
 	// check, with ScheduleNote as the reason.
 	ScheduleRule string
 	ScheduleNote string
+	// PITRNote, when set, skips the point-in-time recovery check with it
+	// as the reason: the local stack's DynamoDB Local serves none.
+	PITRNote string
 	// MerchantAPIKey, when set (MERCHANT_API_KEY), is the key the merchant
 	// check presents; otherwise it presents the secret's own.
 	MerchantAPIKey string

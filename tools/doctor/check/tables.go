@@ -88,7 +88,10 @@ func checkTable(ctx context.Context, t Target, tb table) []Result {
 		}
 	}
 
-	if tb.pitr {
+	switch {
+	case tb.pitr && t.PITRNote != "":
+		out = append(out, Result{Name: pitrName, Status: Skip, Detail: t.PITRNote})
+	case tb.pitr:
 		b, err := t.DynamoDB.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(tb.name)})
 		var status dbtypes.PointInTimeRecoveryStatus
 		if err == nil && b.ContinuousBackupsDescription != nil && b.ContinuousBackupsDescription.PointInTimeRecoveryDescription != nil {

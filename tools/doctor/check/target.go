@@ -136,6 +136,7 @@ func FromAdvert(a stack.Advert, localAPIPort string) Target {
 		PaymentMode:      a.PaymentMode,
 		TossAPIBaseURL:   a.TossAPIBaseURL,
 		ScheduleNote:     "not checked: make local runs the schedule itself and prints its rate (deployed stacks only)",
+		PITRNote:         "not available locally: DynamoDB Local serves no point-in-time recovery (deployed stacks only)",
 		DynamoDB:         dynamodb.New(dynamodb.Options{Region: a.Region, Credentials: creds, BaseEndpoint: aws.String(a.AWSEndpoint)}),
 		Secrets:          secretsmanager.New(secretsmanager.Options{Region: a.Region, Credentials: creds, BaseEndpoint: aws.String(a.AWSEndpoint)}),
 	}

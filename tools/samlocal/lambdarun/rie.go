@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tossintl/backend/tools/internal/child"
 )
 
 // RIEPackage is the emulator's command, pinned in go.mod as a tool.
@@ -177,7 +179,7 @@ func (f *Function) startRIE(ctx context.Context) (*environment, error) {
 		delete(f.all, e)
 		f.mu.Unlock()
 	}()
-	if err := e.waitListening(ctx, invokeAddr); err != nil {
+	if err := e.waitListening(ctx, ports); err != nil {
 		e.kill()
 		<-e.exited
 		return nil, fmt.Errorf("lambdarun: %s: %w", f.cfg.Name, err)
@@ -205,19 +207,39 @@ func freePorts(n int) ([]string, error) {
 	return ports, nil
 }
 
-// waitListening polls RIE's invocation address until it accepts, RIE
-// exits, or InitTimeout passes.
-func (e *environment) waitListening(ctx context.Context, addr string) error {
+// errPortTaken: a port freePorts chose was taken before RIE bound it (by
+// another RIE starting at the same moment, say). startRIE's caller tries
+// again with new ports.
+var errPortTaken = errors.New("a port chosen for aws-lambda-rie was taken before it bound it")
+
+// waitListening waits until RIE itself listens on both its ports (its
+// Runtime API, its invocation endpoint), RIE exits, or InitTimeout
+// passes. Its own sockets, not whatever answers there: freePorts' ports
+// were free a moment ago, and with environments starting side by side
+// another RIE can take one first; a dial would then reach that RIE, and
+// this one's bootstrap would find no Runtime API.
+func (e *environment) waitListening(ctx context.Context, ports []string) error {
 	deadline := time.Now().Add(e.f.cfg.InitTimeout)
+	nums := make([]int, len(ports))
+	for i, p := range ports {
+		nums[i], _ = strconv.Atoi(p)
+	}
 	for {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			_ = c.Close()
+		mine := 0
+		for _, p := range nums {
+			switch {
+			case child.Listening(e.pid, p):
+				mine++
+			case child.Listened(p):
+				return fmt.Errorf("%w (port %d)", errPortTaken, p)
+			}
+		}
+		if mine == len(nums) {
 			return nil
 		}
 		select {
 		case <-e.exited:
-			return fmt.Errorf("aws-lambda-rie exited before listening on %s (%v); see its log", addr, e.cmd.ProcessState)
+			return fmt.Errorf("aws-lambda-rie exited before listening on ports %v (%v); see its log", ports, e.cmd.ProcessState)
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for aws-lambda-rie: %w", ctx.Err())
 		case <-e.f.done:
@@ -225,7 +247,7 @@ func (e *environment) waitListening(ctx context.Context, addr string) error {
 		case <-time.After(5 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("aws-lambda-rie did not listen on %s within %s", addr, e.f.cfg.InitTimeout)
+			return fmt.Errorf("aws-lambda-rie did not listen on ports %v within %s", ports, e.f.cfg.InitTimeout)
 		}
 	}
 }
@@ -396,7 +418,7 @@ func (e *environment) invoke(id string, event []byte) (res Result, keep bool) {
 	select {
 	case a = <-answered:
 	case <-started:
-		serving = children(e.pid)
+		serving = e.liveChildren()
 		if f.cfg.OnInvoke != nil {
 			f.cfg.OnInvoke(id)
 		}
@@ -464,7 +486,7 @@ func (e *environment) invoke(id string, event []byte) (res Result, keep bool) {
 	// died since (then this environment is replaced).
 	bootstrap := 0
 	if a.err == nil && a.status == http.StatusOK && (res.Error == nil || !res.Error.Timeout()) {
-		if pids := children(e.pid); len(pids) > 0 {
+		if pids := e.liveChildren(); len(pids) > 0 {
 			bootstrap = pids[0]
 		} else if len(serving) > 0 {
 			bootstrap = serving[0]
@@ -510,7 +532,8 @@ func parseFunctionError(body []byte) *FunctionError {
 }
 
 // children lists the live child processes of pid, from /proc (ppid is the
-// fourth field of /proc/<pid>/stat, after the parenthesised command name).
+// fourth field of /proc/<pid>/stat). It reads a file per process on the
+// machine: invocations use liveChildren, which rarely needs it.
 func children(ppid int) []int {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
@@ -522,25 +545,48 @@ func children(ppid int) []int {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
-		if err != nil {
-			continue
+		if childOf(pid, ppid) {
+			pids = append(pids, pid)
 		}
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		fields := strings.Fields(string(b[i+1:]))
-		if len(fields) < 2 || fields[1] != strconv.Itoa(ppid) {
-			continue
-		}
-		switch fields[0] {
-		case "Z", "X", "x":
-			continue // exited, not yet reaped
-		}
-		pids = append(pids, pid)
 	}
 	return pids
+}
+
+// childOf reports whether pid is a live (not zombie) child of ppid.
+func childOf(pid, ppid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return false
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	if len(fields) < 2 || fields[1] != strconv.Itoa(ppid) {
+		return false
+	}
+	switch fields[0] {
+	case "Z", "X", "x":
+		return false // exited, not yet reaped
+	}
+	return true
+}
+
+// liveChildren is children(e.pid) at the cost of one file read in the
+// common case: the bootstrap that served the last invocation, while it is
+// still RIE's live child (RIE runs one bootstrap and no extensions here),
+// else the scan. Scanning at every invocation read a file per process on
+// the machine, and on a busy shared machine that was three quarters of
+// the local stack's own CPU under load (make capacity's CPU profile).
+func (e *environment) liveChildren() []int {
+	e.mu.Lock()
+	last := e.bootstrap
+	e.mu.Unlock()
+	if last > 0 && childOf(last, e.pid) {
+		return []int{last}
+	}
+	return children(e.pid)
 }
 
 // anyExists reports whether any of pids is still a process, zombies

@@ -20,7 +20,7 @@ const AdvertFile = "stack.json"
 // stack's secret, as the functions do.
 type Advert struct {
 	APIURL           string `json:"apiUrl"`
-	AWSEndpoint      string `json:"awsEndpoint"` // moto_server: DynamoDB and Secrets Manager
+	AWSEndpoint      string `json:"awsEndpoint"` // the stack's AWS proxy: DynamoDB Local, moto_server's Secrets Manager
 	Region           string `json:"region"`
 	OrdersTable      string `json:"ordersTable"`
 	IdempotencyTable string `json:"idempotencyTable"`
@@ -33,7 +33,7 @@ type Advert struct {
 // Globals give every function the same tables, secret and mode), so a tool
 // checks what the functions actually use.
 func (s *Stack) Advert() Advert {
-	a := Advert{APIURL: s.URL, AWSEndpoint: s.MotoURL, Region: Region}
+	a := Advert{APIURL: s.URL, AWSEndpoint: s.AWSURL, Region: Region}
 	for _, id := range slices.Sorted(maps.Keys(s.env)) {
 		env := s.env[id]
 		fill := func(dst *string, name string) {

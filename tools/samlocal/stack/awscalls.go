@@ -1,14 +1,12 @@
 package stack
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/tossintl/backend/tools/awsproxy"
 )
 
 // AWSCall is one AWS API call of a function as IAM sees it: the action
@@ -26,55 +24,49 @@ type AWSRecorder struct {
 	calls map[string][]AWSCall
 }
 
-// Proxy notes each call's action (from X-Amz-Target) and resource, then
-// forwards it to moto unchanged.
-func (a *AWSRecorder) Proxy(function string, moto http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, fmt.Sprintf("samlocal: read the AWS request: %v", err), http.StatusBadRequest)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		c := parseAWSCall(r.Header.Get("X-Amz-Target"), body)
+// Proxy is the hook that notes each call of function, by its action and
+// resource, and passes it on unchanged.
+func (a *AWSRecorder) Proxy(function string) awsproxy.Hook {
+	return func(c *awsproxy.Call, next awsproxy.Next) *awsproxy.Answer {
+		call := IAMCall(c)
 		a.mu.Lock()
 		if a.calls == nil {
 			a.calls = map[string][]AWSCall{}
 		}
-		a.calls[function] = append(a.calls[function], c)
+		a.calls[function] = append(a.calls[function], call)
 		a.mu.Unlock()
-		moto.ServeHTTP(w, r)
-	})
+		return next(c)
+	}
 }
 
-// parseAWSCall names a call of the JSON protocols DynamoDB, Secrets
-// Manager and EventBridge speak; anything else is "unknown:<target>",
-// which no policy grants.
-func parseAWSCall(target string, body []byte) AWSCall {
-	var in struct {
-		TableName, IndexName, SecretId string
-		Entries                        []struct{ EventBusName string } // PutEvents
-	}
-	_ = json.Unmarshal(body, &in) // a body that is not JSON leaves the resource empty: still a call to report
-	service, op, _ := strings.Cut(target, ".")
-	switch {
-	case strings.HasPrefix(service, "DynamoDB_"):
-		c := AWSCall{"dynamodb:" + op, fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", Region, AccountID, in.TableName)}
-		if in.IndexName != "" {
-			c.Resource += "/index/" + in.IndexName
+// IAMCall names a call of the JSON protocols DynamoDB, Secrets Manager
+// and EventBridge speak as IAM does; anything else is
+// "unknown:<target>", which no policy grants.
+func IAMCall(c *awsproxy.Call) AWSCall {
+	f := c.Fields()
+	switch c.Service {
+	case awsproxy.DynamoDB:
+		call := AWSCall{"dynamodb:" + c.Op, fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", Region, AccountID, f.TableName)}
+		if f.IndexName != "" {
+			call.Resource += "/index/" + f.IndexName
 		}
-		return c
-	case service == "secretsmanager":
-		return AWSCall{"secretsmanager:" + op, in.SecretId}
-	case service == "AWSEvents" && len(in.Entries) > 0:
-		// IAM checks each entry's bus; the functions put on one bus a call.
-		bus := in.Entries[0].EventBusName
-		if !strings.HasPrefix(bus, "arn:") {
-			bus = EventBusARN(bus)
+		return call
+	case awsproxy.SecretsManager:
+		return AWSCall{"secretsmanager:" + c.Op, f.SecretId}
+	case awsproxy.Events:
+		var in struct {
+			Entries []struct{ EventBusName string }
 		}
-		return AWSCall{"events:" + op, bus}
+		if c.Decode(&in) == nil && len(in.Entries) > 0 {
+			// IAM checks each entry's bus; the functions put on one bus a call.
+			bus := in.Entries[0].EventBusName
+			if !strings.HasPrefix(bus, "arn:") {
+				bus = EventBusARN(bus)
+			}
+			return AWSCall{"events:" + c.Op, bus}
+		}
 	}
-	return AWSCall{"unknown:" + target, ""}
+	return AWSCall{"unknown:" + c.Target, ""}
 }
 
 // Calls are function's calls so far, in order (a copy).

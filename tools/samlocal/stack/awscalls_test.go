@@ -1,46 +1,44 @@
 package stack
 
 import (
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tossintl/backend/tools/awsproxy"
 )
 
 func TestAWSRecorderNamesCallsAsIAMDoes(t *testing.T) {
 	var rec AWSRecorder
 	var forwarded []string
-	moto := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, err := io.ReadAll(r.Body)
-		if err != nil {
-			t.Error(err)
-		}
-		forwarded = append(forwarded, string(b))
-	})
-	h := rec.Proxy("F", moto)
+	hook := rec.Proxy("F")
 	for _, tc := range []struct{ target, body string }{
 		{"DynamoDB_20120810.GetItem", `{"TableName":"app-test-orders","Key":{}}`},
 		{"DynamoDB_20120810.Query", `{"TableName":"app-test-orders","IndexName":"created"}`},
 		{"secretsmanager.GetSecretValue", `{"SecretId":"app/test/keys"}`},
+		{"AWSEvents.PutEvents", `{"Entries":[{"EventBusName":"tossintl-dev-orders"}]}`},
 		{"AWSCognito.Whatever", `{}`},
 	} {
-		r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
-		r.Header.Set("X-Amz-Target", tc.target)
-		h.ServeHTTP(httptest.NewRecorder(), r)
+		h := http.Header{}
+		h.Set("X-Amz-Target", tc.target)
+		hook(awsproxy.NewCall(t.Context(), "F", h, "/", []byte(tc.body)), func(c *awsproxy.Call) *awsproxy.Answer {
+			forwarded = append(forwarded, string(c.Body))
+			return &awsproxy.Answer{Status: 200}
+		})
 	}
 	want := []AWSCall{
 		{"dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/app-test-orders"},
 		{"dynamodb:Query", "arn:aws:dynamodb:us-east-1:123456789012:table/app-test-orders/index/created"},
 		{"secretsmanager:GetSecretValue", "app/test/keys"},
+		{"events:PutEvents", EventBusARN("tossintl-dev-orders")},
 		{"unknown:AWSCognito.Whatever", ""},
 	}
 	if got := rec.Calls("F"); !reflect.DeepEqual(got, want) {
 		t.Errorf("Calls = %+v\nwant %+v", got, want)
 	}
-	if len(forwarded) != 4 || forwarded[0] != `{"TableName":"app-test-orders","Key":{}}` {
-		t.Errorf("moto received %q: each body, unchanged", forwarded)
+	if len(forwarded) != 5 || forwarded[0] != `{"TableName":"app-test-orders","Key":{}}` {
+		t.Errorf("passed on %q: each body, unchanged", forwarded)
 	}
 	if got := rec.Calls("Other"); len(got) != 0 {
 		t.Errorf("another function's calls: %v", got)

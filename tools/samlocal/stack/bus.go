@@ -11,26 +11,23 @@ import (
 	"maps"
 	"math"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tossintl/backend/shared/payments"
+	"github.com/tossintl/backend/tools/awsproxy"
 )
 
-// The local stack serves EventBridge's PutEvents itself, in front of moto,
-// rather than through moto's own events service: what a developer needs
-// to see is each event as a rule's target would receive it, one JSON line
-// in the log and, with LOCAL_EVENTS_URL, POSTed to their own endpoint, as
-// the stack's API destination does in AWS. moto would store the events
-// with nowhere to deliver them locally, and could not be told to refuse
-// some entries (FailedEntryCount), which the functions must survive.
-
-// putEventsTarget is PutEvents' X-Amz-Target (EventBridge speaks JSON 1.1).
-const putEventsTarget = "AWSEvents.PutEvents"
+// The local stack serves EventBridge's PutEvents itself, as a hook of its
+// AWS proxy, rather than through moto's own events service: what a
+// developer needs to see is each event as a rule's target would receive
+// it, one JSON line in the log and, with LOCAL_EVENTS_URL, POSTed to their
+// own endpoint, as the stack's API destination does in AWS. moto would
+// store the events with nowhere to deliver them locally, and could not be
+// told to refuse some entries (FailedEntryCount), which the functions must
+// survive.
 
 // BusEvent is one event put on one of the template's buses, as EventBridge
 // hands it to a rule's target.
@@ -77,38 +74,17 @@ func (s *Stack) newBus(target string) (*bus, error) {
 	return b, nil
 }
 
-// startBus starts the stack's EventBridge and the front every function's
-// AWS calls go to: PutEvents served here, the rest passed to moto.
-func (s *Stack) startBus(host, target string, moto *url.URL) (string, http.Handler, error) {
-	b, err := s.newBus(target)
-	if err != nil {
-		return "", nil, err
-	}
-	h := b.awsFront(moto)
-	u, err := s.serve(host+":0", h)
-	if err != nil {
-		return "", nil, fmt.Errorf("AWS front: %w", err)
-	}
-	s.bus = b
-	s.onClose(b.close)
-	return u, h, nil
-}
-
 // EventBusARN is the local ARN of the bus named name.
 func EventBusARN(name string) string {
 	return fmt.Sprintf("arn:aws:events:%s:%s:event-bus/%s", Region, AccountID, name)
 }
 
-// awsFront serves PutEvents and passes every other AWS call to moto.
-func (b *bus) awsFront(moto *url.URL) http.Handler {
-	proxy := httputil.NewSingleHostReverseProxy(moto)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Amz-Target") != putEventsTarget {
-			proxy.ServeHTTP(w, r)
-			return
-		}
-		b.putEvents(w, r)
-	})
+// hook serves PutEvents and passes every other call on.
+func (b *bus) hook(c *awsproxy.Call, next awsproxy.Next) *awsproxy.Answer {
+	if c.Service != awsproxy.Events || c.Op != "PutEvents" {
+		return next(c)
+	}
+	return b.putEvents(c)
 }
 
 type putEventsEntry struct {
@@ -126,15 +102,10 @@ type putEventsResult struct {
 	ErrorMessage string `json:",omitempty"`
 }
 
-func (b *bus) putEvents(w http.ResponseWriter, r *http.Request) {
+func (b *bus) putEvents(c *awsproxy.Call) *awsproxy.Answer {
 	var in struct{ Entries []putEventsEntry }
-	body, err := io.ReadAll(r.Body)
-	if err == nil {
-		err = json.Unmarshal(body, &in)
-	}
-	if err != nil || len(in.Entries) == 0 || len(in.Entries) > 10 {
-		awsError(w, "ValidationException", "PutEvents takes 1 to 10 entries")
-		return
+	if err := json.Unmarshal(c.Body, &in); err != nil || len(in.Entries) == 0 || len(in.Entries) > 10 {
+		return awsproxy.Error(http.StatusBadRequest, "1.1", "ValidationException", "PutEvents takes 1 to 10 entries")
 	}
 	out := struct {
 		FailedEntryCount int
@@ -154,8 +125,7 @@ func (b *bus) putEvents(w http.ResponseWriter, r *http.Request) {
 	for _, ev := range put {
 		b.deliver(ev)
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	_ = json.NewEncoder(w).Encode(out)
+	return awsproxy.JSON("1.1", out)
 }
 
 // accept checks one entry as EventBridge does and records it, or says why not.
@@ -290,12 +260,6 @@ func paymentKeysIn(doc []byte) []string {
 	}
 	walk(v)
 	return keys
-}
-
-func awsError(w http.ResponseWriter, code, msg string) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(http.StatusBadRequest)
-	_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": msg})
 }
 
 // BusEvents are the events put on the stack's buses so far, in order (a copy).

@@ -32,7 +32,7 @@ const usage = `usage: samlocal <command> [flags]
 
 Runs template.yaml on this machine, as the SAM CLI's local commands do,
 without Docker: real bootstraps under a Lambda Runtime API emulator,
-moto_server for DynamoDB and Secrets Manager, the Toss sandbox.
+AWS's DynamoDB Local, moto_server for Secrets Manager, the Toss sandbox.
 
 commands:
   build [LogicalId…]                      make build-<LogicalId> for this machine
@@ -286,7 +286,7 @@ func cmdServe(ctx context.Context, args []string, env Env, demo bool) error {
 	} else {
 		fmt.Fprintf(out, "Toss API:      %s (from TOSS_API_BASE_URL)\n", s.SandboxURL)
 	}
-	fmt.Fprintf(out, "moto_server:   %s (DynamoDB, Secrets Manager)\n", s.MotoURL)
+	fmt.Fprintf(out, "AWS endpoint:  %s (DynamoDB Local %s with its streams, Secrets Manager on moto_server %s)\n", s.AWSURL, s.DynamoDBURL, s.MotoURL)
 	// make doctor finds this stack through the advert.
 	advert, advertPath := s.Advert(), filepath.Join(c.outputDir(s.Template), AdvertFile)
 	if err := WriteAdvert(advertPath, advert); err != nil {

@@ -9,11 +9,20 @@
 //     `make build-<LogicalId> ARTIFACTS_DIR=<dir>/<LogicalId> GOARCH_LAMBDA=<host arch>`
 //     (BuildMethod: makefile, as sam build runs it), skipping functions whose
 //     bootstrap is newer than every Go file, go.mod and Makefile.
-//   - Starts moto_server (DynamoDB and Secrets Manager), creates every
-//     AWS::DynamoDB::Table through the SDK (key schema, attributes, indexes,
-//     billing mode, TTL and point-in-time recovery, which moto's
-//     CloudFormation would drop) and every
-//     AWS::SecretsManager::Secret; the keys secret gets Options.Keys.
+//   - Starts AWS's DynamoDB Local (package tools/dynamodblocal) and
+//     moto_server (Secrets Manager) side by side, creates every
+//     AWS::DynamoDB::Table in DynamoDB Local through the SDK (key schema,
+//     attributes, indexes, billing mode, TTL, stream; not point-in-time
+//     recovery, which DynamoDB Local does not serve) and every
+//     AWS::SecretsManager::Secret in moto; the keys secret gets Options.Keys.
+//   - Puts one AWS proxy (package tools/awsproxy) in front of both: every
+//     function's AWS_ENDPOINT_URL is an endpoint of it, DynamoDB and
+//     DynamoDB Streams calls go to DynamoDB Local, the rest to moto,
+//     PutEvents is served by the stack's own EventBridge (bus.go), and
+//     Options.AWSProxy puts a hook of the caller's in each function's way.
+//   - Feeds the tables' streams to their functions as Lambda's event
+//     source mapping does (streams.go, RunStreams), from DynamoDB Local's
+//     own Streams API.
 //   - Serves the Toss sandbox (tools/tosssandbox/tosstest) in-process, unless
 //     Options.TossAPIBaseURL points elsewhere.
 //   - Runs each function's real bootstrap under AWS's Lambda Runtime
@@ -38,9 +47,10 @@
 // variables the template does not declare (for TOSS_TEST_CODE drills);
 // "Parameters" keys that name template parameters override them.
 //
-// Least privilege, checked locally: AWSRecorder, as Options.AWSProxy,
-// records each function's AWS calls as IAM names them, and Resolver.Allows
-// holds each against the function's Policies in the template.
+// Least privilege, checked locally: AWSRecorder's hook, as
+// Options.AWSProxy, records each function's AWS calls as IAM names them,
+// and Resolver.Allows holds each against the function's Policies in the
+// template.
 //
 // The local stack only ever holds test keys: Start refuses a Toss key that
 // is not test_sk_/test_ck_, and Keys never prints its values.

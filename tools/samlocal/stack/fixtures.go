@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tossintl/backend/shared/awsclient"
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/payments"
 	"github.com/tossintl/backend/shared/toss"
@@ -36,8 +35,7 @@ func (s *Stack) SeedEvents(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("seed events: %w", err)
 	}
-	env := awsclient.Env{Region: Region, AccessKeyID: LocalAccessKeyID, SecretAccessKey: LocalSecretAccessKey, DynamoDBEndpoint: s.MotoURL}
-	store := orders.NewDynamoStore(env.DynamoDB(), table)
+	store := orders.NewDynamoStore(s.dynamoClient(), table)
 	now := time.Now()
 	policy := orders.Policy{MaxAmount: 100_000_000, PayWindow: 24 * time.Hour, Retention: 7 * 24 * time.Hour}
 	create := func(id, name string, amount int64, at time.Time) (*orders.Order, error) {

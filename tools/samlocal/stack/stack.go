@@ -9,13 +9,14 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/tossintl/backend/tools/awsproxy"
+	"github.com/tossintl/backend/tools/dynamodblocal"
 	"github.com/tossintl/backend/tools/moto"
 	"github.com/tossintl/backend/tools/samlocal/lambdarun"
 	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
@@ -26,8 +27,8 @@ import (
 const DefaultMaxConcurrency = 10
 
 // Options configure Start. The zero value runs every function of
-// ./template.yaml with a fresh moto_server, an in-process sandbox on a free
-// port and the API on a free port.
+// ./template.yaml with a fresh DynamoDB Local and moto_server, an
+// in-process sandbox on a free port and the API on a free port.
 type Options struct {
 	Template  string   // SAM template; "template.yaml" when empty
 	BuildDir  string   // bootstraps go to BuildDir/<LogicalId>/; <template dir>/.aws-sam/local when empty
@@ -45,7 +46,13 @@ type Options struct {
 	EnvOverrides EnvFile           // applied after EnvFile, same shape
 	Parameters   map[string]string // template parameter overrides, after EnvFile's "Parameters"
 
-	MotoURL string // an already running moto_server; when empty one is started behind tools/moto's atomic proxy
+	// DynamoDBURL is an already running DynamoDB Local (package
+	// tools/dynamodblocal) for DynamoDB and its streams; when empty, Start
+	// starts one, and Close stops it.
+	DynamoDBURL string
+	// MotoURL is an already running moto_server for Secrets Manager (and
+	// every other AWS call but DynamoDB's); when empty, Start starts one.
+	MotoURL string
 	// TossAPIBaseURL points the functions at another Toss API (Toss's own
 	// test environment, a standalone sandbox); the in-process sandbox runs
 	// only when it is empty. TossSDKURL then goes with it.
@@ -54,11 +61,11 @@ type Options struct {
 	SandboxAddr    string // in-process sandbox listen address; 127.0.0.1:0 when empty
 	Keys           Keys   // the keys secret's contents; empty fields take DefaultKeys'
 
-	// AWSProxy, when set, is called once per function with a handler that
-	// forwards to moto; the handler it returns is served on a loopback
-	// port of its own, which becomes that function's AWS_ENDPOINT_URL. A
-	// test wraps moto with a recorder to see each function's AWS calls.
-	AWSProxy func(function string, moto http.Handler) http.Handler
+	// AWSProxy, when set, is called once per function for a hook of the
+	// stack's AWS proxy (package tools/awsproxy) that every AWS call of
+	// that function passes through: a recorder sees the calls, a fault
+	// injector fails some. Each function then gets an endpoint of its own.
+	AWSProxy func(function string) awsproxy.Hook
 
 	MaxConcurrency int       // processes per function; DefaultMaxConcurrency (or the template's reserved concurrency) when zero
 	EventsURL      string    // LOCAL_EVENTS_URL: every event put on the template's buses is also POSTed there
@@ -71,13 +78,21 @@ type Stack struct {
 	URL        string            // the API's base URL ("" with NoAPI)
 	SandboxURL string            // the Toss API base the functions use
 	Sandbox    *tosstest.Sandbox // the in-process sandbox; nil with TossAPIBaseURL
-	MotoURL    string
-	Template   *Template
-	Resolver   *Resolver
-	Keys       Keys
-	Routes     []Route
+	// AWSURL is the stack's AWS endpoint: the proxy that routes each call
+	// to its server, with the stack's EventBridge in it (no function's
+	// hooks). Tools that act as an operator would use it.
+	AWSURL string
+	// DynamoDBURL is DynamoDB Local itself, MotoURL moto_server itself
+	// (Secrets Manager): past every hook, for fixtures and checks.
+	DynamoDBURL string
+	MotoURL     string
+	Template    *Template
+	Resolver    *Resolver
+	Keys        Keys
+	Routes      []Route
 
 	logs      io.Writer
+	dynamo    *dynamodblocal.Server // nil when Options.DynamoDBURL was given
 	functions map[string]*lambdarun.Function
 	env       map[string]map[string]string
 	bus       *bus // the template's EventBridge buses (bus.go)
@@ -87,9 +102,10 @@ type Stack struct {
 	closed  bool
 }
 
-// Start builds what is stale, starts moto_server with the template's tables
-// and secrets, the sandbox, every function and the API. On error, whatever
-// was started is stopped.
+// Start builds what is stale, starts DynamoDB Local with the template's
+// tables and moto_server with its secrets, the AWS proxy in front of both,
+// the sandbox, every function and the API. On error, whatever was started
+// is stopped.
 func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Template == "" {
 		opts.Template = "template.yaml"
@@ -161,23 +177,31 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			return nil, moto.ErrNotInstalled
 		}
 	}
+	if opts.DynamoDBURL == "" {
+		if _, err := exec.LookPath("java"); err != nil {
+			return nil, dynamodblocal.ErrNoJava
+		}
+		if _, err := dynamodblocal.FindDir(); err != nil {
+			return nil, err
+		}
+	}
+	// The servers start while the bootstraps build: a JVM and a Python
+	// server spend seconds of their start waiting on their runtimes.
+	aws := make(chan error, 1)
+	go func() { aws <- s.startAWS(ctx, opts) }()
 	paths := map[string]string{}
 	if opts.SkipBuild {
 		for _, id := range ids {
 			paths[id] = filepath.Join(opts.BuildDir, id, "bootstrap")
 		}
-	} else if paths, err = Build(ctx, t, BuildOptions{Dir: opts.BuildDir, Functions: ids, Force: opts.ForceBuild, Output: opts.BuildOutput}); err != nil {
-		return nil, err
+	} else {
+		paths, err = Build(ctx, t, BuildOptions{Dir: opts.BuildDir, Functions: ids, Force: opts.ForceBuild, Output: opts.BuildOutput})
 	}
-
-	s.MotoURL = opts.MotoURL
-	if s.MotoURL == "" {
-		m, err := moto.Start(ctx)
-		if err != nil {
-			return nil, err
-		}
-		s.onClose(func() error { m.Close(); return nil })
-		s.MotoURL = m.URL
+	if awsErr := <-aws; err == nil {
+		err = awsErr
+	}
+	if err != nil {
+		return nil, err
 	}
 	if err := s.seed(ctx, keys); err != nil {
 		return nil, err
@@ -193,19 +217,15 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		s.SandboxURL = tossAPI
 	}
 
-	motoURL, err := url.Parse(s.MotoURL)
-	if err != nil {
-		return nil, fmt.Errorf("moto URL: %w", err)
-	}
-	front, frontHandler, err := s.startBus(opts.Host, opts.EventsURL, motoURL)
+	proxy, err := s.startProxy(opts.Host, opts.EventsURL)
 	if err != nil {
 		return nil, err
 	}
 	for _, id := range ids {
-		endpoint := front
+		endpoint := s.AWSURL
 		if opts.AWSProxy != nil {
-			if endpoint, err = s.serve(opts.Host+":0", opts.AWSProxy(id, frontHandler)); err != nil {
-				return nil, fmt.Errorf("%s AWS proxy: %w", id, err)
+			if endpoint, err = s.serve(opts.Host+":0", proxy.Handler(id, opts.AWSProxy(id))); err != nil {
+				return nil, fmt.Errorf("%s AWS endpoint: %w", id, err)
 			}
 		}
 		local := map[string]string{
@@ -282,11 +302,76 @@ func (s *Stack) seed(ctx context.Context, keys Keys) error {
 		}
 		secrets = append(secrets, sec)
 	}
-	db, sm := awsClients(s.MotoURL)
-	if err := createTables(ctx, db, tables); err != nil {
+	if err := createTables(ctx, s.dynamoClient(), tables); err != nil {
 		return err
 	}
-	return createSecrets(ctx, sm, secrets, keys)
+	return createSecrets(ctx, secretsClient(s.MotoURL), secrets, keys)
+}
+
+// startAWS starts DynamoDB Local and moto_server, side by side (each takes
+// seconds, most of it waiting on its runtime), unless the options name
+// running ones.
+func (s *Stack) startAWS(ctx context.Context, opts Options) error {
+	s.DynamoDBURL, s.MotoURL = opts.DynamoDBURL, opts.MotoURL
+	var wg sync.WaitGroup
+	var dynErr, motoErr error
+	if s.DynamoDBURL == "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// The quick start, for load runs too: in runs of minutes its
+			// optimising compiler costs more CPU than it saves (measured
+			// on the checkout mix).
+			d, err := dynamodblocal.Start(ctx, dynamodblocal.Options{})
+			if err != nil {
+				dynErr = err
+				return
+			}
+			s.onClose(func() error { d.Close(); return nil })
+			s.dynamo, s.DynamoDBURL = d, d.URL
+		}()
+	}
+	if s.MotoURL == "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m, err := moto.Start(ctx)
+			if err != nil {
+				motoErr = err
+				return
+			}
+			s.onClose(func() error { m.Close(); return nil })
+			s.MotoURL = m.URL
+		}()
+	}
+	wg.Wait()
+	return errors.Join(dynErr, motoErr)
+}
+
+// startProxy starts the stack's AWS proxy, with the stack's EventBridge in
+// it, and serves its endpoint for callers other than the functions.
+func (s *Stack) startProxy(host, eventsTarget string) (*awsproxy.Proxy, error) {
+	b, err := s.newBus(eventsTarget)
+	if err != nil {
+		return nil, err
+	}
+	s.bus = b
+	s.onClose(b.close)
+	proxy := awsproxy.New(s.DynamoDBURL, s.MotoURL, b.hook)
+	s.onClose(func() error { proxy.Close(); return nil })
+	if s.AWSURL, err = s.serve(host+":0", proxy.Handler("")); err != nil {
+		return nil, fmt.Errorf("AWS endpoint: %w", err)
+	}
+	return proxy, nil
+}
+
+// DynamoDBCPU is the CPU time of the DynamoDB Local this stack started;
+// ok is false when it started none.
+func (s *Stack) DynamoDBCPU() (seconds float64, ok bool) {
+	if s.dynamo == nil {
+		return 0, false
+	}
+	return s.dynamo.CPUSeconds()
 }
 
 func (s *Stack) startSandbox(addr string, keys Keys) error {
@@ -391,8 +476,9 @@ func (s *Stack) Env(id string) map[string]string { return maps.Clone(s.env[id]) 
 // TableName is the local name of a table resource.
 func (s *Stack) TableName(id string) (string, error) { return s.Resolver.named(id, "TableName") }
 
-// Close stops the API, the functions, the sandbox and moto_server, in that
-// order, and waits for every process to be gone.
+// Close stops the API, the functions, the sandbox, the AWS proxy,
+// moto_server and DynamoDB Local, in that order, and waits for every
+// process to be gone.
 func (s *Stack) Close() error {
 	s.mu.Lock()
 	if s.closed {

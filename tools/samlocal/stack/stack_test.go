@@ -24,11 +24,14 @@ import (
 
 	"github.com/tossintl/backend/internal/apicall"
 	"github.com/tossintl/backend/shared/logsink"
+	"github.com/tossintl/backend/tools/dynamodblocal"
 	"github.com/tossintl/backend/tools/moto"
 )
 
-// appBuild holds the test app's bootstraps, built once for every test.
-var appBuild string
+// appBuild holds the test app's bootstraps, built once for every test;
+// sharedDynamoDB and sharedMoto serve every test's stack (a JVM and a
+// Python server take seconds of CPU to start on a shared machine).
+var appBuild, sharedDynamoDB, sharedMoto string
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
@@ -38,6 +41,13 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
+		var aws Stack
+		defer aws.Close()
+		if err := aws.startAWS(context.Background(), Options{}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		sharedDynamoDB, sharedMoto = aws.DynamoDBURL, aws.MotoURL
 		tpl, err := LoadTemplate(appTemplate)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -53,16 +63,17 @@ func TestMain(m *testing.M) {
 	}())
 }
 
-// startApp runs the test app. With MOTO_ENDPOINT set (one moto_server for a
-// whole test run) a random Stage keeps its tables and secret apart.
+// startApp runs the test app on the package's DynamoDB Local and
+// moto_server (TestMain's), a random Stage keeping each stack's tables and
+// secret apart.
 func startApp(t *testing.T, opts Options) (*Stack, *logsink.Buffer) {
 	t.Helper()
 	logs := &logsink.Buffer{}
 	opts.Template, opts.BuildDir, opts.SkipBuild, opts.Logs = appTemplate, appBuild, true, logs
-	if ep := os.Getenv("MOTO_ENDPOINT"); ep != "" && opts.MotoURL == "" {
+	if opts.DynamoDBURL == "" && opts.MotoURL == "" {
 		b := make([]byte, 4)
 		_, _ = rand.Read(b)
-		opts.MotoURL = ep
+		opts.DynamoDBURL, opts.MotoURL = sharedDynamoDB, sharedMoto
 		opts.Parameters = map[string]string{"Stage": "t" + hex.EncodeToString(b)}
 	}
 	s, err := Start(context.Background(), opts)
@@ -119,13 +130,13 @@ func TestStackEndToEnd(t *testing.T) {
 				t.Errorf("%s = %q, want %q", k, env[k], v)
 			}
 		}
-		if ep := env["AWS_ENDPOINT_URL"]; ep == "" || ep == s.MotoURL || ep == s.Env("EchoFunction")["AWS_ENDPOINT_URL"] {
-			t.Errorf("AWS_ENDPOINT_URL = %q: want a proxy of this function's own", ep)
+		if ep := env["AWS_ENDPOINT_URL"]; ep == "" || ep == s.AWSURL || ep == s.Env("EchoFunction")["AWS_ENDPOINT_URL"] {
+			t.Errorf("AWS_ENDPOINT_URL = %q: want an endpoint of this function's own", ep)
 		}
 	})
 
-	t.Run("tables, TTL and secret in moto", func(t *testing.T) {
-		db, sm := awsClients(s.MotoURL)
+	t.Run("tables and TTL in DynamoDB Local, the secret in moto", func(t *testing.T) {
+		db, sm := s.dynamoClient(), secretsClient(s.MotoURL)
 		name, err := s.TableName("OrdersTable")
 		if err != nil {
 			t.Fatal(err)
@@ -324,6 +335,14 @@ func TestMissingMotoSaysWhatToInstall(t *testing.T) {
 	_, err := Start(context.Background(), Options{Template: appTemplate, BuildDir: appBuild, SkipBuild: true, Logs: io.Discard})
 	if !errors.Is(err, moto.ErrNotInstalled) || !strings.Contains(err.Error(), "pip install 'moto[server]'") {
 		t.Fatalf("err = %v, want moto.ErrNotInstalled with the pip command", err)
+	}
+}
+
+func TestMissingJavaSaysWhatToInstall(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := Start(context.Background(), Options{Template: appTemplate, BuildDir: appBuild, SkipBuild: true, Logs: io.Discard, MotoURL: sharedMoto})
+	if !errors.Is(err, dynamodblocal.ErrNoJava) || !strings.Contains(err.Error(), "apt-get install openjdk-17-jre-headless") {
+		t.Fatalf("err = %v, want dynamodblocal.ErrNoJava with the apt-get command", err)
 	}
 }
 

@@ -1,10 +1,12 @@
 package stack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +19,8 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/tossintl/backend/tools/samlocal/lambdarun"
 )
@@ -80,7 +84,8 @@ func (t *Template) StreamEvents() ([]StreamEvent, error) {
 }
 
 // streamTable is the table of Stream: !GetAtt <Table>.StreamArn, the only
-// form the local stack can serve (its streams are moto's).
+// form the local stack can serve (its streams are DynamoDB Local's, read
+// through the DynamoDB Streams API).
 func streamTable(v any) (string, error) {
 	arg := mapOf(v)["Fn::GetAtt"]
 	var res, attr string
@@ -98,27 +103,28 @@ func streamTable(v any) (string, error) {
 	return res, nil
 }
 
-// ttlDeletions are the items DeleteAsTTL removed, by moto server, table
-// and key: their REMOVE records are the TTL's.
+// ttlDeletions are the items DeleteAsTTL removed, by DynamoDB Local,
+// table and key: their REMOVE records are the TTL's.
 type ttlDeletions struct {
 	mu   sync.Mutex
 	keys map[string]bool
 }
 
-func ttlKey(moto, table string, keys map[string]types.AttributeValue) string {
+func ttlKey(server, table string, keys map[string]types.AttributeValue) string {
 	var parts []string
 	for _, k := range sortedKeys(keys) {
 		if s, ok := keys[k].(*types.AttributeValueMemberS); ok {
 			parts = append(parts, k+"="+s.Value)
 		}
 	}
-	return moto + "|" + table + "|" + strings.Join(parts, ",")
+	return server + "|" + table + "|" + strings.Join(parts, ",")
 }
 
 var ttlDeleted = &ttlDeletions{keys: map[string]bool{}}
 
 // DeleteAsTTL deletes an item of a table (by its string hash key) as
-// DynamoDB's TTL process would, which moto never does: the item goes, and
+// DynamoDB's TTL process would, which DynamoDB Local never does (it stores
+// the TTL setting and deletes nothing): the item goes, and
 // its REMOVE record reaches the stream's functions with the TTL service's
 // userIdentity ({type: Service, principalId: dynamodb.amazonaws.com}).
 func (s *Stack) DeleteAsTTL(ctx context.Context, tableID, hashKey, value string) error {
@@ -127,10 +133,9 @@ func (s *Stack) DeleteAsTTL(ctx context.Context, tableID, hashKey, value string)
 		return err
 	}
 	ttlDeleted.mu.Lock()
-	ttlDeleted.keys[ttlKey(s.MotoURL, name, map[string]types.AttributeValue{hashKey: &types.AttributeValueMemberS{Value: value}})] = true
+	ttlDeleted.keys[ttlKey(s.DynamoDBURL, name, map[string]types.AttributeValue{hashKey: &types.AttributeValueMemberS{Value: value}})] = true
 	ttlDeleted.mu.Unlock()
-	db, _ := awsClients(s.MotoURL)
-	_, err = db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(name), Key: map[string]ddbtypes.AttributeValue{hashKey: &ddbtypes.AttributeValueMemberS{Value: value}}})
+	_, err = s.dynamoClient().DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(name), Key: map[string]ddbtypes.AttributeValue{hashKey: &ddbtypes.AttributeValueMemberS{Value: value}}})
 	if err != nil {
 		return fmt.Errorf("delete %s %s as the TTL would: %w", tableID, value, err)
 	}
@@ -171,16 +176,23 @@ type poller struct {
 	client    *dynamodbstreams.Client
 	// call is one invocation of the function: the stack's Invoke.
 	call func(ctx context.Context, event []byte) (lambdarun.Result, error)
+	// shards are the stream's shards as last described, at described.
+	shards    []types.Shard
+	described time.Time
 }
+
+// describeEvery is how often the poller looks for new shards, as Lambda's
+// event source mapping does between its reads of the shards it knows:
+// describing the stream before every read would double the requests
+// DynamoDB Local serves under load for an answer that rarely changes.
+const describeEvery = 10 * time.Second
 
 func (s *Stack) newPoller(ctx context.Context, se StreamEvent) (*poller, error) {
 	name, err := s.TableName(se.Table)
 	if err != nil {
 		return nil, err
 	}
-	creds := credentials.NewStaticCredentialsProvider(LocalAccessKeyID, LocalSecretAccessKey, "")
-	db := dynamodb.New(dynamodb.Options{Region: Region, Credentials: creds, BaseEndpoint: aws.String(s.MotoURL)})
-	d, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	d, err := s.dynamoClient().DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
 	if err != nil {
 		return nil, fmt.Errorf("%s event %s: describe %s: %w", se.Function, se.Event, name, err)
 	}
@@ -188,10 +200,92 @@ func (s *Stack) newPoller(ctx context.Context, se StreamEvent) (*poller, error) 
 		return nil, fmt.Errorf("%s event %s: table %s has no stream: give it a StreamSpecification", se.Function, se.Event, name)
 	}
 	return &poller{s: s, se: se, table: name, streamARN: aws.ToString(d.Table.LatestStreamArn),
-		client: dynamodbstreams.New(dynamodbstreams.Options{Region: Region, Credentials: creds, BaseEndpoint: aws.String(s.MotoURL)}),
+		client: streamsClient(s.DynamoDBURL),
 		call: func(ctx context.Context, event []byte) (lambdarun.Result, error) {
 			return s.Invoke(ctx, se.Function, event)
 		}}, nil
+}
+
+// streamsClient reads DynamoDB Local's streams, with its images repaired
+// (repairEmptyMaps).
+func streamsClient(endpoint string) *dynamodbstreams.Client {
+	return dynamodbstreams.New(dynamodbstreams.Options{Region: Region, BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(LocalAccessKeyID, LocalSecretAccessKey, ""),
+		APIOptions:  []func(*middleware.Stack) error{repairEmptyMaps}})
+}
+
+// repairEmptyMaps fixes GetRecords' answers before the SDK reads them:
+// DynamoDB Local writes an empty map attribute into a stream record's
+// images as {}, without its type (DynamoDB, and DynamoDB Local's own
+// GetItem, write {"M":{}}), and the SDK reads that as some other value
+// entirely. An order's refunds map is empty once its last reservation is
+// settled, so the stream's function would otherwise get a record it
+// cannot decode.
+func repairEmptyMaps(stack *middleware.Stack) error {
+	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("repairEmptyMaps",
+		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleDeserialize(ctx, in)
+			resp, ok := out.RawResponse.(*smithyhttp.Response)
+			if err != nil || !ok || resp.StatusCode != 200 || middleware.GetOperationName(ctx) != "GetRecords" {
+				return out, md, err
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				return out, md, fmt.Errorf("read GetRecords' answer: %w", err)
+			}
+			resp.Body = io.NopCloser(bytes.NewReader(typedEmptyMaps(body)))
+			return out, md, nil
+		}), middleware.After)
+}
+
+// typedEmptyMaps gives every untyped {} attribute value in the records'
+// Keys, NewImage and OldImage its type, {"M":{}}; anything it cannot read
+// it leaves as it was.
+func typedEmptyMaps(body []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // numbers (SizeBytes, times) re-encode exactly
+	var doc map[string]any
+	if dec.Decode(&doc) != nil {
+		return body
+	}
+	recs, _ := doc["Records"].([]any)
+	for _, r := range recs {
+		change, _ := mapOf(r)["dynamodb"].(map[string]any)
+		for _, img := range []string{"Keys", "NewImage", "OldImage"} {
+			if attrs, ok := change[img].(map[string]any); ok {
+				for name, v := range attrs {
+					attrs[name] = typedValue(v)
+				}
+			}
+		}
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+func typedValue(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	if len(m) == 0 {
+		return map[string]any{"M": map[string]any{}}
+	}
+	if members, ok := m["M"].(map[string]any); ok {
+		for k, e := range members {
+			members[k] = typedValue(e)
+		}
+	}
+	if elems, ok := m["L"].([]any); ok {
+		for i, e := range elems {
+			elems[i] = typedValue(e)
+		}
+	}
+	return m
 }
 
 func (p *poller) logf(format string, args ...any) {
@@ -216,12 +310,15 @@ func (p *poller) run(ctx context.Context, poll time.Duration) {
 
 // pollOnce reads each shard once and hands what it read to the function.
 func (p *poller) pollOnce(ctx context.Context, iters map[string]*string) (bool, error) {
-	d, err := p.client.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(p.streamARN)})
-	if err != nil {
-		return false, fmt.Errorf("describe stream: %w", err)
+	if len(p.shards) == 0 || time.Since(p.described) >= describeEvery {
+		d, err := p.client.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(p.streamARN)})
+		if err != nil {
+			return false, fmt.Errorf("describe stream: %w", err)
+		}
+		p.shards, p.described = d.StreamDescription.Shards, time.Now()
 	}
 	found := false
-	for _, sh := range d.StreamDescription.Shards {
+	for _, sh := range p.shards {
 		id := aws.ToString(sh.ShardId)
 		if iters[id] == nil {
 			typ := types.ShardIteratorTypeTrimHorizon
@@ -366,7 +463,7 @@ func (p *poller) lambdaEvent(recs []types.Record) ([]byte, error) {
 			rec.Change.ApproximateCreationDateTime = d.ApproximateCreationDateTime.Unix()
 		}
 		if r.EventName == types.OperationTypeRemove {
-			k := ttlKey(p.s.MotoURL, p.table, d.Keys)
+			k := ttlKey(p.s.DynamoDBURL, p.table, d.Keys)
 			ttlDeleted.mu.Lock()
 			if ttlDeleted.keys[k] {
 				rec.UserIdentity = &events.DynamoDBUserIdentity{Type: "Service", PrincipalID: "dynamodb.amazonaws.com"}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -17,10 +16,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
+	"github.com/tossintl/backend/tools/awsproxy"
 	"github.com/tossintl/backend/tools/samlocal/lambdarun"
 )
 
@@ -76,7 +79,7 @@ func TestStreamTableForms(t *testing.T) {
 // The event the poller builds is the one Lambda sends: aws-lambda-go reads
 // it whole, images, sequence numbers and the TTL's identity included.
 func TestLambdaEventShape(t *testing.T) {
-	p := &poller{s: &Stack{MotoURL: "http://moto.test"}, table: "tossintl-dev-orders", streamARN: "arn:aws:dynamodb:us-east-1:123456789012:table/tossintl-dev-orders/stream/2026"}
+	p := &poller{s: &Stack{DynamoDBURL: "http://dynamodb.test"}, table: "tossintl-dev-orders", streamARN: "arn:aws:dynamodb:us-east-1:123456789012:table/tossintl-dev-orders/stream/2026"}
 	at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	img := map[string]types.AttributeValue{
 		"id":     &types.AttributeValueMemberS{Value: "ord_ttl0000000000000000001"},
@@ -85,7 +88,7 @@ func TestLambdaEventShape(t *testing.T) {
 	}
 	keys := map[string]types.AttributeValue{"id": img["id"]}
 	ttlDeleted.mu.Lock()
-	ttlDeleted.keys[ttlKey("http://moto.test", "tossintl-dev-orders", keys)] = true
+	ttlDeleted.keys[ttlKey("http://dynamodb.test", "tossintl-dev-orders", keys)] = true
 	ttlDeleted.mu.Unlock()
 	recs := []types.Record{
 		{EventID: aws.String("1"), EventName: types.OperationTypeModify, Dynamodb: &types.StreamRecord{ApproximateCreationDateTime: &at, Keys: keys,
@@ -117,7 +120,7 @@ func TestLambdaEventShape(t *testing.T) {
 
 // The stack's EventBridge: PutEvents answered as EventBridge answers it,
 // each event one log line with its paymentKeys masked and POSTed whole to
-// LOCAL_EVENTS_URL, every other call passed to moto.
+// LOCAL_EVENTS_URL, every other call passed to its server.
 func TestLocalBus(t *testing.T) {
 	tpl, r := loadTemplate(t, realTemplate)
 	var posted sync.WaitGroup
@@ -133,6 +136,8 @@ func TestLocalBus(t *testing.T) {
 	defer target.Close()
 	moto := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { _, _ = io.WriteString(w, "moto") }))
 	defer moto.Close()
+	dynamo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { _, _ = io.WriteString(w, "dynamodb") }))
+	defer dynamo.Close()
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	s := &Stack{Template: tpl, Resolver: r, logs: lockedWriter{&logMu, &logs}}
@@ -141,8 +146,7 @@ func TestLocalBus(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.bus = b
-	mu2, _ := url.Parse(moto.URL)
-	front := httptest.NewServer(b.awsFront(mu2))
+	front := httptest.NewServer(awsproxy.New(dynamo.URL, moto.URL, b.hook).Handler(""))
 	defer front.Close()
 	client := eventbridge.New(eventbridge.Options{Region: Region, Credentials: credentials.NewStaticCredentialsProvider("t", "t", ""), BaseEndpoint: aws.String(front.URL)})
 
@@ -187,19 +191,19 @@ func TestLocalBus(t *testing.T) {
 		t.Errorf("a paymentKey whole in the log:\n%s", l)
 	}
 
-	// Everything else goes to moto; PutEvents' call is named for IAM.
-	resp, err := http.Post(front.URL, "application/x-amz-json-1.0", strings.NewReader("{}"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(got) != "moto" {
-		t.Errorf("a DynamoDB call answered %q", got)
-	}
-	c := parseAWSCall("AWSEvents.PutEvents", []byte(`{"Entries":[{"EventBusName":"tossintl-dev-orders"}]}`))
-	if c != (AWSCall{"events:PutEvents", EventBusARN("tossintl-dev-orders")}) {
-		t.Errorf("parseAWSCall = %+v", c)
+	// Every other call goes to its server.
+	for target, want := range map[string]string{"DynamoDB_20120810.GetItem": "dynamodb", "secretsmanager.GetSecretValue": "moto"} {
+		req, _ := http.NewRequest(http.MethodPost, front.URL, strings.NewReader("{}"))
+		req.Header.Set("X-Amz-Target", target)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(got) != want {
+			t.Errorf("%s answered %q, want %s's answer", target, got, want)
+		}
 	}
 }
 
@@ -261,5 +265,56 @@ func TestPollerDeliver(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "record 102 set aside after 2 retries") {
 		t.Errorf("log:\n%s", logs.String())
+	}
+}
+
+// TestStreamImagesFromDynamoDBLocal reads a real stream record of
+// DynamoDB Local through the poller's client: an empty map attribute,
+// which DynamoDB Local writes into stream images without its type, reaches
+// the function as {"M":{}}, as DynamoDB sends it.
+func TestStreamImagesFromDynamoDBLocal(t *testing.T) {
+	ctx := t.Context()
+	s := &Stack{DynamoDBURL: sharedDynamoDB}
+	db := s.dynamoClient()
+	table := "stream-images-" + randomSuffix()
+	if _, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String(table), BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
+		StreamSpecification:  &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewTypeNewAndOldImages}}); err != nil {
+		t.Fatal(err)
+	}
+	empty := &ddbtypes.AttributeValueMemberM{Value: map[string]ddbtypes.AttributeValue{}}
+	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]ddbtypes.AttributeValue{
+		"id": &ddbtypes.AttributeValueMemberS{Value: "ord_1"}, "refunds": empty,
+		"nested": &ddbtypes.AttributeValueMemberL{Value: []ddbtypes.AttributeValue{empty, &ddbtypes.AttributeValueMemberM{Value: map[string]ddbtypes.AttributeValue{"m": empty}}}},
+		"n":      &ddbtypes.AttributeValueMemberN{Value: "12"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := streamsClient(sharedDynamoDB)
+	sd, err := client.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: d.Table.LatestStreamArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := client.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: d.Table.LatestStreamArn,
+		ShardId: sd.StreamDescription.Shards[0].ShardId, ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it.ShardIterator})
+	if err != nil || len(out.Records) != 1 {
+		t.Fatalf("GetRecords: %v, %d records", err, len(out.Records))
+	}
+	ev, err := (&poller{s: s, table: table}).lambdaEvent(out.Records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"NewImage":{"id":{"S":"ord_1"},"n":{"N":"12"},"nested":{"L":[{"M":{}},{"M":{"m":{"M":{}}}}]},"refunds":{"M":{}}}`
+	if !strings.Contains(string(ev), want) {
+		t.Errorf("event %s\nwant an image %s", ev, want)
 	}
 }
