@@ -6,104 +6,108 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/tossintl/backend/shared/api"
 	"github.com/tossintl/backend/shared/apigw"
-	"github.com/tossintl/backend/shared/idempotency"
 	"github.com/tossintl/backend/shared/secrets"
 )
 
-// The merchant reaches the engine as in production: through the API's own
-// handlers (api.Service: its authentication, its Idempotency-Key guard
-// over a stepped idempotency store, its answers), called directly rather
-// than through Service.JSON, whose panic recovery would swallow an
-// invocation's death.
+// Buyers, merchants and Toss reach the product as in production: through
+// the API's own handlers (api.Service: its authentication, its
+// Idempotency-Key guard over a stepped idempotency store, its pages and
+// answers), called directly rather than through Service.JSON or
+// Service.Page, whose panic recovery would swallow an invocation's death.
+// Every answer is checked against what Toss holds (check.go).
 
 const merchantKey = "sim_merchant_key_0001"
 
 type merchantKeys struct{}
 
 func (merchantKeys) Keys(context.Context) (secrets.Keys, error) {
-	return secrets.Keys{TossSecretKey: "test_sk_sim", TossClientKey: "test_ck_sim", MerchantAPIKey: merchantKey}, nil
+	return secrets.Keys{TossSecretKey: tossSecretKey, TossClientKey: "test_ck_sim", MerchantAPIKey: merchantKey}, nil
 }
 
-func (s *Sim) newAPI() *api.Service {
-	clock := func() time.Time { return s.now }
-	return &api.Service{
-		Orders: store{s: s, mem: s.mem},
-		Engine: s.eng,
-		Keys:   merchantKeys{},
-		Guard:  idempotency.New(idemStore{s: s, mem: idempotency.NewMemoryStore()}, idempotency.Options{Clock: clock}),
-		Clock:  clock,
-	}
-}
-
-func (s *Sim) merchantRequest(method, path string, params map[string]string, body string, idemKey string) *apigw.Request {
+// request is one API Gateway event; merchant requests carry the merchant's
+// Basic credentials.
+func (s *Sim) request(method, path string, params map[string]string, body, idemKey string, merchant bool) *apigw.Request {
 	s.reqSeq++
-	r := &apigw.Request{
-		RawPath:        path,
-		PathParameters: params,
-		Body:           body,
-		Headers: map[string]string{
-			"authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(merchantKey+":")),
-			"content-type":  "application/json",
-		},
+	r := &apigw.Request{RawPath: path, PathParameters: params, Body: body, Headers: map[string]string{}}
+	if body != "" {
+		r.Headers["content-type"] = "application/json"
+	}
+	if merchant {
+		r.Headers["authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(merchantKey+":"))
 	}
 	if idemKey != "" {
 		r.Headers["idempotency-key"] = idemKey
 	}
 	r.RequestContext.HTTP.Method = method
 	r.RequestContext.RequestID = fmt.Sprintf("req-%d", s.reqSeq)
+	r.RequestContext.DomainName = "api.sim.example"
 	return r
+}
+
+// keyedAnswer is an answer as the idempotency layer stores it.
+type keyedAnswer struct {
+	status int
+	body   string
+}
+
+// envelope reads both of the API's JSON shapes (and, for POST /confirm,
+// Toss's: a Payment, or {code, message} at the top level).
+type envelope struct {
+	EntityBody json.RawMessage `json:"entityBody"`
+	Error      struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // refundOverHTTP is one merchant request for the refund in: POST
 // /payments/{paymentKey}/cancel, under the intent's Idempotency-Key if it
-// has one. It checks what the merchant is told: a replay answers the
-// first stored answer, byte for byte, and of the fresh answers about one
-// refund at most one says it refunded something new.
+// has one. It checks what the merchant is told: a replay is the first
+// stored answer, status and body; of the fresh answers about one refund at
+// most one says it refunded something new; a 200 means an identical
+// request executed at Toss.
 func (s *Sim) refundOverHTTP(ctx context.Context, in *intent) string {
 	body := fmt.Sprintf(`{"cancelReason":%q}`, in.reason)
 	if in.amount > 0 {
 		body = fmt.Sprintf(`{"cancelReason":%q,"cancelAmount":%d}`, in.reason, in.amount)
 	}
 	path := "/payments/" + in.paymentKey + "/cancel"
-	resp := s.api.CancelPayment(ctx, s.merchantRequest(http.MethodPost, path, map[string]string{"paymentKey": in.paymentKey}, body, in.callerKey))
+	resp := s.api.CancelPayment(ctx, s.request(http.MethodPost, path, map[string]string{"paymentKey": in.paymentKey}, body, in.callerKey, true))
 	replayed := resp.Headers["Idempotent-Replayed"] == "true"
-	if s.cur.replayOf != "" && !replayed {
-		s.violate("refund #%d: a request under key %q found its first answer stored and was not answered with it", in.id, in.callerKey)
-	}
-	if replayed {
-		first, ok := s.firstAnswer[s.cur.replayOf]
-		switch {
-		case !ok:
-			s.violate("refund #%d: a replay under key %q answers what no request of that key completed", in.id, in.callerKey)
-		case first != resp.Body:
-			s.violate("refund #%d: a replay under key %q answers\n%s\nnot the first answer\n%s", in.id, in.callerKey, resp.Body, first)
-		}
-	}
-	var answer struct {
-		EntityBody struct {
-			Repeated bool `json:"repeated"`
-		} `json:"entityBody"`
-		Error struct {
-			Code string `json:"code"`
-		} `json:"error"`
+	what := fmt.Sprintf("refund #%d", in.id)
+	s.checkKeyed(what, keyedAnswer{resp.StatusCode, resp.Body}, replayed)
+	var answer envelope
+	var entity struct {
+		Repeated bool `json:"repeated"`
 	}
 	if err := json.Unmarshal([]byte(resp.Body), &answer); err != nil {
-		s.violate("refund #%d: an answer that is not JSON (%d): %q", in.id, resp.StatusCode, resp.Body)
+		s.violate("%s: an answer that is not JSON (%d): %q", what, resp.StatusCode, resp.Body)
 	}
-	if resp.StatusCode == http.StatusOK && !replayed && !answer.EntityBody.Repeated {
-		in.newAnswers++
-		if in.newAnswers > 1 {
-			s.violate("refund #%d (key %q): two fresh answers say it refunded something new", in.id, in.callerKey)
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(answer.EntityBody, &entity); err != nil {
+			s.violate("%s: a 200 without its entity: %q", what, resp.Body)
+		}
+		s.answeredRefunded(in)
+		if !replayed && !entity.Repeated {
+			in.newAnswers++
+			if in.newAnswers > 1 {
+				s.violate("%s (key %q): two fresh answers say it refunded something new", what, in.callerKey)
+			}
 		}
 	}
 	// A merchant retries what did not get a definitive answer.
 	in.failed = resp.StatusCode >= 500 || resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusTooManyRequests
 	if resp.StatusCode == http.StatusOK {
-		return fmt.Sprintf("200 (repeated %v, replayed %v)", answer.EntityBody.Repeated, replayed)
+		return fmt.Sprintf("200 (repeated %v, replayed %v)", entity.Repeated, replayed)
 	}
 	return fmt.Sprintf("%d %s (replayed %v)", resp.StatusCode, answer.Error.Code, replayed)
 }
@@ -112,54 +116,154 @@ func (s *Sim) refundOverHTTP(ctx context.Context, in *intent) string {
 // The store refuses a paid or claimed order; checkStep and checkFinal hold
 // that no payment Toss approved is lost to it.
 func (s *Sim) deleteOverHTTP(ctx context.Context, o *simOrder) string {
-	resp := s.api.DeleteOrder(ctx, s.merchantRequest(http.MethodDelete, "/orders/"+o.id, map[string]string{"orderId": o.id}, "", ""))
-	if resp.StatusCode == http.StatusOK {
-		o.deleted = true
-	}
+	resp := s.api.DeleteOrder(ctx, s.request(http.MethodDelete, "/orders/"+o.id, map[string]string{"orderId": o.id}, "", "", true))
 	return fmt.Sprintf("%d", resp.StatusCode)
 }
 
-// idemStore is the API's idempotency.Store: the real MemoryStore behind a
-// scheduled step per call, with the store faults.
-type idemStore struct {
-	s   *Sim
-	mem *idempotency.MemoryStore
+// webhookOverHTTP is Toss (or whoever) posting w to POST /webhooks/toss.
+func (s *Sim) webhookOverHTTP(ctx context.Context, w webhook) (int, string) {
+	body := fmt.Sprintf(`{"eventType":"PAYMENT_STATUS_CHANGED","createdAt":%q,"data":{"paymentKey":%q,"orderId":%q,"status":%q}}`,
+		w.at.In(kst).Format("2006-01-02T15:04:05.000000"), w.paymentKey, w.orderID, w.status)
+	resp := s.api.TossWebhook(ctx, s.request(http.MethodPost, "/webhooks/toss", nil, body, "", false))
+	var answer struct {
+		EntityBody struct {
+			Action string `json:"action"`
+			Reason string `json:"reason"`
+		} `json:"entityBody"`
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &answer); err != nil {
+		s.violate("webhook %s: an answer that is not JSON (%d): %q", w.paymentKey, resp.StatusCode, resp.Body)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp.StatusCode, answer.EntityBody.Action + ": " + answer.EntityBody.Reason
+	}
+	return resp.StatusCode, answer.Error.Code
 }
 
-var _ idempotency.Store = idemStore{}
+// kst is the zone of Toss's webhook timestamps, which carry no offset.
+var kst = time.FixedZone("KST", 9*60*60)
 
-func (st idemStore) Lock(ctx context.Context, rec idempotency.Record, now time.Time) (idempotency.Record, bool, error) {
-	type locked struct {
-		old idempotency.Record
-		ok  bool
-	}
-	l, err := do(st.s, "Idempotency.Lock", func() (locked, error) {
-		old, ok, err := st.mem.Lock(ctx, rec, now)
-		return locked{old, ok}, err
-	})
-	_, completed := st.s.firstAnswer[rec.ID]
-	switch {
-	case err != nil:
-	case completed && l.ok:
-		st.s.violate("Idempotency-Key record %.12s… was completed, and a later request locked it again: its answer is not replayed", rec.ID)
-	case completed:
-		st.s.cur.replayOf = rec.ID
-	}
-	return l.old, l.ok, err
-}
+// pageState is the machine-readable state a buyer page carries
+// (<main id="status" data-state="…">): done, declined, processing, …
+var pageState = regexp.MustCompile(`<main id="status" data-state="([a-z-]+)"`)
 
-func (st idemStore) Complete(ctx context.Context, id, token string, resp idempotency.Response, now time.Time) error {
-	_, err := do(st.s, "Idempotency.Complete", func() (struct{}, error) {
-		err := st.mem.Complete(ctx, id, token, resp, now)
-		if _, seen := st.s.firstAnswer[id]; err == nil && !seen {
-			st.s.firstAnswer[id] = string(resp.Body)
+// confirmOverHTTP is the buyer's frontend confirming attempt at: the
+// success redirect's page, POST /payments/confirm or POST /confirm (each
+// under the frontend's Idempotency-Key if it sends one). Every answer is
+// held to Toss's record: one that says paid means Toss approved this very
+// attempt for the order at its amount; one that says declined means Toss
+// never will.
+func (s *Sim) confirmOverHTTP(ctx context.Context, o *simOrder, at attempt) string {
+	if at.route == routePage {
+		q := url.Values{"orderId": {o.id}, "paymentKey": {at.paymentKey}, "amount": {strconv.FormatInt(at.redirect, 10)}}
+		if at.token != "" {
+			q.Set("token", at.token)
 		}
-		return struct{}{}, err
-	})
-	return err
+		r := s.request(http.MethodGet, "/payments/success", nil, "", "", false)
+		r.RawQueryString = q.Encode()
+		resp := s.api.PaymentSuccess(ctx, r)
+		state := "?"
+		if m := pageState.FindStringSubmatch(resp.Body); m != nil {
+			state = m[1]
+		}
+		switch state {
+		case "done":
+			s.answeredPaid(o, at.paymentKey, "the receipt page")
+		case "declined":
+			s.answeredDeclined(o, at.paymentKey, "the declined page")
+		}
+		return fmt.Sprintf("%d page %s", resp.StatusCode, state)
+	}
+	amount := strconv.FormatInt(at.redirect, 10)
+	if at.route == routeSample && at.redirect%2 == 0 {
+		amount = strconv.Quote(amount) // as the sample frontends send it
+	}
+	body := fmt.Sprintf(`{"paymentKey":%q,"orderId":%q,"amount":%s}`, at.paymentKey, o.id, amount)
+	if at.token != "" {
+		body = fmt.Sprintf(`{"paymentKey":%q,"orderId":%q,"amount":%s,"checkoutToken":%q}`, at.paymentKey, o.id, amount, at.token)
+	}
+	what := fmt.Sprintf("confirm of %s (%s)", at.paymentKey, routeNames[at.route])
+	var resp apigw.Response
+	if at.route == routeJSON {
+		resp = s.api.ConfirmPayment(ctx, s.request(http.MethodPost, "/payments/confirm", nil, body, at.idemKey, false))
+	} else {
+		r := s.request(http.MethodPost, "/confirm", nil, body, at.idemKey, false)
+		r.RouteKey = api.RouteTossSampleConfirm
+		resp = s.api.TossSampleConfirm(ctx, r)
+	}
+	replayed := resp.Headers["Idempotent-Replayed"] == "true"
+	if at.route == routeJSON {
+		s.checkKeyed(what, keyedAnswer{resp.StatusCode, resp.Body}, replayed)
+	} else {
+		s.checkSampleKeyed(what, keyedAnswer{resp.StatusCode, resp.Body}, replayed)
+	}
+	var e envelope
+	if err := json.Unmarshal([]byte(resp.Body), &e); err != nil {
+		s.violate("%s: an answer that is not JSON (%d): %q", what, resp.StatusCode, resp.Body)
+	}
+	code, msg := e.Error.Code, e.Error.Message
+	if at.route == routeSample {
+		code, msg = e.Code, e.Message
+	}
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		var p struct {
+			PaymentKey  string `json:"paymentKey"`
+			OrderID     string `json:"orderId"`
+			Status      string `json:"status"`
+			TotalAmount int64  `json:"totalAmount"`
+			Amount      int64  `json:"amount"`
+		}
+		raw := []byte(resp.Body)
+		if at.route == routeJSON {
+			raw = e.EntityBody
+		}
+		if err := json.Unmarshal(raw, &p); err != nil {
+			s.violate("%s: a 200 that is not a payment: %q", what, resp.Body)
+		}
+		paid := p.Amount
+		if at.route == routeSample {
+			paid = p.TotalAmount
+		}
+		if p.PaymentKey != at.paymentKey || p.OrderID != o.id || paid != o.amount || (at.route == routeJSON && p.Status != "DONE") {
+			s.violate("%s: a 200 about another payment: %s", what, resp.Body)
+		}
+		s.answeredPaid(o, at.paymentKey, what+" answering 200")
+		return fmt.Sprintf("200 %s (replayed %v)", p.Status, replayed)
+	case isDecline(resp.StatusCode, code, msg):
+		s.answeredDeclined(o, at.paymentKey, fmt.Sprintf("%s answering %d %s", what, resp.StatusCode, code))
+		return fmt.Sprintf("%d %s: declined (replayed %v)", resp.StatusCode, code, replayed)
+	}
+	return fmt.Sprintf("%d %s (replayed %v)", resp.StatusCode, code, replayed)
 }
 
-func (st idemStore) Release(ctx context.Context, id, token string) error {
-	_, err := do(st.s, "Idempotency.Release", func() (struct{}, error) { return struct{}{}, st.mem.Release(ctx, id, token) })
-	return err
+// isDecline reports whether an error answer of a JSON confirm route says
+// the payment was declined: a 4xx passing on Toss's (or the engine's)
+// failure, whose message is not one of the API's own. Those are what the
+// API answers for its own refusals (a tampered amount, an expired order,
+// a key in use), none of which says anything about the card.
+func isDecline(status int, code, msg string) bool {
+	if status < 400 || status >= 500 || status == http.StatusConflict || status == http.StatusTooManyRequests {
+		return false
+	}
+	return !ourMessages[msg]
 }
+
+// ourMessages are the API's default messages for its own codes, in both
+// languages.
+var ourMessages = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range []string{api.CodeInvalidRequest, api.CodeInvalidJSON, api.CodeUnsupportedContentType, api.CodeRequestTooLarge,
+		api.CodeInvalidCursor, api.CodeAmountMismatch, api.CodeNotFoundOrder, api.CodeOrderExpired, api.CodeAlreadyPaidOrder,
+		api.CodeNotDeletableOrder, api.CodeNotCancelableOrder, api.CodeExceedCancelAmount, api.CodeCancelOutcomeUnknown,
+		api.CodeMalformedWebhook, api.CodeUnauthorizedKey, api.CodeIncorrectBasicAuthFormat, api.CodeInvalidIdempotencyKey,
+		api.CodeIdempotentProcessing, api.CodeIdempotencyKeyReused, api.CodeTooManyRequests, api.CodeServiceUnavailable,
+		api.CodeInternal} {
+		m[api.Message(c, api.Korean)] = true
+		m[api.Message(c, api.English)] = true
+	}
+	return m
+}()

@@ -1,26 +1,34 @@
 // Package sim is a deterministic simulation of the money protocol: the
-// real payments.Engine over the real orders.MemoryStore and an in-process
-// fake of Toss, driven by a seeded scheduler that interleaves buyers,
-// refreshes, merchants' refunds, reconcile passes, webhooks and a fake
-// clock, and injects faults at every call to the store or to Toss.
+// real API handlers (api.Service) over the real payments.Engine, the real
+// stores (in memory, or DynamoDB in -dynamo mode) and the real toss.Client
+// talking to an in-process fake of Toss, driven by a seeded scheduler that
+// interleaves buyers, refreshes, merchants' refunds and deletes, reconcile
+// passes, real and forged webhooks, another server confirming at Toss, TTL
+// deletions and a fake clock, and injects faults at every call to a store
+// and at every HTTP request to Toss.
 //
-// Every call the engine makes to the store or to Toss is a step: the
-// calling actor (a goroutine running engine code) parks until the
-// scheduler picks it, and only one actor runs at a time, so a schedule,
-// its faults and its outcome are a function of the seed alone. The
-// invariants are checked after every step and, once the faults stop and
-// reconcile has run, at quiescence (see check.go).
+// Every call the product makes to a store, and every HTTP request its Toss
+// client sends, is a step: the calling actor (a goroutine running product
+// code) parks until the scheduler picks it, and only one actor runs at a
+// time, so a schedule, its faults and its outcome are a function of the
+// seed alone. Each actor reads its own clock, skewed from the world's by up
+// to a few seconds. The invariants are checked after every step, on every
+// answer the API gives, and, once the faults stop and reconcile has run, at
+// quiescence (see check.go).
 package sim
 
 import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/tossintl/backend/shared/api"
+	"github.com/tossintl/backend/shared/idempotency"
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/payments"
 	"github.com/tossintl/backend/shared/toss"
@@ -34,8 +42,13 @@ var epoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 const (
 	lambdaTimeout    = 15 * time.Second // an API invocation's deadline (template.yaml: PaymentSuccessFunction)
 	reconcileTimeout = 60 * time.Second // ReconcileFunction's
+	reconcileEvery   = 5 * time.Minute  // its schedule (template.yaml), besides the passes drawn as events
 	payWindow        = 20 * time.Minute
-	maxSteps         = 5000 // a schedule that takes more has a livelock
+	// retention is the shortest EXPIRED_ORDER_RETENTION_DAYS: an unpaid
+	// order's TTL falls a day after its window, past every reconcile pass
+	// of a schedule's busy phase, so TTL deletions happen at quiescence.
+	retention = 24 * time.Hour
+	maxSteps  = 8000 // a schedule that takes more has a livelock
 )
 
 type stepKind uint8
@@ -53,50 +66,64 @@ const (
 	faultNone      fault = iota
 	faultDieBefore       // the invocation dies before the call (its claim lapses at its deadline)
 	faultDieAfter        // the call takes effect, then the invocation dies
-	faultLost            // the call takes effect, its answer is lost (an error, as the SDK or client reports it)
+	faultLost            // the call takes effect, its answer is lost (an error, as the SDK or the transport reports it)
 	faultStoreDown       // the store refuses the call before writing
 	faultTimeout         // Toss is not reached in time: nothing executed
 	fault5xx
 	fault429
-	faultProvider // PROVIDER_ERROR
-	faultLate     // Toss receives the request but processes it after the caller gave up
+	faultProvider  // PROVIDER_ERROR
+	faultLate      // Toss receives the request but processes it after the caller gave up
+	fault5xxAfter  // Toss executes the request, then answers 500
+	faultWriteLate // the store write is in flight when the invocation's deadline passes; it lands later
 )
 
-var faultNames = [...]string{"", "die-before", "die-after", "answer-lost", "store-down", "toss-timeout", "toss-5xx", "toss-429", "toss-PROVIDER_ERROR", "toss-late"}
+var faultNames = [...]string{"", "die-before", "die-after", "answer-lost", "store-down", "toss-timeout", "toss-5xx", "toss-429",
+	"toss-PROVIDER_ERROR", "toss-late", "toss-5xx-after-executing", "store-write-late"}
 
 func (f fault) String() string { return faultNames[f] }
 
 var (
-	storeFaults = []fault{faultDieBefore, faultDieAfter, faultLost, faultStoreDown}
-	tossFaults  = []fault{faultDieBefore, faultDieAfter, faultLost, faultTimeout, fault5xx, fault429, faultProvider, faultLate}
+	storeReadFaults  = []fault{faultDieBefore, faultDieAfter, faultLost, faultStoreDown}
+	storeWriteFaults = []fault{faultDieBefore, faultDieAfter, faultLost, faultStoreDown, faultWriteLate}
+	tossFaults       = []fault{faultDieBefore, faultDieAfter, faultLost, faultTimeout, fault5xx, fault429, faultProvider, faultLate, fault5xxAfter}
 )
 
 // killed unwinds an actor whose invocation dies.
 type killed struct{}
 
-// actor is one invocation: a goroutine running engine code.
+// actor is one invocation: a goroutine running product code.
 type actor struct {
 	id       int
 	name     string
-	deadline time.Time
+	deadline time.Time     // on the world's clock: Lambda stops the invocation then
+	skew     time.Duration // its clock reads the world's plus skew
 	resume   chan fault
+	jobs     chan func() // the schedule's goroutine it runs on
 	kind     stepKind
 	op       string
-	done     bool
-	intent   *intent // the refund request a refund actor makes
-	onDie    func()  // what the caller does when the invocation dies (Toss redelivers)
-	result   string
+	write    bool // the store step it is parked at writes
+	// outage is the transient fault Toss answered its last request with
+	// (a timeout, a 5xx, a 429, PROVIDER_ERROR): Toss's trouble comes in
+	// bursts, so its next request (the client's retry) likely meets it
+	// too, and a call can fail after all its retries.
+	outage fault
+	done   bool
+	intent *intent // the refund request a refund actor makes
+	onDie  func()  // what the caller does when the invocation dies (Toss redelivers)
+	result string
 	// dead: the invocation died at a step. Its goroutine unwinds through
 	// the deferred calls of the code it ran; a call those make (a
 	// deferred release) must not happen, as in a stopped Lambda.
 	dead bool
-	// replayOf is the record a completed Idempotency-Key answered from.
-	replayOf string
+	// The Idempotency-Key record of the request it serves: the record,
+	// the lock token it took it under, and the completed record a replay
+	// answered from.
+	idemRec, idemToken, replayOf string
 }
 
-// simCtx is an invocation's context: its deadline is on the fake clock
-// (the engine takes claims until it), and it is never canceled: an
-// invocation ends by dying at a step, not by its context.
+// simCtx is an invocation's context: its deadline is on the world's clock
+// (the product takes claims and locks until it), and it is never
+// canceled: an invocation ends by dying at a step, not by its context.
 type simCtx struct{ deadline time.Time }
 
 func (c simCtx) Deadline() (time.Time, bool) { return c.deadline, true }
@@ -107,15 +134,32 @@ func (simCtx) Value(any) any                 { return nil }
 type simOrder struct {
 	id       string
 	amount   int64
+	token    string // its checkout token ("" on a commit before tokens)
 	attempts []attempt
-	deleted  bool // the merchant deleted it (DELETE /orders/{id} answered 200)
 }
 
+// route is how a buyer's confirm reaches the API.
+type route uint8
+
+const (
+	routePage   route = iota // GET /payments/success (the successUrl)
+	routeJSON                // POST /payments/confirm
+	routeSample              // POST /confirm (Toss's sample servers' shape)
+)
+
+var routeNames = [...]string{"page", "json", "sample"}
+
 // attempt is a buyer's authentication in the window and what the
-// redirect back to us carries.
+// redirect back to us carries, and how the buyer's frontend confirms it.
 type attempt struct {
 	paymentKey string
 	redirect   int64
+	route      route
+	idemKey    string // the frontend's Idempotency-Key on a JSON route, if it sends one
+	// token is the order's checkout token, if the buyer's request carries
+	// it: the successUrl the checkout page gave Toss does; a single-page
+	// frontend sends it if its merchant passed it on; an attacker has none.
+	token string
 }
 
 // intent is one refund a merchant means: retried with the same
@@ -138,6 +182,14 @@ type webhook struct {
 	at                  time.Time
 }
 
+// lateWrite is a store write in flight past its invocation's deadline.
+type lateWrite struct {
+	op       string
+	actor    string
+	deadline time.Time
+	apply    func()
+}
+
 type traceEntry struct {
 	at    time.Duration
 	actor string
@@ -147,38 +199,53 @@ type traceEntry struct {
 
 // Sim is one schedule.
 type Sim struct {
-	seed     uint64
-	rng      *rand.Rand
-	now      time.Time
+	seed uint64
+	rng  *rand.Rand
+	// tokens draws which frontends send the checkout token: a stream of
+	// its own, so that the schedule (every draw of rng) is the same on a
+	// commit without tokens, where a seed found there replays.
+	tokens   *rand.Rand
+	now      time.Time // the world's clock (Toss's and DynamoDB's)
+	maxSkew  time.Duration
 	faults   bool
 	faultPct int
 	budget   int
 	events   int
 	steps    int
 
-	mem  *orders.MemoryStore
+	be   backend
 	toss *fakeToss
 	eng  *payments.Engine
 	api  *api.Service
 
 	reqSeq      int
 	forged      int
-	firstAnswer map[string]string // idempotency record → the first answer stored under it
+	firstAnswer map[string]keyedAnswer // idempotency record → the first answer stored under it
+	firstShaped map[string]keyedAnswer // idempotency record → the first POST /confirm answer given from it
+	lockHolder  map[string]string      // idempotency record → the token of its last successful lock
 
-	actors  []*actor
-	cur     *actor
-	yield   chan *actor
-	nextID  int
-	orders  []*simOrder
-	amounts map[string]int64
-	intents []*intent
-	hooks   []webhook
+	actors     []*actor
+	workers    []chan func() // the schedule's goroutines (goRun)
+	idle       []chan func()
+	cur        *actor
+	yield      chan *actor
+	nextID     int
+	orders     []*simOrder
+	amounts    map[string]int64
+	intents    []*intent
+	hooks      []webhook
+	lateWrites []*lateWrite
+	vanished   map[string]bool // orders TTL deleted
 
-	holder    map[string]*actor // the actor whose claim an order is under
-	everPaid  map[string]string // orderId → the paymentKey it was first seen paid under
-	violation string
-	trace     []traceEntry
-	outcomes  map[string]int // the engine's own metric of how confirms ended: what a run covered
+	holder      map[string]*actor        // the actor whose claim an order is under
+	everPaid    map[string]string        // orderId → the paymentKey it was first seen paid under
+	lastBalance map[string]int64         // orderId → the balance last seen recorded
+	declined    map[string]string        // paymentKey → the answer that told its buyer it was declined
+	touched     map[string]bool          // orders a write reached since the last checkStep
+	checked     map[string]*orders.Order // each order as checkStep last read it (nil: gone)
+	violation   string
+	trace       []traceEntry
+	outcomes    map[string]int // the engine's own metric of how confirms ended: what a run covered
 }
 
 // ConfirmOutcome implements payments.Metrics.
@@ -193,10 +260,14 @@ type Result struct {
 	Outcomes  map[string]int
 }
 
-// Run plays the schedule of seed. withTrace keeps the trace even when
-// nothing is violated (for replays).
+// Run plays the schedule of seed over the in-memory stores. withTrace
+// keeps the trace even when nothing is violated (for replays).
 func Run(seed uint64, withTrace bool) Result {
-	s := newSim(seed)
+	return runOn(seed, withTrace, memoryBackend())
+}
+
+func runOn(seed uint64, withTrace bool, be backend) Result {
+	s := newSim(seed, be)
 	s.play()
 	r := Result{Seed: seed, Steps: s.steps, Violation: s.violation, Outcomes: s.outcomes}
 	if withTrace || s.violation != "" {
@@ -205,31 +276,79 @@ func Run(seed uint64, withTrace bool) Result {
 	return r
 }
 
-func newSim(seed uint64) *Sim {
-	s := &Sim{seed: seed, rng: rand.New(rand.NewPCG(seed, 0x51d0c0de)), now: epoch, faults: true,
+func newSim(seed uint64, be backend) *Sim {
+	s := &Sim{seed: seed, rng: rand.New(rand.NewPCG(seed, 0x51d0c0de)), tokens: rand.New(rand.NewPCG(seed, 0x70ce5)), now: epoch, faults: true, be: be,
 		yield: make(chan *actor), amounts: map[string]int64{}, holder: map[string]*actor{}, everPaid: map[string]string{},
-		outcomes: map[string]int{}, firstAnswer: map[string]string{}}
+		lastBalance: map[string]int64{}, touched: map[string]bool{}, checked: map[string]*orders.Order{}, declined: map[string]string{}, vanished: map[string]bool{},
+		outcomes: map[string]int{}, firstAnswer: map[string]keyedAnswer{}, firstShaped: map[string]keyedAnswer{}, lockHolder: map[string]string{}}
 	s.faultPct = s.rng.IntN(30)
 	s.budget = 10 + s.rng.IntN(30)
-	s.mem = orders.NewMemoryStore()
+	s.maxSkew = []time.Duration{0, time.Second, 3 * time.Second}[s.rng.IntN(3)]
 	s.toss = newFakeToss(s)
-	s.eng = &payments.Engine{Orders: store{s: s, mem: s.mem}, Toss: gateway{s: s}, Clock: func() time.Time { return s.now }, Metrics: s}
-	s.api = s.newAPI()
+	s.toss.anyAttempt = s.rng.IntN(2) == 0
+	s.eng = &payments.Engine{Orders: store{s: s}, Toss: gateway{c: s.newTossClient()}, Clock: s.actorNow, Metrics: s}
+	s.api = &api.Service{
+		Orders: store{s: s},
+		Engine: s.eng,
+		Keys:   merchantKeys{},
+		Guard:  idempotency.New(idemStore{s: s}, idempotency.Options{Clock: s.actorNow}),
+		Clock:  s.actorNow,
+	}
 	for i := range 1 + s.rng.IntN(2) {
-		amount := int64(1000 * (1 + s.rng.IntN(50)))
-		o, err := orders.New(orders.Draft{Name: "sim", Amount: amount}, s.now,
-			orders.Policy{MaxAmount: 1 << 40, PayWindow: payWindow, Retention: time.Hour})
-		if err != nil {
-			panic(err)
-		}
-		o.ID = fmt.Sprintf("order-%d", i+1) // orders.New draws a random ID; the schedule must not
-		if err := s.mem.Create(context.Background(), o); err != nil {
-			panic(err)
-		}
-		s.orders = append(s.orders, &simOrder{id: o.ID, amount: amount})
-		s.amounts[o.ID] = amount
+		s.newOrder(fmt.Sprintf("order-%d", i+1))
 	}
 	return s
+}
+
+// newOrder is an order the merchant created, now or up to a pay window
+// before the schedule begins (so that its window closes while buyers,
+// Toss and the reconciler are busy), perhaps with an attempt a buyer
+// authenticated then and abandoned: Toss holds it, never confirmed.
+func (s *Sim) newOrder(id string) {
+	amount := int64(1000 * (1 + s.rng.IntN(50)))
+	created := s.now
+	if s.rng.IntN(2) == 0 {
+		created = s.now.Add(-time.Duration(s.rng.IntN(int(payWindow/time.Second))) * time.Second)
+	}
+	o, err := orders.New(orders.Draft{Name: "sim", Amount: amount}, created,
+		orders.Policy{MaxAmount: 1 << 40, PayWindow: payWindow, Retention: retention})
+	if err != nil {
+		panic(fmt.Sprintf("sim: new order: %v", err))
+	}
+	o.ID = id // orders.New draws a random ID; the schedule must not
+	if err := s.be.orders.Create(bg, o); err != nil {
+		s.violate("sim: create order %s: %v", o.ID, err) // DynamoDB Local failed: the schedule says nothing
+		return
+	}
+	so := &simOrder{id: o.ID, amount: amount, token: checkoutToken(o)}
+	s.orders = append(s.orders, so)
+	s.amounts[o.ID] = amount
+	if ago := s.now.Sub(created); ago > time.Second && s.rng.IntN(2) == 0 {
+		ago = time.Duration(s.rng.Int64N(int64(ago/time.Second))) * time.Second
+		pk := s.toss.authenticateAt(o.ID, amount, false, s.now.Add(-ago))
+		so.attempts = append(so.attempts, attempt{paymentKey: pk, redirect: amount, route: routePage, token: so.token})
+		s.record("buyer", fmt.Sprintf("authenticated %s at Toss for %d %s ago, and left", pk, amount, ago), faultNone)
+	}
+}
+
+// checkoutToken is o's checkout token, read by the field's name so that
+// this package still builds on a commit before tokens (where it is "" and
+// no request carries one), and a seed found there replays there.
+func checkoutToken(o *orders.Order) string {
+	if f := reflect.ValueOf(o).Elem().FieldByName("CheckoutToken"); f.IsValid() && f.Kind() == reflect.String {
+		return f.String()
+	}
+	return ""
+}
+
+// actorNow is the clock the running invocation reads: the world's, skewed
+// by the invocation's own offset. The engine, the API and the idempotency
+// guard all read it.
+func (s *Sim) actorNow() time.Time {
+	if s.cur != nil {
+		return s.now.Add(s.cur.skew)
+	}
+	return s.now
 }
 
 func (s *Sim) violate(format string, args ...any) {
@@ -244,7 +363,12 @@ func (s *Sim) record(actor, op string, f fault) {
 
 func (s *Sim) formatTrace() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed %d: %d orders, fault rate %d%%, %d events\n", s.seed, len(s.orders), s.faultPct, s.budget)
+	lookup := "the latest attempt"
+	if s.toss.anyAttempt {
+		lookup = "any attempt"
+	}
+	fmt.Fprintf(&b, "seed %d: %d orders, fault rate %d%%, clock skew up to %s, %d events, Toss's lookup by orderId answers %s\n",
+		s.seed, len(s.orders), s.faultPct, s.maxSkew, s.budget, lookup)
 	for i, e := range s.trace {
 		fmt.Fprintf(&b, "%4d +%-6s %-28s %s", i, e.at, e.actor, e.op)
 		if e.fault != faultNone {
@@ -262,10 +386,17 @@ func (s *Sim) spawn(name string, in *intent, body func(ctx context.Context) stri
 
 func (s *Sim) spawnFor(timeout time.Duration, name string, in *intent, body func(ctx context.Context) string) *actor {
 	s.nextID++
-	a := &actor{id: s.nextID, name: fmt.Sprintf("a%d:%s", s.nextID, name), deadline: s.now.Add(timeout),
-		resume: make(chan fault), kind: stepStart, op: "start", intent: in}
+	a := &actor{id: s.nextID, deadline: s.now.Add(timeout), resume: make(chan fault), kind: stepStart, op: "start", intent: in}
+	if s.maxSkew > 0 && s.rng.IntN(2) == 0 {
+		ms := s.maxSkew.Milliseconds()
+		a.skew = time.Duration(s.rng.Int64N(2*ms+1)-ms) * time.Millisecond
+	}
+	a.name = fmt.Sprintf("a%d:%s", a.id, name)
+	if a.skew != 0 {
+		a.name = fmt.Sprintf("a%d(clock %+.1fs):%s", a.id, a.skew.Seconds(), name)
+	}
 	s.actors = append(s.actors, a)
-	go func() {
+	s.goRun(a, func() {
 		f := <-a.resume
 		defer func() {
 			if r := recover(); r != nil {
@@ -279,24 +410,56 @@ func (s *Sim) spawnFor(timeout time.Duration, name string, in *intent, body func
 				}
 			}
 			a.done = true
+			s.idle = append(s.idle, a.jobs)
 			s.yield <- a
 		}()
 		if f == faultDieBefore {
 			s.die()
 		}
 		a.result = body(simCtx{deadline: a.deadline})
-	}()
+	})
 	return a
+}
+
+// goRun runs job on a goroutine of the schedule's own: an idle one if
+// there is one. Actors run deep stacks (the HTTP client, JSON), which a
+// fresh goroutine would grow again for every invocation. A goroutine is
+// idle again once its job is about to hand control back to the scheduler
+// (done, below): it is then the only one running, so the list needs no
+// lock.
+func (s *Sim) goRun(a *actor, job func()) {
+	if n := len(s.idle); n > 0 {
+		a.jobs = s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		a.jobs <- job
+		return
+	}
+	a.jobs = make(chan func())
+	go func(jobs chan func()) {
+		for job := range jobs {
+			job()
+		}
+	}(a.jobs)
+	s.workers = append(s.workers, a.jobs)
+	a.jobs <- job
+}
+
+// stopWorkers ends the schedule's goroutines, every actor having ended.
+func (s *Sim) stopWorkers() {
+	for _, jobs := range s.workers {
+		close(jobs)
+	}
+	s.workers, s.idle = nil, nil
 }
 
 // step parks the running actor at a call until the scheduler picks it,
 // and returns the fault drawn for the call.
-func (s *Sim) step(kind stepKind, op string) fault {
+func (s *Sim) step(kind stepKind, op string, write bool) fault {
 	a := s.cur
 	if a.dead {
 		panic(killed{}) // a deferred call of an invocation that died: never made
 	}
-	a.kind, a.op = kind, op
+	a.kind, a.op, a.write = kind, op, write
 	s.yield <- a
 	f := <-a.resume
 	if f == faultDieBefore {
@@ -318,13 +481,24 @@ func (s *Sim) pickFault(a *actor) fault {
 	if !s.now.Before(a.deadline) {
 		return faultDieBefore // Lambda's timeout: the invocation is stopped
 	}
+	if a.kind == stepToss && a.outage != faultNone && s.faults && s.rng.IntN(100) < 60 {
+		return a.outage // Toss's trouble outlasts one request: the client's retry meets it again
+	}
+	a.outage = faultNone
 	if !s.faults || s.rng.IntN(100) >= s.faultPct {
 		return faultNone
 	}
-	if a.kind == stepStore {
-		return storeFaults[s.rng.IntN(len(storeFaults))]
+	switch {
+	case a.kind == stepToss:
+		f := tossFaults[s.rng.IntN(len(tossFaults))]
+		if f == faultTimeout || f == fault5xx || f == fault429 || f == faultProvider {
+			a.outage = f
+		}
+		return f
+	case a.write:
+		return storeWriteFaults[s.rng.IntN(len(storeWriteFaults))]
 	}
-	return tossFaults[s.rng.IntN(len(tossFaults))]
+	return storeReadFaults[s.rng.IntN(len(storeReadFaults))]
 }
 
 // grant runs a to its next step (or its end), then checks the invariants.
@@ -339,7 +513,9 @@ func (s *Sim) grant(a *actor, f fault) {
 		s.record(a.name, "→ "+a.result, faultNone)
 		s.remove(a)
 	}
-	s.checkStep()
+	if len(s.touched) > 0 {
+		s.checkStep()
+	}
 }
 
 func (s *Sim) remove(a *actor) {
@@ -377,6 +553,7 @@ func (s *Sim) play() {
 		}
 		s.events++
 		s.event()
+		s.checkStep()
 	}
 	s.quiesce()
 }
@@ -392,24 +569,25 @@ func (s *Sim) drain() {
 		s.cur = nil
 		s.remove(a)
 	}
+	s.stopWorkers()
 }
 
 // event is one thing the world does between steps.
 func (s *Sim) event() {
 	o := s.orders[s.rng.IntN(len(s.orders))]
 	switch r := s.rng.IntN(100); {
-	case r < 19:
+	case r < 17:
 		s.newAttempt(o)
-	case r < 22:
+	case r < 19:
 		s.forgedRedirect(o)
-	case r < 32:
+	case r < 28:
 		if len(o.attempts) > 0 {
 			at := o.attempts[s.rng.IntN(len(o.attempts))]
 			s.spawnConfirm("refresh", o, at)
 		}
-	case r < 46:
+	case r < 40:
 		s.newRefund(o)
-	case r < 52:
+	case r < 46:
 		var failed []*intent
 		for _, in := range s.intents {
 			if in.failed {
@@ -419,24 +597,34 @@ func (s *Sim) event() {
 		if len(failed) > 0 {
 			s.spawnRefund("retry", failed[s.rng.IntN(len(failed))])
 		}
-	case r < 61:
+	case r < 53:
 		s.spawnReconcile()
-	case r < 79:
+	case r < 67:
 		s.deliverWebhook(s.rng.IntN(100) < 30)
-	case r < 90:
+	case r < 70:
+		s.forgedWebhook()
+	case r < 82:
 		d := time.Duration(1+s.rng.IntN(40)) * time.Second
 		if s.rng.IntN(100) < 15 {
 			d = time.Duration(5+s.rng.IntN(11)) * time.Minute
 		}
+		before := s.now.Sub(epoch) / reconcileEvery
 		s.now = s.now.Add(d)
 		s.record("clock", "advance "+d.String(), faultNone)
-	case r < 94:
+		if s.now.Sub(epoch)/reconcileEvery != before {
+			s.spawnReconcile() // the schedule's own pass (EventBridge)
+		}
+	case r < 86:
 		if len(s.toss.late) > 0 {
 			s.toss.runLate(s.rng.IntN(len(s.toss.late)))
 		}
-	case r < 96:
+	case r < 91:
+		s.landLateWrite()
+	case r < 92:
+		s.ttlDelete()
+	case r < 94:
 		s.dashboardRefund(o)
-	case r < 98:
+	case r < 96:
 		s.spawn("delete("+o.id+")", nil, func(ctx context.Context) string { return s.deleteOverHTTP(ctx, o) })
 	default:
 		s.otherServerConfirm(o)
@@ -444,12 +632,16 @@ func (s *Sim) event() {
 }
 
 // newAttempt is a buyer authenticating in Toss's window (sometimes for a
-// tampered amount, sometimes with a card that will be declined) and
-// coming back with a redirect (sometimes carrying another amount).
+// tampered amount, higher or lower, sometimes with a card that will be
+// declined) and coming back with a redirect (sometimes carrying another
+// amount), confirmed through one of the API's three confirm routes.
 func (s *Sim) newAttempt(o *simOrder) {
 	auth := o.amount
-	if s.rng.IntN(100) < 10 {
+	switch r := s.rng.IntN(100); {
+	case r < 10:
 		auth = o.amount - 500
+	case r < 15:
+		auth = o.amount + 1000
 	}
 	redirect := auth
 	if s.rng.IntN(100) < 10 {
@@ -457,9 +649,16 @@ func (s *Sim) newAttempt(o *simOrder) {
 	}
 	decline := s.rng.IntN(100) < 20
 	pk := s.toss.authenticate(o.id, auth, decline)
-	at := attempt{paymentKey: pk, redirect: redirect}
+	at := attempt{paymentKey: pk, redirect: redirect, route: route(s.rng.IntN(3))}
+	if at.route != routePage && s.rng.IntN(2) == 0 {
+		at.idemKey = "confirm-" + pk
+	}
+	if at.route == routePage || s.tokens.IntN(2) == 0 {
+		at.token = o.token
+	}
 	o.attempts = append(o.attempts, at)
-	s.record("buyer", fmt.Sprintf("authenticated %s at Toss for %d (order %d, redirect %d, decline %v)", pk, auth, o.amount, redirect, decline), faultNone)
+	s.record("buyer", fmt.Sprintf("authenticated %s at Toss for %d (order %d, redirect %d, decline %v, %s route, key %q, checkout token %v)",
+		pk, auth, o.amount, redirect, decline, routeNames[at.route], at.idemKey, at.token != ""), faultNone)
 	s.spawnConfirm("confirm", o, at)
 }
 
@@ -472,23 +671,19 @@ func (s *Sim) forgedRedirect(o *simOrder) {
 	if s.rng.IntN(2) == 0 {
 		amount = 100
 	}
-	at := attempt{paymentKey: fmt.Sprintf("tpk_forged_%d", s.forged), redirect: amount}
-	s.record("attacker", fmt.Sprintf("redirects with %s for %d", at.paymentKey, amount), faultNone)
+	at := attempt{paymentKey: fmt.Sprintf("tpk_forged_%d", s.forged), redirect: amount, route: route(s.rng.IntN(3))}
+	s.record("attacker", fmt.Sprintf("redirects with %s for %d (%s route)", at.paymentKey, amount, routeNames[at.route]), faultNone)
 	s.spawnConfirm("forged", o, at)
 }
 
 func (s *Sim) spawnConfirm(name string, o *simOrder, at attempt) {
-	s.spawn(name+"("+at.paymentKey+")", nil, func(ctx context.Context) string {
-		res, err := s.eng.Confirm(ctx, at.paymentKey, o.id, at.redirect)
-		if err != nil {
-			return "error: " + err.Error()
-		}
-		return string(res.Outcome)
+	s.spawn(name+"("+at.paymentKey+" "+routeNames[at.route]+")", nil, func(ctx context.Context) string {
+		return s.confirmOverHTTP(ctx, o, at)
 	})
 }
 
 func (s *Sim) newRefund(o *simOrder) {
-	in := &intent{id: len(s.intents) + 1, order: o, reason: "refund"}
+	in := &intent{id: len(s.intents) + 1, order: o}
 	in.reason = fmt.Sprintf("refund %d", in.id)
 	if s.rng.IntN(100) < 60 {
 		in.amount = int64(500 * (1 + s.rng.IntN(int(o.amount/500))))
@@ -502,7 +697,7 @@ func (s *Sim) newRefund(o *simOrder) {
 	// The merchant refunds the payment Toss approved for the order (known
 	// from its webhooks or its dashboard), sometimes another attempt's key.
 	for _, p := range s.toss.byOrder[o.id] {
-		if p.approved() {
+		if p.ours(s) {
 			in.paymentKey = p.key
 		}
 	}
@@ -523,9 +718,9 @@ func (s *Sim) spawnRefund(name string, in *intent) {
 	})
 }
 
-// refundExecuted is Toss executing an API refund: it must belong to the
-// running refund request, and to no request twice.
-func (s *Sim) refundExecuted(in *intent, p *tossPayment, amount int64) {
+// refundExecuted is Toss executing the merchant's refund request in: no
+// request executes twice.
+func (s *Sim) refundExecuted(in *intent) {
 	in.executed++
 	if in.executed > 1 {
 		s.violate("refund request #%d (order %s, amount %d, key %q) executed at Toss twice",
@@ -533,9 +728,10 @@ func (s *Sim) refundExecuted(in *intent, p *tossPayment, amount int64) {
 	}
 }
 
+// spawnReconcile is one run of ReconcileFunction's handler.
 func (s *Sim) spawnReconcile() {
 	s.spawnFor(reconcileTimeout, "reconcile", nil, func(ctx context.Context) string {
-		rep, err := s.eng.Reconcile(ctx)
+		rep, err := s.api.Reconcile(ctx, nil)
 		if err != nil {
 			return "error: " + err.Error()
 		}
@@ -549,7 +745,7 @@ func (s *Sim) queueWebhook(p *tossPayment) {
 
 // deliverWebhook delivers a queued webhook, any of them (late and out of
 // order); twice keeps it queued for a second delivery. A delivery answered
-// with an error is queued again, as Toss retries it.
+// with anything but 200 is queued again, as Toss retries it.
 func (s *Sim) deliverWebhook(twice bool) {
 	if len(s.hooks) == 0 {
 		return
@@ -559,17 +755,35 @@ func (s *Sim) deliverWebhook(twice bool) {
 	if !twice {
 		s.hooks = append(s.hooks[:i], s.hooks[i+1:]...)
 	}
-	body := fmt.Appendf(nil, `{"eventType":"PAYMENT_STATUS_CHANGED","createdAt":%q,"data":{"paymentKey":%q,"orderId":%q,"status":%q}}`,
-		w.at.Format(time.RFC3339), w.paymentKey, w.orderID, w.status)
 	a := s.spawn("webhook("+w.paymentKey+" "+w.status+")", nil, func(ctx context.Context) string {
-		res, err := s.eng.ApplyWebhook(ctx, body)
-		if err != nil {
+		status, answer := s.webhookOverHTTP(ctx, w)
+		if status != 200 {
 			s.hooks = append(s.hooks, w)
-			return "error (Toss redelivers): " + err.Error()
+			return fmt.Sprintf("%d %s (Toss redelivers)", status, answer)
 		}
-		return string(res.Action) + ": " + res.Reason
+		return answer
 	})
 	a.onDie = func() { s.hooks = append(s.hooks, w) } // no answer: Toss delivers it again
+}
+
+// forgedWebhook is someone posting to the webhook URL (Toss does not sign
+// webhooks): a body naming a real paymentKey or a made-up one, with
+// another order's orderId or one that does not exist, and any status.
+func (s *Sim) forgedWebhook() {
+	s.forged++
+	w := webhook{paymentKey: fmt.Sprintf("tpk_madeup_%d", s.forged), at: s.now}
+	if n := len(s.toss.all); n > 0 && s.rng.IntN(100) < 70 {
+		w.paymentKey = s.toss.all[s.rng.IntN(n)].key
+	}
+	w.orderID = s.orders[s.rng.IntN(len(s.orders))].id
+	if s.rng.IntN(100) < 20 {
+		w.orderID = "order-nobody"
+	}
+	w.status = []string{"DONE", "CANCELED", "PARTIAL_CANCELED", "ABORTED", "EXPIRED", "IN_PROGRESS"}[s.rng.IntN(6)]
+	s.spawn("forged webhook("+w.paymentKey+" "+w.orderID+" "+w.status+")", nil, func(ctx context.Context) string {
+		status, answer := s.webhookOverHTTP(ctx, w)
+		return fmt.Sprintf("%d %s", status, answer)
+	})
 }
 
 // dashboardRefund is a refund made in Toss's dashboard: known to us only
@@ -581,60 +795,155 @@ func (s *Sim) dashboardRefund(o *simOrder) {
 			if s.rng.IntN(2) == 0 {
 				amount = int64(500 * (1 + s.rng.IntN(int(p.balance/500))))
 			}
-			_, e := s.toss.cancelOnce(p.key, "dashboard", amount, nil)
-			s.record("dashboard", fmt.Sprintf("refund %d of %s (err %v)", amount, p.key, e != nil), faultNone)
+			a := s.toss.cancelOnce(p.key, "dashboard", amount, nil)
+			s.record("dashboard", fmt.Sprintf("refund %d of %s: %d", amount, p.key, a.status), faultNone)
 			return
 		}
 	}
 }
 
-// otherServerConfirm is a confirm this engine did not make: another
+// otherServerConfirm is a confirm this backend did not make: another
 // server holding the same secret key (Toss's sample server still running
 // beside this backend during a move, an operator's script) confirms an
-// attempt of an order that this engine has claimed for another attempt.
-// Toss's record wins: the order must end paid under the approved attempt,
-// by reconcile alone if nothing else touches it.
+// attempt of an order this backend is confirming or has failed, at the
+// amount the buyer authenticated, which may be the order's or another,
+// higher or lower. Toss's record wins for an approval at the order's
+// amount: the order must end paid under it, by reconcile alone if nothing
+// else touches it. An approval at another amount is not the order's
+// payment: it must never be recorded as one. (An order still PENDING has
+// no attempt this backend ever sent to Toss, and reconcile does not look
+// it up: an approval of one is known by its webhook only, as the README's
+// runbook says, and the simulator does not require webhooks to arrive.)
 func (s *Sim) otherServerConfirm(o *simOrder) {
-	cur, err := s.mem.Get(context.Background(), o.id, s.now)
-	if err != nil || cur.Status != orders.StatusConfirming {
+	cur, err := s.order(o.id)
+	if err != nil || (cur.Status != orders.StatusConfirming && cur.Status != orders.StatusFailed) {
 		return
 	}
+	var open []*tossPayment
 	for _, p := range s.toss.byOrder[o.id] {
-		if p.key != cur.PaymentKey && p.amount == o.amount && !p.decline && p.status == toss.StatusInProgress && p.confirming == 0 {
-			_, e := s.toss.confirmOnce(toss.ConfirmRequest{PaymentKey: p.key, OrderID: o.id, Amount: p.amount})
-			s.record("other server", fmt.Sprintf("confirms %s at Toss while the order is claimed for %s (err %v)", p.key, cur.PaymentKey, e != nil), faultNone)
-			return
+		if p.status == toss.StatusInProgress && p.confirming == 0 {
+			open = append(open, p)
 		}
 	}
+	if len(open) == 0 {
+		return
+	}
+	p := open[s.rng.IntN(len(open))]
+	a := s.toss.confirmOnce(toss.ConfirmRequest{PaymentKey: p.key, OrderID: o.id, Amount: p.amount})
+	s.record("other server", fmt.Sprintf("confirms %s at Toss for %d (order %d): %d", p.key, p.amount, o.amount, a.status), faultNone)
+}
+
+// landLateWrite lands a store write that was in flight when its
+// invocation's deadline passed, any of those whose deadline has passed.
+func (s *Sim) landLateWrite() {
+	var due []int
+	for i, w := range s.lateWrites {
+		if !s.now.Before(w.deadline) {
+			due = append(due, i)
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	s.applyLateWrite(due[s.rng.IntN(len(due))])
+}
+
+func (s *Sim) applyLateWrite(i int) {
+	w := s.lateWrites[i]
+	s.lateWrites = slices.Delete(s.lateWrites, i, i+1)
+	s.record("store", fmt.Sprintf("late write of %s lands: %s (its deadline was +%s)", w.actor, w.op, w.deadline.Sub(epoch)), faultNone)
+	w.apply()
+}
+
+// ttlDelete is DynamoDB's TTL deleting an order whose TTL passed, any of
+// them: it does so within days of the TTL, at a moment of its own.
+func (s *Sim) ttlDelete() {
+	var due []*simOrder
+	for _, o := range s.orders {
+		if s.ttlDue(o) {
+			due = append(due, o)
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	o := due[s.rng.IntN(len(due))]
+	s.vanished[o.id] = true
+	s.touched[o.id] = true
+	s.record("dynamodb", "TTL deletes "+o.id, faultNone)
+}
+
+// ttlDue reports whether DynamoDB's TTL may delete o now: its TTL passed
+// on the world's clock. An item whose TTL a write removed is kept.
+func (s *Sim) ttlDue(o *simOrder) bool {
+	if s.vanished[o.id] {
+		return false
+	}
+	cur, err := s.be.orders.Get(context.Background(), o.id, time.Time{})
+	return err == nil && !cur.ExpiresAt.IsZero() && cur.ExpiresAt.Unix() < s.now.Unix()
 }
 
 // claimed checks a successful claim of the order that stood as before:
 // the amount gate, and the one-holder promise (a CONFIRMING order's claim
-// is never taken over while its holder's deadline runs).
-func (s *Sim) claimed(before *orders.Order, c orders.Claim) {
+// is never taken over while its holder's deadline runs). The promise is
+// kept by the clocks of the callers, so it holds up to their skew: a
+// caller whose clock runs ahead by maxSkew takes over that much early.
+func (s *Sim) claimed(a *actor, before *orders.Order, c orders.Claim) {
 	if want := s.amounts[c.OrderID]; c.Amount != want {
 		s.violate("claim of order %s succeeded for amount %d, the order's is %d", c.OrderID, c.Amount, want)
 	}
 	h := s.holder[c.OrderID]
-	if before != nil && before.Status == orders.StatusConfirming && h != nil && h != s.cur && !h.done && s.now.Before(h.deadline) {
-		s.violate("order %s claimed by %s while %s still holds its claim (until %s)", c.OrderID, s.cur.name, h.name, h.deadline.Sub(epoch))
+	if before != nil && before.Status == orders.StatusConfirming && h != nil && h != a && !h.done &&
+		s.now.Before(h.deadline.Add(-s.maxSkew)) {
+		s.violate("order %s claimed by %s while %s still holds its claim (until %s)", c.OrderID, a.name, h.name, h.deadline.Sub(epoch))
 	}
-	s.holder[c.OrderID] = s.cur
+	s.holder[c.OrderID] = a
 }
 
-// quiesce stops the faults, lets every invocation finish, advances the
-// clock past every claim and runs two reconcile passes, checking what must
-// hold then. The webhooks still queued are delivered only after the
-// passes, or in half the schedules never (Toss gives up redelivering), so
-// that reconcile alone must settle every approved payment.
+// quiesce stops the faults and lets every invocation finish; a reconcile
+// pass then meets the lapsing claims while Toss processes what it received
+// late and writes in flight land. Past every claim and every confirm
+// window, fault-free passes must leave nothing CONFIRMING; past every pay
+// window, nothing payable; the reconciler's rechecks follow. The webhooks
+// still queued are delivered only then, or in half the schedules never
+// (Toss gives up redelivering), so that reconcile alone must settle every
+// approved payment; TTL deletions interleave with them. Last, the merchant
+// gets an answer to every refund and refunds every payment in full.
 func (s *Sim) quiesce() {
 	if s.violation != "" {
 		return
 	}
 	s.faults = false
 	s.record("sim", "quiescence: faults off", faultNone)
-	for len(s.toss.late) > 0 {
-		s.toss.runLate(0)
+	s.runAll()
+	// The last invocations' claims lapse while Toss still processes what
+	// it received late and writes in flight land: a reconcile pass meets
+	// them in a seeded interleaving, as the scheduled reconciler can.
+	s.now = s.now.Add(lambdaTimeout + time.Second)
+	s.record("clock", "advance past every API invocation's deadline", faultNone)
+	s.spawnReconcile()
+	for (len(s.actors) > 0 || len(s.toss.late) > 0) && s.violation == "" && s.steps < maxSteps {
+		if len(s.toss.late) > 0 && (len(s.actors) == 0 || s.rng.IntN(4) == 0) {
+			s.toss.runLate(s.rng.IntN(len(s.toss.late)))
+			s.checkStep()
+			continue
+		}
+		if s.rng.IntN(4) == 0 {
+			s.landLateWrite()
+			s.checkStep()
+		}
+		if len(s.actors) > 0 {
+			a := s.pick()
+			s.grant(a, s.pickFault(a))
+		}
+	}
+	for len(s.lateWrites) > 0 && s.violation == "" {
+		if w := s.lateWrites[0]; s.now.Before(w.deadline) {
+			s.now = w.deadline
+			s.record("clock", "advance to the deadline of a write in flight", faultNone)
+		}
+		s.applyLateWrite(0)
+		s.checkStep()
 	}
 	s.runAll()
 	s.now = s.now.Add(reconcileTimeout + time.Minute)
@@ -643,7 +952,19 @@ func (s *Sim) quiesce() {
 		s.spawnReconcile()
 		s.runAll()
 	}
+	// An attempt Toss still shows undecided keeps its claim (the engine
+	// never fails what Toss may still approve): past every attempt's
+	// confirm window, and every late request's limit, none is.
+	s.now = s.now.Add(sessionWindow + lateLimit)
+	s.record("clock", "advance past every confirm window", faultNone)
+	for range 2 {
+		s.spawnReconcile()
+		s.runAll()
+	}
 	s.checkNoConfirming()
+	if s.violation != "" {
+		return
+	}
 	// Past every order's payable window, one more pass: the expiry pass,
 	// and the one that settles a FAILED order Toss holds an approval for.
 	s.now = s.now.Add(payWindow)
@@ -651,21 +972,106 @@ func (s *Sim) quiesce() {
 	s.spawnReconcile()
 	s.runAll()
 	s.checkExpired()
+	if s.violation != "" {
+		return
+	}
+	// The reconciler runs every five minutes until the TTL: its rechecks
+	// (an order that expired FAILED, a refund reservation left pending)
+	// come due within the first hour.
+	s.reconcileAfter(30 * time.Minute)
+	s.reconcileAfter(time.Hour)
+	s.now = s.now.Add(retention + time.Second)
+	s.record("clock", "advance past every TTL", faultNone)
 	hooksLost := s.rng.IntN(2) == 0
 	if hooksLost {
 		s.record("toss", fmt.Sprintf("gives up redelivering %d webhooks", len(s.hooks)), faultNone)
 		s.hooks = nil
-	} else {
-		s.flushWebhooks()
 	}
+	s.flushWebhooks()
 	s.checkFinal(!hooksLost)
+	if s.violation != "" {
+		return
+	}
+	s.settleRefunds()
 }
 
+// reconcileAfter is a fault-free reconcile pass d from now.
+func (s *Sim) reconcileAfter(d time.Duration) {
+	s.now = s.now.Add(d)
+	s.record("clock", "advance "+d.String(), faultNone)
+	s.spawnReconcile()
+	s.runAll()
+}
+
+// flushWebhooks delivers what Toss still redelivers while DynamoDB's TTL
+// deletes what is due, in a seeded interleaving.
 func (s *Sim) flushWebhooks() {
 	// Bounded: a delivery the order's budget of Toss calls refuses is
 	// queued again, and the clock does not move here.
-	for round := 0; len(s.hooks) > 0 && round < 200 && s.violation == ""; round++ {
+	for round := 0; round < 200 && s.violation == ""; round++ {
+		due := 0
+		for _, o := range s.orders {
+			if s.ttlDue(o) {
+				due++
+			}
+		}
+		if len(s.hooks) == 0 && due == 0 {
+			return
+		}
+		if due > 0 && (len(s.hooks) == 0 || s.rng.IntN(3) == 0) {
+			s.ttlDelete()
+			s.checkStep()
+			continue
+		}
 		s.deliverWebhook(false)
 		s.runAll()
 	}
+}
+
+// settleRefunds is the merchant at quiescence: every refund without a
+// definitive answer (5xx, 409, 429, no answer) is sent again until one
+// comes, and then every payment Toss approved for an order is refunded in
+// full (under a fresh Idempotency-Key). Toss must end holding nothing, and
+// no order may keep a refund reservation.
+func (s *Sim) settleRefunds() {
+	for round := 0; round < 4 && s.violation == ""; round++ {
+		var failed []*intent
+		for _, in := range s.intents {
+			if in.failed {
+				failed = append(failed, in)
+			}
+		}
+		if len(failed) == 0 {
+			break
+		}
+		for _, in := range failed {
+			s.spawnRefund("resend", in)
+			s.runAll()
+		}
+	}
+	for _, in := range s.intents {
+		if in.failed {
+			s.violate("refund #%d (order %s, %s, amount %d, key %q) got no definitive answer in 4 fault-free re-sends",
+				in.id, in.order.id, in.paymentKey, in.amount, in.callerKey)
+		}
+	}
+	s.reconcileAfter(10 * time.Minute)
+	for _, so := range s.orders {
+		for _, p := range s.toss.byOrder[so.id] {
+			if !p.ours(s) || p.balance == 0 || s.violation != "" {
+				continue
+			}
+			in := &intent{id: len(s.intents) + 1, order: so, paymentKey: p.key}
+			in.reason, in.callerKey = fmt.Sprintf("final refund %d", in.id), fmt.Sprintf("final-%d", in.id)
+			s.intents = append(s.intents, in)
+			for range 3 {
+				s.spawnRefund("final refund", in)
+				s.runAll()
+				if !in.failed {
+					break
+				}
+			}
+		}
+	}
+	s.checkRefunded()
 }

@@ -1,8 +1,15 @@
 package sim
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/tossintl/backend/shared/toss"
@@ -10,6 +17,10 @@ import (
 
 // sessionWindow is Toss's confirm window after the buyer authenticates.
 const sessionWindow = 10 * time.Minute
+
+// tossSecretKey is the key the simulated Toss accepts (merchantKeys hands
+// the same one to the API).
+const tossSecretKey = "test_sk_sim"
 
 // tossPayment is one payment attempt as Toss holds it.
 type tossPayment struct {
@@ -29,22 +40,43 @@ func (p *tossPayment) approved() bool {
 	return p.status == toss.StatusDone || p.status == toss.StatusPartialCanceled || p.status == toss.StatusCanceled
 }
 
-// answer is what Toss stored under an Idempotency-Key: replayed as it was.
-type answer struct {
-	p   *toss.Payment
-	err *toss.Error
+// ours reports whether p is an approval the backend must account for: Toss
+// approved it for its order's own amount. Another server may approve an
+// attempt authenticated at another amount; that payment is not the
+// order's, and this backend must never record it (checkStep).
+func (p *tossPayment) ours(s *Sim) bool {
+	return p.approved() && p.amount == s.amounts[p.orderID]
+}
+
+// tossAnswer is one HTTP answer of Toss's, as stored under an
+// Idempotency-Key and replayed byte for byte.
+type tossAnswer struct {
+	status int
+	body   []byte
+}
+
+// executedRefund is a refund Toss executed for the merchant API: the
+// request it executed, for the answer checks (answeredRefunded).
+type executedRefund struct {
+	in         *intent
+	paymentKey string
+	requested  int64 // the amount asked for; 0: the whole balance
 }
 
 // fakeToss follows the sandbox's rules (tools/tosssandbox/tosstest) in
 // process: keys replay their first processed answer, one approval per
 // order, the confirmed amount must be the authenticated one, a 10-minute
-// confirm window, cancels bounded by the balance. It never sleeps and
-// draws nothing at random, so a schedule stays a function of its seed.
+// confirm window, cancels bounded by the balance. It speaks Toss's wire
+// format over an http.RoundTripper (transport), so the product's real
+// toss.Client encodes, retries and decodes every call. It never sleeps,
+// and draws at random from the schedule's seeded source only, so a
+// schedule stays a function of its seed.
 type fakeToss struct {
 	s        *Sim
 	payments map[string]*tossPayment
+	all      []*tossPayment // in the order Toss issued them
 	byOrder  map[string][]*tossPayment
-	idem     map[string]answer
+	idem     map[string]tossAnswer
 	txSeq    int
 	// confirmKey is the Idempotency-Key each (order, paymentKey) first
 	// confirmed with: the engine promises one key for every retry.
@@ -56,6 +88,10 @@ type fakeToss struct {
 	late     []lateRequest
 	inflight map[string]bool
 	received time.Time // when the request executing now reached Toss; zero: now
+	refunds  []executedRefund
+	// anyAttempt: a lookup by orderId answers any unapproved attempt, not
+	// the latest (paymentByOrderID).
+	anyAttempt bool
 }
 
 type lateRequest struct {
@@ -63,12 +99,17 @@ type lateRequest struct {
 	paymentKey string // the payment a late confirm is for ("" for a refund)
 	scope      string
 	receivedAt time.Time
-	exec       func() (*toss.Payment, *toss.Error)
+	exec       func() tossAnswer
 }
 
 // lateLimit is how long Toss may take over a request it received: past
 // it, the request failed there and was never executed.
 const lateLimit = time.Minute
+
+func newFakeToss(s *Sim) *fakeToss {
+	return &fakeToss{s: s, payments: map[string]*tossPayment{}, byOrder: map[string][]*tossPayment{},
+		idem: map[string]tossAnswer{}, inflight: map[string]bool{}, confirmKey: map[string]string{}, approvals: map[string]int{}}
+}
 
 // runLate processes the i-th late request, as Toss received it, or drops
 // it when it has waited past lateLimit.
@@ -84,9 +125,9 @@ func (t *fakeToss) runLate(i int) {
 		return
 	}
 	t.received = r.receivedAt
-	_, e := r.exec()
+	a := r.exec()
 	t.received = time.Time{}
-	t.s.record("toss", fmt.Sprintf("processes late %s (received +%s): err %v", r.what, r.receivedAt.Sub(epoch), e != nil), faultNone)
+	t.s.record("toss", fmt.Sprintf("processes late %s (received +%s): %d", r.what, r.receivedAt.Sub(epoch), a.status), faultNone)
 }
 
 func (t *fakeToss) receivedAt() time.Time {
@@ -96,18 +137,18 @@ func (t *fakeToss) receivedAt() time.Time {
 	return t.s.now
 }
 
-func newFakeToss(s *Sim) *fakeToss {
-	return &fakeToss{s: s, payments: map[string]*tossPayment{}, byOrder: map[string][]*tossPayment{},
-		idem: map[string]answer{}, inflight: map[string]bool{}, confirmKey: map[string]string{}, approvals: map[string]int{}}
-}
-
 // authenticate is the buyer finishing the payment window: Toss issues a
 // paymentKey for the order and amount, to be confirmed within the window.
 func (t *fakeToss) authenticate(orderID string, amount int64, decline bool) string {
+	return t.authenticateAt(orderID, amount, decline, t.s.now)
+}
+
+func (t *fakeToss) authenticateAt(orderID string, amount int64, decline bool, at time.Time) string {
 	t.txSeq++
 	key := fmt.Sprintf("tpk_%s_%d", orderID, t.txSeq)
-	p := &tossPayment{key: key, orderID: orderID, amount: amount, status: toss.StatusInProgress, decline: decline, requestedAt: t.s.now}
+	p := &tossPayment{key: key, orderID: orderID, amount: amount, status: toss.StatusInProgress, decline: decline, requestedAt: at}
 	t.payments[key] = p
+	t.all = append(t.all, p)
 	t.byOrder[orderID] = append(t.byOrder[orderID], p)
 	return key
 }
@@ -117,7 +158,7 @@ func (t *fakeToss) wire(p *tossPayment) *toss.Payment {
 	if st == toss.StatusInProgress && p.confirming == 0 && t.s.now.Sub(p.requestedAt) > sessionWindow {
 		st = toss.StatusExpired
 	}
-	w := &toss.Payment{PaymentKey: p.key, OrderID: p.orderID, TotalAmount: p.amount, Status: st,
+	w := &toss.Payment{PaymentKey: p.key, OrderID: p.orderID, TotalAmount: p.amount, Status: st, Type: "NORMAL",
 		Method: "카드", Currency: "KRW", RequestedAt: &toss.Time{Time: p.requestedAt}, Failure: p.failure}
 	if p.approved() {
 		w.BalanceAmount = p.balance
@@ -128,13 +169,144 @@ func (t *fakeToss) wire(p *tossPayment) *toss.Payment {
 	return w
 }
 
-func terr(method, path string, status int, code string) *toss.Error {
-	return &toss.Error{Method: method, Path: path, Status: status, Code: code, Message: code}
+// ok is a 200 with the payment as Toss writes it.
+func (t *fakeToss) ok(p *tossPayment) tossAnswer {
+	b, err := json.Marshal(t.wire(p))
+	if err != nil {
+		panic(fmt.Sprintf("sim: encode payment: %v", err)) // plain fields: cannot fail
+	}
+	return tossAnswer{status: http.StatusOK, body: b}
 }
 
-const confirmPath = "/v1/payments/confirm"
+// tossMessagePrefix starts every message the simulated Toss writes, so an
+// answer of ours that passes Toss's message on (a decline) can be told
+// from one we wrote ourselves (merchant.go).
+const tossMessagePrefix = "[toss] "
 
-func (t *fakeToss) confirm(req toss.ConfirmRequest, key string) (*toss.Payment, *toss.Error) {
+// refuse is Toss's v1 error object.
+func refuse(status int, code string) tossAnswer {
+	b, _ := json.Marshal(map[string]string{"code": code, "message": tossMessagePrefix + code}) // two strings: cannot fail
+	return tossAnswer{status: status, body: b}
+}
+
+// tossRequest is one HTTP request as the fake reads it off the wire.
+type tossRequest struct {
+	method, route string // route: "confirm", "payment", "byOrder", "cancel"
+	segment       string // the paymentKey or orderId in the path
+	idemKey       string
+	confirm       toss.ConfirmRequest
+	cancel        toss.CancelRequest
+	authorized    bool
+}
+
+func (r tossRequest) String() string {
+	switch r.route {
+	case "confirm":
+		return "Toss POST confirm " + r.confirm.PaymentKey
+	case "cancel":
+		return fmt.Sprintf("Toss POST cancel %s %d", r.segment, r.cancel.CancelAmount)
+	case "byOrder":
+		return "Toss GET payments/orders/" + r.segment
+	}
+	return "Toss GET payments/" + r.segment
+}
+
+// scope is the request's idempotency scope at Toss ("" for a GET): key,
+// URL and method, never the body (docs/toss-api.md#headers).
+func (r tossRequest) scope() string {
+	switch r.route {
+	case "confirm":
+		return "POST /v1/payments/confirm\x00" + r.idemKey
+	case "cancel":
+		return "POST /v1/payments/" + r.segment + "/cancel\x00" + r.idemKey
+	}
+	return ""
+}
+
+// parse reads what the client sent. Anything the product's client should
+// never send is an error, reported as a violation by the caller.
+func parseTossRequest(req *http.Request) (tossRequest, error) {
+	r := tossRequest{method: req.Method, idemKey: req.Header.Get("Idempotency-Key")}
+	r.authorized = req.Header.Get("Authorization") == "Basic "+base64.StdEncoding.EncodeToString([]byte(tossSecretKey+":"))
+	var body []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		_ = req.Body.Close()
+		if err != nil {
+			return r, fmt.Errorf("read body: %w", err)
+		}
+		body = b
+	}
+	path, err := url.PathUnescape(req.URL.EscapedPath())
+	if err != nil {
+		return r, fmt.Errorf("path %q: %w", req.URL.EscapedPath(), err)
+	}
+	rest, ok := strings.CutPrefix(path, "/v1/payments/")
+	if !ok {
+		return r, fmt.Errorf("unknown path %q", path)
+	}
+	switch {
+	case req.Method == http.MethodPost && rest == "confirm":
+		r.route = "confirm"
+		err = json.Unmarshal(body, &r.confirm)
+	case req.Method == http.MethodPost && strings.HasSuffix(rest, "/cancel"):
+		r.route, r.segment = "cancel", strings.TrimSuffix(rest, "/cancel")
+		err = json.Unmarshal(body, &r.cancel)
+	case req.Method == http.MethodGet && strings.HasPrefix(rest, "orders/"):
+		r.route, r.segment = "byOrder", strings.TrimPrefix(rest, "orders/")
+	case req.Method == http.MethodGet && !strings.Contains(rest, "/"):
+		r.route, r.segment = "payment", rest
+	default:
+		return r, fmt.Errorf("unknown request %s %q", req.Method, path)
+	}
+	if err != nil {
+		return r, fmt.Errorf("%s body: %w", r.route, err)
+	}
+	if req.Method == http.MethodPost && r.idemKey == "" {
+		return r, fmt.Errorf("%s sent without an Idempotency-Key", r.route)
+	}
+	return r, nil
+}
+
+// execute answers r as Toss does, once per idempotency scope; in is the
+// merchant's refund request the running invocation makes (nil otherwise).
+func (t *fakeToss) execute(r tossRequest, in *intent) tossAnswer {
+	if !r.authorized {
+		return refuse(http.StatusUnauthorized, toss.CodeUnauthorizedKey)
+	}
+	switch r.route {
+	case "payment":
+		p := t.payments[r.segment]
+		if p == nil {
+			return refuse(http.StatusNotFound, toss.CodeNotFoundPayment)
+		}
+		return t.ok(p)
+	case "byOrder":
+		return t.paymentByOrderID(r.segment)
+	}
+	scope := r.scope()
+	if r.route == "confirm" {
+		t.checkConfirm(r.confirm, r.idemKey)
+	}
+	if t.inflight[scope] {
+		return refuse(http.StatusConflict, toss.CodeIdempotentRequestProcessing)
+	}
+	if a, ok := t.idem[scope]; ok {
+		return a
+	}
+	var a tossAnswer
+	if r.route == "confirm" {
+		a = t.confirmOnce(r.confirm)
+	} else {
+		a = t.cancelOnce(r.segment, r.cancel.CancelReason, r.cancel.CancelAmount, in)
+	}
+	t.idem[scope] = a
+	return a
+}
+
+// checkConfirm holds the engine's promises about the confirms it sends:
+// only the stored amount, and one Idempotency-Key per (order, paymentKey).
+func (t *fakeToss) checkConfirm(req toss.ConfirmRequest, key string) {
 	s := t.s
 	if want, ok := s.amounts[req.OrderID]; ok && req.Amount != want {
 		s.violate("an amount other than the stored one reached Toss's confirm: order %s stored %d, sent %d", req.OrderID, want, req.Amount)
@@ -145,120 +317,89 @@ func (t *fakeToss) confirm(req toss.ConfirmRequest, key string) (*toss.Payment, 
 	} else if first != key {
 		s.violate("confirm of %s for order %s sent under two Idempotency-Keys: a retry could execute anew", req.PaymentKey, req.OrderID)
 	}
-	scope := confirmScope(key)
-	if t.inflight[scope] {
-		return nil, terr("POST", confirmPath, 409, toss.CodeIdempotentRequestProcessing)
-	}
-	if a, ok := t.idem[scope]; ok {
-		return a.p, a.err
-	}
-	p, e := t.confirmOnce(req)
-	t.idem[scope] = answer{p, e}
-	return p, e
 }
 
-func (t *fakeToss) confirmOnce(req toss.ConfirmRequest) (*toss.Payment, *toss.Error) {
-	bad := func(status int, code string) (*toss.Payment, *toss.Error) {
-		return nil, terr("POST", confirmPath, status, code)
-	}
+// confirmOnce executes a confirm, the product's or another server's.
+func (t *fakeToss) confirmOnce(req toss.ConfirmRequest) tossAnswer {
 	p := t.payments[req.PaymentKey]
 	switch {
 	case p == nil:
-		return bad(404, toss.CodeNotFoundPaymentSession)
+		return refuse(http.StatusNotFound, toss.CodeNotFoundPaymentSession)
 	case p.orderID != req.OrderID:
-		return bad(403, toss.CodeForbiddenRequest)
+		return refuse(http.StatusForbidden, toss.CodeForbiddenRequest)
 	case p.approved():
-		return bad(400, toss.CodeAlreadyProcessedPayment)
+		return refuse(http.StatusBadRequest, toss.CodeAlreadyProcessedPayment)
 	}
 	for _, other := range t.byOrder[p.orderID] {
 		if other.approved() {
-			return bad(400, toss.CodeAlreadyProcessedPayment)
+			return refuse(http.StatusBadRequest, toss.CodeAlreadyProcessedPayment)
 		}
 	}
 	switch {
 	case t.receivedAt().Sub(p.requestedAt) > sessionWindow:
-		return bad(404, toss.CodeNotFoundPaymentSession)
+		return refuse(http.StatusNotFound, toss.CodeNotFoundPaymentSession)
 	case req.Amount != p.amount:
-		return bad(400, toss.CodeInvalidRequest)
+		return refuse(http.StatusBadRequest, toss.CodeInvalidRequest)
 	case p.status == toss.StatusAborted:
-		return bad(403, toss.CodeRejectCardCompany)
+		return refuse(http.StatusForbidden, toss.CodeRejectCardCompany)
 	case p.decline:
 		p.status = toss.StatusAborted
-		p.failure = &toss.Failure{Code: toss.CodeRejectCardCompany, Message: "declined"}
-		return bad(403, toss.CodeRejectCardCompany)
+		p.failure = &toss.Failure{Code: toss.CodeRejectCardCompany, Message: tossMessagePrefix + "declined"}
+		return refuse(http.StatusForbidden, toss.CodeRejectCardCompany)
 	}
 	p.status, p.approvedAt, p.balance = toss.StatusDone, t.s.now, p.amount
 	t.approvals[p.orderID]++
 	if t.approvals[p.orderID] > 1 {
 		t.s.violate("Toss approved two payments for order %s", p.orderID)
 	}
+	t.s.approvedNow(p)
 	t.s.queueWebhook(p)
-	return t.wire(p), nil
-}
-
-func (t *fakeToss) payment(key string) (*toss.Payment, *toss.Error) {
-	p := t.payments[key]
-	if p == nil {
-		return nil, terr("GET", "/v1/payments/{paymentKey}", 404, toss.CodeNotFoundPayment)
-	}
-	return t.wire(p), nil
+	return t.ok(p)
 }
 
 // paymentByOrderID answers the approved attempt of the order if there is
-// one, else its latest attempt, as the sandbox does.
-func (t *fakeToss) paymentByOrderID(orderID string) (*toss.Payment, *toss.Error) {
+// one, else one of its attempts. Which one Toss documents nowhere: the
+// sandbox answers the latest (tools/tosssandbox/tosstest/doc.go), and so
+// does this fake in half the schedules; in the others it answers any
+// attempt, drawn per lookup, so that nothing may rest on the choice.
+func (t *fakeToss) paymentByOrderID(orderID string) tossAnswer {
 	ps := t.byOrder[orderID]
 	for _, p := range ps {
 		if p.approved() {
-			return t.wire(p), nil
+			return t.ok(p)
 		}
 	}
-	if len(ps) == 0 {
-		return nil, terr("GET", "/v1/payments/orders/{orderId}", 404, toss.CodeNotFoundPayment)
+	switch {
+	case len(ps) == 0:
+		return refuse(http.StatusNotFound, toss.CodeNotFoundPayment)
+	case t.anyAttempt:
+		return t.ok(ps[t.s.rng.IntN(len(ps))])
 	}
-	return t.wire(ps[len(ps)-1]), nil
-}
-
-func confirmScope(idemKey string) string { return "POST " + confirmPath + "\x00" + idemKey }
-
-func cancelScope(key, idemKey string) string {
-	return "POST /v1/payments/" + key + "/cancel\x00" + idemKey
-}
-
-func (t *fakeToss) cancel(key string, req toss.CancelRequest, idemKey string, in *intent) (*toss.Payment, *toss.Error) {
-	scope := cancelScope(key, idemKey)
-	if t.inflight[scope] {
-		return nil, terr("POST", "/v1/payments/{paymentKey}/cancel", 409, toss.CodeIdempotentRequestProcessing)
-	}
-	if a, ok := t.idem[scope]; ok {
-		return a.p, a.err
-	}
-	p, e := t.cancelOnce(key, req.CancelReason, req.CancelAmount, in)
-	t.idem[scope] = answer{p, e}
-	return p, e
+	return t.ok(ps[len(ps)-1])
 }
 
 // cancelOnce executes a refund: in is the merchant API's refund request
 // it executes, nil for a refund made in Toss's dashboard.
-func (t *fakeToss) cancelOnce(key, reason string, amount int64, in *intent) (*toss.Payment, *toss.Error) {
-	const path = "/v1/payments/{paymentKey}/cancel"
+func (t *fakeToss) cancelOnce(key, reason string, amount int64, in *intent) tossAnswer {
 	p := t.payments[key]
 	switch {
 	case p == nil:
-		return nil, terr("POST", path, 404, toss.CodeNotFoundPayment)
+		return refuse(http.StatusNotFound, toss.CodeNotFoundPayment)
 	case p.status == toss.StatusCanceled:
-		return nil, terr("POST", path, 400, toss.CodeAlreadyCanceledPayment)
+		return refuse(http.StatusBadRequest, toss.CodeAlreadyCanceledPayment)
 	case !p.approved():
-		return nil, terr("POST", path, 403, toss.CodeNotCancelablePayment)
+		return refuse(http.StatusForbidden, toss.CodeNotCancelablePayment)
 	}
+	requested := amount
 	if amount == 0 {
 		amount = p.balance
 	}
 	if amount > p.balance {
-		return nil, terr("POST", path, 403, toss.CodeNotCancelableAmount)
+		return refuse(http.StatusForbidden, toss.CodeNotCancelableAmount)
 	}
 	if in != nil {
-		t.s.refundExecuted(in, p, amount)
+		t.s.refundExecuted(in)
+		t.refunds = append(t.refunds, executedRefund{in: in, paymentKey: key, requested: requested})
 	}
 	p.balance -= amount
 	p.status = toss.StatusPartialCanceled
@@ -269,74 +410,127 @@ func (t *fakeToss) cancelOnce(key, reason string, amount int64, in *intent) (*to
 	p.cancels = append(p.cancels, toss.Cancel{TransactionKey: fmt.Sprintf("tx%d", t.txSeq), CancelReason: reason,
 		CancelAmount: amount, RefundableAmount: p.balance, CanceledAt: &toss.Time{Time: t.s.now}, CancelStatus: "DONE"})
 	t.s.queueWebhook(p)
-	return t.wire(p), nil
+	return t.ok(p)
 }
 
-// gateway is the engine's payments.Gateway: every call is a scheduled
-// step, and the fault drawn for it decides what the call does.
-type gateway struct{ s *Sim }
+// transport is the product's toss.Client's http.RoundTripper: every HTTP
+// request it sends (each retry its own) is a scheduled step of the calling
+// invocation, and the fault drawn for the step decides what the request
+// does at Toss and what comes back.
+type transport struct{ s *Sim }
 
-// call runs one Toss call as a step; scope is its idempotency scope ("" for
-// a GET), confirming the paymentKey a confirm is for ("" otherwise).
-func (g gateway) call(op, method, path, scope, confirming string, exec func() (*toss.Payment, *toss.Error)) (*toss.Payment, error) {
-	f := g.s.step(stepToss, op)
-	lost := &toss.Error{Method: method, Path: path, Err: context.DeadlineExceeded}
+// netError is a request that got no answer: a timeout, a dropped
+// connection. The client reports it with Status 0 (ClassUnknown).
+type netError struct{ msg string }
+
+func (e netError) Error() string   { return e.msg }
+func (e netError) Timeout() bool   { return strings.Contains(e.msg, "timeout") }
+func (e netError) Temporary() bool { return true }
+
+var (
+	errNoAnswer    = netError{"sim: Toss did not answer in time (timeout)"}
+	errConnDropped = netError{"sim: connection dropped after Toss executed the request"}
+)
+
+func (tr transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	s := tr.s
+	r, err := parseTossRequest(req)
+	if err != nil {
+		s.violate("the toss client sent a request Toss cannot read: %v", err)
+		return respond(req, refuse(http.StatusBadRequest, toss.CodeInvalidRequest)), nil
+	}
+	in := s.cur.intent // a late refund still executes this request
+	f := s.step(stepToss, r.String(), false)
+	t := s.toss
+	scope := r.scope()
 	switch {
-	case f == faultLate && scope != "" && !g.s.toss.inflight[scope]:
+	case f == faultLate && scope != "" && !t.inflight[scope]:
 		// Received, not processed before the caller gave up: Toss
 		// processes it later, as of now.
-		t := g.s.toss
 		t.inflight[scope] = true
-		if p := t.payments[confirming]; p != nil {
-			p.confirming++
+		pk := ""
+		if r.route == "confirm" {
+			pk = r.confirm.PaymentKey
+			if p := t.payments[pk]; p != nil {
+				p.confirming++
+			}
 		}
-		t.late = append(t.late, lateRequest{what: op, paymentKey: confirming, scope: scope, receivedAt: g.s.now, exec: exec})
-		return nil, lost
+		t.late = append(t.late, lateRequest{what: r.String(), paymentKey: pk, scope: scope, receivedAt: s.now,
+			exec: func() tossAnswer { return t.execute(r, in) }})
+		return nil, errNoAnswer
 	case f == faultTimeout, f == faultLate:
-		return nil, lost // never reached Toss
+		return nil, errNoAnswer // never reached Toss
+	case f == fault5xx:
+		return respond(req, refuse(http.StatusInternalServerError, toss.CodeFailedInternalSystem)), nil
+	case f == fault429:
+		return respond(req, refuse(http.StatusTooManyRequests, toss.CodeTooManyRequests)), nil
+	case f == faultProvider:
+		return respond(req, refuse(http.StatusBadRequest, toss.CodeProviderError)), nil
 	}
-	switch f {
-	case fault5xx:
-		return nil, terr(method, path, 500, toss.CodeFailedInternalSystem)
-	case fault429:
-		return nil, terr(method, path, 429, toss.CodeTooManyRequests)
-	case faultProvider:
-		return nil, terr(method, path, 400, toss.CodeProviderError)
-	}
-	p, e := exec()
+	a := t.execute(r, in)
 	switch f {
 	case faultLost:
-		return nil, lost // executed (an approval, a refund), the answer dropped
+		return nil, errConnDropped // executed (an approval, a refund), the answer dropped
 	case faultDieAfter:
-		g.s.die()
+		s.die()
+	case fault5xxAfter:
+		// Executed, and its answer stored under the key, then Toss failed
+		// before answering: a retry under the key gets the stored answer.
+		return respond(req, refuse(http.StatusInternalServerError, toss.CodeFailedInternalSystem)), nil
 	}
-	if e != nil {
-		return nil, e
+	return respond(req, a), nil
+}
+
+func respond(req *http.Request, a tossAnswer) *http.Response {
+	return &http.Response{
+		Status:        fmt.Sprintf("%d %s", a.status, http.StatusText(a.status)),
+		StatusCode:    a.status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        http.Header{"Content-Type": {"application/json"}},
+		Body:          io.NopCloser(bytes.NewReader(a.body)),
+		ContentLength: int64(len(a.body)),
+		Request:       req,
 	}
-	return p, nil
 }
 
-func (g gateway) Confirm(ctx context.Context, req toss.ConfirmRequest, key string, _ ...toss.CallOption) (*toss.Payment, error) {
-	return g.call("Toss.Confirm "+req.PaymentKey, "POST", confirmPath, confirmScope(key), req.PaymentKey, func() (*toss.Payment, *toss.Error) {
-		return g.s.toss.confirm(req, key)
+// newTossClient is the product's Toss client over the in-process fake.
+// Its retry pauses are a nanosecond: the simulated invocation's time moves
+// only with the world's clock, and a real pause would make a schedule
+// slow without making it any different.
+func (s *Sim) newTossClient() *toss.Client {
+	c, err := toss.New(toss.Options{
+		BaseURL:    "https://api.tosspayments.com",
+		HTTPClient: &http.Client{Transport: transport{s: s}},
+		SecretKey:  toss.StaticKey(tossSecretKey),
+		Retry:      toss.RetryPolicy{MaxAttempts: toss.DefaultMaxAttempts, BaseDelay: time.Nanosecond, MaxDelay: time.Nanosecond},
 	})
+	if err != nil {
+		panic(fmt.Sprintf("sim: toss client: %v", err)) // static options
+	}
+	return c
 }
 
-func (g gateway) Payment(ctx context.Context, key string, _ ...toss.CallOption) (*toss.Payment, error) {
-	return g.call("Toss.Payment "+key, "GET", "/v1/payments/{paymentKey}", "", "", func() (*toss.Payment, *toss.Error) {
-		return g.s.toss.payment(key)
-	})
+// gateway is the engine's payments.Gateway: the real toss.Client, called
+// with the invocation's context stripped of its deadline. That deadline is
+// on the simulated clock, which starts in the real past, and the client
+// compares it with the real one: it would never retry. The scheduler stops
+// an invocation at its deadline instead (pickFault).
+type gateway struct{ c *toss.Client }
+
+func (g gateway) Confirm(ctx context.Context, req toss.ConfirmRequest, key string, opts ...toss.CallOption) (*toss.Payment, error) {
+	return g.c.Confirm(context.WithoutCancel(ctx), req, key, opts...)
 }
 
-func (g gateway) PaymentByOrderID(ctx context.Context, orderID string, _ ...toss.CallOption) (*toss.Payment, error) {
-	return g.call("Toss.PaymentByOrderID "+orderID, "GET", "/v1/payments/orders/{orderId}", "", "", func() (*toss.Payment, *toss.Error) {
-		return g.s.toss.paymentByOrderID(orderID)
-	})
+func (g gateway) Payment(ctx context.Context, key string, opts ...toss.CallOption) (*toss.Payment, error) {
+	return g.c.Payment(context.WithoutCancel(ctx), key, opts...)
 }
 
-func (g gateway) Cancel(ctx context.Context, key string, req toss.CancelRequest, idemKey string, _ ...toss.CallOption) (*toss.Payment, error) {
-	in := g.s.cur.intent // a late refund still executes this request
-	return g.call(fmt.Sprintf("Toss.Cancel %s %d", key, req.CancelAmount), "POST", "/v1/payments/{paymentKey}/cancel", cancelScope(key, idemKey), "", func() (*toss.Payment, *toss.Error) {
-		return g.s.toss.cancel(key, req, idemKey, in)
-	})
+func (g gateway) PaymentByOrderID(ctx context.Context, orderID string, opts ...toss.CallOption) (*toss.Payment, error) {
+	return g.c.PaymentByOrderID(context.WithoutCancel(ctx), orderID, opts...)
+}
+
+func (g gateway) Cancel(ctx context.Context, key string, req toss.CancelRequest, idemKey string, opts ...toss.CallOption) (*toss.Payment, error) {
+	return g.c.Cancel(context.WithoutCancel(ctx), key, req, idemKey, opts...)
 }

@@ -50,7 +50,7 @@ var codes = map[string]codeInfo{
 	CodeNotFoundOrder:            {http.StatusNotFound, "주문을 찾을 수 없습니다.", "The order was not found."},
 	CodeOrderExpired:             {http.StatusBadRequest, "결제 가능 기간이 지난 주문입니다.", "The order can no longer be paid."},
 	CodeAlreadyPaidOrder:         {http.StatusBadRequest, "이미 결제된 주문입니다.", "The order has already been paid."},
-	CodeNotDeletableOrder:        {http.StatusBadRequest, "결제된 주문은 삭제할 수 없습니다.", "A paid order cannot be deleted."},
+	CodeNotDeletableOrder:        {http.StatusBadRequest, "결제되었거나 결제가 진행 중일 수 있는 주문은 삭제할 수 없습니다.", "A paid order, or one whose payment may still be in progress at Toss, cannot be deleted (an attempt is decided within 15 minutes)."},
 	CodeNotCancelableOrder:       {http.StatusBadRequest, "취소할 수 있는 결제가 없는 주문입니다.", "The order has no payment left to refund."},
 	CodeExceedCancelAmount:       {http.StatusBadRequest, "취소 금액이 남은 결제 금액보다 큽니다.", "The refund exceeds the payment's remaining balance."},
 	CodeCancelOutcomeUnknown:     {http.StatusServiceUnavailable, "환불 결과를 아직 알 수 없습니다. 같은 요청으로 다시 시도하세요.", "The refund's outcome is not known yet. Retry the same request."},

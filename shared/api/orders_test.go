@@ -422,6 +422,11 @@ func TestDeleteOrder(t *testing.T) {
 		if got := h.getOrder(o.OrderID); got.Status != "FAILED" {
 			t.Fatalf("status %s", got.Status)
 		}
+		// Not while Toss's confirm window of the attempt runs.
+		if r, e := del(o.OrderID); r.status != 400 || e.Error == nil || e.Error.Code != api.CodeNotDeletableOrder {
+			t.Fatalf("delete right after the decline: %d %s", r.status, r.body)
+		}
+		h.clock.Advance(15 * time.Minute)
 		if r, e := del(o.OrderID); r.status != 200 || e.EntityType != "deleted-entity" {
 			t.Errorf("%d %s", r.status, r.body)
 		}

@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/toss"
@@ -31,6 +32,15 @@ func (e *Engine) Delete(ctx context.Context, id string) (*orders.Order, error) {
 	if err != nil {
 		return nil, fmt.Errorf("payments: delete order %s: %w", id, err)
 	}
+	if last := lastAttempt(o); !last.IsZero() && e.now().Sub(last) < orDefault(e.SessionWindow, defaultSessionWindow)+lateTossMargin {
+		// An attempt made moments ago may still be confirmed, by another
+		// server holding the secret key, after any lookup this delete
+		// makes, and Toss's lookup by orderId lists one attempt only: an
+		// order is deleted only once Toss's confirm window of its last
+		// attempt has passed (simulator seed 4485).
+		e.log().WarnContext(ctx, "delete refused: the order's last payment attempt is inside Toss's confirm window", "orderId", o.ID, "lastAttempt", last)
+		return nil, &orders.ConflictError{Op: "delete", Current: o}
+	}
 	if o.TossAttempted() || o.PaymentKey != "" && (o.Status == orders.StatusFailed || o.Status == orders.StatusExpired) {
 		tctx, cancel := e.tossContext(ctx, e.deadline(ctx, e.now()))
 		p, err := e.Toss.PaymentByOrderID(tctx, o.ID)
@@ -43,6 +53,14 @@ func (e *Engine) Delete(ctx context.Context, id string) (*orders.Order, error) {
 			e.log().ErrorContext(ctx, "delete refused: Toss holds an approved payment for the order",
 				"orderId", o.ID, "paymentKey", MaskKey(p.PaymentKey), "claimPaymentKey", MaskKey(o.PaymentKey), "status", o.Status)
 			return nil, &orders.ConflictError{Op: "delete", Current: o}
+		case p.OrderID == o.ID && undecided(p.Status):
+			// An attempt Toss has not decided may still be approved (by
+			// another server holding the secret key) between this lookup
+			// and the delete, and the approval would then have no order
+			// (simulator seed 4485). The merchant deletes once it ends.
+			e.log().WarnContext(ctx, "delete refused: Toss shows an attempt of the order still in progress",
+				"orderId", o.ID, "paymentKey", MaskKey(p.PaymentKey), "tossStatus", p.Status)
+			return nil, &orders.ConflictError{Op: "delete", Current: o}
 		}
 	}
 	deleted, err := e.Orders.Delete(ctx, id, o.Version, e.now())
@@ -50,4 +68,25 @@ func (e *Engine) Delete(ctx context.Context, id string) (*orders.Order, error) {
 		return nil, fmt.Errorf("payments: delete order %s: %w", id, err)
 	}
 	return deleted, nil
+}
+
+// lateTossMargin is how long past its confirm window Toss may still
+// process a confirm it received in time.
+const lateTossMargin = 5 * time.Minute
+
+// lastAttempt is when o last saw a payment attempt: its newest admitted
+// Toss call, or the failure Toss reported; zero if it never had one.
+func lastAttempt(o *orders.Order) time.Time {
+	var last time.Time
+	for _, ts := range [][]time.Time{o.RecentAttempts, o.TokenAttempts} {
+		for _, t := range ts {
+			if t.After(last) {
+				last = t
+			}
+		}
+	}
+	if f := o.LastFailure; f != nil && f.At.After(last) {
+		last = f.At
+	}
+	return last
 }

@@ -24,7 +24,28 @@ func failedOrder(t *testing.T, f *fixture) *orders.Order {
 	if res, err := f.engine.Confirm(context.Background(), "tgen_pk_declined1", o.ID, 5000); err != nil || res.Outcome != OutcomeDeclined {
 		t.Fatalf("declined confirm: %v %+v", err, res)
 	}
+	f.clock.Advance(defaultSessionWindow + lateTossMargin) // past Toss's confirm window of that attempt
 	return o
+}
+
+// An order whose last attempt is inside Toss's confirm window is not
+// deleted: another attempt of the same moment may still be approved after
+// any lookup (Toss's lookup by orderId lists one attempt).
+func TestDeleteWaitsOutTheLastAttemptsConfirmWindow(t *testing.T) {
+	f := newFixture(t, orders.NewMemoryStore())
+	o := f.newOrder(t, 5000)
+	f.toss.declines["tgen_pk_declined1"] = &toss.Error{Status: 403, Code: toss.CodeRejectCardCompany, Message: "declined"}
+	if _, err := f.engine.Confirm(context.Background(), "tgen_pk_declined1", o.ID, 5000); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(defaultSessionWindow)
+	if _, err := f.engine.Delete(context.Background(), o.ID); !errors.As(err, new(*orders.ConflictError)) {
+		t.Fatalf("delete inside the window: %v, want a conflict", err)
+	}
+	f.clock.Advance(lateTossMargin)
+	if _, err := f.engine.Delete(context.Background(), o.ID); err != nil {
+		t.Fatalf("delete past the window: %v", err)
+	}
 }
 
 func TestDeleteLooksUpOnlyOrdersThatHadAttempts(t *testing.T) {
@@ -116,5 +137,20 @@ func TestDeleteLooksUpAReleasedOrder(t *testing.T) {
 	}
 	if got := f.get(t, o.ID); got.Status != orders.StatusPending {
 		t.Errorf("the order is %s after the refused delete", got.Status)
+	}
+}
+
+// An attempt Toss shows in progress may still be approved between the
+// lookup and the delete: the delete is refused until Toss decides it.
+func TestDeleteRefusesWhileTossShowsAnAttemptInProgress(t *testing.T) {
+	f := newFixture(t, orders.NewMemoryStore())
+	o := failedOrder(t, f)
+	f.toss.put(toss.Payment{PaymentKey: "tgen_pk_pending", OrderID: o.ID, TotalAmount: o.Amount, Status: toss.StatusInProgress,
+		RequestedAt: &toss.Time{Time: f.clock.Now()}})
+	if _, err := f.engine.Delete(context.Background(), o.ID); !errors.As(err, new(*orders.ConflictError)) {
+		t.Fatalf("delete: %v, want a conflict while Toss shows an attempt in progress", err)
+	}
+	if got := f.get(t, o.ID); got.Status != orders.StatusFailed {
+		t.Fatalf("order %s after the refused delete", got.Status)
 	}
 }
