@@ -252,10 +252,17 @@ func payByRedirect(s *stack.Stack, o abuseOrder) error {
 	if err != nil {
 		return err
 	}
-	page := send(s.URL, "GET", u.Path+"?"+u.RawQuery+"&lang=en", nil, nil)
-	m := checkoutDataRe.FindSubmatch(page.body)
-	if page.err != nil || page.status != 200 || m == nil {
-		return fmt.Errorf("checkout page: %d %v", page.status, page.err)
+	// While an attacker's made-up attempt holds the order's claim for the
+	// moment Toss takes to refuse it, the checkout page is the
+	// "processing" page, which reloads itself: so does the buyer.
+	var m [][]byte
+	err = untilPaid(func() (answer, bool) {
+		page := send(s.URL, "GET", u.Path+"?"+u.RawQuery+"&lang=en", nil, nil)
+		m = checkoutDataRe.FindSubmatch(page.body)
+		return page, page.status == 200 && m != nil
+	})
+	if err != nil {
+		return fmt.Errorf("checkout page: %w", err)
 	}
 	var data struct{ SuccessURL string }
 	if err := json.Unmarshal(m[1], &data); err != nil {
