@@ -9,11 +9,22 @@
 // the emulator-backed e2e tests included: far too slow per mutant). So
 // mutate builds a trimmed copy of the module, holding only the tests that
 // judge the targets and the packages those tests build on (go list -deps
-// -test), and runs gremlins --integration there. Within a worker's copy,
-// go test caches the results of packages a mutant does not reach, so each
-// mutant re-runs only the packages that build on the mutated one. One
-// moto_server (behind tools/moto's atomic proxy) serves the DynamoDB tests
-// of the whole run through MOTO_ENDPOINT.
+// -test), and works in two stages there:
+//
+//  1. gremlins, in its ordinary mode, tests each mutant against its own
+//     package's tests (most mutants die here, cheaply);
+//  2. every mutant those let live faces `go test -failfast ./...` in the
+//     trimmed copy (staged.go): the tests of every package built on it.
+//     Test results are cached per worker copy, so only the packages that
+//     build on the mutated one run again.
+//
+// Mutants that Go's coverage cannot see (switch case expressions,
+// package-level declarations), which gremlins reports NOT COVERED however
+// often they run, go through both stages too when the coverage profile
+// shows them evaluated (hidden.go).
+//
+// One DynamoDB Local and one moto_server serve the tests of the whole run
+// (DYNAMODB_ENDPOINT, MOTO_ENDPOINT) unless -servers-per-test.
 //
 // The report, docs/mutation.md, merges in the hand-kept explanations of
 // the surviving mutants (docs/mutation-survivors.md), keyed by file,
@@ -23,6 +34,7 @@
 //	go run ./tools/mutate                    # full run, writes docs/mutation.md
 //	go run ./tools/mutate -only 'orders/order\.go$' -out /tmp/m.md   # a subset
 //	go run ./tools/mutate -report-only       # re-render from the last run
+//	go run ./tools/mutate -try shared/orders/order.go:120:15:CONDITIONALS_BOUNDARY -- -run TestX ./shared/orders
 package main
 
 import (
@@ -44,6 +56,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tossintl/backend/tools/dynamodblocal"
 	"github.com/tossintl/backend/tools/moto"
 )
 
@@ -64,7 +77,7 @@ func main() {
 		keep        = flag.Bool("keep", false, "keep the trimmed copy (its path is printed)")
 		dryRun      = flag.Bool("dry-run", false, "only list the mutants and whether tests cover them")
 		rev         = flag.String("rev", "", "mutate this git revision's tree (e.g. HEAD) instead of the working tree")
-		sharedMoto  = flag.Bool("shared-moto", false, "start one moto_server for the whole run (MOTO_ENDPOINT) instead of one per test binary: faster, but the packages' DynamoDB tests then contend for it, and timing-sensitive ones flake")
+		perBinary   = flag.Bool("servers-per-test", false, "let every test binary start its own DynamoDB Local and moto_server, as in make test, instead of one of each for the whole run (DYNAMODB_ENDPOINT, MOTO_ENDPOINT): several seconds more per mutant")
 		try         = flag.String("try", "", "apply one mutant, file:line:col:MUTATOR, through go test -overlay (the tree is not touched) and run go test with the remaining arguments (default: the test packages)")
 	)
 	flag.Parse()
@@ -112,8 +125,8 @@ func main() {
 			}
 			src = dir
 		}
-		r, err = runMutations(ctx, root, src, targets, tests, split(*extraF), *only, *workers, *coefficient, *keep, *dryRun, *sharedMoto)
-		r.Rev, r.SharedMoto = *rev, *sharedMoto
+		r, err = runMutations(ctx, root, src, targets, tests, split(*extraF), *only, *workers, *coefficient, *keep, *dryRun, !*perBinary)
+		r.Rev, r.SharedServers = *rev, !*perBinary
 		if err != nil {
 			if src != root {
 				os.RemoveAll(src)
@@ -213,6 +226,57 @@ func tryMutant(root, spec string, testArgs []string) int {
 	return 2
 }
 
+// testServers returns the environment of the tests: DYNAMODB_LOCAL_DIR
+// (the tests run in the trimmed copy, where DynamoDB Local's search for the
+// module's npm package would fail), and with shared, the endpoints of one
+// DynamoDB Local and one moto_server (Secrets Manager) for the whole run,
+// unless the environment names them already.
+func testServers(ctx context.Context, root string, shared bool) (env []string, stop func(), err error) {
+	env = os.Environ()
+	var stops []func()
+	stop = func() {
+		for _, f := range stops {
+			f()
+		}
+	}
+	if os.Getenv("DYNAMODB_LOCAL_DIR") == "" {
+		wd, _ := os.Getwd()
+		if err := os.Chdir(root); err != nil {
+			return nil, stop, err
+		}
+		dir, err := dynamodblocal.FindDir()
+		_ = os.Chdir(wd)
+		if err != nil {
+			return nil, stop, err
+		}
+		env = append(env, "DYNAMODB_LOCAL_DIR="+dir)
+		if err := os.Setenv("DYNAMODB_LOCAL_DIR", dir); err != nil {
+			return nil, stop, err
+		}
+	}
+	if !shared {
+		return env, stop, nil
+	}
+	if os.Getenv("DYNAMODB_ENDPOINT") == "" {
+		s, err := dynamodblocal.Start(ctx, dynamodblocal.Options{})
+		if err != nil {
+			return nil, stop, err
+		}
+		stops = append(stops, s.Close)
+		env = append(env, "DYNAMODB_ENDPOINT="+s.URL)
+	}
+	if os.Getenv("MOTO_ENDPOINT") == "" {
+		s, err := moto.Start(ctx)
+		if err != nil {
+			stop()
+			return nil, func() {}, err
+		}
+		stops = append(stops, s.Close)
+		env = append(env, "MOTO_ENDPOINT="+s.URL)
+	}
+	return env, stop, nil
+}
+
 // exportRev writes the tree of a git revision into dir.
 func exportRev(root, rev, dir string) error {
 	archive := exec.Command("git", "archive", "--format=tar", rev)
@@ -235,7 +299,7 @@ func exportRev(root, rev, dir string) error {
 
 // runMutations mutates the targets of the module in src (the working tree
 // or an exported revision); gremlins is the tool of the module in root.
-func runMutations(ctx context.Context, root, src string, targets, tests, extra []string, only string, workers, coefficient int, keep, dryRun, sharedMoto bool) (result, error) {
+func runMutations(ctx context.Context, root, src string, targets, tests, extra []string, only string, workers, coefficient int, keep, dryRun, sharedServers bool) (result, error) {
 	start := time.Now()
 	r := result{
 		Date: start, Cores: runtime.NumCPU(), Workers: workers, Coefficient: coefficient,
@@ -273,15 +337,11 @@ func runMutations(ctx context.Context, root, src string, targets, tests, extra [
 	}
 	fmt.Printf("trimmed module: %d packages, tests of %s\n", len(pl.Packages), strings.Join(tests, ", "))
 
-	env := os.Environ()
-	if sharedMoto && os.Getenv("MOTO_ENDPOINT") == "" {
-		s, err := moto.Start(ctx)
-		if err != nil {
-			return r, err
-		}
-		defer s.Close()
-		env = append(env, "MOTO_ENDPOINT="+s.URL)
+	env, stop, err := testServers(ctx, root, sharedServers)
+	if err != nil {
+		return r, err
 	}
+	defer stop()
 
 	cfg := filepath.Join(tmp, "gremlins.yaml")
 	if err := os.WriteFile(cfg, []byte("silent: false\n"), 0o644); err != nil {

@@ -55,8 +55,10 @@ type result struct {
 	Tests       []string      `json:"tests"`
 	Only        string        `json:"only,omitempty"`
 	Rev         string        `json:"rev,omitempty"`
-	SharedMoto  bool          `json:"sharedMoto,omitempty"`
-	Mutants     []mutant      `json:"mutants"`
+	// SharedServers: one DynamoDB Local and one moto_server served the
+	// whole run, rather than one each per test binary.
+	SharedServers bool     `json:"sharedServers,omitempty"`
+	Mutants       []mutant `json:"mutants"`
 }
 
 // gremlinsOutput is the part of gremlins' --output file the report reads.
@@ -210,10 +212,10 @@ func render(w io.Writer, r result, ex map[string]explanation, explFile string) f
 	p("included): tools/mutate runs `go test -failfast ./...` in a trimmed copy of the module that\n")
 	p("holds only those packages' tests and the packages they build on. Test results are cached\n")
 	p("per worker copy, so only the packages built on the mutated one run again. ")
-	if r.SharedMoto {
-		p("The DynamoDB\ncontract tests run against one moto_server (behind the atomic proxy of tools/moto) started\nfor the whole run. ")
+	if r.SharedServers {
+		p("The DynamoDB\ntests run against one DynamoDB Local (and the Secrets Manager ones against one moto_server)\nstarted for the whole run. ")
 	} else {
-		p("The DynamoDB\ncontract tests run against moto_server, each test binary starting its own (behind the\natomic proxy of tools/moto), as in `make test`. ")
+		p("The DynamoDB\ntests run against DynamoDB Local, each test binary starting its own, as in `make test`. ")
 	}
 	p("End-to-end tests (e2e/, the emulators) are not run.\n\n")
 	hidden := 0

@@ -212,29 +212,32 @@ func freePorts(n int) ([]string, error) {
 // again with new ports.
 var errPortTaken = errors.New("a port chosen for aws-lambda-rie was taken before it bound it")
 
-// waitListening waits until RIE itself listens on both its ports (its
-// Runtime API, its invocation endpoint), RIE exits, or InitTimeout
-// passes. Its own sockets, not whatever answers there: freePorts' ports
-// were free a moment ago, and with environments starting side by side
-// another RIE can take one first; a dial would then reach that RIE, and
-// this one's bootstrap would find no Runtime API.
+// waitListening waits until RIE accepts on both its ports (its Runtime
+// API, its invocation endpoint) and then checks, once, that the sockets
+// are its own, RIE exits, or InitTimeout passes. freePorts' ports were
+// free a moment ago: with environments starting side by side another RIE
+// can take one first, and a dial alone would then reach that RIE while
+// this one's bootstrap found no Runtime API. (Dials, not the kernel's
+// socket tables, while waiting: on a busy machine the tables hold
+// thousands of connections, and reading them every few milliseconds was
+// most of the local stack's own CPU under load.)
 func (e *environment) waitListening(ctx context.Context, ports []string) error {
 	deadline := time.Now().Add(e.f.cfg.InitTimeout)
-	nums := make([]int, len(ports))
-	for i, p := range ports {
-		nums[i], _ = strconv.Atoi(p)
-	}
 	for {
-		mine := 0
-		for _, p := range nums {
-			switch {
-			case child.Listening(e.pid, p):
-				mine++
-			case child.Listened(p):
-				return fmt.Errorf("%w (port %d)", errPortTaken, p)
+		accepting := 0
+		for _, p := range ports {
+			c, err := net.DialTimeout("tcp", "127.0.0.1:"+p, 100*time.Millisecond)
+			if err == nil {
+				_ = c.Close()
+				accepting++
 			}
 		}
-		if mine == len(nums) {
+		if accepting == len(ports) {
+			for _, p := range ports {
+				if n, _ := strconv.Atoi(p); !child.Listening(e.pid, n) {
+					return fmt.Errorf("%w (port %s)", errPortTaken, p)
+				}
+			}
 			return nil
 		}
 		select {
@@ -540,13 +543,20 @@ func children(ppid int) []int {
 		return nil
 	}
 	var pids []int
-	for _, ent := range ents {
-		pid, err := strconv.Atoi(ent.Name())
-		if err != nil {
-			continue
+	// A child is newer than its parent, and so, until pids wrap around,
+	// numbered above it: those first, the rest only if none is found.
+	for _, newer := range []bool{true, false} {
+		for _, ent := range ents {
+			pid, err := strconv.Atoi(ent.Name())
+			if err != nil || (pid > ppid) != newer {
+				continue
+			}
+			if childOf(pid, ppid) {
+				pids = append(pids, pid)
+			}
 		}
-		if childOf(pid, ppid) {
-			pids = append(pids, pid)
+		if len(pids) > 0 {
+			break
 		}
 	}
 	return pids
