@@ -103,34 +103,35 @@ func (d *Driver) Checkout(ctx context.Context, i int, s Shares) (Result, error) 
 	start := time.Now()
 	res := Result{}
 	for range times(i, s.Creations-1) {
-		id, err := d.createOrder(ctx, 12000)
+		id, token, err := d.createOrder(ctx, 12000)
 		if err != nil {
 			return res, err
 		}
 		res.Created++
-		if err := d.expect(ctx, "GET", "/checkout/"+id, nil, false, "", 200); err != nil {
+		if err := d.expect(ctx, "GET", "/checkout/"+id+"?"+url.Values{"token": {token}}.Encode(), nil, false, "", 200); err != nil {
 			return res, err
 		}
 	}
 	const amount = 39000
-	id, err := d.createOrder(ctx, amount)
+	id, token, err := d.createOrder(ctx, amount)
 	if err != nil {
 		return res, err
 	}
 	res.Created++
-	if err := d.expect(ctx, "GET", "/checkout/"+id+"?lang=en", nil, false, "", 200); err != nil {
+	if err := d.expect(ctx, "GET", "/checkout/"+id+"?"+url.Values{"token": {token}, "lang": {"en"}}.Encode(), nil, false, "", 200); err != nil {
 		return res, err
 	}
 	if times(i, s.Declines) > 0 {
 		// The window's decline: Toss sends the buyer to failUrl; the
 		// buyer picks another card on the page it shows.
-		q := url.Values{"code": {"REJECT_CARD_COMPANY"}, "message": {"declined"}, "orderId": {id}}
+		q := url.Values{"code": {"REJECT_CARD_COMPANY"}, "message": {"declined"}, "orderId": {id}, "token": {token}}
 		if err := d.expect(ctx, "GET", "/payments/fail?"+q.Encode(), nil, false, "", 200); err != nil {
 			return res, err
 		}
 	}
 	key := d.Sandbox.Authorize(id, "Flash sale", amount)
-	q := url.Values{"paymentType": {"NORMAL"}, "orderId": {id}, "paymentKey": {key}, "amount": {fmt.Sprint(amount)}}
+	// The successUrl the checkout page gave Toss, with its token.
+	q := url.Values{"paymentType": {"NORMAL"}, "orderId": {id}, "paymentKey": {key}, "amount": {fmt.Sprint(amount)}, "token": {token}}
 	success := "/payments/success?" + q.Encode()
 	if err := d.expect(ctx, "GET", success, nil, false, "", 200); err != nil {
 		return res, err
@@ -141,7 +142,8 @@ func (d *Driver) Checkout(ctx context.Context, i int, s Shares) (Result, error) 
 		}
 	}
 	for range times(i, s.Confirms) {
-		body := map[string]any{"paymentKey": key, "orderId": id, "amount": amount}
+		// A single-page frontend holds the token from its own POST /orders.
+		body := map[string]any{"paymentKey": key, "orderId": id, "amount": amount, "checkoutToken": token}
 		if err := d.expect(ctx, "POST", "/payments/confirm", body, false, "", 200); err != nil {
 			return res, err
 		}
@@ -166,25 +168,33 @@ func (d *Driver) Checkout(ctx context.Context, i int, s Shares) (Result, error) 
 	return res, nil
 }
 
-func (d *Driver) createOrder(ctx context.Context, amount int64) (string, error) {
+// createOrder creates an order and returns its id and the token of its
+// checkout URL, which the buyer's page hands on to Toss in the successUrl
+// and failUrl (the order's own budget of payment attempts; without it the
+// redirects draw on the anonymous one).
+func (d *Driver) createOrder(ctx context.Context, amount int64) (id, token string, err error) {
 	var order struct {
-		OrderID string `json:"orderId"`
+		OrderID     string `json:"orderId"`
+		CheckoutURL string `json:"checkoutUrl"`
 	}
 	body := map[string]any{"orderName": "Flash sale", "amount": amount, "customerEmail": "buyer@example.com"}
 	raw, err := d.do(ctx, "POST", "/orders", body, true, newKey(), 200)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	var env struct {
 		EntityBody json.RawMessage `json:"entityBody"`
 	}
 	if err := json.Unmarshal(raw, &env); err != nil {
-		return "", fmt.Errorf("POST /orders: %w", err)
+		return "", "", fmt.Errorf("POST /orders: %w", err)
 	}
 	if err := json.Unmarshal(env.EntityBody, &order); err != nil || order.OrderID == "" {
-		return "", fmt.Errorf("POST /orders: no orderId in the answer")
+		return "", "", fmt.Errorf("POST /orders: no orderId in the answer")
 	}
-	return order.OrderID, nil
+	if u, err := url.Parse(order.CheckoutURL); err == nil {
+		token = u.Query().Get("token")
+	}
+	return order.OrderID, token, nil
 }
 
 func (d *Driver) expect(ctx context.Context, method, path string, body any, merchant bool, idemKey string, want int) error {

@@ -336,7 +336,7 @@ func bottleneck(in Input) string {
 	}
 	ceiling := ""
 	if in.DynamoDBCeiling > 0 {
-		ceiling = fmt.Sprintf(" For scale: DynamoDB Local alone answers %.0f GetItems a second from 8 clients on this machine (its JVM warm, nothing else running), "+
+		ceiling = fmt.Sprintf(" For scale: DynamoDB Local alone answers %.0f GetItems a second from 8 clients on this machine (its JVM warm, the rest of the stack idle), "+
 			"against the %.0f DynamoDB requests a second the stack sent it at %s offered.", in.DynamoDBCeiling, limit.DynamoPerSec, num(limit.Offered))
 	}
 	var total float64
