@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"golang.org/x/sync/singleflight"
 )
 
 // GetSecretValueAPI is the part of the Secrets Manager client a Provider
@@ -72,14 +73,11 @@ type state struct {
 	loadedAt time.Time // last successful load
 	failedAt time.Time // last failed load; zero after a success
 	forcedAt time.Time // start of the last forced refresh
-	inflight *load
-}
-
-// load is one GetSecretValue call that any number of callers wait for.
-type load struct {
-	done chan struct{}
-	keys Keys
-	err  error
+	// loads makes concurrent callers share one GetSecretValue call;
+	// loading says one is in flight, so that callers join it rather than
+	// answer the keys it is replacing.
+	loads   singleflight.Group
+	loading bool
 }
 
 // New returns a Provider for the secret secretID (the value of
@@ -119,16 +117,16 @@ func (p *Provider) Keys(ctx context.Context) (Keys, error) {
 		st.mu.Unlock()
 		return k, nil
 	}
-	if st.inflight == nil && p.servableLocked(now) && !st.failedAt.IsZero() && now.Sub(st.failedAt) < p.opts.MinRefreshInterval {
+	if !st.loading && p.servableLocked(now) && !st.failedAt.IsZero() && now.Sub(st.failedAt) < p.opts.MinRefreshInterval {
 		// Secrets Manager failed moments ago: serve the cached keys rather
 		// than add a call to every request while it is down.
 		k := st.keys
 		st.mu.Unlock()
 		return k, nil
 	}
-	l := p.startLocked(ctx)
+	ch := p.startLocked(ctx)
 	st.mu.Unlock()
-	return p.wait(ctx, l)
+	return p.wait(ctx, ch)
 }
 
 // Refresh reloads the keys now, for a caller whose request Toss refused with
@@ -140,15 +138,15 @@ func (p *Provider) Refresh(ctx context.Context) (Keys, error) {
 	st := p.st
 	st.mu.Lock()
 	now := p.opts.Clock()
-	if st.inflight == nil && p.servableLocked(now) && !st.forcedAt.IsZero() && now.Sub(st.forcedAt) < p.opts.MinRefreshInterval {
+	if !st.loading && p.servableLocked(now) && !st.forcedAt.IsZero() && now.Sub(st.forcedAt) < p.opts.MinRefreshInterval {
 		k := st.keys
 		st.mu.Unlock()
 		return k, nil
 	}
 	st.forcedAt = now
-	l := p.startLocked(ctx)
+	ch := p.startLocked(ctx)
 	st.mu.Unlock()
-	return p.wait(ctx, l)
+	return p.wait(ctx, ch)
 }
 
 // TossSecretKey returns the Toss secret key, reloaded first if refresh is
@@ -170,20 +168,40 @@ func (p *Provider) servableLocked(now time.Time) bool {
 	return p.st.have && now.Sub(p.st.loadedAt) <= p.opts.Grace
 }
 
-// startLocked joins the load in flight or starts one. The load runs on its
-// own goroutine so that a caller giving up (its context ends) neither
-// cancels it for the others nor loses its result for the cache.
-func (p *Provider) startLocked(ctx context.Context) *load {
-	if l := p.st.inflight; l != nil {
-		return l
-	}
-	l := &load{done: make(chan struct{})}
-	p.st.inflight = l
-	go p.run(context.WithoutCancel(ctx), l)
-	return l
+// startLocked joins the load in flight or starts one. The load runs on
+// singleflight's own goroutine, detached from ctx, so that a caller giving
+// up neither cancels it for the others nor loses its result for the cache.
+func (p *Provider) startLocked(ctx context.Context) <-chan singleflight.Result {
+	p.st.loading = true
+	return p.st.loads.DoChan("", func() (any, error) {
+		return p.run(context.WithoutCancel(ctx))
+	})
 }
 
-func (p *Provider) run(ctx context.Context, l *load) {
+// wait waits for a load or for ctx. A failed load answers the cached keys
+// while they are within Grace.
+func (p *Provider) wait(ctx context.Context, ch <-chan singleflight.Result) (Keys, error) {
+	var r singleflight.Result
+	select {
+	case r = <-ch:
+	case <-ctx.Done():
+		return Keys{}, fmt.Errorf("secrets: waiting for secret %q: %w", p.secretID, ctx.Err())
+	}
+	if r.Err == nil {
+		return r.Val.(Keys), nil
+	}
+	st := p.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if p.servableLocked(p.opts.Clock()) {
+		return st.keys, nil
+	}
+	return Keys{}, r.Err
+}
+
+// run is one load: it fetches the secret and records the outcome in the
+// cache before any waiter sees it.
+func (p *Provider) run(ctx context.Context) (Keys, error) {
 	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
 	defer cancel()
 	keys, err := p.fetch(ctx)
@@ -199,13 +217,14 @@ func (p *Provider) run(ctx context.Context, l *load) {
 	}
 	stale := err != nil && p.servableLocked(now)
 	age := now.Sub(st.loadedAt)
-	l.keys, l.err = keys, err
-	st.inflight = nil
+	// A caller that finds loading unset from here on starts a new load
+	// rather than join this finished one.
+	st.loading = false
+	st.loads.Forget("")
 	st.mu.Unlock()
-	// Log before waking the waiters, so the warning precedes any use of the
-	// stale keys it announces.
-	defer close(l.done)
 
+	// Logged before the waiters wake, so the warning precedes any use of
+	// the stale keys it announces.
 	switch {
 	case stale:
 		p.opts.Logger.Warn("secrets: reload failed; serving cached keys",
@@ -214,24 +233,7 @@ func (p *Provider) run(ctx context.Context, l *load) {
 		// Worth a line: the keys were rotated under a running environment.
 		p.opts.Logger.Info("secrets: keys changed", "secretId", p.secretID, "mode", string(keys.Mode()))
 	}
-}
-
-func (p *Provider) wait(ctx context.Context, l *load) (Keys, error) {
-	select {
-	case <-l.done:
-	case <-ctx.Done():
-		return Keys{}, fmt.Errorf("secrets: waiting for secret %q: %w", p.secretID, ctx.Err())
-	}
-	if l.err == nil {
-		return l.keys, nil
-	}
-	st := p.st
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if p.servableLocked(p.opts.Clock()) {
-		return st.keys, nil
-	}
-	return Keys{}, l.err
+	return keys, err
 }
 
 // fetch reads and validates the secret. Its errors carry the secret's id,
