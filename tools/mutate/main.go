@@ -67,7 +67,7 @@ func main() {
 		out         = flag.String("out", "docs/mutation.md", "the report to write")
 		explFile    = flag.String("survivors", "docs/mutation-survivors.md", "the hand-kept explanations of surviving mutants")
 		saved       = flag.String("results", ".aws-sam/mutate/results.json", "where the run's mutants are saved (read by -report-only)")
-		reportOnly  = flag.Bool("report-only", false, "re-render the report from -results without running anything")
+		reportOnly  = flag.Bool("report-only", false, "re-render the report from -results without running anything; a comma-separated list merges the runs of parts (-only) of one revision")
 		targetsF    = flag.String("targets", "shared/payments,shared/orders,shared/idempotency", "packages to mutate")
 		testsF      = flag.String("tests", "sim,shared/api,shared/app,shared/orderstream,shared/orderevents,shared/eventbus", "packages whose tests judge the mutants, besides the targets'")
 		extraF      = flag.String("extra", "events", "files or directories copied as they are (data tests read by relative path)")
@@ -101,11 +101,19 @@ func main() {
 
 	var r result
 	if *reportOnly {
-		b, err := os.ReadFile(*saved)
-		if err != nil {
-			fatal(fmt.Errorf("no saved run (make mutate first): %w", err))
+		var parts []result
+		for _, path := range strings.Split(*saved, ",") {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				fatal(fmt.Errorf("no saved run (make mutate first): %w", err))
+			}
+			var part result
+			if err := json.Unmarshal(b, &part); err != nil {
+				fatal(fmt.Errorf("%s: %w", path, err))
+			}
+			parts = append(parts, part)
 		}
-		if err := json.Unmarshal(b, &r); err != nil {
+		if r, err = merge(parts); err != nil {
 			fatal(err)
 		}
 	} else {
@@ -115,6 +123,13 @@ func main() {
 		tests := append(split(*targetsF), split(*testsF)...)
 		src := root
 		if *rev != "" {
+			// The commit, not a name that moves: parts of one run
+			// (-only) merge only when they mutated the same tree.
+			out, err := exec.Command("git", "-C", root, "rev-parse", "--verify", *rev+"^{commit}").Output()
+			if err != nil {
+				fatal(fmt.Errorf("-rev %q: %w", *rev, err))
+			}
+			*rev = strings.TrimSpace(string(out))
 			dir, err := os.MkdirTemp("", "mutate-rev-")
 			if err != nil {
 				fatal(err)

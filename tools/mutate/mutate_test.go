@@ -329,3 +329,31 @@ func TestFmtDur(t *testing.T) {
 		}
 	}
 }
+
+// Runs of parts of one revision merge into one report; it counts as whole
+// only when the parts cover every target, and runs of other revisions
+// refuse to merge.
+func TestMergeParts(t *testing.T) {
+	targets := []string{"shared/orders", "shared/idempotency"}
+	part := func(only string, ms ...mutant) result {
+		return result{Rev: "HEAD", Targets: targets, Only: only, Took: time.Minute, Date: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), Mutants: ms}
+	}
+	a := mutant{File: "shared/orders/order.go", Line: 1, Col: 1, Type: "X", Status: killed}
+	b := mutant{File: "shared/idempotency/dynamo.go", Line: 2, Col: 1, Type: "X", Status: lived}
+
+	r, err := merge([]result{part("orders/", a), part("idempotency/", b)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Only != "" || len(r.Mutants) != 2 || r.Took != 2*time.Minute {
+		t.Fatalf("merged: only %q, %d mutants, took %s; want whole, 2, 2m", r.Only, len(r.Mutants), r.Took)
+	}
+	if r, _ := merge([]result{part("orders/", a), part(`idempotency/dynamo\.go$`, b)}); r.Only == "" {
+		t.Fatal("parts that leave files of a target out merged as a whole run")
+	}
+	other := part("idempotency/", b)
+	other.Rev = "abc"
+	if _, err := merge([]result{part("orders/", a), other}); err == nil {
+		t.Fatal("runs of two revisions merged")
+	}
+}

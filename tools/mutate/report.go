@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -411,4 +412,53 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%dm %02ds", m, s)
 	}
 	return fmt.Sprintf("%ds", s)
+}
+
+// merge joins the runs of parts of one revision (each with its own -only),
+// so a run too long for one sitting can be done in pieces. The merged run
+// counts as whole when every target's files fall under some part.
+func merge(parts []result) (result, error) {
+	if len(parts) == 0 {
+		return result{}, fmt.Errorf("no runs to merge")
+	}
+	r := parts[0]
+	if len(parts) == 1 {
+		return r, nil
+	}
+	r.Mutants = nil
+	r.Took = 0
+	var onlys []string
+	whole := false
+	for _, p := range parts {
+		if p.Rev != r.Rev || !slices.Equal(p.Targets, r.Targets) {
+			return result{}, fmt.Errorf("runs of different revisions or targets (%q %v, %q %v) cannot be merged", r.Rev, r.Targets, p.Rev, p.Targets)
+		}
+		r.Mutants = append(r.Mutants, p.Mutants...)
+		r.Took += p.Took
+		if p.Date.Before(r.Date) {
+			r.Date = p.Date
+		}
+		if p.Only == "" {
+			whole = true
+		}
+		onlys = append(onlys, p.Only)
+	}
+	covered := 0
+	for _, t := range r.Targets {
+		for _, o := range onlys {
+			if re, err := regexp.Compile(o); err == nil && o != "" && re.MatchString(t+"/") {
+				covered++
+				break
+			}
+		}
+	}
+	r.Only = strings.Join(onlys, "|")
+	if whole || covered == len(r.Targets) {
+		r.Only = ""
+	}
+	sortMutants(r.Mutants)
+	r.Mutants = slices.CompactFunc(r.Mutants, func(a, b mutant) bool {
+		return a.File == b.File && a.Line == b.Line && a.Col == b.Col && a.Type == b.Type
+	})
+	return r, nil
 }
