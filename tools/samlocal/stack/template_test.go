@@ -354,6 +354,8 @@ func TestRealTemplate(t *testing.T) {
 		"GET /payments/fail":       "PaymentFailFunction",
 		"POST /payments/confirm":   "ConfirmPaymentFunction",
 		"POST /confirm":            "ConfirmPaymentFunction",
+		"POST /confirm/payment":    "ConfirmPaymentFunction",
+		"POST /confirm/widget":     "ConfirmPaymentFunction",
 		"POST /orders":             "CreateOrderFunction",
 		"GET /orders/{orderId}":    "GetOrderFunction",
 		"GET /orders":              "ListOrdersFunction",
