@@ -361,6 +361,7 @@ func TestRealTemplate(t *testing.T) {
 		"GET /orders":              "ListOrdersFunction",
 		"DELETE /orders/{orderId}": "DeleteOrderFunction",
 		"GET /checkout/{orderId}":  "CheckoutFunction",
+		"POST /csp-reports":        "CheckoutFunction",
 
 		"POST /payments/{paymentKey}/cancel": "CancelPaymentFunction",
 		"POST /webhooks/toss":                "TossWebhookFunction",
