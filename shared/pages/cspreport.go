@@ -30,9 +30,9 @@ const maxReportField = 200
 // WithCSPReporting makes the checkout page's policy (h as SecurityHeaders
 // made it) report what it blocks to endpoint, an absolute URL of the API's
 // CSPReportPath: report-uri for browsers that know only it (Firefox, older
-// Safari), report-to and Reporting-Endpoints for those that prefer it
-// (Chromium). An endpoint that is not a plain http(s) URL is left out, since
-// it goes into headers.
+// Safari), and with an https endpoint report-to and Reporting-Endpoints
+// for those that prefer it (Chromium). An endpoint that is not a plain
+// http(s) URL is left out, since it goes into headers.
 //
 // reportOnly sends the policy as Content-Security-Policy-Report-Only: the
 // browser blocks nothing of it and reports what it would have blocked, so
@@ -46,8 +46,14 @@ func WithCSPReporting(h map[string]string, endpoint string, reportOnly bool) {
 		return
 	}
 	if e := reportEndpoint(endpoint); e != "" {
-		policy += "; report-uri " + e + "; report-to " + cspEndpointName
-		h["Reporting-Endpoints"] = cspEndpointName + `="` + e + `"`
+		policy += "; report-uri " + e
+		// Chromium takes report-to over report-uri, but uploads Reporting
+		// API reports to https endpoints only: over http (the local stack)
+		// report-to would silence the report-uri it can send.
+		if strings.HasPrefix(e, "https://") {
+			policy += "; report-to " + cspEndpointName
+			h["Reporting-Endpoints"] = cspEndpointName + `="` + e + `"`
+		}
 	}
 	if reportOnly {
 		h["Content-Security-Policy-Report-Only"] = policy

@@ -23,8 +23,8 @@ func TestWithCSPReporting(t *testing.T) {
 		{name: "enforce", endpoint: endpoint, enforced: reporting, endpoints: `csp-endpoint="` + endpoint + `"`},
 		{name: "report-only", endpoint: endpoint, reportOnly: true, enforced: "base-uri 'none'; frame-ancestors 'none'",
 			reportOnlyPolicy: reporting, endpoints: `csp-endpoint="` + endpoint + `"`},
-		{name: "local http endpoint with a port", endpoint: "http://127.0.0.1:3000/csp-reports",
-			enforced: policy + "; report-uri http://127.0.0.1:3000/csp-reports; report-to csp-endpoint", endpoints: `csp-endpoint="http://127.0.0.1:3000/csp-reports"`},
+		{name: "http endpoint with a port: report-uri only", endpoint: "http://127.0.0.1:3000/csp-reports",
+			enforced: policy + "; report-uri http://127.0.0.1:3000/csp-reports"}, // Chromium uploads report-to reports to https only
 		{name: "stage path kept", endpoint: "https://abc.execute-api.ap-northeast-2.amazonaws.com/prod/csp-reports",
 			enforced: policy + "; report-uri https://abc.execute-api.ap-northeast-2.amazonaws.com/prod/csp-reports; report-to csp-endpoint",
 			endpoints: `csp-endpoint="https://abc.execute-api.ap-northeast-2.amazonaws.com/prod/csp-reports"`},
