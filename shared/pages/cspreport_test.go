@@ -26,7 +26,7 @@ func TestWithCSPReporting(t *testing.T) {
 		{name: "http endpoint with a port: report-uri only", endpoint: "http://127.0.0.1:3000/csp-reports",
 			enforced: policy + "; report-uri http://127.0.0.1:3000/csp-reports"}, // Chromium uploads report-to reports to https only
 		{name: "stage path kept", endpoint: "https://abc.execute-api.ap-northeast-2.amazonaws.com/prod/csp-reports",
-			enforced: policy + "; report-uri https://abc.execute-api.ap-northeast-2.amazonaws.com/prod/csp-reports; report-to csp-endpoint",
+			enforced:  policy + "; report-uri https://abc.execute-api.ap-northeast-2.amazonaws.com/prod/csp-reports; report-to csp-endpoint",
 			endpoints: `csp-endpoint="https://abc.execute-api.ap-northeast-2.amazonaws.com/prod/csp-reports"`},
 		// What goes into a header is rebuilt from checked parts or left out.
 		{name: "separator in the host", endpoint: "https://evil.example;script-src *;/csp-reports", enforced: policy},
