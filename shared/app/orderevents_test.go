@@ -154,8 +154,12 @@ func TestOrderEventsFitPutEventsWhateverTheRefunds(t *testing.T) {
 			var d struct {
 				Truncated      bool
 				CancelsOmitted int
-				Order          struct{ Payment struct{ Cancels []struct{ TransactionKey string } } }
-				Refund         struct {
+				Order          struct {
+					Payment struct {
+						Cancels []struct{ TransactionKey string }
+					}
+				}
+				Refund struct {
 					RefundedAmount int64
 					CancelsOmitted int
 					Cancels        []struct{ TransactionKey string }
