@@ -172,7 +172,8 @@ func visible(sel string) chromedp.Action[chromedp.Void] {
 }
 
 func TestBuyerJourneyInChromium(t *testing.T) {
-	s, logs := startStack(t, stack.Options{})
+	cspReported := newLogWatch(`"msg":"csp violation"`, `"CspViolations":1`)
+	s, logs := startStack(t, stack.Options{Logs: cspReported})
 	b := newBrowser(t)
 
 	createOrder := func(name string, amount int64) (id, checkout string) {
@@ -299,6 +300,28 @@ func TestBuyerJourneyInChromium(t *testing.T) {
 			}
 		})
 	}
+
+	// The checkout page's policy reports what it blocks: Chromium posts
+	// the report to the API, which logs it and counts CspViolations. The
+	// blocked image is on a loopback port, so nothing would leave the
+	// machine even if the policy let it load.
+	t.Run("csp report", func(t *testing.T) {
+		b.t = t
+		_, checkout := createOrder("Paper fan", 12000)
+		b.run("open checkout", chromedp.Navigate(checkout))
+		b.waitState("checkout")
+		get(b, "load an image the policy blocks", chromedp.Evaluate[bool](
+			`(() => { const i = new Image(); i.src = "http://127.0.0.1:9/csp-probe.png"; document.body.appendChild(i); return true; })()`))
+		select {
+		case <-cspReported.seen:
+		case <-time.After(30 * time.Second):
+			t.Fatal("no CSP violation report was logged and counted within 30 s")
+		}
+		if !strings.Contains(logs.String(), `"blockedUri":"http://127.0.0.1:9/csp-probe.png"`) || !strings.Contains(logs.String(), `"directive":"img-src"`) {
+			t.Errorf("the violation logged is not the probe's")
+		}
+	})
+
 	if strings.Contains(logs.String(), s.Keys.TossSecretKey) {
 		t.Error("the Toss secret key appears in the logs")
 	}

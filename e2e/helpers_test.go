@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bytes"
+	"io"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/tossintl/backend/internal/apicall"
@@ -36,7 +39,11 @@ var (
 func startStack(t *testing.T, opts stack.Options) (*stack.Stack, *logsink.Buffer) {
 	t.Helper()
 	logs := &logsink.Buffer{}
-	opts.Template, opts.Logs = realTemplate, logs
+	out := io.Writer(logs)
+	if opts.Logs != nil {
+		out = io.MultiWriter(logs, opts.Logs) // the test's own reader of the logs, as well
+	}
+	opts.Template, opts.Logs = realTemplate, out
 	if opts.BuildDir == "" {
 		opts.BuildDir = t.TempDir()
 	}
@@ -55,6 +62,41 @@ func startStack(t *testing.T, opts stack.Options) (*stack.Stack, *logsink.Buffer
 		}
 	})
 	return s, logs
+}
+
+// logWatch is an io.Writer of a stack's logs that closes seen once all of
+// its needles have been written (in any order, across writes): a test
+// waits on it instead of polling the logs.
+type logWatch struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	needles [][]byte
+	seen    chan struct{}
+}
+
+func newLogWatch(needles ...string) *logWatch {
+	w := &logWatch{seen: make(chan struct{})}
+	for _, n := range needles {
+		w.needles = append(w.needles, []byte(n))
+	}
+	return w
+}
+
+func (w *logWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.needles == nil {
+		return len(p), nil
+	}
+	w.buf.Write(p)
+	for _, n := range w.needles {
+		if !bytes.Contains(w.buf.Bytes(), n) {
+			return len(p), nil
+		}
+	}
+	w.needles, w.buf = nil, bytes.Buffer{}
+	close(w.seen)
+	return len(p), nil
 }
 
 // checkGranted checks that fn made each of the wanted calls and made no

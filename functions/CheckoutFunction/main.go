@@ -1,4 +1,5 @@
-// CheckoutFunction: the buyer's checkout page (GET /checkout/{orderId}).
+// CheckoutFunction: the buyer's checkout page (GET /checkout/{orderId}),
+// and the reports of its Content-Security-Policy (POST /csp-reports).
 package main
 
 import (
@@ -9,5 +10,5 @@ import (
 
 func main() {
 	svc := app.New("CheckoutFunction").WithOrders().WithKeys().Service()
-	lambda.Start(svc.Page(svc.Checkout))
+	lambda.Start(svc.CheckoutHandler())
 }

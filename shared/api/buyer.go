@@ -325,7 +325,12 @@ func (s *Service) Checkout(ctx context.Context, r *apigw.Request) apigw.Response
 		FailURL:    base + "/payments/fail?lang=" + lang + "&orderId=" + url.QueryEscape(o.ID) + tok,
 		SDKURL:     s.Config.TossSDKURL,
 	}
-	return s.html(http.StatusOK, p, true, func(b *bytes.Buffer) error { return pages.Checkout(b, v) })
+	resp := s.html(http.StatusOK, p, true, func(b *bytes.Buffer) error { return pages.Checkout(b, v) })
+	// The page that opens Toss's window is the one whose policy can break
+	// it: it says what it blocks, and enforces only once the deployer says
+	// so (CheckoutCspMode).
+	pages.WithCSPReporting(resp.Headers, base+pages.CSPReportPath, s.Config.CheckoutCSPReportOnly)
+	return resp
 }
 
 // customerKey identifies the (anonymous) buyer to the SDK: stable per order,

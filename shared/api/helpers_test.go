@@ -214,13 +214,30 @@ func testConfig(t *testing.T) config.Config {
 	return cfg
 }
 
-func newHarness(t *testing.T) *harness {
+// harnessOption changes how newHarness builds a harness.
+type harnessOption func(*harnessConfig)
+
+type harnessConfig struct {
+	tossURL func(sandboxURL string) string
+}
+
+// withTossFront points the harness's Toss client at what front returns
+// for the sandbox's URL (a server in front of the sandbox) instead.
+func withTossFront(front func(sandboxURL string) string) harnessOption {
+	return func(c *harnessConfig) { c.tossURL = front }
+}
+
+func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
+	cfg := harnessConfig{tossURL: func(u string) string { return u }}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	sb := tosstest.NewServer(t)
 	clock := &testClock{t: time.Now().UTC().Truncate(time.Millisecond)}
 	store := orders.NewMemoryStore()
 	client, err := toss.New(toss.Options{
-		BaseURL:   sb.URL,
+		BaseURL:   cfg.tossURL(sb.URL),
 		SecretKey: toss.StaticKey(sb.SecretKey()),
 		Retry:     toss.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond},
 	})

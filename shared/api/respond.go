@@ -11,6 +11,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -86,12 +87,44 @@ func headersWith(extra map[string]string) map[string]string {
 	return h
 }
 
+// Verbatim is an entityBody given as the JSON text to send as it is:
+// encoding/json re-encodes even a json.RawMessage (it compacts it and
+// escapes <, > and &), so a body that must reach the caller byte for byte
+// (Toss's Payment object on POST /confirm) is spliced in instead.
+type Verbatim []byte
+
 // Entity answers status with a resource object.
 func Entity(r *apigw.Request, status int, entityType string, body any) apigw.Response {
+	if v, ok := body.(Verbatim); ok {
+		return verbatimEntity(r, status, entityType, v)
+	}
 	b, err := json.Marshal(envelope{Version: Version, TraceID: apigw.TraceID(r), EntityType: entityType, EntityBody: body})
 	if err != nil {
 		return Error(r, CodeInternal, "")
 	}
+	return apigw.Respond(status, headersWith(nil), string(b))
+}
+
+// verbatimEntity is Entity with body's text as the entityBody, refused
+// (500, as Entity refuses what it cannot encode) unless it is one JSON value.
+func verbatimEntity(r *apigw.Request, status int, entityType string, body Verbatim) apigw.Response {
+	body = bytes.TrimSpace(body)
+	if !json.Valid(body) {
+		return Error(r, CodeInternal, "")
+	}
+	head, err := json.Marshal(struct {
+		Version    string `json:"version"`
+		TraceID    string `json:"traceId"`
+		EntityType string `json:"entityType"`
+	}{Version, apigw.TraceID(r), entityType})
+	if err != nil {
+		return Error(r, CodeInternal, "")
+	}
+	b := make([]byte, 0, len(head)+len(body)+16)
+	b = append(b, head[:len(head)-1]...) // without its closing brace
+	b = append(b, `,"entityBody":`...)
+	b = append(b, body...)
+	b = append(b, '}')
 	return apigw.Respond(status, headersWith(nil), string(b))
 }
 

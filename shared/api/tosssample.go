@@ -4,25 +4,36 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/tossintl/backend/shared/apigw"
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/toss"
 )
 
-// RouteTossSampleConfirm is the route of Toss's official sample servers'
-// confirm (tosspayments-sample, Express): a frontend written after them
-// works against this API by changing its base URL only.
-const RouteTossSampleConfirm = "POST /confirm"
+// Routes of Toss's official sample servers' confirm, answered in their
+// shape: POST /confirm is the older samples' (payment-widget-sample), the
+// other two the current express-javascript sample's, whose payment window
+// page posts to /confirm/payment and whose widget page to /confirm/widget.
+// A frontend written after any of them calls this API at its base URL.
+const (
+	RouteTossSampleConfirm        = "POST /confirm"
+	RouteTossSampleConfirmPayment = "POST /confirm/payment"
+	RouteTossSampleConfirmWidget  = "POST /confirm/widget"
+)
+
+// TossSampleRoutes are the routes ConfirmHandler answers in the shape of
+// Toss's sample servers (template.yaml gives each to ConfirmPaymentFunction).
+var TossSampleRoutes = []string{RouteTossSampleConfirm, RouteTossSampleConfirmPayment, RouteTossSampleConfirmWidget}
 
 // sampleRetryAfter is the Retry-After of a confirm still processing: the
 // engine settles an unknown outcome within a claim (seconds), and a sample
 // frontend that asks again sooner is answered the same way, without Toss.
 const sampleRetryAfter = "2"
 
-// ConfirmHandler is ConfirmPaymentFunction's handler: POST /confirm in the
-// shape of Toss's sample servers, any other route (POST /payments/confirm)
-// in this API's shape. One function, because both are the same confirm with
+// ConfirmHandler is ConfirmPaymentFunction's handler: TossSampleRoutes in
+// the shape of Toss's sample servers, any other route (POST
+// /payments/confirm) in this API's shape. One function, because both are the same confirm with
 // the same grants; only the answer's shape differs.
 func (s *Service) ConfirmHandler() LambdaHandler {
 	ours := s.JSON(s.ConfirmPayment)
@@ -30,7 +41,7 @@ func (s *Service) ConfirmHandler() LambdaHandler {
 		return tossShaped(r, Error(r, CodeInternal, ""))
 	})
 	return func(ctx context.Context, r apigw.Request) (apigw.Response, error) {
-		if r.RouteKey == RouteTossSampleConfirm {
+		if slices.Contains(TossSampleRoutes, r.RouteKey) {
 			return sample(ctx, r)
 		}
 		return ours(ctx, r)
@@ -44,8 +55,10 @@ func (s *Service) ConfirmHandler() LambdaHandler {
 // and Idempotency-Key handling); only the answer takes the shape those
 // servers forward from Toss, which is what their frontends read:
 //
-//	200  Toss's Payment object, as Toss answered the confirm; a repeat
-//	     answers the same object (kept on the order), without Toss
+//	200  Toss's Payment object: the very JSON text Toss answered the
+//	     confirm with (every field, those the toss client does not model
+//	     included), kept on the order; a repeat, and a replay under the
+//	     same Idempotency-Key, answer the same bytes without Toss
 //	4xx  {code, message} at the top level: Toss's code and status when
 //	     Toss declined, Toss's code for the same situation where there is
 //	     one (INVALID_REQUEST for a malformed body or an amount that is not
@@ -81,15 +94,15 @@ func (s *Service) TossSampleConfirm(ctx context.Context, r *apigw.Request) apigw
 }
 
 // tossPayment is the Payment object Toss answered when the order was
-// recorded paid (orders.Payment.Raw); for an order paid before that was
-// kept, the same object built from the order's summary.
-func tossPayment(o *orders.Order) json.RawMessage {
+// recorded paid (orders.Payment.Raw), as Toss wrote it; for an order paid
+// before that was kept, the same object built from the order's summary.
+func tossPayment(o *orders.Order) Verbatim {
 	p := o.Payment
 	if p == nil {
 		p = &orders.Payment{}
 	}
 	if len(p.Raw) > 0 {
-		return p.Raw
+		return Verbatim(p.Raw)
 	}
 	tp := toss.Payment{
 		PaymentKey: o.PaymentKey, Type: "NORMAL", OrderID: o.ID, OrderName: o.Name, Currency: o.Currency,

@@ -37,6 +37,10 @@ type Config struct {
 	TossTestCode                string        // TOSS_TEST_CODE (test keys only; for local fault drills)
 	EventBusName                string        // EVENT_BUS_NAME (the order events' bus; OrderEventsFunction only)
 	APIURL                      string        // API_URL (the API's own URL, for links made outside a request: order events)
+	// CheckoutCSPReportOnly sends the checkout page's policy as
+	// Content-Security-Policy-Report-Only: CHECKOUT_CSP_MODE=report-only
+	// (default enforce).
+	CheckoutCSPReportOnly bool
 }
 
 // Defaults.
@@ -96,6 +100,13 @@ func Load(getenv func(string) string) (Config, error) {
 		c.Live = true
 	default:
 		errs = append(errs, fmt.Errorf("PAYMENT_MODE must be test or live, got %q", mode))
+	}
+	switch mode := str("CHECKOUT_CSP_MODE", "enforce"); mode {
+	case "enforce":
+	case "report-only":
+		c.CheckoutCSPReportOnly = true
+	default:
+		errs = append(errs, fmt.Errorf("CHECKOUT_CSP_MODE must be enforce or report-only, got %q", mode))
 	}
 	// A slice, not a map: the errors come out in the same order every time.
 	for _, s := range []struct{ name, v string }{{"TOSS_API_BASE_URL", c.TossAPIBaseURL}, {"TOSS_SDK_URL", c.TossSDKURL}, {"PUBLIC_BASE_URL", c.PublicBaseURL}} {

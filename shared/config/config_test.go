@@ -60,6 +60,8 @@ func TestLoadSettings(t *testing.T) {
 		{"PAYMENT_MODE", "test", func(c *Config) {}},
 		{"PAYMENT_MODE", "live", func(c *Config) { c.Live = true }},
 		{"PAYMENT_MODE", " live ", func(c *Config) { c.Live = true }},
+		{"CHECKOUT_CSP_MODE", "enforce", func(c *Config) {}},
+		{"CHECKOUT_CSP_MODE", "report-only", func(c *Config) { c.CheckoutCSPReportOnly = true }},
 		{"TOSS_API_BASE_URL", "http://127.0.0.1:8089", func(c *Config) { c.TossAPIBaseURL = "http://127.0.0.1:8089" }},
 		{"TOSS_API_BASE_URL", "https://sandbox.example/toss//", func(c *Config) { c.TossAPIBaseURL = "https://sandbox.example/toss" }},
 		{"TOSS_SDK_URL", "http://127.0.0.1:8089/v2/standard", func(c *Config) { c.TossSDKURL = "http://127.0.0.1:8089/v2/standard" }},
@@ -105,6 +107,7 @@ func TestLoadRefuses(t *testing.T) {
 	}{
 		{map[string]string{"PAYMENT_MODE": "prod"}, `config: PAYMENT_MODE must be test or live, got "prod"`},
 		{map[string]string{"PAYMENT_MODE": "LIVE"}, `config: PAYMENT_MODE must be test or live, got "LIVE"`},
+		{map[string]string{"CHECKOUT_CSP_MODE": "report"}, `config: CHECKOUT_CSP_MODE must be enforce or report-only, got "report"`},
 		{map[string]string{"UNPAID_ORDER_WINDOW_MINUTES": "14"}, `config: UNPAID_ORDER_WINDOW_MINUTES must be an integer from 15 to 43200, got "14"`},
 		{map[string]string{"UNPAID_ORDER_WINDOW_MINUTES": "43201"}, `config: UNPAID_ORDER_WINDOW_MINUTES must be an integer from 15 to 43200, got "43201"`},
 		{map[string]string{"UNPAID_ORDER_WINDOW_MINUTES": "1h"}, `config: UNPAID_ORDER_WINDOW_MINUTES must be an integer from 15 to 43200, got "1h"`},

@@ -21,7 +21,8 @@ type PutEventsAPI interface {
 	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, opts ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
 }
 
-// PutEvents' limits: at most 10 entries and 256 KiB per call.
+// PutEvents' limits: at most 10 entries and 256 KiB per call, which is
+// also the most one entry may take.
 const (
 	MaxEntries = 10
 	maxBytes   = 256 << 10
@@ -45,7 +46,7 @@ func (b *Bus) Publish(ctx context.Context, events []orderevents.Event) []error {
 	entries := make([]types.PutEventsRequestEntry, len(events))
 	sizes := make([]int, len(events))
 	for i, e := range events {
-		detail, err := json.Marshal(e.Detail(b.View))
+		detail, size, err := b.detail(e)
 		if err != nil {
 			errs[i] = fmt.Errorf("event %s: detail: %w", e.ID, err)
 			continue
@@ -57,9 +58,7 @@ func (b *Bus) Publish(ctx context.Context, events []orderevents.Event) []error {
 			Detail:       aws.String(string(detail)),
 			Time:         aws.Time(e.At),
 		}
-		// EventBridge counts an entry's size from its detail-type, detail,
-		// source and a fixed 14 bytes for its time.
-		sizes[i] = len(detail) + len(e.Type) + len(orderevents.Source) + 14
+		sizes[i] = size
 	}
 	var batch []int
 	var size int
@@ -81,6 +80,30 @@ func (b *Bus) Publish(ctx context.Context, events []orderevents.Event) []error {
 	}
 	flush()
 	return errs
+}
+
+// detail is e's detail as JSON and the size of its entry, as EventBridge
+// counts it: detail-type, detail, source and a fixed 14 bytes for its
+// time. A detail that would pass the entry limit embeds fewer cancels
+// (halved until it fits; its Truncated says so): an entry over the limit
+// is refused on every retry, and the stream would set it aside unpublished.
+// The rest of an order is bounded, so some count of cancels always fits.
+func (b *Bus) detail(e orderevents.Event) ([]byte, int, error) {
+	fixed := len(e.Type) + len(orderevents.Source) + 14
+	for n := orderevents.MaxEmbeddedCancels; ; n /= 2 {
+		detail, err := json.Marshal(e.DetailWithin(b.View, n))
+		if err != nil {
+			return nil, 0, err
+		}
+		size := fixed + len(detail)
+		switch {
+		case size <= maxBytes:
+			return detail, size, nil
+		case n == 0:
+			// Not sent: in a call, it would have the whole call refused.
+			return nil, 0, fmt.Errorf("%d bytes with no cancel embedded, over PutEvents' %d", size, maxBytes)
+		}
+	}
 }
 
 // put makes one PutEvents call of the entries at idx and records each

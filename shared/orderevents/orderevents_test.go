@@ -241,3 +241,46 @@ func TestDetail(t *testing.T) {
 		t.Errorf("a paid event's detail holds a refund: %s", b)
 	}
 }
+
+// DetailWithin embeds the newest cancels of each list and counts the
+// others; the view sees the capped order, the event keeps the whole one.
+func TestDetailWithin(t *testing.T) {
+	old := order(orders.StatusPartialCanceled, 5, 40000, 1000, 1000)
+	cur := order(orders.StatusPartialCanceled, 6, 37000, 1000, 1000, 1000, 1000, 1000)
+	e, ok := From(Change{Old: old, New: cur})
+	if !ok || len(e.Refund.Cancels) != 3 {
+		t.Fatalf("event %+v", e)
+	}
+	viewed := func(o *orders.Order) any { return len(o.Payment.Cancels) }
+	keys := func(cs []CancelDetail) (out []string) {
+		for _, c := range cs {
+			out = append(out, c.TransactionKey)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		max, orderCancels, orderOmitted, refundOmitted int
+		refundKeys                                     []string
+	}{
+		{max: 10, orderCancels: 5, refundKeys: []string{"txc", "txd", "txe"}},
+		{max: 3, orderCancels: 3, orderOmitted: 2, refundKeys: []string{"txc", "txd", "txe"}},
+		{max: 2, orderCancels: 2, orderOmitted: 3, refundOmitted: 1, refundKeys: []string{"txd", "txe"}},
+		{max: 0, orderCancels: 0, orderOmitted: 5, refundOmitted: 3},
+		{max: -1, orderCancels: 0, orderOmitted: 5, refundOmitted: 3},
+	} {
+		d := e.DetailWithin(viewed, tc.max)
+		if d.Order != tc.orderCancels || d.CancelsOmitted != tc.orderOmitted || d.Refund.CancelsOmitted != tc.refundOmitted ||
+			strings.Join(keys(d.Refund.Cancels), ",") != strings.Join(tc.refundKeys, ",") || d.Truncated != (tc.orderOmitted+tc.refundOmitted > 0) {
+			t.Errorf("max %d: order %v (omitted %d), refund %v (omitted %d), truncated %v", tc.max, d.Order, d.CancelsOmitted, keys(d.Refund.Cancels), d.Refund.CancelsOmitted, d.Truncated)
+		}
+		if d.Refund.Amount != 3000 || d.Refund.BalanceAmount != 37000 {
+			t.Errorf("max %d: amounts %+v", tc.max, d.Refund)
+		}
+	}
+	if len(e.Order.Payment.Cancels) != 5 {
+		t.Errorf("the event's order lost cancels: %d", len(e.Order.Payment.Cancels))
+	}
+	if b, _ := json.Marshal(e.Detail(viewed)); strings.Contains(string(b), "truncated") || strings.Contains(string(b), "cancelsOmitted") {
+		t.Errorf("a whole detail says it is truncated: %s", b)
+	}
+}

@@ -439,6 +439,12 @@ func clonePayment(p Payment) Payment {
 	return p
 }
 
+// ValidPaymentRaw reports whether an order keeps raw as Payment.Raw (see
+// checkRaw): callers with something else record the payment without it.
+func ValidPaymentRaw(raw []byte) bool {
+	return len(raw) > 0 && checkRaw(Payment{Raw: raw}) == nil
+}
+
 // checkRaw refuses before any I/O a Payment.Raw the order could not keep or
 // give back as it came: larger than MaxPaymentRaw, or not a JSON object
 // in UTF-8 (DynamoDB keeps it as a string).

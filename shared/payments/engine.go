@@ -916,11 +916,17 @@ func Summary(p *toss.Payment) orders.Payment {
 
 // rawPayment is p as JSON for orders.Payment.Raw, or nil when it would not
 // fit (the order is then recorded paid without it: never refused for it).
-// It is p as the toss client decoded it: Toss's fields the client does not
-// model are not in it.
+// It is Toss's own answer (p.Raw) where the order can keep it as it came:
+// POST /confirm gives those bytes back, every field Toss sent included,
+// also to a repeat that never reaches Toss. A Payment without its answer
+// (one the engine did not get from the toss client) is p re-encoded,
+// which has only the fields the client models.
 func rawPayment(p *toss.Payment) []byte {
+	if len(p.Raw) > 0 && orders.ValidPaymentRaw(p.Raw) {
+		return p.Raw
+	}
 	b, err := json.Marshal(p)
-	if err != nil || len(b) > orders.MaxPaymentRaw {
+	if err != nil || !orders.ValidPaymentRaw(b) {
 		return nil
 	}
 	return b

@@ -213,6 +213,9 @@ func (c *Client) send(ctx context.Context, cl *call, key string, attempt int) (r
 		if err := json.Unmarshal(data, cl.out); err != nil {
 			return fail(fmt.Errorf("decode response: %w", err))
 		}
+		if p, ok := cl.out.(*Payment); ok {
+			p.Raw = data // read for this response alone: nothing else holds it
+		}
 		if cl.verify != nil {
 			if err := cl.verify(); err != nil {
 				return fail(err)

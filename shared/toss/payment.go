@@ -62,6 +62,15 @@ type Payment struct {
 	// Metadata is the merchant's key-value object, kept raw so that a value
 	// of an unexpected type cannot make a paid Payment undecodable.
 	Metadata json.RawMessage `json:"metadata,omitempty"`
+
+	// Raw is the response body this Payment was decoded from, byte for
+	// byte, when a Client method returned it (nil for a Payment built or
+	// decoded any other way). The struct models only the fields this
+	// product reads; Toss's answer has about 36, and code written after
+	// Toss's samples reads those it needs from the object Toss sent, so an
+	// answer passed on to such code is Raw, never this struct re-encoded.
+	// It holds the paymentKey: never log it.
+	Raw json.RawMessage `json:"-"`
 }
 
 // EasyPayProvider returns the easy-pay provider whether Toss sent easyPay as

@@ -1,6 +1,8 @@
 // Package check holds make doctor's checks: whether a stack, deployed or
 // local, can take a payment, found without making or cancelling one. Each
-// check reads (the keys secret, the tables' settings, the schedule rule) or
+// check reads (the keys secret, the tables' settings, the schedule rule,
+// the alarms and the last hour of metrics of what only the real Toss, SDK
+// and browsers cause) or
 // sends a request that changes nothing: the checkout page and a webhook
 // about an order that does not exist, a Toss lookup of an orderId nobody
 // used, one page of the merchant's order list.
@@ -80,10 +82,30 @@ type Target struct {
 	// check presents; otherwise it presents the secret's own.
 	MerchantAPIKey string
 
-	DynamoDB DynamoDBAPI
-	Secrets  SecretsAPI
-	Events   EventsAPI    // nil: no schedule check
-	HTTP     *http.Client // nil: NewHTTPClient()
+	// AlarmNames are the stack's CloudWatch alarms (its resources of that
+	// type), AlarmPrefix how CloudFormation begins their names; AlarmsNote,
+	// when set, skips the alarm checks with it as the reason (a stack named
+	// by hand has no list of its alarms).
+	AlarmNames  []string
+	AlarmPrefix string // "<stack>-": see stackAlarms
+	AlarmsNote  string
+	// CloudWatchNote is why the alarm and metric checks are skipped when
+	// CloudWatch is nil (the local stack has none).
+	CloudWatchNote string
+
+	DynamoDB   DynamoDBAPI
+	Secrets    SecretsAPI
+	Events     EventsAPI     // nil: no schedule check
+	CloudWatch CloudWatchAPI // nil: no alarm or metric checks
+	HTTP       *http.Client  // nil: NewHTTPClient()
+	Now        func() time.Time
+}
+
+func (t Target) now() time.Time {
+	if t.Now != nil {
+		return t.Now()
+	}
+	return time.Now()
 }
 
 // checkTimeout bounds each check, so one that hangs cannot hold the rest.
@@ -110,6 +132,8 @@ func Run(ctx context.Context, t Target) []Result {
 	out = append(out, checkTossKey(ctx, t, keys), checkMerchantKey(ctx, t, keys))
 	out = append(out, checkTables(ctx, t)...)
 	out = append(out, checkSchedule(ctx, t), checkWebhook(ctx, t))
+	out = append(out, checkAlarms(ctx, t)...)
+	out = append(out, checkMetrics(ctx, t)...)
 	return out
 }
 

@@ -16,10 +16,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/doctor/check"
@@ -33,6 +37,8 @@ var checkNames = []string{
 	"API", "keys secret", "keys and PaymentMode", "Toss secret key", "merchant key",
 	"orders table", "orders table TTL", "orders table point-in-time recovery",
 	"idempotency table", "idempotency table TTL", "reconciler schedule", "webhook route",
+	"alarm on TossConfigurationErrors", "alarm on CspViolations",
+	"TossConfigurationErrors in the last hour", "CspViolations in the last hour",
 }
 
 // report is one doctor run: its exit code, its output, and each check's
@@ -84,6 +90,12 @@ func expect(t *testing.T, r report, wantCode int, want map[string]string) {
 			// Local serves no point-in-time recovery.
 			local := strings.HasPrefix(r.out, "doctor: local stack")
 			if name == "reconciler schedule" || (local && name == "orders table point-in-time recovery") {
+				w = "-"
+			}
+			// The local stack has no CloudWatch; a stack named by hand
+			// (doctor -api-url) has no list of its alarms.
+			cloud := strings.HasPrefix(name, "alarm on ") || strings.HasSuffix(name, " in the last hour")
+			if cloud && (local || (strings.HasPrefix(r.out, "doctor: API ") && strings.HasPrefix(name, "alarm on "))) {
 				w = "-"
 			}
 		}
@@ -426,6 +438,21 @@ func deployedStack(t *testing.T, s *stack.Stack, creds aws.CredentialsProvider) 
 		t.Fatal(err)
 	}
 
+	// The stack's alarms as CloudFormation names them (moto's CloudFormation
+	// makes none), and one of another stack whose name starts the same.
+	cw := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801) })
+	for _, a := range []struct{ name, metric string }{
+		{name + "-CspViolationsAlarm-A1B2C3", "CspViolations"},
+		{name + "-TossConfigurationErrorsAlarm-D4E5F6", "TossConfigurationErrors"},
+		{name + "-dev-CspViolationsAlarm-G7H8I9", "CspViolations"},
+	} {
+		if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String(a.name), Namespace: aws.String("TossIntl"),
+			MetricName: aws.String(a.metric), Statistic: cwtypes.StatisticSum, Period: aws.Int32(900), EvaluationPeriods: aws.Int32(1),
+			Threshold: aws.Float64(1), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// The standard chain, and nothing of this machine's own AWS setup.
 	dir := t.TempDir()
 	for k, v := range map[string]string{
@@ -487,6 +514,22 @@ func deployedStack(t *testing.T, s *stack.Stack, creds aws.CredentialsProvider) 
 	expect(t, r, 0, map[string]string{"orders table": "✓|tossintl-doctor-orders", "reconciler schedule": "-|give -rule"})
 	r = doctor(t, nil, "-api-url", s.URL, "-stage", "doctor", "-toss-api-url", s.SandboxURL, "-region", stack.Region, "-secret", secretName, "-rule", rule)
 	expect(t, r, 1, map[string]string{"reconciler schedule": "✗|DISABLED"})
+
+	// Browsers reported what the checkout page's policy blocked in the
+	// last hour: the report says how many, and what to read.
+	if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("TossIntl"), MetricData: []cwtypes.MetricDatum{
+		{MetricName: aws.String("CspViolations"), Value: aws.Float64(3), Timestamp: aws.Time(time.Now().Add(-10 * time.Minute)),
+			Dimensions: []cwtypes.Dimension{{Name: aws.String("Function"), Value: aws.String("CheckoutFunction")}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.EnableRule(ctx, &eventbridge.EnableRuleInput{Name: aws.String(rule)}); err != nil {
+		t.Fatal(err)
+	}
+	r = doctor(t, nil, "-stack", name, "-region", stack.Region)
+	expect(t, r, 1, map[string]string{"reconciler schedule": "✓",
+		"alarm on CspViolations":         "✓|" + name + "-CspViolationsAlarm-A1B2C3 is",
+		"CspViolations in the last hour": "✗|3 reports of the checkout page's policy|csp violation"})
 
 	r = doctor(t, nil, "-stack", "tossintl-nope", "-region", stack.Region)
 	if r.code != 1 || !strings.Contains(r.out, "✗ stack tossintl-nope: describe stack tossintl-nope in us-east-1") {

@@ -9,9 +9,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/tossintl/backend/shared/toss"
 	"github.com/tossintl/backend/tools/samlocal/stack"
@@ -29,6 +32,7 @@ const (
 	resourceKeysSecret   = "TossKeysSecret"
 	reconcilerRulePrefix = "ReconcileFunction"
 	typeEventsRule       = "AWS::Events::Rule"
+	typeAlarm            = "AWS::CloudWatch::Alarm"
 	parameterPaymentMode = "PaymentMode"
 	parameterTossAPIBase = "TossApiBaseUrl"
 	defaultPaymentMode   = "test"
@@ -58,6 +62,7 @@ func FromStack(ctx context.Context, cfg aws.Config, name string) (Target, error)
 	}
 	resources := map[string]string{}
 	var rule string
+	var alarms []string
 	pages := cloudformation.NewListStackResourcesPaginator(cf, &cloudformation.ListStackResourcesInput{StackName: aws.String(name)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
@@ -69,6 +74,9 @@ func FromStack(ctx context.Context, cfg aws.Config, name string) (Target, error)
 			resources[id] = physical
 			if aws.ToString(r.ResourceType) == typeEventsRule && strings.HasPrefix(id, reconcilerRulePrefix) {
 				rule = physical
+			}
+			if aws.ToString(r.ResourceType) == typeAlarm && physical != "" {
+				alarms = append(alarms, physical) // an alarm's physical id is its name
 			}
 		}
 	}
@@ -90,9 +98,12 @@ func FromStack(ctx context.Context, cfg aws.Config, name string) (Target, error)
 		PaymentMode:      first(params[parameterPaymentMode], defaultPaymentMode),
 		TossAPIBaseURL:   first(params[parameterTossAPIBase], toss.DefaultBaseURL),
 		ScheduleRule:     rule,
+		AlarmNames:       alarms,
+		AlarmPrefix:      name + "-",
 		DynamoDB:         dynamodb.NewFromConfig(cfg),
 		Secrets:          secretsmanager.NewFromConfig(cfg),
 		Events:           eventbridge.NewFromConfig(cfg),
+		CloudWatch:       newCloudWatch(cfg),
 	}
 	var missing []string
 	for _, m := range []struct{ what, v string }{
@@ -137,6 +148,7 @@ func FromAdvert(a stack.Advert, localAPIPort string) Target {
 		TossAPIBaseURL:   a.TossAPIBaseURL,
 		ScheduleNote:     "not checked: make local runs the schedule itself and prints its rate (deployed stacks only)",
 		PITRNote:         "not available locally: DynamoDB Local serves no point-in-time recovery (deployed stacks only)",
+		CloudWatchNote:   "not checked: the local stack has no CloudWatch; its functions' metrics are the EMF lines in make local's output (deployed stacks only)",
 		DynamoDB:         dynamodb.New(dynamodb.Options{Region: a.Region, Credentials: creds, BaseEndpoint: aws.String(a.AWSEndpoint)}),
 		Secrets:          secretsmanager.New(secretsmanager.Options{Region: a.Region, Credentials: creds, BaseEndpoint: aws.String(a.AWSEndpoint)}),
 	}
@@ -190,11 +202,22 @@ func FromFlags(cfg aws.Config, apiURL string, n Names) (Target, error) {
 		TossAPIBaseURL:   n.TossAPIBaseURL,
 		ScheduleRule:     n.ScheduleRule,
 		ScheduleNote:     "not checked: give -rule <the reconciler's rule> (STACK= finds it)",
+		AlarmsNote:       "not checked: STACK= finds the stack's alarms",
 		DynamoDB:         dynamodb.NewFromConfig(cfg),
 		Secrets:          secretsmanager.NewFromConfig(cfg),
+		CloudWatch:       newCloudWatch(cfg),
 	}
 	if n.ScheduleRule != "" {
 		t.Events = eventbridge.NewFromConfig(cfg)
 	}
 	return t, nil
+}
+
+// newCloudWatch speaks CloudWatch's Query protocol rather than the SDK's
+// default CBOR: every CloudWatch endpoint takes it, moto's too (which
+// answers CBOR with 404), and a handful of calls gain nothing from CBOR.
+func newCloudWatch(cfg aws.Config) *cloudwatch.Client {
+	return cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
+		o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801)
+	})
 }

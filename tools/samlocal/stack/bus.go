@@ -102,10 +102,40 @@ type putEventsResult struct {
 	ErrorMessage string `json:",omitempty"`
 }
 
+// PutEvents' limits in AWS: 1 to 10 entries a call, and entries of at most
+// 256 KB together (so each of them too), counted as entrySize counts.
+const (
+	maxPutEventsEntries = 10
+	maxPutEventsBytes   = 256 << 10
+)
+
+// entrySize is an entry's size as EventBridge counts it against the
+// limit: 14 bytes for a Time, the UTF-8 bytes of Source, DetailType,
+// Detail and each of Resources (not EventBusName, nor JSON's own quoting).
+func entrySize(e putEventsEntry) int {
+	n := len(e.Source) + len(e.DetailType) + len(e.Detail)
+	if e.Time != nil {
+		n += 14
+	}
+	for _, r := range e.Resources {
+		n += len(r)
+	}
+	return n
+}
+
 func (b *bus) putEvents(c *awsproxy.Call) *awsproxy.Answer {
 	var in struct{ Entries []putEventsEntry }
-	if err := json.Unmarshal(c.Body, &in); err != nil || len(in.Entries) == 0 || len(in.Entries) > 10 {
-		return awsproxy.Error(http.StatusBadRequest, "1.1", "ValidationException", "PutEvents takes 1 to 10 entries")
+	if err := json.Unmarshal(c.Body, &in); err != nil || len(in.Entries) == 0 || len(in.Entries) > maxPutEventsEntries {
+		// EventBridge refuses the whole call; nothing is put.
+		return awsproxy.Error(http.StatusBadRequest, "1.1", "ValidationException", fmt.Sprintf("PutEvents takes 1 to %d entries", maxPutEventsEntries))
+	}
+	size := 0
+	for _, e := range in.Entries {
+		size += entrySize(e)
+	}
+	if size > maxPutEventsBytes {
+		return awsproxy.Error(http.StatusBadRequest, "1.1", "ValidationException",
+			fmt.Sprintf("Total size of the entries in the request is over the limit (%d bytes, at most %d).", size, maxPutEventsBytes))
 	}
 	out := struct {
 		FailedEntryCount int

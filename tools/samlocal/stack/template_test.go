@@ -2,6 +2,7 @@ package stack
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -354,11 +355,14 @@ func TestRealTemplate(t *testing.T) {
 		"GET /payments/fail":       "PaymentFailFunction",
 		"POST /payments/confirm":   "ConfirmPaymentFunction",
 		"POST /confirm":            "ConfirmPaymentFunction",
+		"POST /confirm/payment":    "ConfirmPaymentFunction",
+		"POST /confirm/widget":     "ConfirmPaymentFunction",
 		"POST /orders":             "CreateOrderFunction",
 		"GET /orders/{orderId}":    "GetOrderFunction",
 		"GET /orders":              "ListOrdersFunction",
 		"DELETE /orders/{orderId}": "DeleteOrderFunction",
 		"GET /checkout/{orderId}":  "CheckoutFunction",
+		"POST /csp-reports":        "CheckoutFunction",
 
 		"POST /payments/{paymentKey}/cancel": "CancelPaymentFunction",
 		"POST /webhooks/toss":                "TossWebhookFunction",
@@ -411,4 +415,41 @@ func jsonOf(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// Every function logs to a log group of its own that the stack makes and
+// keeps LogRetentionDays (90 by default), not to the group Lambda would
+// make on first use, which keeps logs forever.
+func TestRealTemplateLogGroups(t *testing.T) {
+	tpl, r := loadTemplate(t, realTemplate)
+	if p, ok := tpl.Parameters["LogRetentionDays"]; !ok || fmt.Sprint(p.Default) != "90" {
+		t.Fatalf("LogRetentionDays parameter %+v", p)
+	}
+	groups := 0
+	for _, res := range tpl.Resources {
+		if res.Type == "AWS::Logs::LogGroup" {
+			groups++
+		}
+	}
+	if groups != len(tpl.Functions) {
+		t.Errorf("%d log groups for %d functions", groups, len(tpl.Functions))
+	}
+	for _, fn := range tpl.Functions {
+		cfg, _ := tpl.Resources[fn].Properties["LoggingConfig"].(map[string]any)
+		ref, _ := cfg["LogGroup"].(map[string]any)
+		id, _ := ref["Ref"].(string)
+		group, ok := tpl.Resources[id]
+		if !ok || group.Type != "AWS::Logs::LogGroup" {
+			t.Errorf("%s: LoggingConfig.LogGroup %v is no log group of the template", fn, cfg["LogGroup"])
+			continue
+		}
+		name, err := r.String(group.Properties["LogGroupName"])
+		if err != nil || name != "/aws/lambda/tossintl-dev-"+fn {
+			t.Errorf("%s: log group name %q, %v", fn, name, err)
+		}
+		days, err := r.String(group.Properties["RetentionInDays"])
+		if err != nil || days != "90" {
+			t.Errorf("%s: retention %q days, %v", fn, days, err)
+		}
+	}
 }
