@@ -31,6 +31,8 @@ const (
 	noticePaid        = pages.NoticeAlreadyPaid
 	noticeBadRequest  = pages.NoticeBadRequest
 	noticeUnavailable = pages.NoticeUnavailable
+	// noticeNoPayments: Toss refuses the merchant's configuration.
+	noticeNoPayments = pages.NoticePaymentsUnavailable
 )
 
 // maxFailMessage bounds what we store of Toss's (attacker-controllable) fail message.
@@ -148,6 +150,14 @@ func (s *Service) PaymentSuccess(ctx context.Context, r *apigw.Request) apigw.Re
 		resp := s.html(http.StatusTooManyRequests, p, false, func(b *bytes.Buffer) error { return pages.Processing(b, v) })
 		if resp.StatusCode == http.StatusTooManyRequests {
 			resp.Headers["Retry-After"] = strconv.Itoa(wait)
+		}
+		return resp
+	case errors.Is(err, payments.ErrTossConfiguration):
+		// Logged by the engine. The order is payable: the way back to
+		// the checkout is offered, for once the configuration is fixed.
+		resp := s.noticePage(p, r, noticeNoPayments, orderID, "", http.StatusServiceUnavailable)
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			resp.Headers["Retry-After"] = configurationRetryAfter
 		}
 		return resp
 	case err != nil:

@@ -175,6 +175,9 @@ func (s *Service) confirmError(ctx context.Context, r *apigw.Request, err error)
 			return Error(r, CodeAlreadyPaidOrder, "")
 		}
 		return Error(r, CodeOrderExpired, "")
+	case errors.Is(err, payments.ErrTossConfiguration):
+		// Logged by the engine; the caller hears an outage, never a decline.
+		return Error(r, CodePaymentsUnavailable, "")
 	}
 	if resp, ok := tooManyRequests(r, err); ok {
 		return resp

@@ -88,9 +88,21 @@ func (c *Client) secret(ctx context.Context, refresh bool) (string, error) {
 	return k, nil
 }
 
-// do runs a call with retries and key rotation. Every error it returns after
-// the first request went out is an *Error; earlier ones are plain.
+// do runs a call and counts how it ended for an operator: a configuration
+// answer is counted once per call, whoever made it (a buyer's confirm, the
+// reconciler's lookup, a refund), so the alarm hears of a mis-keyed
+// deployment even when no buyer is paying.
 func (c *Client) do(ctx context.Context, cl call) error {
+	err := c.run(ctx, cl)
+	if c.metrics != nil && IsConfiguration(err) {
+		c.metrics.TossConfigurationError(CodeOf(err))
+	}
+	return err
+}
+
+// run runs a call with retries and key rotation. Every error it returns
+// after the first request went out is an *Error; earlier ones are plain.
+func (c *Client) run(ctx context.Context, cl call) error {
 	if err := c.prepare(&cl); err != nil {
 		return fmt.Errorf("toss: %s %s: %w", cl.method, cl.path, err)
 	}

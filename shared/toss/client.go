@@ -71,6 +71,15 @@ type Options struct {
 	// Logger gets one line per attempt (Info on success, Warn on failure).
 	// It never receives the key, the Authorization header or a body.
 	Logger *slog.Logger
+	// Metrics, if set, is told what an operator should count (*obs.Metrics).
+	Metrics Metrics
+}
+
+// Metrics is told of the answers an operator should hear about.
+type Metrics interface {
+	// TossConfigurationError: a call ended refused with a code of
+	// CauseConfiguration (after the one key reload UNAUTHORIZED_KEY gets).
+	TossConfigurationError(code string)
 }
 
 // Client calls the Toss Payments API. It is safe for concurrent use and holds
@@ -83,6 +92,7 @@ type Client struct {
 	lang     string
 	testCode string
 	log      *slog.Logger
+	metrics  Metrics
 }
 
 // New builds a Client.
@@ -120,6 +130,7 @@ func New(opts Options) (*Client, error) {
 		lang:     opts.AcceptLanguage,
 		testCode: opts.TestCode,
 		log:      log,
+		metrics:  opts.Metrics,
 	}, nil
 }
 
