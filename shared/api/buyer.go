@@ -16,6 +16,7 @@ import (
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/pages"
 	"github.com/tossintl/backend/shared/payments"
+	"github.com/tossintl/backend/shared/toss"
 )
 
 // Buyer pages answer every request with a page: 200 for a receipt, a
@@ -52,6 +53,19 @@ type page struct {
 
 func (s *Service) pageFor(r *apigw.Request, q url.Values) page {
 	return page{lang: pages.Negotiate(apigw.Header(r, "accept-language"), q.Get("lang")), nonce: pages.NewNonce(), token: tokenOf(q)}
+}
+
+// forBuyer makes every Toss call under ctx ask for Toss's messages in the
+// language closest to the buyer's page: Toss writes them in Korean or
+// English only, and a decline's reason is shown to the buyer and kept on
+// the order. The deployment's TOSS_ACCEPT_LANGUAGE stays the language of
+// the calls made for nobody's page (the reconciler's, webhooks').
+func forBuyer(ctx context.Context, l pages.Lang) context.Context {
+	tag := "en-US"
+	if l == pages.Korean {
+		tag = "ko-KR"
+	}
+	return toss.ContextWithAcceptLanguage(ctx, tag)
 }
 
 // tokenOf is the checkout token of a query, or "" when it has none of a
@@ -119,6 +133,7 @@ func (s *Service) PaymentSuccess(ctx context.Context, r *apigw.Request) apigw.Re
 		return s.noticePage(p, r, noticeBadRequest, "", "", http.StatusBadRequest)
 	}
 	ctx = withOrder(ctx, orderID)
+	ctx = forBuyer(ctx, p.lang)
 	// The checkout page put the order's token into the successUrl it gave
 	// Toss: this redirect then draws on the order's own budget, which
 	// nobody without the checkout URL can spend.

@@ -38,7 +38,7 @@ type call struct {
 
 // prepare does every check that can fail without Toss. Its errors are plain
 // errors: nothing was sent.
-func (c *Client) prepare(cl *call) error {
+func (c *Client) prepare(ctx context.Context, cl *call) error {
 	cl.realPath, cl.logPath = cl.path, cl.path
 	if i := strings.IndexByte(cl.path, '{'); i >= 0 {
 		seg, err := pathSegment(cl.segment)
@@ -53,7 +53,7 @@ func (c *Client) prepare(cl *call) error {
 		}
 		cl.logPath = cl.path[:i] + shown + cl.path[j+1:]
 	}
-	cl.cfg = callConfig{lang: c.lang, testCode: c.testCode}
+	cl.cfg = callConfig{lang: c.acceptLanguage(ctx), testCode: c.testCode}
 	for _, o := range cl.opts {
 		o(&cl.cfg)
 	}
@@ -103,7 +103,7 @@ func (c *Client) do(ctx context.Context, cl call) error {
 // run runs a call with retries and key rotation. Every error it returns
 // after the first request went out is an *Error; earlier ones are plain.
 func (c *Client) run(ctx context.Context, cl call) error {
-	if err := c.prepare(&cl); err != nil {
+	if err := c.prepare(ctx, &cl); err != nil {
 		return fmt.Errorf("toss: %s %s: %w", cl.method, cl.path, err)
 	}
 	key, err := c.secret(ctx, false)

@@ -59,11 +59,14 @@ func StaticKey(key string) KeyFunc {
 
 // Options configure a Client. Only SecretKey is required.
 type Options struct {
-	BaseURL        string       // default DefaultBaseURL; a path prefix is kept
-	HTTPClient     *http.Client // default: see defaultHTTPClient
-	SecretKey      KeyFunc      // required
-	Retry          RetryPolicy  // zero fields take the defaults documented on RetryPolicy
-	AcceptLanguage string       // e.g. "en-US"; empty = Toss default (Korean)
+	BaseURL    string       // default DefaultBaseURL; a path prefix is kept
+	HTTPClient *http.Client // default: see defaultHTTPClient
+	SecretKey  KeyFunc      // required
+	Retry      RetryPolicy  // zero fields take the defaults documented on RetryPolicy
+	// AcceptLanguage is sent unless the call's context or options say
+	// otherwise (ContextWithAcceptLanguage, WithAcceptLanguage): e.g.
+	// "en-US"; empty = Toss's default (Korean).
+	AcceptLanguage string
 	// TestCode is sent as TossPayments-Test-Code, and only while the key
 	// starts with "test_": Toss ignores it in live, and a live request
 	// carrying a forced error code would only confuse whoever reads the logs.
@@ -192,6 +195,27 @@ type callConfig struct {
 // WithAcceptLanguage sets Accept-Language for one call; "" sends none.
 func WithAcceptLanguage(lang string) CallOption {
 	return func(c *callConfig) { c.lang = lang }
+}
+
+type acceptLanguageKey struct{}
+
+// ContextWithAcceptLanguage returns ctx under which every call sends
+// Accept-Language: lang instead of Options.AcceptLanguage ("" sends none),
+// unless a call's own WithAcceptLanguage says otherwise. It is for the one
+// who knows whom the calls are made for: a buyer's request carries the
+// buyer's language through the engine, which does not care, to every Toss
+// call made for it (Toss answers Korean, its default, or English).
+func ContextWithAcceptLanguage(ctx context.Context, lang string) context.Context {
+	return context.WithValue(ctx, acceptLanguageKey{}, lang)
+}
+
+// acceptLanguage is the Accept-Language a call under ctx sends before its
+// own options: ctx's, else the client's.
+func (c *Client) acceptLanguage(ctx context.Context) string {
+	if l, ok := ctx.Value(acceptLanguageKey{}).(string); ok {
+		return l
+	}
+	return c.lang
 }
 
 // WithTestCode sets TossPayments-Test-Code for one call (still only with a
