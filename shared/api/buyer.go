@@ -226,8 +226,9 @@ func (s *Service) selfURL(r *apigw.Request) string {
 // replace) what Toss itself reported, in what the merchant reads from
 // GET /orders, and cost a write per request. What the order shows comes
 // from Toss (a declined confirm, Toss's record of a payment) or from our
-// own checks; the fail redirect goes to the log only, and the order is
-// read, never written, so a paid order is untouched by construction.
+// own checks; the fail redirect goes to the log and a metric only, and the
+// order is read, never written, so a paid order is untouched by
+// construction.
 func (s *Service) PaymentFail(ctx context.Context, r *apigw.Request) apigw.Response {
 	q, err := apigw.Query(r)
 	if err != nil {
@@ -264,10 +265,38 @@ func (s *Service) PaymentFail(ctx context.Context, r *apigw.Request) apigw.Respo
 			v.CheckoutURL = s.checkoutLink(r, orderID, p)
 		}
 	}
-	// The buyer's word, logged for operators: the code is reduced to Toss's
-	// alphabet and the message is not logged at all.
-	s.log().InfoContext(ctx, "payment window failed (reported by the buyer's browser)", "code", code)
+	// The buyer's word, counted and logged for operators: a rise in
+	// PAY_PROCESS_ABORTED may be a contract problem (seed 002), which only
+	// Toss's message says. The code is reduced to Toss's alphabet, and
+	// counted only if Toss documents it; the message is cut to what the
+	// page shows and escaped, so it cannot forge or hide log lines.
+	s.Metrics.PaymentFailRedirect(failMetricCode(code))
+	s.log().InfoContext(ctx, "payment window failed (reported by the buyer's browser)", "code", code, "message", escapeForLog(message))
 	return s.html(http.StatusOK, p, false, func(b *bytes.Buffer) error { return pages.Fail(b, v) })
+}
+
+// windowFailCodes are the codes Toss's payment window sends to the
+// failUrl itself (docs/toss-api.md#the-international-card-window); the
+// failUrl may also carry any of the API's (toss.Known).
+var windowFailCodes = map[string]bool{"PAY_PROCESS_CANCELED": true, "PAY_PROCESS_ABORTED": true, toss.CodeRejectCardCompany: true}
+
+// failMetricCode is the Code a fail redirect is counted under: the code
+// if Toss documents it, else OTHER. Anyone can write the redirect's URL,
+// and every distinct value of a dimension is a metric CloudWatch bills for.
+func failMetricCode(code string) string {
+	if windowFailCodes[code] || toss.Known(code) {
+		return code
+	}
+	return "OTHER"
+}
+
+// escapeForLog writes what is not printable (newlines, control and
+// direction-changing characters) as Go escapes, leaving readable text,
+// Korean included, as it is: text anyone can send stays one visible value
+// in whatever shows the log.
+func escapeForLog(s string) string {
+	q := strconv.QuoteToGraphic(s)
+	return q[1 : len(q)-1]
 }
 
 // sanitizeCode keeps a Toss error code to its alphabet; anything else is dropped.

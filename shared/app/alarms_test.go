@@ -126,12 +126,14 @@ func TestAlarmsWatchWhatTheFunctionsEmit(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{obs.MetricTossConfigurationErrors, "ConfirmOutcome"} {
+	for _, name := range []string{obs.MetricTossConfigurationErrors, obs.MetricPaymentFailRedirects, "ConfirmOutcome"} {
 		if !watched[name] {
 			t.Errorf("no alarm watches %s", name)
 		}
 	}
-	if !strings.Contains(string(b), "DeclinedConfirmSharePercent") {
-		t.Error("the declined share's threshold is no stack parameter")
+	for _, p := range []string{"DeclinedConfirmSharePercent", "PaymentAbortedAlarmThreshold"} {
+		if !strings.Contains(string(b), "!Ref "+p) {
+			t.Errorf("no alarm's threshold is the stack parameter %s", p)
+		}
 	}
 }
