@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -230,6 +231,9 @@ func (c *Client) send(ctx context.Context, cl *call, key string, attempt int) (r
 				return fail(err)
 			}
 		}
+		if p, ok := cl.out.(*Payment); ok && p.Version != APIVersion {
+			c.versionMismatch(ctx, cl, p.Version)
+		}
 		return result{}
 	}
 
@@ -346,6 +350,28 @@ func (c *Client) logAttempt(ctx context.Context, cl *call, attempt, status int, 
 	}
 	c.log.LogAttrs(ctx, level, "toss call", attrs...)
 }
+
+// versionMismatch reports a Payment of another API version than the one
+// Payment models. It is used all the same: Toss answered, and refusing a
+// paid Payment for its shape would lose the payment; what an older version
+// lacks (card issuer, receipt URL) is simply absent. An operator hears of
+// it to set the MID's version in Toss's developer center (README, runbook).
+// The version is Toss's text: cut and escaped before it is logged.
+func (c *Client) versionMismatch(ctx context.Context, cl *call, version string) {
+	if c.metrics != nil {
+		c.metrics.TossAPIVersionMismatch(version)
+	}
+	if r := []rune(version); len(r) > maxLoggedVersion {
+		version = string(r[:maxLoggedVersion])
+	}
+	q := strconv.QuoteToGraphic(version)
+	c.log.LogAttrs(ctx, slog.LevelWarn, "Toss answered a Payment of another API version than the client models; used as it is",
+		slog.String("method", cl.method), slog.String("path", cl.logPath),
+		slog.String("version", q[1:len(q)-1]), slog.String("modelled", APIVersion))
+}
+
+// maxLoggedVersion bounds the version logged: Toss's are ten characters.
+const maxLoggedVersion = 32
 
 // maskPaymentKey keeps enough of a paymentKey to correlate log lines, not to
 // use it.

@@ -83,6 +83,9 @@ type Metrics interface {
 	// TossConfigurationError: a call ended refused with a code of
 	// CauseConfiguration (after the one key reload UNAUTHORIZED_KEY gets).
 	TossConfigurationError(code string)
+	// TossAPIVersionMismatch: Toss answered a Payment whose version is not
+	// APIVersion ("" when it named none). It was used all the same.
+	TossAPIVersionMismatch(version string)
 }
 
 // Client calls the Toss Payments API. It is safe for concurrent use and holds
