@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/toss"
@@ -169,5 +170,35 @@ func TestConfigurationLeavesAnEarlierDeclineAsItWas(t *testing.T) {
 	got := f.get(t, o.ID)
 	if got.Status != orders.StatusFailed || got.PaymentKey != "tgen_declined_0001" || *got.LastFailure != *declined.LastFailure {
 		t.Fatalf("order %s %q %+v, want as declined: %+v", got.Status, got.PaymentKey, got.LastFailure, declined.LastFailure)
+	}
+}
+
+// A resumed claim is never given back on a configuration answer: the
+// confirm sent under it before may have run at Toss (its outcome was not
+// known, which is why the claim lapsed), and Toss refusing our key now
+// tells nothing about it. The order stays CONFIRMING for the reconciler,
+// and the caller hears a plain outage, not that nothing was charged.
+func TestConfigurationKeepsAResumedClaim(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, orders.NewMemoryStore())
+	m := &countingMetrics{}
+	f.engine.Metrics = m
+	o := f.newOrder(t, 39000)
+	const key = "tgen_resumed_0001"
+	f.toss.faults = []error{&toss.Error{Method: "POST", Path: "/v1/payments/confirm", Err: errors.New("connection reset")}}
+	if res, err := f.engine.ConfirmWithToken(ctx, o.CheckoutToken, key, o.ID, o.Amount); err != nil || res.Outcome != OutcomeProcessing {
+		t.Fatalf("first confirm: %+v, %v; want processing", res, err)
+	}
+	f.clock.Advance(f.engine.ClaimDuration + time.Second)
+	f.toss.declines[key] = &toss.Error{Status: 401, Code: toss.CodeUnauthorizedKey, Message: "m"}
+	res, err := f.engine.ConfirmWithToken(ctx, o.CheckoutToken, key, o.ID, o.Amount)
+	if err == nil || errors.Is(err, ErrTossConfiguration) || toss.CodeOf(err) != toss.CodeUnauthorizedKey {
+		t.Fatalf("resume: %+v, %v; want a plain outage carrying Toss's answer", res, err)
+	}
+	if got := f.get(t, o.ID); got.Status != orders.StatusConfirming || got.PaymentKey != key || got.LastFailure != nil {
+		t.Errorf("order %s %q %+v, want CONFIRMING under the resumed attempt", got.Status, got.PaymentKey, got.LastFailure)
+	}
+	if m.count("configuration") != 1 {
+		t.Errorf("outcomes %v", m.n)
 	}
 }

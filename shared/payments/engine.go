@@ -384,7 +384,8 @@ func (e *Engine) confirm(ctx context.Context, token, paymentKey, orderID string,
 		return e.refused(ctx, err, token, paymentKey, orderID, amount, now)
 	}
 	e.log().InfoContext(ctx, "confirm claimed", "orderId", orderID, "paymentKey", MaskKey(paymentKey), "version", o.Version, "budget", budgetOf(token).String())
-	if token == "" && o.ClaimedAt.UnixMilli() == now.UnixMilli() {
+	fresh := o.ClaimedAt.UnixMilli() == now.UnixMilli()
+	if token == "" && fresh {
 		// A fresh claim of a caller without the token: its Toss call
 		// counts against the ceiling across orders. (A resume repeats a
 		// call already counted; and what it resumes may have executed at
@@ -396,7 +397,16 @@ func (e *Engine) confirm(ctx context.Context, token, paymentKey, orderID string,
 	}
 	// A claim taken with a token is a token the order's own write
 	// accepted (orders.Claim): the caller came through the checkout page.
-	return e.confirmClaimed(ctx, o, until, claim.Token != "")
+	return e.confirmClaimed(ctx, o, until, claimed{fromCheckout: claim.Token != "", fresh: fresh})
+}
+
+// claimed is what confirmClaimed knows of how its claim was taken.
+type claimed struct {
+	// fromCheckout: the caller presented the order's checkout token.
+	fromCheckout bool
+	// fresh: taken by this request, not resumed; no confirm was sent
+	// under it before.
+	fresh bool
 }
 
 // release gives up a fresh claim nothing was sent to Toss under. If it
@@ -666,8 +676,7 @@ func answerFor(o *orders.Order, paymentKey string) (*Result, error) {
 }
 
 // confirmClaimed calls Toss for a claimed order and records the outcome.
-// fromCheckout says the caller presented the order's checkout token.
-func (e *Engine) confirmClaimed(ctx context.Context, o *orders.Order, until time.Time, fromCheckout bool) (*Result, error) {
+func (e *Engine) confirmClaimed(ctx context.Context, o *orders.Order, until time.Time, how claimed) (*Result, error) {
 	tctx, cancel := e.tossContext(ctx, until)
 	defer cancel()
 	req := toss.ConfirmRequest{PaymentKey: o.PaymentKey, OrderID: o.ID, Amount: o.Amount}
@@ -688,10 +697,10 @@ func (e *Engine) confirmClaimed(ctx context.Context, o *orders.Order, until time
 		return nil, fmt.Errorf("payments: confirm order %s: %w", o.ID, redactKey(err, o.PaymentKey))
 	}
 	if toss.IsConfiguration(err) {
-		return e.configuration(ctx, o, code, false, err)
+		return e.configuration(ctx, o, code, false, how.fresh, err)
 	}
-	if fromCheckout && toss.CauseOf(err) == toss.CauseAttemptRefused {
-		if res, settled, err := e.attemptUnseen(ctx, o, until, code, err); settled || err != nil {
+	if how.fromCheckout && toss.CauseOf(err) == toss.CauseAttemptRefused {
+		if res, settled, err := e.attemptUnseen(ctx, o, until, code, how.fresh, err); settled || err != nil {
 			return res, err
 		}
 	}
@@ -731,7 +740,7 @@ func (e *Engine) confirmClaimed(ctx context.Context, o *orders.Order, until time
 // for anyone else (settled false); an approval of it for this order is
 // recorded. Anyone without the token is never looked up: a made-up key
 // costs Toss one call, as before, and cannot trip the alarm.
-func (e *Engine) attemptUnseen(ctx context.Context, o *orders.Order, until time.Time, code string, refusal error) (*Result, bool, error) {
+func (e *Engine) attemptUnseen(ctx context.Context, o *orders.Order, until time.Time, code string, fresh bool, refusal error) (*Result, bool, error) {
 	tctx, cancel := e.tossContext(ctx, until)
 	p, err := e.Toss.Payment(tctx, o.PaymentKey)
 	cancel()
@@ -744,7 +753,7 @@ func (e *Engine) attemptUnseen(ctx context.Context, o *orders.Order, until time.
 			"code", code, "tossStatus", p.Status, "sameOrder", p.OrderID == o.ID)
 		return nil, false, nil
 	case toss.CodeOf(err) == toss.CodeNotFoundPayment, toss.CauseOf(err) == toss.CauseAttemptRefused, toss.IsConfiguration(err):
-		res, err := e.configuration(ctx, o, code, true, refusal)
+		res, err := e.configuration(ctx, o, code, true, fresh, refusal)
 		return res, true, err
 	}
 	// Toss could not say (a timeout, a 5xx): the answer is the one
@@ -767,13 +776,23 @@ func (e *Engine) attemptUnseen(ctx context.Context, o *orders.Order, until time.
 // Idempotency-Keys by API key, and answers refused for the key itself
 // are not kept under them), else a new window from the checkout page,
 // which the buyer's page links to.
-func (e *Engine) configuration(ctx context.Context, o *orders.Order, code string, suspected bool, refusal error) (*Result, error) {
+//
+// Only a fresh claim is given back. A resumed one had a confirm sent
+// under it whose outcome was never known (that is why it lapsed), and
+// Toss refusing our key now says nothing about that one: the order stays
+// CONFIRMING, the reconciler settles it from Toss's record once the
+// configuration works, and the caller hears a plain outage (a wrapped
+// Toss error), never that nothing was charged.
+func (e *Engine) configuration(ctx context.Context, o *orders.Order, code string, suspected, fresh bool, refusal error) (*Result, error) {
 	e.count("configuration")
 	if suspected && e.Metrics != nil {
 		e.Metrics.TossConfigurationError(code)
 	}
-	e.log().ErrorContext(ctx, "confirm refused for the merchant's Toss configuration (keys, MID or contract); the order stays payable (README, runbook)",
-		"orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "code", code, "suspected", suspected)
+	e.log().ErrorContext(ctx, "confirm refused for the merchant's Toss configuration (keys, MID or contract) (README, runbook)",
+		"orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "code", code, "suspected", suspected, "resumed", !fresh)
+	if !fresh {
+		return nil, fmt.Errorf("payments: confirm order %s: a resumed claim stays for the reconciler: %w", o.ID, redactKey(refusal, o.PaymentKey))
+	}
 	cerr := &ConfigurationError{OrderID: o.ID, Code: code, Suspected: suspected, Err: redactKey(refusal, o.PaymentKey)}
 	_, err := e.Orders.Release(context.WithoutCancel(ctx), o.ID, o.PaymentKey, e.now())
 	var ce *orders.ConflictError
