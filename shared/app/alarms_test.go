@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -135,5 +136,53 @@ func TestAlarmsWatchWhatTheFunctionsEmit(t *testing.T) {
 		if !strings.Contains(string(b), "!Ref "+p) {
 			t.Errorf("no alarm's threshold is the stack parameter %s", p)
 		}
+	}
+}
+
+// TestConfigurationAlarmHearsEveryFunctionThatCallsToss: the Toss client
+// counts configuration answers in whichever function made the call, under
+// that function's name, and the alarm sums one metric per function. A
+// function wired with the engine (so with the Toss client) that the alarm
+// does not name would refuse payments unheard.
+func TestConfigurationAlarmHearsEveryFunctionThatCallsToss(t *testing.T) {
+	b, err := os.ReadFile("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl struct {
+		Resources map[string]struct {
+			Properties alarmProps `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(b, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	var heard []string
+	for _, q := range tpl.Resources["TossConfigurationErrorsAlarm"].Properties.Metrics {
+		if q.MetricStat == nil || q.MetricStat.Metric.MetricName != obs.MetricTossConfigurationErrors {
+			continue
+		}
+		for _, d := range q.MetricStat.Metric.Dimensions {
+			heard = append(heard, d.Value)
+		}
+	}
+	mains, err := filepath.Glob("../../functions/*/main.go")
+	if err != nil || len(mains) == 0 {
+		t.Fatalf("no mains: %v", err)
+	}
+	var calling []string
+	for _, m := range mains {
+		src, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(src), ".WithEngine()") {
+			calling = append(calling, filepath.Base(filepath.Dir(m)))
+		}
+	}
+	slices.Sort(heard)
+	slices.Sort(calling)
+	if !slices.Equal(heard, calling) {
+		t.Errorf("TossConfigurationErrorsAlarm hears %v; the functions that call Toss are %v", heard, calling)
 	}
 }
