@@ -11,6 +11,8 @@
 //     through the local HTTP API;
 //   - TestRefundsAndWebhooksKeepOrdersInStepWithToss: refunds over the API
 //     and in Toss's dashboard, webhooks duplicated and reordered;
+//   - TestTheStackPrintsTossAndFailRedirectMetrics: the EMF lines of Toss's
+//     configuration answers, another API version and a fail redirect;
 //   - TestBuyerJourneyInChromium: the buyer's pages in a real headless
 //     Chromium, with screenshots in SCREENSHOT_DIR (.artifacts/screenshots);
 //   - TestChaosCampaign: the reliability and security campaign (make chaos),

@@ -158,7 +158,7 @@ func (t *fakeToss) wire(p *tossPayment) *toss.Payment {
 	if st == toss.StatusInProgress && p.confirming == 0 && t.s.now.Sub(p.requestedAt) > sessionWindow {
 		st = toss.StatusExpired
 	}
-	w := &toss.Payment{PaymentKey: p.key, OrderID: p.orderID, TotalAmount: p.amount, Status: st, Type: "NORMAL",
+	w := &toss.Payment{Version: toss.APIVersion, PaymentKey: p.key, OrderID: p.orderID, TotalAmount: p.amount, Status: st, Type: "NORMAL",
 		Method: "카드", Currency: "KRW", RequestedAt: &toss.Time{Time: p.requestedAt}, Failure: p.failure}
 	if p.approved() {
 		w.BalanceAmount = p.balance

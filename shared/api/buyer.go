@@ -16,6 +16,7 @@ import (
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/pages"
 	"github.com/tossintl/backend/shared/payments"
+	"github.com/tossintl/backend/shared/toss"
 )
 
 // Buyer pages answer every request with a page: 200 for a receipt, a
@@ -31,6 +32,8 @@ const (
 	noticePaid        = pages.NoticeAlreadyPaid
 	noticeBadRequest  = pages.NoticeBadRequest
 	noticeUnavailable = pages.NoticeUnavailable
+	// noticeNoPayments: Toss refuses the merchant's configuration.
+	noticeNoPayments = pages.NoticePaymentsUnavailable
 )
 
 // maxFailMessage bounds what we store of Toss's (attacker-controllable) fail message.
@@ -50,6 +53,19 @@ type page struct {
 
 func (s *Service) pageFor(r *apigw.Request, q url.Values) page {
 	return page{lang: pages.Negotiate(apigw.Header(r, "accept-language"), q.Get("lang")), nonce: pages.NewNonce(), token: tokenOf(q)}
+}
+
+// forBuyer makes every Toss call under ctx ask for Toss's messages in the
+// language closest to the buyer's page: Toss writes them in Korean or
+// English only, and a decline's reason is shown to the buyer and kept on
+// the order. The deployment's TOSS_ACCEPT_LANGUAGE stays the language of
+// the calls made for nobody's page (the reconciler's, webhooks').
+func forBuyer(ctx context.Context, l pages.Lang) context.Context {
+	tag := "en-US"
+	if l == pages.Korean {
+		tag = "ko-KR"
+	}
+	return toss.ContextWithAcceptLanguage(ctx, tag)
 }
 
 // tokenOf is the checkout token of a query, or "" when it has none of a
@@ -117,6 +133,7 @@ func (s *Service) PaymentSuccess(ctx context.Context, r *apigw.Request) apigw.Re
 		return s.noticePage(p, r, noticeBadRequest, "", "", http.StatusBadRequest)
 	}
 	ctx = withOrder(ctx, orderID)
+	ctx = forBuyer(ctx, p.lang)
 	// The checkout page put the order's token into the successUrl it gave
 	// Toss: this redirect then draws on the order's own budget, which
 	// nobody without the checkout URL can spend.
@@ -148,6 +165,14 @@ func (s *Service) PaymentSuccess(ctx context.Context, r *apigw.Request) apigw.Re
 		resp := s.html(http.StatusTooManyRequests, p, false, func(b *bytes.Buffer) error { return pages.Processing(b, v) })
 		if resp.StatusCode == http.StatusTooManyRequests {
 			resp.Headers["Retry-After"] = strconv.Itoa(wait)
+		}
+		return resp
+	case errors.Is(err, payments.ErrTossConfiguration):
+		// Logged by the engine. The order is payable: the way back to
+		// the checkout is offered, for once the configuration is fixed.
+		resp := s.noticePage(p, r, noticeNoPayments, orderID, "", http.StatusServiceUnavailable)
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			resp.Headers["Retry-After"] = configurationRetryAfter
 		}
 		return resp
 	case err != nil:
@@ -201,8 +226,9 @@ func (s *Service) selfURL(r *apigw.Request) string {
 // replace) what Toss itself reported, in what the merchant reads from
 // GET /orders, and cost a write per request. What the order shows comes
 // from Toss (a declined confirm, Toss's record of a payment) or from our
-// own checks; the fail redirect goes to the log only, and the order is
-// read, never written, so a paid order is untouched by construction.
+// own checks; the fail redirect goes to the log and a metric only, and the
+// order is read, never written, so a paid order is untouched by
+// construction.
 func (s *Service) PaymentFail(ctx context.Context, r *apigw.Request) apigw.Response {
 	q, err := apigw.Query(r)
 	if err != nil {
@@ -239,10 +265,38 @@ func (s *Service) PaymentFail(ctx context.Context, r *apigw.Request) apigw.Respo
 			v.CheckoutURL = s.checkoutLink(r, orderID, p)
 		}
 	}
-	// The buyer's word, logged for operators: the code is reduced to Toss's
-	// alphabet and the message is not logged at all.
-	s.log().InfoContext(ctx, "payment window failed (reported by the buyer's browser)", "code", code)
+	// The buyer's word, counted and logged for operators: a rise in
+	// PAY_PROCESS_ABORTED may be a contract problem (seed 002), which only
+	// Toss's message says. The code is reduced to Toss's alphabet, and
+	// counted only if Toss documents it; the message is cut to what the
+	// page shows and escaped, so it cannot forge or hide log lines.
+	s.Metrics.PaymentFailRedirect(failMetricCode(code))
+	s.log().InfoContext(ctx, "payment window failed (reported by the buyer's browser)", "code", code, "message", escapeForLog(message))
 	return s.html(http.StatusOK, p, false, func(b *bytes.Buffer) error { return pages.Fail(b, v) })
+}
+
+// windowFailCodes are the codes Toss's payment window sends to the
+// failUrl itself (docs/toss-api.md#the-international-card-window); the
+// failUrl may also carry any of the API's (toss.Known).
+var windowFailCodes = map[string]bool{"PAY_PROCESS_CANCELED": true, "PAY_PROCESS_ABORTED": true, toss.CodeRejectCardCompany: true}
+
+// failMetricCode is the Code a fail redirect is counted under: the code
+// if Toss documents it, else OTHER. Anyone can write the redirect's URL,
+// and every distinct value of a dimension is a metric CloudWatch bills for.
+func failMetricCode(code string) string {
+	if windowFailCodes[code] || toss.Known(code) {
+		return code
+	}
+	return "OTHER"
+}
+
+// escapeForLog writes what is not printable (newlines, control and
+// direction-changing characters) as Go escapes, leaving readable text,
+// Korean included, as it is: text anyone can send stays one visible value
+// in whatever shows the log.
+func escapeForLog(s string) string {
+	q := strconv.QuoteToGraphic(s)
+	return q[1 : len(q)-1]
 }
 
 // sanitizeCode keeps a Toss error code to its alphabet; anything else is dropped.

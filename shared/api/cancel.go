@@ -89,10 +89,11 @@ func (s *Service) cancelError(ctx context.Context, r *apigw.Request, err error) 
 	case errors.Is(err, payments.ErrCancelUnknown):
 		s.log().WarnContext(ctx, "refund outcome unknown", "error", err)
 		return Error(r, CodeCancelOutcomeUnknown, "")
-	case errors.As(err, &te) && (te.Code == toss.CodeUnauthorizedKey || te.Code == toss.CodeIncorrectBasicAuthFormat):
-		// Toss refused our own secret key: our outage, not the merchant's
-		// credentials, so never answered as their 401.
-		s.log().ErrorContext(ctx, "refund: Toss refused our secret key", "code", te.Code)
+	case errors.As(err, &te) && toss.IsConfiguration(err):
+		// Toss refused our own keys, MID or contract: our outage, not the
+		// merchant's credentials or request, so never answered as their
+		// 401 or 4xx (and, as a 5xx, never stored under their key).
+		s.log().ErrorContext(ctx, "refund: Toss refuses the merchant's configuration (README, runbook)", "code", te.Code)
 		return Error(r, CodeServiceUnavailable, "")
 	case errors.As(err, &te) && toss.Classify(err) != toss.ClassDefinitive:
 		// Toss's transient answers (PROVIDER_ERROR is a 400, 409 says

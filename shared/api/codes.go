@@ -28,6 +28,7 @@ const (
 	CodeIdempotencyKeyReused     = "IDEMPOTENCY_KEY_REUSED"
 	CodeTooManyRequests          = "TOO_MANY_REQUESTS"
 	CodeServiceUnavailable       = "SERVICE_UNAVAILABLE"
+	CodePaymentsUnavailable      = "PAYMENTS_UNAVAILABLE"
 	CodeInternal                 = "INTERNAL_ERROR"
 )
 
@@ -62,6 +63,7 @@ var codes = map[string]codeInfo{
 	CodeIdempotencyKeyReused:     {http.StatusUnprocessableEntity, "같은 멱등키가 다른 요청 본문에 사용되었습니다.", "The Idempotency-Key was already used with a different request body."},
 	CodeTooManyRequests:          {http.StatusTooManyRequests, "이 주문에 대한 결제 시도가 너무 많습니다. Retry-After 헤더의 시간(초)이 지난 후 다시 시도해주세요.", "Too many payment attempts for this order. Retry after the number of seconds in the Retry-After header."},
 	CodeServiceUnavailable:       {http.StatusServiceUnavailable, "일시적으로 처리할 수 없습니다. 잠시 후 다시 시도해주세요.", "Temporarily unavailable. Please try again shortly."},
+	CodePaymentsUnavailable:      {http.StatusServiceUnavailable, "지금은 결제할 수 없습니다. 결제되지 않았습니다. 잠시 후 다시 시도해주세요.", "Payments are unavailable right now. Nothing was charged. Please try again later."},
 	CodeInternal:                 {http.StatusInternalServerError, "내부 오류가 발생했습니다.", "An internal error occurred."},
 }
 

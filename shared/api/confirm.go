@@ -14,6 +14,7 @@ import (
 	"github.com/tossintl/backend/shared/apigw"
 	"github.com/tossintl/backend/shared/obs"
 	"github.com/tossintl/backend/shared/orders"
+	"github.com/tossintl/backend/shared/pages"
 	"github.com/tossintl/backend/shared/payments"
 	"github.com/tossintl/backend/shared/toss"
 )
@@ -115,6 +116,11 @@ func (s *Service) confirm(ctx context.Context, r *apigw.Request, in confirmBody,
 	if orders.ValidID(in.OrderID) {
 		ctx = withOrder(ctx, in.OrderID)
 	}
+	// The caller's Accept-Language is its page's (a frontend's fetch
+	// sends the browser's); without one, the deployment's default.
+	if al := apigw.Header(r, "accept-language"); al != "" {
+		ctx = forBuyer(ctx, pages.Negotiate(al, ""))
+	}
 	token := ""
 	if orders.ValidToken(in.CheckoutToken) {
 		token = in.CheckoutToken
@@ -175,6 +181,9 @@ func (s *Service) confirmError(ctx context.Context, r *apigw.Request, err error)
 			return Error(r, CodeAlreadyPaidOrder, "")
 		}
 		return Error(r, CodeOrderExpired, "")
+	case errors.Is(err, payments.ErrTossConfiguration):
+		// Logged by the engine; the caller hears an outage, never a decline.
+		return Error(r, CodePaymentsUnavailable, "")
 	}
 	if resp, ok := tooManyRequests(r, err); ok {
 		return resp

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -142,7 +143,10 @@ func (s *Service) CreateOrder(ctx context.Context, r *apigw.Request) apigw.Respo
 			s.now(), orders.Policy{MaxAmount: s.Config.MaxOrderAmount, PayWindow: s.Config.UnpaidWindow, Retention: s.Config.ExpiredRetention})
 		if err != nil {
 			var ve *orders.ValidationError
-			if errors.As(err, &ve) {
+			switch {
+			case errors.As(err, &ve) && ve.Field == "amount" && amount < orders.MinAmount:
+				return Error(r, CodeInvalidRequest, belowMinimumMessage(LangOf(r)))
+			case errors.As(err, &ve):
 				return Error(r, CodeInvalidRequest, fieldMessage(LangOf(r), ve.Field, ve.Reason))
 			}
 			s.log().ErrorContext(ctx, "build order", "error", err)
@@ -155,6 +159,16 @@ func (s *Service) CreateOrder(ctx context.Context, r *apigw.Request) apigw.Respo
 		s.log().InfoContext(ctx, "order created", "orderId", o.ID, "amount", o.Amount)
 		return Entity(r, http.StatusOK, "order", s.orderEntity(r, o))
 	})
+}
+
+// belowMinimumMessage says why an order under orders.MinAmount is refused,
+// wholly in the caller's language: a merchant meeting it needs the reason,
+// not just the field.
+func belowMinimumMessage(lang Lang) string {
+	if lang == English {
+		return fmt.Sprintf("The amount must be at least %d KRW, the smallest card payment Toss Payments takes.", orders.MinAmount)
+	}
+	return fmt.Sprintf("결제 금액은 %d원 이상이어야 합니다. 토스페이먼츠 카드 결제의 최소 금액입니다.", orders.MinAmount)
 }
 
 // orderIDParam reads {orderId} from the path.

@@ -28,7 +28,8 @@ func TestCreateOrder(t *testing.T) {
 		{name: "all fields", body: `{"orderName":"  Tea set  ","amount":15000,"currency":"KRW","customerEmail":"buyer@example.com","customerName":"Jane Doe","refOrderId":"shop-1001"}`,
 			want: orderView{OrderName: "Tea set", Amount: 15000}, wantRef: "shop-1001"},
 		{name: "base64-encoded body", body: `{"orderName":"Hanbok","amount":39000}`, b64: true, want: orderView{OrderName: "Hanbok", Amount: 39000}},
-		{name: "content type with charset", body: `{"orderName":"Hanbok","amount":1}`, ctype: "application/json; charset=utf-8", want: orderView{OrderName: "Hanbok", Amount: 1}},
+		{name: "content type with charset", body: `{"orderName":"Hanbok","amount":1000}`, ctype: "application/json; charset=utf-8", want: orderView{OrderName: "Hanbok", Amount: 1000}},
+		{name: "Toss's card minimum", body: `{"orderName":"Candy","amount":100}`, want: orderView{OrderName: "Candy", Amount: 100}},
 		{name: "largest amount", body: `{"orderName":"Hanbok","amount":10000000}`, want: orderView{OrderName: "Hanbok", Amount: 10_000_000}},
 		{name: "100-character Korean name", body: `{"orderName":"` + strings.Repeat("한", 100) + `","amount":1000}`, want: orderView{OrderName: strings.Repeat("한", 100), Amount: 1000}},
 	}
@@ -464,5 +465,32 @@ func TestDeleteOrder(t *testing.T) {
 				t.Fatalf("%d %s", r.status, r.body)
 			}
 		})
+	}
+}
+
+// TestCreateOrderBelowTossMinimum: Toss takes no card payment under 100
+// KRW (BELOW_MINIMUM_AMOUNT), so such an order could never be paid: it is
+// refused when created, with a message that says why, in the caller's
+// language and the API's error format, and nothing is stored.
+func TestCreateOrderBelowTossMinimum(t *testing.T) {
+	for _, tt := range []struct {
+		amount int64
+		lang   string
+		want   string
+	}{
+		{99, "en-US", "The amount must be at least 100 KRW, the smallest card payment Toss Payments takes."},
+		{1, "en-US", "The amount must be at least 100 KRW, the smallest card payment Toss Payments takes."},
+		{50, "ko-KR", "결제 금액은 100원 이상이어야 합니다. 토스페이먼츠 카드 결제의 최소 금액입니다."},
+	} {
+		h := newHarness(t)
+		resp := h.json(h.svc.CreateOrder, rq{Method: "POST", Path: "/orders", Auth: authHeader(),
+			Headers: map[string]string{"content-type": "application/json", "accept-language": tt.lang}, Body: createBody("Candy", tt.amount)})
+		e := wantError(t, resp, 400, api.CodeInvalidRequest)
+		if e.Error.Message != tt.want {
+			t.Errorf("amount %d (%s): message %q, want %q", tt.amount, tt.lang, e.Error.Message, tt.want)
+		}
+		if items, _, err := h.store.List(context.Background(), h.clock.Now(), 10, ""); err != nil || len(items) != 0 {
+			t.Errorf("a refused order was stored: %d (%v)", len(items), err)
+		}
 	}
 }

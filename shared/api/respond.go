@@ -142,7 +142,10 @@ func ErrorStatus(r *apigw.Request, status int, code, message string) apigw.Respo
 	}
 	b, _ := json.Marshal(errorEnvelope{Version: Version, TraceID: apigw.TraceID(r), Error: errorBody{Code: code, Message: message}})
 	var extra map[string]string
-	if status == http.StatusServiceUnavailable {
+	switch {
+	case code == CodePaymentsUnavailable:
+		extra = map[string]string{"Retry-After": configurationRetryAfter}
+	case status == http.StatusServiceUnavailable:
 		extra = map[string]string{"Retry-After": unavailableRetryAfter}
 	}
 	return apigw.Respond(status, headersWith(extra), string(b))
@@ -156,3 +159,10 @@ func ErrorStatus(r *apigw.Request, status int, code, message string) apigw.Respo
 // them straight back. Nothing was lost: a write that did not happen is
 // repeated by the retry, one that did is recognised by it.
 const unavailableRetryAfter = "2"
+
+// configurationRetryAfter is the Retry-After of PAYMENTS_UNAVAILABLE, in
+// seconds: Toss refuses the merchant's configuration, which lasts until an
+// operator fixes it, so asking again in two seconds only adds load. A
+// minute is still well inside the 10 minutes Toss keeps the buyer's
+// authentication.
+const configurationRetryAfter = "60"

@@ -128,6 +128,7 @@ func (a *App) WithEngine() *App {
 		AcceptLanguage: a.Config.TossAcceptLang,
 		TestCode:       a.Config.TossTestCode,
 		Logger:         a.Log,
+		Metrics:        a.Metrics,
 	})
 	if err != nil {
 		a.fail("toss client", err)

@@ -26,7 +26,7 @@ type Config struct {
 	AnonymousTossCallsPerMinute int
 	SecretID                    string        // TOSS_SECRET_ID
 	Live                        bool          // PAYMENT_MODE=live (default test)
-	TossAPIBaseURL              string        // TOSS_API_BASE_URL (default https://api.tosspayments.com)
+	TossAPIBaseURL              string        // TOSS_API_BASE_URL (default https://api.tosspayments.com; https only when Live)
 	TossSDKURL                  string        // TOSS_SDK_URL (default https://js.tosspayments.com/v2/standard)
 	PublicBaseURL               string        // PUBLIC_BASE_URL (optional; default: the request's host)
 	UnpaidWindow                time.Duration // UNPAID_ORDER_WINDOW_MINUTES (default 1440)
@@ -116,6 +116,12 @@ func Load(getenv func(string) string) (Config, error) {
 		if u, err := url.Parse(s.v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("%s must be an absolute http(s) URL, got %q", s.name, s.v))
 		}
+	}
+	// Every Toss call carries the secret key; in live mode that key moves
+	// real money, so it never crosses the network in clear (a plain-HTTP
+	// URL is for the local sandbox and its test keys).
+	if u, err := url.Parse(c.TossAPIBaseURL); c.Live && err == nil && u.Host != "" && u.Scheme == "http" {
+		errs = append(errs, fmt.Errorf("TOSS_API_BASE_URL must be https with PAYMENT_MODE=live (every call carries the live secret key), got %q", c.TossAPIBaseURL))
 	}
 	if c.Live && c.TossTestCode != "" {
 		errs = append(errs, errors.New("TOSS_TEST_CODE must not be set with PAYMENT_MODE=live"))

@@ -132,6 +132,11 @@ func TestLoadRefuses(t *testing.T) {
 		{map[string]string{"TOSS_SDK_URL": "javascript:alert(1)"}, `config: TOSS_SDK_URL must be an absolute http(s) URL, got "javascript:alert(1)"`},
 		{map[string]string{"PUBLIC_BASE_URL": "pay.example.com"}, `config: PUBLIC_BASE_URL must be an absolute http(s) URL, got "pay.example.com"`},
 		{map[string]string{"PAYMENT_MODE": "live", "TOSS_TEST_CODE": "INVALID_CARD_EXPIRATION"}, `config: TOSS_TEST_CODE must not be set with PAYMENT_MODE=live`},
+		// Live keys are sent with every call: never in clear.
+		{map[string]string{"PAYMENT_MODE": "live", "TOSS_API_BASE_URL": "http://api.tosspayments.com"},
+			`config: TOSS_API_BASE_URL must be https with PAYMENT_MODE=live (every call carries the live secret key), got "http://api.tosspayments.com"`},
+		{map[string]string{"PAYMENT_MODE": "live", "TOSS_API_BASE_URL": "HTTP://127.0.0.1:8080"},
+			`config: TOSS_API_BASE_URL must be https with PAYMENT_MODE=live (every call carries the live secret key), got "HTTP://127.0.0.1:8080"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -237,5 +242,19 @@ func TestRequireAfterLoad(t *testing.T) {
 	}
 	if err := c.Require("ORDERS_TABLE", "TOSS_SECRET_ID"); err == nil || err.Error() != "config: ORDERS_TABLE must be set" {
 		t.Fatalf("Require: %v", err)
+	}
+}
+
+// TestLoadTakesPlainHTTPInTestMode: test keys may go to a local sandbox
+// over plain HTTP (make local); only live mode insists on https.
+func TestLoadTakesPlainHTTPInTestMode(t *testing.T) {
+	for _, vars := range []map[string]string{
+		{"TOSS_API_BASE_URL": "http://127.0.0.1:8080"},
+		{"PAYMENT_MODE": "test", "TOSS_API_BASE_URL": "http://tosssandbox:8080"},
+		{"PAYMENT_MODE": "live", "TOSS_API_BASE_URL": "https://api.tosspayments.com"},
+	} {
+		if _, err := Load(env(vars)); err != nil {
+			t.Errorf("Load(%v): %v", vars, err)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 )
@@ -55,6 +56,14 @@ type emfMeta struct {
 
 // Put emits one metric value with the Function dimension plus dims.
 func (m *Metrics) Put(name string, value float64, unit Unit, dims map[string]string) {
+	m.put(name, value, unit, dims, false)
+}
+
+// put emits one metric value with the Function dimension plus dims; with
+// rollup, also under Function alone, so that an alarm can watch the total
+// without naming every value of dims (EMF makes one data point per
+// dimension set of the line).
+func (m *Metrics) put(name string, value float64, unit Unit, dims map[string]string, rollup bool) {
 	if m == nil {
 		return
 	}
@@ -66,12 +75,17 @@ func (m *Metrics) Put(name string, value float64, unit Unit, dims map[string]str
 		keys = append(keys, k)
 		doc[k] = v
 	}
+	slices.Sort(keys[1:]) // the same line for the same dims, whatever the map's order
+	sets := [][]string{keys}
+	if rollup && len(keys) > 1 {
+		sets = [][]string{{"Function"}, keys}
+	}
 	doc[name] = value
 	doc["_aws"] = emfMeta{
 		Timestamp: m.now().UnixMilli(),
 		CloudWatchMetrics: []emfDirective{{
 			Namespace:  Namespace,
-			Dimensions: [][]string{keys},
+			Dimensions: sets,
 			Metrics:    []emfMetric{{Name: name, Unit: unit}},
 		}},
 	}
@@ -93,4 +107,36 @@ func (m *Metrics) ConfirmOutcome(outcome string) {
 // Latency records how long a request took.
 func (m *Metrics) Latency(d time.Duration) {
 	m.Put("Latency", float64(d.Microseconds())/1000, Milliseconds, nil)
+}
+
+// Metric names the alarms in template.yaml watch.
+const (
+	MetricTossConfigurationErrors = "TossConfigurationErrors"
+	MetricTossAPIVersionMismatch  = "TossApiVersionMismatch"
+	MetricPaymentFailRedirects    = "PaymentFailRedirects"
+)
+
+// TossConfigurationError counts one Toss answer that blames the merchant's
+// configuration (keys, MID, contract) rather than a buyer, by Toss's code,
+// and under Function alone for the alarm (TossConfigurationErrorsAlarm).
+// code is Toss's, from an answer to our own call, or one the engine
+// concluded: a short, bounded set.
+func (m *Metrics) TossConfigurationError(code string) {
+	m.put(MetricTossConfigurationErrors, 1, Count, map[string]string{"Code": code}, true)
+}
+
+// TossAPIVersionMismatch counts one Payment object Toss answered with
+// another API version than the one the client models. The version itself
+// goes to the log line beside it, not to a dimension: what Toss puts there
+// is not ours to bound.
+func (m *Metrics) TossAPIVersionMismatch(string) {
+	m.Put(MetricTossAPIVersionMismatch, 1, Count, nil)
+}
+
+// PaymentFailRedirect counts one arrival on the failUrl by the code it
+// carries. The redirect is the buyer's browser's word, so code must come
+// from a bounded set (api.failCode maps anything else to OTHER): every
+// distinct dimension value is a metric CloudWatch bills for.
+func (m *Metrics) PaymentFailRedirect(code string) {
+	m.put(MetricPaymentFailRedirects, 1, Count, map[string]string{"Code": code}, true)
 }

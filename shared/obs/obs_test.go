@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -111,5 +112,76 @@ func TestLevelFromEnvPrefersLambdasSetting(t *testing.T) {
 		if got := LevelFromEnv(func(k string) string { return env[k] }); got != c.want {
 			t.Errorf("AWS_LAMBDA_LOG_LEVEL=%q LOG_LEVEL=%q: level %v, want %v", c.lambda, c.own, got, c.want)
 		}
+	}
+}
+
+// TestMetricsOfTossAndTheFailRedirect: each metric the alarms watch comes
+// out as one EMF line whose dimension sets are the ones template.yaml's
+// alarms name: Function alone (what the alarm sums) and, where a code
+// tells more, Function and Code.
+func TestMetricsOfTossAndTheFailRedirect(t *testing.T) {
+	tests := []struct {
+		name     string
+		emit     func(m *Metrics)
+		metric   string
+		dims     [][]string
+		fields   map[string]any
+		noFields []string
+	}{
+		{"configuration error", func(m *Metrics) { m.TossConfigurationError("INVALID_API_KEY") },
+			MetricTossConfigurationErrors, [][]string{{"Function"}, {"Function", "Code"}},
+			map[string]any{"Code": "INVALID_API_KEY", "TossConfigurationErrors": float64(1)}, nil},
+		{"fail redirect", func(m *Metrics) { m.PaymentFailRedirect("PAY_PROCESS_ABORTED") },
+			MetricPaymentFailRedirects, [][]string{{"Function"}, {"Function", "Code"}},
+			map[string]any{"Code": "PAY_PROCESS_ABORTED", "PaymentFailRedirects": float64(1)}, nil},
+		{"version mismatch", func(m *Metrics) { m.TossAPIVersionMismatch("1.4") },
+			MetricTossAPIVersionMismatch, [][]string{{"Function"}},
+			map[string]any{"TossApiVersionMismatch": float64(1)}, []string{`"Version":`, `"1.4"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			m := NewMetrics(&buf, "PaymentFailFunction")
+			tt.emit(m)
+			if n := bytes.Count(buf.Bytes(), []byte("\n")); n != 1 {
+				t.Fatalf("%d lines: %s", n, buf.String())
+			}
+			var doc map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+				t.Fatalf("not JSON: %v", err)
+			}
+			var meta struct {
+				AWS struct {
+					CloudWatchMetrics []struct {
+						Namespace  string
+						Dimensions [][]string
+						Metrics    []struct{ Name, Unit string }
+					}
+				} `json:"_aws"`
+			}
+			if err := json.Unmarshal(buf.Bytes(), &meta); err != nil {
+				t.Fatal(err)
+			}
+			d := meta.AWS.CloudWatchMetrics
+			if len(d) != 1 || d[0].Namespace != Namespace || len(d[0].Metrics) != 1 || d[0].Metrics[0].Name != tt.metric || d[0].Metrics[0].Unit != "Count" {
+				t.Fatalf("EMF metadata %+v", d)
+			}
+			if fmt.Sprint(d[0].Dimensions) != fmt.Sprint(tt.dims) {
+				t.Errorf("dimension sets %v, want %v", d[0].Dimensions, tt.dims)
+			}
+			if doc["Function"] != "PaymentFailFunction" {
+				t.Errorf("Function %v", doc["Function"])
+			}
+			for k, v := range tt.fields {
+				if doc[k] != v {
+					t.Errorf("%s = %v, want %v", k, doc[k], v)
+				}
+			}
+			for _, s := range tt.noFields {
+				if strings.Contains(buf.String(), s) {
+					t.Errorf("the line carries %q: %s", s, buf.String())
+				}
+			}
+		})
 	}
 }

@@ -74,6 +74,12 @@ const (
 	MaxRefLen          = 64
 )
 
+// MinAmount is the smallest amount an order may ask for: Toss takes no card
+// payment under 100 KRW (BELOW_MINIMUM_AMOUNT, docs/toss-api.md), so a
+// smaller order could never be paid, and its buyer would only find out at
+// the confirm.
+const MinAmount = 100
+
 // CurrencyKRW is the only currency orders take for now: Toss settles
 // international card payments to the merchant in won.
 const CurrencyKRW = "KRW"
@@ -133,6 +139,8 @@ func New(d Draft, now time.Time, p Policy) (*Order, error) {
 	switch {
 	case d.Amount <= 0:
 		return nil, &ValidationError{Field: "amount", Reason: "must be positive"}
+	case d.Amount < MinAmount:
+		return nil, &ValidationError{Field: "amount", Reason: fmt.Sprintf("must be at least %d, Toss's smallest card payment", MinAmount)}
 	case d.Amount > p.MaxAmount:
 		return nil, &ValidationError{Field: "amount", Reason: fmt.Sprintf("must be at most %d", p.MaxAmount)}
 	}

@@ -85,6 +85,8 @@ func TestNewRefusesBadDrafts(t *testing.T) {
 		{"zero amount", func(d *orders.Draft) { d.Amount = 0 }, "amount"},
 		{"negative amount", func(d *orders.Draft) { d.Amount = -1000 }, "amount"},
 		{"amount over the maximum", func(d *orders.Draft) { d.Amount = policy.MaxAmount + 1 }, "amount"},
+		{"amount under Toss's card minimum", func(d *orders.Draft) { d.Amount = 99 }, "amount"},
+		{"one won", func(d *orders.Draft) { d.Amount = 1 }, "amount"},
 		{"dollars", func(d *orders.Draft) { d.Currency = "USD" }, "currency"},
 		{"lower-case won", func(d *orders.Draft) { d.Currency = "krw" }, "currency"},
 		{"reference too long", func(d *orders.Draft) { d.RefOrderID = long(orders.MaxRefLen + 1) }, "refOrderId"},

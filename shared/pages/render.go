@@ -48,6 +48,9 @@ const (
 	NoticeAlreadyPaid NoticeKind = "paid"        // nothing left to pay
 	NoticeBadRequest  NoticeKind = "bad-request" // the link is malformed or incomplete
 	NoticeUnavailable NoticeKind = "unavailable" // temporary trouble on our side: try again shortly
+	// NoticePaymentsUnavailable: Toss refuses the merchant's configuration;
+	// nothing was charged and the order stays payable.
+	NoticePaymentsUnavailable NoticeKind = "payments-unavailable"
 )
 
 // CheckoutView is the order summary page that opens Toss's window.
@@ -435,7 +438,7 @@ func failPage(v FailView) (*page, error) {
 func noticePage(v NoticeView) (*page, error) {
 	kind := v.Kind
 	switch kind {
-	case NoticeNotFound, NoticeExpired, NoticeAlreadyPaid, NoticeBadRequest, NoticeUnavailable:
+	case NoticeNotFound, NoticeExpired, NoticeAlreadyPaid, NoticeBadRequest, NoticeUnavailable, NoticePaymentsUnavailable:
 	default:
 		kind = NoticeUnavailable
 	}
@@ -453,6 +456,8 @@ func noticePage(v NoticeView) (*page, error) {
 		p.Title, p.Lead = t.PaidTitle, t.PaidLead
 	case NoticeBadRequest:
 		p.Title, p.Lead = t.BadRequestTitle, t.BadRequestLead
+	case NoticePaymentsUnavailable:
+		p.Title, p.Lead = t.NoPaymentsTitle, t.NoPaymentsLead
 	default:
 		p.Title, p.Lead = t.UnavailableTitle, t.UnavailableLead
 	}

@@ -34,6 +34,7 @@ type text struct {
 	PaidTitle, PaidLead                         string
 	BadRequestTitle, BadRequestLead             string
 	UnavailableTitle, UnavailableLead           string
+	NoPaymentsTitle, NoPaymentsLead             string
 }
 
 // texts is built on first use: JSON functions link this package (through
@@ -91,6 +92,8 @@ func textTables() map[Lang]*text {
 			BadRequestLead:       "링크가 올바르지 않거나 일부가 빠졌어요. 결제 페이지에서 다시 시작해 주세요.",
 			UnavailableTitle:     "잠시 문제가 생겼어요",
 			UnavailableLead:      "일시적인 문제로 요청을 처리하지 못했어요. 몇 분 뒤 다시 시도해 주세요.",
+			NoPaymentsTitle:      "지금은 결제할 수 없어요",
+			NoPaymentsLead:       "결제된 금액은 없어요. 결제 서비스에 일시적인 문제가 있어요. 잠시 후 다시 시도해 주세요.",
 		},
 		English: {
 			Footer:               "Payments are processed securely by Toss Payments.",
@@ -141,6 +144,8 @@ func textTables() map[Lang]*text {
 			BadRequestLead:       "The link is incomplete or invalid. Please start again from the checkout page.",
 			UnavailableTitle:     "Temporarily unavailable",
 			UnavailableLead:      "Something went wrong on our side. Please try again in a few minutes.",
+			NoPaymentsTitle:      "Payments are unavailable right now",
+			NoPaymentsLead:       "Nothing was charged. The payment service is unavailable for the moment; please try again a little later.",
 		},
 		Japanese: {
 			Footer:               "お支払いはToss Paymentsにより安全に処理されます。",
@@ -191,6 +196,8 @@ func textTables() map[Lang]*text {
 			BadRequestLead:       "リンクが不完全か無効です。お支払いページからやり直してください。",
 			UnavailableTitle:     "一時的に問題が発生しています",
 			UnavailableLead:      "システムで一時的な問題が発生しました。数分後にもう一度お試しください。",
+			NoPaymentsTitle:      "現在お支払いいただけません",
+			NoPaymentsLead:       "料金は請求されていません。決済サービスが一時的にご利用いただけません。しばらくしてからもう一度お試しください。",
 		},
 		Chinese: {
 			Footer:               "付款由 Toss Payments 安全处理。",
@@ -241,6 +248,8 @@ func textTables() map[Lang]*text {
 			BadRequestLead:       "链接不完整或无效。请返回付款页面重新开始。",
 			UnavailableTitle:     "服务暂时不可用",
 			UnavailableLead:      "系统出现临时问题，请几分钟后重试。",
+			NoPaymentsTitle:      "暂时无法付款",
+			NoPaymentsLead:       "未产生任何扣款。支付服务暂时不可用，请稍后再试。",
 		},
 	}
 }

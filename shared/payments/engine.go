@@ -196,6 +196,33 @@ func (e *NotPayableError) Error() string {
 
 func (e *NotPayableError) Is(target error) bool { return target == ErrNotPayable }
 
+// ErrTossConfiguration: Toss refused the confirm for the merchant's
+// configuration (its keys, MID or contract), not for the buyer's card.
+var ErrTossConfiguration = errors.New("payments: Toss refuses the merchant's configuration")
+
+// ConfigurationError is a confirm Toss refused for the merchant's
+// configuration. Toss executed nothing, so nothing was charged; the order
+// is left as it was before the attempt (payable, no failure recorded, no
+// event), and every buyer meets the same until an operator acts (README,
+// runbook). It matches ErrTossConfiguration with errors.Is.
+type ConfigurationError struct {
+	OrderID string
+	Code    string // Toss's code
+	// Suspected: Toss's code names no configuration, but a window the
+	// checkout page opened issued a paymentKey that our secret key cannot
+	// see (keys of two MIDs; see Engine.attemptUnseen).
+	Suspected bool
+	Err       error // Toss's answer, paymentKeys masked
+}
+
+func (e *ConfigurationError) Error() string {
+	return fmt.Sprintf("payments: confirm order %s: Toss refuses the merchant's configuration (%s): %v", e.OrderID, e.Code, e.Err)
+}
+
+func (e *ConfigurationError) Unwrap() error { return e.Err }
+
+func (e *ConfigurationError) Is(target error) bool { return target == ErrTossConfiguration }
+
 // Failure codes this engine records on orders (Toss's codes are recorded as they come).
 const (
 	CodeAmountMismatch     = "AMOUNT_MISMATCH"
@@ -237,6 +264,11 @@ type Engine struct {
 // Metrics is told how each confirm ended.
 type Metrics interface {
 	ConfirmOutcome(outcome string)
+	// TossConfigurationError counts a configuration outage the engine
+	// concluded from a code that names none (ConfigurationError.Suspected).
+	// The Toss client counts the answers whose code names one itself
+	// (toss.Options.Metrics), on every call, so they are not counted here.
+	TossConfigurationError(code string)
 }
 
 // IdempotencyKey is the Idempotency-Key sent to Toss for confirming
@@ -352,7 +384,8 @@ func (e *Engine) confirm(ctx context.Context, token, paymentKey, orderID string,
 		return e.refused(ctx, err, token, paymentKey, orderID, amount, now)
 	}
 	e.log().InfoContext(ctx, "confirm claimed", "orderId", orderID, "paymentKey", MaskKey(paymentKey), "version", o.Version, "budget", budgetOf(token).String())
-	if token == "" && o.ClaimedAt.UnixMilli() == now.UnixMilli() {
+	fresh := o.ClaimedAt.UnixMilli() == now.UnixMilli()
+	if token == "" && fresh {
 		// A fresh claim of a caller without the token: its Toss call
 		// counts against the ceiling across orders. (A resume repeats a
 		// call already counted; and what it resumes may have executed at
@@ -362,7 +395,18 @@ func (e *Engine) confirm(ctx context.Context, token, paymentKey, orderID string,
 			return nil, err
 		}
 	}
-	return e.confirmClaimed(ctx, o, until)
+	// A claim taken with a token is a token the order's own write
+	// accepted (orders.Claim): the caller came through the checkout page.
+	return e.confirmClaimed(ctx, o, until, claimed{fromCheckout: claim.Token != "", fresh: fresh})
+}
+
+// claimed is what confirmClaimed knows of how its claim was taken.
+type claimed struct {
+	// fromCheckout: the caller presented the order's checkout token.
+	fromCheckout bool
+	// fresh: taken by this request, not resumed; no confirm was sent
+	// under it before.
+	fresh bool
 }
 
 // release gives up a fresh claim nothing was sent to Toss under. If it
@@ -632,7 +676,7 @@ func answerFor(o *orders.Order, paymentKey string) (*Result, error) {
 }
 
 // confirmClaimed calls Toss for a claimed order and records the outcome.
-func (e *Engine) confirmClaimed(ctx context.Context, o *orders.Order, until time.Time) (*Result, error) {
+func (e *Engine) confirmClaimed(ctx context.Context, o *orders.Order, until time.Time, how claimed) (*Result, error) {
 	tctx, cancel := e.tossContext(ctx, until)
 	defer cancel()
 	req := toss.ConfirmRequest{PaymentKey: o.PaymentKey, OrderID: o.ID, Amount: o.Amount}
@@ -641,16 +685,24 @@ func (e *Engine) confirmClaimed(ctx context.Context, o *orders.Order, until time
 		return e.settleApproved(ctx, o, p)
 	}
 	code := toss.CodeOf(err)
-	if errors.Is(err, toss.ErrSecretKey) || code == toss.CodeUnauthorizedKey {
-		// Our own outage, not the buyer's card: the keys could not be loaded
-		// (Secrets Manager failing) or Toss refused our key (re-issued at
-		// Toss, not yet in the secret). Toss executed nothing, so this is no
-		// decline: the order stays CONFIRMING under its lapsing claim, and
-		// the buyer's next request or the reconciler confirms it once the
-		// keys work again.
+	if errors.Is(err, toss.ErrSecretKey) {
+		// Our own outage, not the buyer's card: the keys could not be
+		// loaded (Secrets Manager failing). Nothing was sent, or Toss
+		// refused a key the secret could not be reloaded after: either way
+		// Toss executed nothing, so this is no decline. The order stays
+		// CONFIRMING under its lapsing claim, and the buyer's next request
+		// or the reconciler confirms it once the keys load again.
 		e.count("keys_unavailable")
-		e.log().ErrorContext(ctx, "confirm not sent: Toss secret key unavailable or refused", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "code", code)
+		e.log().ErrorContext(ctx, "confirm not sent: Toss secret key unavailable", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "code", code)
 		return nil, fmt.Errorf("payments: confirm order %s: %w", o.ID, redactKey(err, o.PaymentKey))
+	}
+	if toss.IsConfiguration(err) {
+		return e.configuration(ctx, o, code, false, how.fresh, err)
+	}
+	if how.fromCheckout && toss.CauseOf(err) == toss.CauseAttemptRefused {
+		if res, settled, err := e.attemptUnseen(ctx, o, until, code, how.fresh, err); settled || err != nil {
+			return res, err
+		}
 	}
 	class := toss.Classify(err)
 	if code == toss.CodeAlreadyProcessedPayment || class == toss.ClassUnknown || class == toss.ClassRetryable {
@@ -671,6 +723,95 @@ func (e *Engine) confirmClaimed(ctx context.Context, o *orders.Order, until time
 		return e.neverIssued(ctx, o, f)
 	}
 	return e.fail(ctx, o, f)
+}
+
+// attemptUnseen decides an attempt Toss refused to confirm for a caller
+// who came through the checkout page (NOT_FOUND_PAYMENT_SESSION or
+// FORBIDDEN_REQUEST, toss.CauseAttemptRefused). Toss gives those codes to
+// a made-up or expired attempt and to another order's, and also when the
+// secret key belongs to another MID than the client key that opened the
+// window (seed 002: the international window has a MID of its own). The
+// checkout page's buyer holds a paymentKey the window issued, so one
+// lookup with our secret key tells the two apart: Toss showing no such
+// payment (or refusing to show it) means our key cannot see what our
+// client key made, a configuration outage (settled, with
+// *ConfigurationError). Toss showing it means the keys work: the session
+// expired or the attempt is another order's, and the caller goes on as
+// for anyone else (settled false); an approval of it for this order is
+// recorded. Anyone without the token is never looked up: a made-up key
+// costs Toss one call, as before, and cannot trip the alarm.
+func (e *Engine) attemptUnseen(ctx context.Context, o *orders.Order, until time.Time, code string, fresh bool, refusal error) (*Result, bool, error) {
+	tctx, cancel := e.tossContext(ctx, until)
+	p, err := e.Toss.Payment(tctx, o.PaymentKey)
+	cancel()
+	switch {
+	case err == nil && p.PaymentKey == o.PaymentKey && approvedFor(o, p):
+		res, err := e.settleApproved(ctx, o, p)
+		return res, true, err
+	case err == nil:
+		e.log().InfoContext(ctx, "confirm refused; Toss shows the attempt, so the keys work", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey),
+			"code", code, "tossStatus", p.Status, "sameOrder", p.OrderID == o.ID)
+		return nil, false, nil
+	case toss.CodeOf(err) == toss.CodeNotFoundPayment, toss.CauseOf(err) == toss.CauseAttemptRefused, toss.IsConfiguration(err):
+		res, err := e.configuration(ctx, o, code, true, fresh, refusal)
+		return res, true, err
+	}
+	// Toss could not say (a timeout, a 5xx): the answer is the one
+	// anyone gets, as before this lookup existed.
+	e.log().WarnContext(ctx, "confirm refused; Toss could not say whether it knows the attempt", "orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey),
+		"code", code, "lookupCode", toss.CodeOf(err))
+	return nil, false, nil
+}
+
+// configuration answers a confirm Toss refused for the merchant's
+// configuration: the claim is given back (Release), so the order is as it
+// was before the attempt, payable and with no failure recorded (and so no
+// event), and the caller gets *ConfigurationError: payments are
+// unavailable, nothing was charged. Releasing is safe because Toss ran
+// nothing. The claim is not kept for the reconciler to re-drive, as it is
+// when Secrets Manager fails: the buyer has been told nothing was
+// charged, and a configuration error lasts until someone fixes it. Once
+// it is fixed, the buyer's own retry pays: the same success URL within
+// Toss's 10 minutes if the fix changed the secret key (Toss scopes its
+// Idempotency-Keys by API key, and answers refused for the key itself
+// are not kept under them), else a new window from the checkout page,
+// which the buyer's page links to.
+//
+// Only a fresh claim is given back. A resumed one had a confirm sent
+// under it whose outcome was never known (that is why it lapsed), and
+// Toss refusing our key now says nothing about that one: the order stays
+// CONFIRMING, the reconciler settles it from Toss's record once the
+// configuration works, and the caller hears a plain outage (a wrapped
+// Toss error), never that nothing was charged.
+func (e *Engine) configuration(ctx context.Context, o *orders.Order, code string, suspected, fresh bool, refusal error) (*Result, error) {
+	e.count("configuration")
+	if suspected && e.Metrics != nil {
+		e.Metrics.TossConfigurationError(code)
+	}
+	e.log().ErrorContext(ctx, "confirm refused for the merchant's Toss configuration (keys, MID or contract) (README, runbook)",
+		"orderId", o.ID, "paymentKey", MaskKey(o.PaymentKey), "code", code, "suspected", suspected, "resumed", !fresh)
+	if !fresh {
+		return nil, fmt.Errorf("payments: confirm order %s: a resumed claim stays for the reconciler: %w", o.ID, redactKey(refusal, o.PaymentKey))
+	}
+	cerr := &ConfigurationError{OrderID: o.ID, Code: code, Suspected: suspected, Err: redactKey(refusal, o.PaymentKey)}
+	_, err := e.Orders.Release(context.WithoutCancel(ctx), o.ID, o.PaymentKey, e.now())
+	var ce *orders.ConflictError
+	switch {
+	case err == nil:
+	case errors.As(err, &ce) && ce.Current != nil && ce.Current.Status == orders.StatusConfirming && ce.Current.PaymentKey == o.PaymentKey:
+		// A claim from before the store remembered what it was taken
+		// from cannot be released; it lapses, and the reconciler asks
+		// Toss again. It is never failed: the buyer is not to blame.
+		e.log().WarnContext(ctx, "a claim from before releases were possible stays until it lapses", "orderId", o.ID)
+	case errors.As(err, &ce) && ce.Current != nil && ce.Current.Status.Paid():
+		// Settled meanwhile from Toss's record (another attempt, a webhook).
+		return answerFor(ce.Current, o.PaymentKey)
+	default:
+		// The claim lapses at its deadline; a resume or the reconciler
+		// asks Toss again, which refuses again until the fix.
+		e.log().ErrorContext(ctx, "release a claim Toss refused for our configuration", "orderId", o.ID, "error", err)
+	}
+	return nil, cerr
 }
 
 // NeverIssued reports whether a confirm refused with code is an attempt

@@ -31,6 +31,10 @@ func (m *countingMetrics) ConfirmOutcome(outcome string) {
 	m.n[outcome]++
 }
 
+// TossConfigurationError records a concluded configuration outage as the
+// outcome "config:" + code.
+func (m *countingMetrics) TossConfigurationError(code string) { m.ConfirmOutcome("config:" + code) }
+
 func (m *countingMetrics) count(outcome string) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -328,18 +328,15 @@ func settledFor(o *orders.Order, w *Webhook) (string, bool) {
 // tossRefusedLookup reports whether err is Toss's definitive refusal of
 // the lookup itself (a key it does not know or will not show us), which a
 // retry cannot change: such a delivery is ignored (200), not failed (5xx),
-// so that nobody can make Toss retry it or trip the 5xx alarm at will. Our
-// own key being refused, and anything transient or unknown, stay errors.
+// so that nobody can make Toss retry it or trip the 5xx alarm at will.
+// Toss refusing our own configuration (toss.CauseConfiguration), and
+// anything transient or unknown, stay errors.
 func tossRefusedLookup(err error) bool {
 	var te *toss.Error
 	if !errors.As(err, &te) || errors.Is(err, toss.ErrSecretKey) || toss.Classify(err) != toss.ClassDefinitive {
 		return false
 	}
-	switch te.Code {
-	case "", toss.CodeUnauthorizedKey, toss.CodeIncorrectBasicAuthFormat:
-		return false
-	}
-	return true
+	return te.Code != "" && !toss.IsConfiguration(err)
 }
 
 // applyPayment moves o to Toss's state p if that is a step forward.

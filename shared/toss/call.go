@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -38,7 +39,7 @@ type call struct {
 
 // prepare does every check that can fail without Toss. Its errors are plain
 // errors: nothing was sent.
-func (c *Client) prepare(cl *call) error {
+func (c *Client) prepare(ctx context.Context, cl *call) error {
 	cl.realPath, cl.logPath = cl.path, cl.path
 	if i := strings.IndexByte(cl.path, '{'); i >= 0 {
 		seg, err := pathSegment(cl.segment)
@@ -53,7 +54,7 @@ func (c *Client) prepare(cl *call) error {
 		}
 		cl.logPath = cl.path[:i] + shown + cl.path[j+1:]
 	}
-	cl.cfg = callConfig{lang: c.lang, testCode: c.testCode}
+	cl.cfg = callConfig{lang: c.acceptLanguage(ctx), testCode: c.testCode}
 	for _, o := range cl.opts {
 		o(&cl.cfg)
 	}
@@ -88,10 +89,22 @@ func (c *Client) secret(ctx context.Context, refresh bool) (string, error) {
 	return k, nil
 }
 
-// do runs a call with retries and key rotation. Every error it returns after
-// the first request went out is an *Error; earlier ones are plain.
+// do runs a call and counts how it ended for an operator: a configuration
+// answer is counted once per call, whoever made it (a buyer's confirm, the
+// reconciler's lookup, a refund), so the alarm hears of a mis-keyed
+// deployment even when no buyer is paying.
 func (c *Client) do(ctx context.Context, cl call) error {
-	if err := c.prepare(&cl); err != nil {
+	err := c.run(ctx, cl)
+	if c.metrics != nil && IsConfiguration(err) {
+		c.metrics.TossConfigurationError(CodeOf(err))
+	}
+	return err
+}
+
+// run runs a call with retries and key rotation. Every error it returns
+// after the first request went out is an *Error; earlier ones are plain.
+func (c *Client) run(ctx context.Context, cl call) error {
+	if err := c.prepare(ctx, &cl); err != nil {
 		return fmt.Errorf("toss: %s %s: %w", cl.method, cl.path, err)
 	}
 	key, err := c.secret(ctx, false)
@@ -221,6 +234,9 @@ func (c *Client) send(ctx context.Context, cl *call, key string, attempt int) (r
 				return fail(err)
 			}
 		}
+		if p, ok := cl.out.(*Payment); ok && p.Version != APIVersion {
+			c.versionMismatch(ctx, cl, p.Version)
+		}
 		return result{}
 	}
 
@@ -337,6 +353,28 @@ func (c *Client) logAttempt(ctx context.Context, cl *call, attempt, status int, 
 	}
 	c.log.LogAttrs(ctx, level, "toss call", attrs...)
 }
+
+// versionMismatch reports a Payment of another API version than the one
+// Payment models. It is used all the same: Toss answered, and refusing a
+// paid Payment for its shape would lose the payment; what an older version
+// lacks (card issuer, receipt URL) is simply absent. An operator hears of
+// it to set the MID's version in Toss's developer center (README, runbook).
+// The version is Toss's text: cut and escaped before it is logged.
+func (c *Client) versionMismatch(ctx context.Context, cl *call, version string) {
+	if c.metrics != nil {
+		c.metrics.TossAPIVersionMismatch(version)
+	}
+	if r := []rune(version); len(r) > maxLoggedVersion {
+		version = string(r[:maxLoggedVersion])
+	}
+	q := strconv.QuoteToGraphic(version)
+	c.log.LogAttrs(ctx, slog.LevelWarn, "Toss answered a Payment of another API version than the client models; used as it is",
+		slog.String("method", cl.method), slog.String("path", cl.logPath),
+		slog.String("version", q[1:len(q)-1]), slog.String("modelled", APIVersion))
+}
+
+// maxLoggedVersion bounds the version logged: Toss's are ten characters.
+const maxLoggedVersion = 32
 
 // maskPaymentKey keeps enough of a paymentKey to correlate log lines, not to
 // use it.

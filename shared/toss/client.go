@@ -59,11 +59,14 @@ func StaticKey(key string) KeyFunc {
 
 // Options configure a Client. Only SecretKey is required.
 type Options struct {
-	BaseURL        string       // default DefaultBaseURL; a path prefix is kept
-	HTTPClient     *http.Client // default: see defaultHTTPClient
-	SecretKey      KeyFunc      // required
-	Retry          RetryPolicy  // zero fields take the defaults documented on RetryPolicy
-	AcceptLanguage string       // e.g. "en-US"; empty = Toss default (Korean)
+	BaseURL    string       // default DefaultBaseURL; a path prefix is kept
+	HTTPClient *http.Client // default: see defaultHTTPClient
+	SecretKey  KeyFunc      // required
+	Retry      RetryPolicy  // zero fields take the defaults documented on RetryPolicy
+	// AcceptLanguage is sent unless the call's context or options say
+	// otherwise (ContextWithAcceptLanguage, WithAcceptLanguage): e.g.
+	// "en-US"; empty = Toss's default (Korean).
+	AcceptLanguage string
 	// TestCode is sent as TossPayments-Test-Code, and only while the key
 	// starts with "test_": Toss ignores it in live, and a live request
 	// carrying a forced error code would only confuse whoever reads the logs.
@@ -71,6 +74,18 @@ type Options struct {
 	// Logger gets one line per attempt (Info on success, Warn on failure).
 	// It never receives the key, the Authorization header or a body.
 	Logger *slog.Logger
+	// Metrics, if set, is told what an operator should count (*obs.Metrics).
+	Metrics Metrics
+}
+
+// Metrics is told of the answers an operator should hear about.
+type Metrics interface {
+	// TossConfigurationError: a call ended refused with a code of
+	// CauseConfiguration (after the one key reload UNAUTHORIZED_KEY gets).
+	TossConfigurationError(code string)
+	// TossAPIVersionMismatch: Toss answered a Payment whose version is not
+	// APIVersion ("" when it named none). It was used all the same.
+	TossAPIVersionMismatch(version string)
 }
 
 // Client calls the Toss Payments API. It is safe for concurrent use and holds
@@ -83,6 +98,7 @@ type Client struct {
 	lang     string
 	testCode string
 	log      *slog.Logger
+	metrics  Metrics
 }
 
 // New builds a Client.
@@ -120,6 +136,7 @@ func New(opts Options) (*Client, error) {
 		lang:     opts.AcceptLanguage,
 		testCode: opts.TestCode,
 		log:      log,
+		metrics:  opts.Metrics,
 	}, nil
 }
 
@@ -181,6 +198,27 @@ type callConfig struct {
 // WithAcceptLanguage sets Accept-Language for one call; "" sends none.
 func WithAcceptLanguage(lang string) CallOption {
 	return func(c *callConfig) { c.lang = lang }
+}
+
+type acceptLanguageKey struct{}
+
+// ContextWithAcceptLanguage returns ctx under which every call sends
+// Accept-Language: lang instead of Options.AcceptLanguage ("" sends none),
+// unless a call's own WithAcceptLanguage says otherwise. It is for the one
+// who knows whom the calls are made for: a buyer's request carries the
+// buyer's language through the engine, which does not care, to every Toss
+// call made for it (Toss answers Korean, its default, or English).
+func ContextWithAcceptLanguage(ctx context.Context, lang string) context.Context {
+	return context.WithValue(ctx, acceptLanguageKey{}, lang)
+}
+
+// acceptLanguage is the Accept-Language a call under ctx sends before its
+// own options: ctx's, else the client's.
+func (c *Client) acceptLanguage(ctx context.Context) string {
+	if l, ok := ctx.Value(acceptLanguageKey{}).(string); ok {
+		return l
+	}
+	return c.lang
 }
 
 // WithTestCode sets TossPayments-Test-Code for one call (still only with a

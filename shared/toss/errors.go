@@ -36,43 +36,6 @@ func (c Class) String() string {
 	return fmt.Sprintf("Class(%d)", uint8(c))
 }
 
-// Error codes this product branches on.
-const (
-	CodeAlreadyProcessedPayment     = "ALREADY_PROCESSED_PAYMENT"
-	CodeProviderError               = "PROVIDER_ERROR"
-	CodeUnauthorizedKey             = "UNAUTHORIZED_KEY"
-	CodeIncorrectBasicAuthFormat    = "INCORRECT_BASIC_AUTH_FORMAT"
-	CodeInvalidIdempotencyKey       = "INVALID_IDEMPOTENCY_KEY"
-	CodeIdempotentRequestProcessing = "IDEMPOTENT_REQUEST_PROCESSING"
-	CodeNotFoundPayment             = "NOT_FOUND_PAYMENT"
-	CodeNotFoundPaymentSession      = "NOT_FOUND_PAYMENT_SESSION"
-	CodeForbiddenRequest            = "FORBIDDEN_REQUEST"
-	CodeRejectCardCompany           = "REJECT_CARD_COMPANY"
-	CodeInvalidRequest              = "INVALID_REQUEST"
-	CodeAlreadyCanceledPayment      = "ALREADY_CANCELED_PAYMENT"
-	CodeNotCancelableAmount         = "NOT_CANCELABLE_AMOUNT"
-	CodeNotCancelablePayment        = "NOT_CANCELABLE_PAYMENT"
-	CodeTooManyRequests             = "TOO_MANY_REQUESTS"
-	CodeFailedInternalSystem        = "FAILED_INTERNAL_SYSTEM_PROCESSING"
-	CodeFailedPaymentInternalSystem = "FAILED_PAYMENT_INTERNAL_SYSTEM_PROCESSING"
-	CodeUnknownPaymentError         = "UNKNOWN_PAYMENT_ERROR"
-)
-
-// retryableCodes are transient whatever their HTTP status (PROVIDER_ERROR is a 400).
-var retryableCodes = map[string]bool{
-	CodeProviderError:               true,
-	CodeIdempotentRequestProcessing: true,
-	CodeTooManyRequests:             true,
-	CodeFailedInternalSystem:        true,
-	CodeFailedPaymentInternalSystem: true,
-	CodeUnknownPaymentError:         true,
-}
-
-// unknownCodes say the payment may already exist: query it.
-var unknownCodes = map[string]bool{
-	CodeAlreadyProcessedPayment: true,
-}
-
 // Error is the one error type for everything that goes wrong talking to Toss:
 // an error object in a response (v1 `{code, message}` or v2
 // `{version, traceId, error: {code, message}}`), or no usable response at all
@@ -111,8 +74,8 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Class classifies the error by its code first and by its status only when
-// the code is not one Toss documents as special.
+// Class classifies the error by its code first (the table in codes.go) and
+// by its status only for a code the table does not list.
 func (e *Error) Class() Class {
 	if e.Status == 0 {
 		// No answer: the request may have reached Toss.
@@ -124,11 +87,8 @@ func (e *Error) Class() Class {
 		// have charged the card, so this must never read as a refusal.
 		return ClassUnknown
 	}
-	if unknownCodes[e.Code] {
-		return ClassUnknown
-	}
-	if retryableCodes[e.Code] {
-		return ClassRetryable
+	if c, ok := codes[e.Code]; ok {
+		return c.cause.class()
 	}
 	switch {
 	case e.Status == 429, e.Status >= 500:
@@ -171,39 +131,4 @@ func CodeOf(err error) string {
 		return te.Code
 	}
 	return ""
-}
-
-// statusByCode is the HTTP status Toss documents for its confirm error codes
-// other than 400 (the status of every code not listed here).
-var statusByCode = map[string]int{
-	CodeUnauthorizedKey:              401,
-	"REJECT_ACCOUNT_PAYMENT":         403,
-	"REJECT_CARD_PAYMENT":            403,
-	CodeRejectCardCompany:            403,
-	CodeForbiddenRequest:             403,
-	"REJECT_TOSSPAY_INVALID_ACCOUNT": 403,
-	"EXCEED_MAX_AUTH_COUNT":          403,
-	"EXCEED_MAX_ONE_DAY_AMOUNT":      403,
-	"NOT_AVAILABLE_BANK":             403,
-	"INVALID_PASSWORD":               403,
-	CodeIncorrectBasicAuthFormat:     403,
-	"FDS_ERROR":                      403,
-	CodeNotCancelableAmount:          403,
-	CodeNotCancelablePayment:         403,
-	CodeNotFoundPayment:              404,
-	CodeNotFoundPaymentSession:       404,
-	CodeIdempotentRequestProcessing:  409,
-	CodeTooManyRequests:              429,
-	CodeFailedPaymentInternalSystem:  500,
-	CodeFailedInternalSystem:         500,
-	CodeUnknownPaymentError:          500,
-}
-
-// StatusOf is the HTTP status Toss answers code with (400 when not listed),
-// for passing a recorded Toss failure on with the status Toss gave it.
-func StatusOf(code string) int {
-	if s, ok := statusByCode[code]; ok {
-		return s
-	}
-	return 400
 }

@@ -32,8 +32,15 @@ const (
 	StatusExpired           PaymentStatus = "EXPIRED"
 )
 
-// Payment is the Toss Payment object (API version 2022-11-16), restricted to
-// the fields this product reads. Amounts are KRW integers.
+// APIVersion is the version of Toss's API that Payment models. Toss answers
+// in the version the MID is set to in its developer center; a Payment of
+// another version is still decoded and used, but an older one lacks fields
+// such as the card issuer and the receipt URL, so the client logs and
+// counts it (Metrics.TossAPIVersionMismatch).
+const APIVersion = "2022-11-16"
+
+// Payment is the Toss Payment object (API version APIVersion), restricted
+// to the fields this product reads. Amounts are KRW integers.
 type Payment struct {
 	Version             string          `json:"version,omitempty"`
 	PaymentKey          string          `json:"paymentKey"`

@@ -505,3 +505,27 @@ func TestTestCodeHeader(t *testing.T) {
 		wantOK(t, mustSend(t, s, c))
 	})
 }
+
+// SetPaymentVersion changes the version Payment objects name, as a MID set
+// to another API version would; Reset restores it.
+func TestSetPaymentVersion(t *testing.T) {
+	s := NewServer(t)
+	key := s.Authorize("order-version-1", "Tea", 7000)
+	version := func() string {
+		t.Helper()
+		a := mustSend(t, s, call{Method: http.MethodGet, Path: "/v1/payments/" + key})
+		v, _ := a.JSON["version"].(string)
+		return v
+	}
+	if v := version(); v != PaymentVersion {
+		t.Fatalf("version %q", v)
+	}
+	s.SetPaymentVersion("1.4")
+	if v := version(); v != "1.4" {
+		t.Fatalf("version %q, want 1.4", v)
+	}
+	s.SetPaymentVersion("")
+	if v := version(); v != PaymentVersion {
+		t.Fatalf("version %q after restoring", v)
+	}
+}

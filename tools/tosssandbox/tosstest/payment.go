@@ -385,7 +385,7 @@ func (s *Sandbox) wireLocked(p *payment, now time.Time, base string, l lang) wir
 		SuppliedAmount:      p.balance - vat,
 		VAT:                 vat,
 		Method:              l.text("카드", "card"),
-		Version:             PaymentVersion,
+		Version:             s.paymentVersion,
 	}
 	if p.lastTxKey != "" {
 		k := p.lastTxKey

@@ -93,6 +93,7 @@ type Sandbox struct {
 	requests        []*Request
 	sessions        map[string]*windowSession
 	inFlight        int
+	paymentVersion  string // the version Payment objects name
 }
 
 // New returns a Sandbox configured by cfg.
@@ -149,6 +150,20 @@ func (s *Sandbox) resetLocked() {
 	s.cancelThenDrop = 0
 	s.requests = nil
 	s.sessions = make(map[string]*windowSession)
+	s.paymentVersion = PaymentVersion
+}
+
+// SetPaymentVersion makes Payment objects name version, as Toss's do for
+// a MID set to another API version in its developer center ("" restores
+// PaymentVersion). Only the field changes: the object keeps the fields of
+// PaymentVersion, so a client is checked on what it does with the name.
+func (s *Sandbox) SetPaymentVersion(version string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if version == "" {
+		version = PaymentVersion
+	}
+	s.paymentVersion = version
 }
 
 // ServeHTTP serves the API (/v1/...), the SDK stand-in (/v2/standard), the
