@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tossintl/backend/shared/api"
 	"github.com/tossintl/backend/shared/obs"
 )
 
@@ -44,7 +45,8 @@ func emitted(t *testing.T) map[string][][]string {
 	m.TossConfigurationError("INVALID_API_KEY")
 	m.PaymentFailRedirect("PAY_PROCESS_ABORTED")
 	m.TossAPIVersionMismatch("1.4")
-	m.Put("ReconcilePending", 1, obs.Count, nil) // as api.Service.Reconcile does
+	m.Put("ReconcilePending", 1, obs.Count, nil)      // as api.Service.Reconcile does
+	m.Put(api.MetricCSPViolations, 1, obs.Count, nil) // as api.Service.CSPReports does
 	sets := map[string][][]string{}
 	sc := bufio.NewScanner(&buf)
 	for sc.Scan() {
