@@ -207,8 +207,11 @@ func (a *API) match(x Exchange) (operation, map[string]string, bool) {
 					ok = false
 				}
 				params[s[1:len(s)-1]] = v
-			case s != parts[i]:
-				ok = false
+			default:
+				// Literal segments compare decoded, as API Gateway's do.
+				if lit, err := url.PathUnescape(parts[i]); err != nil || lit != s {
+					ok = false
+				}
 			}
 		}
 		if ok {
