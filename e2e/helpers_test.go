@@ -106,6 +106,30 @@ func (c *contractFailures) report(t *testing.T) {
 	}
 }
 
+// holdToContract makes the stack opts start check every exchange of its
+// API against docs/openapi.yaml; checked, called once the stack is closed,
+// checks the events its buses received against docs/events and fails t
+// with whatever did not match. Every suite's stack goes through here.
+func holdToContract(opts *stack.Options) (checked func(t *testing.T, s *stack.Stack)) {
+	failures := &contractFailures{}
+	if opts.APIHook == nil {
+		opts.APIHook = func(h http.Handler) http.Handler { return apiContract.Handler(h, failures.add) }
+	}
+	return func(t *testing.T, s *stack.Stack) {
+		t.Helper()
+		for _, ev := range s.BusEvents() {
+			b, err := json.Marshal(ev)
+			if err == nil {
+				err = eventContract.Check(b)
+			}
+			if err != nil {
+				failures.add(err)
+			}
+		}
+		failures.report(t)
+	}
+}
+
 // startStack starts the real template's stack for one test (its own
 // build directory and, unless opts says otherwise, two environments per
 // function), searches its logs for paymentKeys when the test ends, prints
@@ -120,10 +144,7 @@ func startStack(t *testing.T, opts stack.Options) (*stack.Stack, *logsink.Buffer
 	if opts.MaxConcurrency == 0 {
 		opts.MaxConcurrency = 2
 	}
-	failures := &contractFailures{}
-	if opts.APIHook == nil {
-		opts.APIHook = func(h http.Handler) http.Handler { return apiContract.Handler(h, failures.add) }
-	}
+	checked := holdToContract(&opts)
 	s, err := stack.Start(t.Context(), opts)
 	if err != nil {
 		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
@@ -131,16 +152,7 @@ func startStack(t *testing.T, opts stack.Options) (*stack.Stack, *logsink.Buffer
 	guardPaymentKeys(t, s, logs)
 	t.Cleanup(func() {
 		_ = s.Close()
-		for _, ev := range s.BusEvents() {
-			b, err := json.Marshal(ev)
-			if err == nil {
-				err = eventContract.Check(b)
-			}
-			if err != nil {
-				failures.add(err)
-			}
-		}
-		failures.report(t)
+		checked(t, s)
 		if t.Failed() {
 			t.Logf("logs:\n%s", logs)
 		}
