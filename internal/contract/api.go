@@ -233,8 +233,11 @@ func (a *API) match(x Exchange) (operation, map[string]string, bool) {
 }
 
 func httpRequest(x Exchange) (*http.Request, error) {
-	u := &url.URL{Scheme: "https", Host: "api.contract.test", RawQuery: x.RawQuery}
-	if err := u.UnmarshalBinary([]byte(x.Path)); err != nil {
+	// The route and its path parameters are match's; the URL carries the
+	// query. A path no URL parser takes (a test's hostile event) is kept
+	// as plain text.
+	u, err := url.Parse(x.Path)
+	if err != nil {
 		u = &url.URL{Path: x.Path}
 	}
 	u.Scheme, u.Host, u.RawQuery = "https", "api.contract.test", x.RawQuery
@@ -320,26 +323,6 @@ func (a *API) UncalledOperations() []string {
 		}
 	}
 	return out
-}
-
-// Seen reports how many answers with status op got.
-func (a *API) Seen(op string, status int) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.seen[op][status]
-}
-
-// Checked is how many exchanges were counted.
-func (a *API) Checked() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	n := 0
-	for _, m := range a.seen {
-		for _, c := range m {
-			n += c
-		}
-	}
-	return n
 }
 
 // readAll reads what a body holds, at most limit bytes more than fit.
