@@ -123,8 +123,8 @@ func TestMain(m *testing.M) {
 	}
 	// Every operation of docs/openapi.yaml and every status it documents
 	// must have been answered by a handler here: a status no test provokes
-	// is a promise nothing holds. API Gateway's own answers are the e2e
-	// suites' (contract.GatewayOnly).
+	// is a promise nothing holds. The answers only API Gateway gives
+	// (contract.GatewayOnly: its throttling, its body limit) no handler can.
 	if missing := apiContract.Unexercised(false); code == 0 && flagRunAll() && len(missing) > 0 {
 		fmt.Fprintln(os.Stderr, "FAIL: docs/openapi.yaml documents answers no test here got:")
 		for _, m := range missing {
