@@ -80,6 +80,9 @@ func TestCheckRefusesWhatTheDocumentDoesNotSay(t *testing.T) {
 			x.RespBody = []byte(strings.Replace(string(x.RespBody), `"orderName"`, `"name"`, 1))
 		}, "orderName"},
 		{"a status not documented", func(x *contract.Exchange) { x.Status = http.StatusTeapot }, "418"},
+		{"a field the document does not have", func(x *contract.Exchange) {
+			x.RespBody = []byte(strings.Replace(string(x.RespBody), `"orderName"`, `"secretNote":"x","orderName"`, 1))
+		}, "secretNote"},
 		{"another entityType", func(x *contract.Exchange) {
 			x.RespBody = []byte(strings.Replace(string(x.RespBody), `"entityType":"order"`, `"entityType":"orders"`, 1))
 		}, "entityType"},
