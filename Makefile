@@ -15,7 +15,7 @@ GOARCH_LAMBDA ?= arm64
 ARTIFACTS_DIR ?=
 LAMBDA_FLAGS := -tags lambda.norpc -ldflags "-s -w" -trimpath
 
-.PHONY: test fmt-check vet moto-check dynamodb-local template-check typecheck-deps fuzz chaos bench local invoke sandbox build $(BUILD_TARGETS)
+.PHONY: test fmt-check vet moto-check dynamodb-local template-check typecheck-deps examples-deps fuzz chaos bench local invoke sandbox build $(BUILD_TARGETS)
 
 ## build: every function's bootstrap for Lambda (linux/arm64), as sam build does
 build: $(BUILD_TARGETS)
@@ -26,7 +26,7 @@ $(BUILD_TARGETS): build-%:
 		-o $(if $(ARTIFACTS_DIR),$(ARTIFACTS_DIR),$(CURDIR)/.aws-sam/build/$*)/bootstrap ./functions/$*
 
 ## test: everything CI runs: gofmt check, go vet, go test -race (DynamoDB Local and moto_server integration included)
-test: fmt-check vet template-check moto-check dynamodb-local typecheck-deps
+test: fmt-check vet template-check moto-check dynamodb-local typecheck-deps examples-deps
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -skip '^TestChaosCampaign$$' $(PKGS)
 	$(MAKE) --no-print-directory chaos RELIABILITY_DOC=
 
@@ -36,6 +36,15 @@ typecheck-deps: $(TYPECHECK_DIR)/node_modules/.package-lock.json
 $(TYPECHECK_DIR)/node_modules/.package-lock.json: $(TYPECHECK_DIR)/package.json $(TYPECHECK_DIR)/package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "npm is required for the checkout script's type check: install Node.js with npm"; exit 1; }
 	npm ci --prefix $(TYPECHECK_DIR) --no-audit --no-fund
+	@touch $@
+
+## examples-deps: the pinned npm packages (openapi-typescript, TypeScript, @redocly/cli) that generate the
+## merchant example's types from docs/openapi.yaml, type-check it and lint the document (examples/, e2e)
+EXAMPLES_DIR := examples
+examples-deps: $(EXAMPLES_DIR)/node_modules/.package-lock.json
+$(EXAMPLES_DIR)/node_modules/.package-lock.json: $(EXAMPLES_DIR)/package.json $(EXAMPLES_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is required for the merchant example and the OpenAPI lint: install Node.js with npm"; exit 1; }
+	npm ci --prefix $(EXAMPLES_DIR) --no-audit --no-fund
 	@touch $@
 
 fmt-check:

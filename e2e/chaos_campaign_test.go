@@ -96,10 +96,12 @@ type campaign struct {
 func startCampaign(t *testing.T) *campaign {
 	t.Helper()
 	c := &campaign{logs: &logsink.Buffer{}, aws: newChaosAWS(), tossFaults: map[string]int{}, scenarios: map[string]int{}}
-	s, err := stack.Start(t.Context(), stack.Options{
+	opts := stack.Options{
 		Template: realTemplate, BuildDir: t.TempDir(), AWSProxy: c.aws.proxy,
 		Logs: c.logs, MaxConcurrency: chaosMaxConcurrency,
-	})
+	}
+	checked := holdToContract(&opts)
+	s, err := stack.Start(t.Context(), opts)
 	if err != nil {
 		t.Fatalf("Start: %v\nlogs:\n%s", err, c.logs)
 	}
@@ -109,6 +111,7 @@ func startCampaign(t *testing.T) *campaign {
 		if err := s.Close(); err != nil {
 			t.Error(err)
 		}
+		checked(t, s)
 		if t.Failed() {
 			t.Logf("logs:\n%s", c.logs)
 		}

@@ -159,6 +159,9 @@ func TestEveryEventThroughItsBootstrap(t *testing.T) {
 			t.Errorf("%s: invoke: %v %+v", c.file, err, res.Error)
 			continue
 		}
+		if err := apiContract.CheckInvocation(event, res.Payload); err != nil {
+			t.Errorf("%s: contract: %v", c.file, err)
+		}
 		c.check(t, res.Payload)
 	}
 

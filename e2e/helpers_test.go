@@ -2,13 +2,19 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
+	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/tossintl/backend/internal/apicall"
+	"github.com/tossintl/backend/internal/contract"
 	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
@@ -32,6 +38,100 @@ var (
 	basic = apicall.Basic
 )
 
+// The published contract, held to what the stacks here answer and put on
+// their buses: every request any client sends a stack's API (a test's, a
+// browser's, the merchant example's, the sandbox's webhooks) and its
+// answer go through apiContract (startStack), every event through
+// eventContract, and TestMain fails the package when an operation or an
+// event type was never seen.
+var (
+	apiContract   = contract.MustLoadAPI()
+	eventContract = mustLoadEvents()
+)
+
+func mustLoadEvents() *contract.Events {
+	ev, err := contract.LoadEvents()
+	if err != nil {
+		panic(err)
+	}
+	return ev
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 && wholePackage() {
+		var missing []string
+		for _, op := range apiContract.UncalledOperations() {
+			missing = append(missing, "docs/openapi.yaml's "+op+" was never called")
+		}
+		for _, dt := range eventContract.Unseen() {
+			missing = append(missing, "no "+dt+" event reached a bus")
+		}
+		if len(missing) > 0 {
+			fmt.Fprintln(os.Stderr, "FAIL: "+strings.Join(missing, "\nFAIL: "))
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// wholePackage reports whether every suite ran (no -run filter; make test
+// skips only the chaos campaign, which make chaos runs alone).
+func wholePackage() bool {
+	for _, a := range os.Args[1:] {
+		if strings.HasPrefix(a, "-test.run") {
+			return false
+		}
+	}
+	return true
+}
+
+// contractFailures collects what the contract checks found while a test's
+// stack ran (its server answers on goroutines of its own); startStack
+// reports them when the test ends.
+type contractFailures struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (c *contractFailures) add(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.errs = append(c.errs, err)
+}
+
+func (c *contractFailures) report(t *testing.T) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, err := range c.errs {
+		t.Errorf("contract: %v", err)
+	}
+}
+
+// holdToContract makes the stack opts start check every exchange of its
+// API against docs/openapi.yaml; checked, called once the stack is closed,
+// checks the events its buses received against docs/events and fails t
+// with whatever did not match. Every suite's stack goes through here.
+func holdToContract(opts *stack.Options) (checked func(t *testing.T, s *stack.Stack)) {
+	failures := &contractFailures{}
+	if opts.APIHook == nil {
+		opts.APIHook = func(h http.Handler) http.Handler { return apiContract.Handler(h, failures.add) }
+	}
+	return func(t *testing.T, s *stack.Stack) {
+		t.Helper()
+		for _, ev := range s.BusEvents() {
+			b, err := json.Marshal(ev)
+			if err == nil {
+				err = eventContract.Check(b)
+			}
+			if err != nil {
+				failures.add(err)
+			}
+		}
+		failures.report(t)
+	}
+}
+
 // startStack starts the real template's stack for one test (its own
 // build directory and, unless opts says otherwise, two environments per
 // function), searches its logs for paymentKeys when the test ends, prints
@@ -50,6 +150,7 @@ func startStack(t *testing.T, opts stack.Options) (*stack.Stack, *logsink.Buffer
 	if opts.MaxConcurrency == 0 {
 		opts.MaxConcurrency = 2
 	}
+	checked := holdToContract(&opts)
 	s, err := stack.Start(t.Context(), opts)
 	if err != nil {
 		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
@@ -57,6 +158,7 @@ func startStack(t *testing.T, opts stack.Options) (*stack.Stack, *logsink.Buffer
 	guardPaymentKeys(t, s, logs)
 	t.Cleanup(func() {
 		_ = s.Close()
+		checked(t, s)
 		if t.Failed() {
 			t.Logf("logs:\n%s", logs)
 		}

@@ -18,10 +18,12 @@ func TestRealFunctionsThroughTheAPI(t *testing.T) {
 	calls := &stack.AWSRecorder{}
 	logs := &logsink.Buffer{}
 	fns := []string{"CreateOrderFunction", "GetOrderFunction", "CheckoutFunction"}
-	s, err := stack.Start(t.Context(), stack.Options{
+	opts := stack.Options{
 		Template: realTemplate, BuildDir: t.TempDir(), Functions: fns,
 		AWSProxy: calls.Proxy, Logs: logs, MaxConcurrency: 2,
-	})
+	}
+	checked := holdToContract(&opts)
+	s, err := stack.Start(t.Context(), opts)
 	if err != nil {
 		t.Fatalf("Start: %v\nlogs:\n%s", err, logs)
 	}
@@ -30,6 +32,7 @@ func TestRealFunctionsThroughTheAPI(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Error(err)
 		}
+		checked(t, s)
 		if t.Failed() {
 			t.Logf("logs:\n%s", logs)
 		}

@@ -207,6 +207,12 @@ func TestPanicRecovered(t *testing.T) {
 		{"create order", broken.CreateOrder, rq{Method: "POST", Path: "/orders", Auth: authHeader(), Headers: jsonHeaders(), Body: createBody("Tea", 1000)}},
 		{"get order", broken.GetOrder, rq{Method: "GET", Path: "/orders/ord_0000000000000000000000", Auth: authHeader(), Params: map[string]string{"orderId": "ord_0000000000000000000000"}}},
 		{"confirm", broken.ConfirmPayment, rq{Method: "POST", Path: "/payments/confirm", Headers: jsonHeaders(), Body: confirmBody("tgen_key_0001", "ord_0000000000000000000000", 1000)}},
+		{"list orders", broken.ListOrders, rq{Method: "GET", Path: "/orders", Auth: authHeader()}},
+		{"delete order", broken.DeleteOrder, rq{Method: "DELETE", Path: "/orders/ord_0000000000000000000000", Auth: authHeader(), Params: map[string]string{"orderId": "ord_0000000000000000000000"}}},
+		{"refund", broken.CancelPayment, rq{Method: "POST", Path: "/payments/tgen_key_0001/cancel", Auth: authHeader(), Headers: jsonHeaders(),
+			Params: map[string]string{"paymentKey": "tgen_key_0001"}, Body: refundBody(0)}},
+		{"webhook", broken.TossWebhook, rq{Method: "POST", Path: "/webhooks/toss", Headers: jsonHeaders(),
+			Body: `{"eventType":"PAYMENT_STATUS_CHANGED","createdAt":"2026-11-22T12:05:00.000000","data":{"paymentKey":"tgen_key_0001","orderId":"ord_0000000000000000000000","status":"DONE"}}`}},
 	}
 	for _, tc := range jsonCases {
 		t.Run(tc.name, func(t *testing.T) {

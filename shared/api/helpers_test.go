@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tossintl/backend/internal/contract"
 	"github.com/tossintl/backend/shared/api"
 	"github.com/tossintl/backend/shared/apigw"
 	"github.com/tossintl/backend/shared/config"
@@ -28,6 +29,11 @@ import (
 	"github.com/tossintl/backend/shared/toss"
 	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
+
+// apiContract is docs/openapi.yaml: every answer a handler gives a test
+// here is checked against it (harness.call), and TestMain fails when a
+// documented answer was never seen.
+var apiContract = contract.MustLoadAPI()
 
 // merchantKey is the merchant API key every harness serves.
 const merchantKey = "mk_test_7f3c9a1b5e2d8f4a6c0b9e1d"
@@ -113,6 +119,17 @@ func TestMain(m *testing.M) {
 		// The whole package makes hundreds of responses: a scan of a few
 		// means the helpers stopped collecting them.
 		fmt.Fprintf(os.Stderr, "FAIL: the leak scan saw only %d responses\n", scanned)
+		code = 1
+	}
+	// Every operation of docs/openapi.yaml and every status it documents
+	// must have been answered by a handler here: a status no test provokes
+	// is a promise nothing holds. The answers only API Gateway gives
+	// (contract.GatewayOnly: its throttling, its body limit) no handler can.
+	if missing := apiContract.Unexercised(false); code == 0 && flagRunAll() && len(missing) > 0 {
+		fmt.Fprintln(os.Stderr, "FAIL: docs/openapi.yaml documents answers no test here got:")
+		for _, m := range missing {
+			fmt.Fprintln(os.Stderr, "  "+m)
+		}
 		code = 1
 	}
 	os.Exit(code)
@@ -321,6 +338,9 @@ func (h *harness) call(handler api.LambdaHandler, req apigw.Request) apigw.Respo
 	resp, err := handler(context.Background(), req)
 	if err != nil {
 		h.t.Fatalf("%s %s: handler error: %v", req.RequestContext.HTTP.Method, req.RawPath, err)
+	}
+	if err := apiContract.CheckEvent(req, resp); err != nil {
+		h.t.Errorf("contract: %v", err)
 	}
 	addExposed(fmt.Sprintf("%s: %s %s response", h.t.Name(), req.RequestContext.HTTP.Method, req.RawPath), responseText(resp))
 	return resp

@@ -115,6 +115,9 @@ func (e *rtEnv) do(t *testing.T, handler api.LambdaHandler, req apigw.Request, w
 	if err != nil || resp.StatusCode != wantStatus {
 		t.Fatalf("%s: status %d (want %d), error %v: %.300s", req.RouteKey, resp.StatusCode, wantStatus, err, resp.Body)
 	}
+	if err := apiContract.CheckEvent(req, resp); err != nil {
+		t.Errorf("contract: %v", err)
+	}
 	addExposed(t.Name()+" "+req.RouteKey, responseText(resp))
 	sm := e.calls.Count("GetSecretValue")
 	return resp, rtCount{DynamoDB: e.calls.Count() - sm, SecretsManager: sm}

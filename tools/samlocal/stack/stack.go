@@ -67,6 +67,11 @@ type Options struct {
 	// injector fails some. Each function then gets an endpoint of its own.
 	AWSProxy func(function string) awsproxy.Hook
 
+	// APIHook, when set, wraps the API's HTTP handler (outermost, before
+	// CORS): a test sees every request any client sends the API, its own,
+	// a browser's, a script's or the sandbox's webhooks, and each answer.
+	APIHook func(http.Handler) http.Handler
+
 	MaxConcurrency int       // processes per function; DefaultMaxConcurrency (or the template's reserved concurrency) when zero
 	EventsURL      string    // LOCAL_EVENTS_URL: every event put on the template's buses is also POSTed there
 	Logs           io.Writer // functions' output, prefixed by logical id, and the stack's messages; os.Stderr when nil
@@ -254,6 +259,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			return nil, err
 		}
 		handler := cors.Handler(APIHandler(router, s.invokePayload, func(format string, args ...any) { s.logf(format, args...) }))
+		if opts.APIHook != nil {
+			handler = opts.APIHook(handler)
+		}
 		if s.URL, err = s.serve(fmt.Sprintf("%s:%d", opts.Host, opts.Port), handler); err != nil {
 			return nil, fmt.Errorf("API: %w", err)
 		}
