@@ -73,6 +73,9 @@ func LoadAPI() (*API, error) {
 	registerDecoders.Do(func() {
 		// The buyer's pages are HTML, checked as the strings they are.
 		openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+		// Browsers' CSP violation reports are JSON under their own types.
+		openapi3filter.RegisterBodyDecoder("application/csp-report", openapi3filter.JSONBodyDecoder)
+		openapi3filter.RegisterBodyDecoder("application/reports+json", openapi3filter.JSONBodyDecoder)
 	})
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromFile(DocPath())

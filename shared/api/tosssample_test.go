@@ -59,7 +59,28 @@ func (h *harness) samplePage(successURL string, headers ...string) sampleAnswer 
 	return h.sampleFetch(string(body), append([]string{"content-type", "application/json"}, headers...)...)
 }
 
-// sampleFetch POSTs body to /confirm through ConfirmPaymentFunction's
+// sampleRoute is the route of Toss's sample servers that sampleFetch
+// posts to: the tests of that confirm run once on each (onEverySampleRoute),
+// as each is its own operation of docs/openapi.yaml with its own answers to
+// show. The package's tests do not run in parallel.
+var sampleRoute = api.RouteTossSampleConfirm
+
+func samplePath() string { return samplePathOf(sampleRoute) }
+
+// onEverySampleRoute runs test once on each route of api.TossSampleRoutes.
+func onEverySampleRoute(t *testing.T, test func(t *testing.T)) {
+	for _, route := range api.TossSampleRoutes {
+		t.Run(samplePathOf(route), func(t *testing.T) {
+			sampleRoute = route
+			defer func() { sampleRoute = api.RouteTossSampleConfirm }()
+			test(t)
+		})
+	}
+}
+
+func samplePathOf(route string) string { return strings.TrimPrefix(route, "POST ") }
+
+// sampleFetch POSTs body to the sample route through ConfirmPaymentFunction's
 // handler and reads the answer as the page's response.json() would.
 func (h *harness) sampleFetch(body string, headers ...string) sampleAnswer {
 	h.t.Helper()
@@ -67,7 +88,7 @@ func (h *harness) sampleFetch(body string, headers ...string) sampleAnswer {
 	for i := 0; i+1 < len(headers); i += 2 {
 		hd[headers[i]] = headers[i+1]
 	}
-	resp := h.call(h.svc.ConfirmHandler(), h.request(rq{Method: "POST", Path: "/confirm", Headers: hd, Body: body}))
+	resp := h.call(h.svc.ConfirmHandler(), h.request(rq{Method: "POST", Path: samplePath(), Headers: hd, Body: body}))
 	a := sampleAnswer{ok: resp.StatusCode >= 200 && resp.StatusCode < 300, status: resp.StatusCode, resp: resp}
 	if err := json.Unmarshal([]byte(resp.Body), &a.json); err != nil {
 		h.t.Fatalf("response.json() throws (status %d): %v\n%s", resp.StatusCode, err, resp.Body)
@@ -90,7 +111,9 @@ func wantSampleError(t *testing.T, a sampleAnswer, status int, code string) {
 	}
 }
 
-func TestTossSampleConfirm(t *testing.T) {
+func TestTossSampleConfirm(t *testing.T) { onEverySampleRoute(t, testTossSampleConfirm) }
+
+func testTossSampleConfirm(t *testing.T) {
 	h := newHarness(t)
 	o := h.createOrder("Hanbok rental, 1 day", 39000)
 	key := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount, tosstest.WithCardBrand(tosstest.Visa))
@@ -144,6 +167,10 @@ func TestTossSampleConfirm(t *testing.T) {
 // The object is Toss's answer to the confirm: what the sandbox reports of
 // the payment, in Toss's field names and formats.
 func TestTossSampleConfirmAnswersTossPayment(t *testing.T) {
+	onEverySampleRoute(t, testTossSampleConfirmAnswersTossPayment)
+}
+
+func testTossSampleConfirmAnswersTossPayment(t *testing.T) {
 	h := newHarness(t)
 	o := h.createOrder("Tea", 15000)
 	key := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount, tosstest.WithCardBrand(tosstest.Master))
@@ -168,6 +195,10 @@ func TestTossSampleConfirmAnswersTossPayment(t *testing.T) {
 }
 
 func TestTossSampleConfirmAmountMismatch(t *testing.T) {
+	onEverySampleRoute(t, testTossSampleConfirmAmountMismatch)
+}
+
+func testTossSampleConfirmAmountMismatch(t *testing.T) {
 	for _, lang := range []struct {
 		header string
 		want   string
@@ -197,6 +228,10 @@ func TestTossSampleConfirmAmountMismatch(t *testing.T) {
 }
 
 func TestTossSampleConfirmTossDeclines(t *testing.T) {
+	onEverySampleRoute(t, testTossSampleConfirmTossDeclines)
+}
+
+func testTossSampleConfirmTossDeclines(t *testing.T) {
 	t.Run("paymentKey of another order", func(t *testing.T) {
 		h := newHarness(t)
 		o := h.createOrder("Hanbok", 39000)
@@ -237,6 +272,10 @@ func TestTossSampleConfirmTossDeclines(t *testing.T) {
 // Whatever a page or a caller sends, a bad request is a 400 with top-level
 // code and message, never a 5xx, and nothing reaches Toss.
 func TestTossSampleConfirmMalformed(t *testing.T) {
+	onEverySampleRoute(t, testTossSampleConfirmMalformed)
+}
+
+func testTossSampleConfirmMalformed(t *testing.T) {
 	const key, id = "tgen_20261122120000sample0001", "ord_0000000000000000000000"
 	body := func(amount string) string {
 		return `{"paymentKey":"` + key + `","orderId":"` + id + `","amount":` + amount + `}`
@@ -289,7 +328,7 @@ func TestTossSampleConfirmMalformed(t *testing.T) {
 			default:
 				hd["content-type"] = tc.ctype
 			}
-			req := h.request(rq{Method: "POST", Path: "/confirm", Headers: hd, Body: tc.body})
+			req := h.request(rq{Method: "POST", Path: samplePath(), Headers: hd, Body: tc.body})
 			req.IsBase64Encoded = tc.base64
 			resp := h.call(h.svc.ConfirmHandler(), req)
 			var e map[string]any
@@ -307,6 +346,10 @@ func TestTossSampleConfirmMalformed(t *testing.T) {
 
 // Fields besides the three are ignored, as the sample servers ignore them.
 func TestTossSampleConfirmIgnoresExtraFields(t *testing.T) {
+	onEverySampleRoute(t, testTossSampleConfirmIgnoresExtraFields)
+}
+
+func testTossSampleConfirmIgnoresExtraFields(t *testing.T) {
 	h := newHarness(t)
 	o := h.createOrder("Hanbok", 39000)
 	key := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount)
@@ -322,7 +365,9 @@ func TestTossSampleConfirmIgnoresExtraFields(t *testing.T) {
 	}
 }
 
-func TestTossSampleConfirmOthers(t *testing.T) {
+func TestTossSampleConfirmOthers(t *testing.T) { onEverySampleRoute(t, testTossSampleConfirmOthers) }
+
+func testTossSampleConfirmOthers(t *testing.T) {
 	t.Run("unknown order", func(t *testing.T) {
 		h := newHarness(t)
 		key := h.sb.Authorize("ord_0000000000000000000000", "x", 1000)
@@ -351,6 +396,10 @@ func TestTossSampleConfirmOthers(t *testing.T) {
 // 2xx it would read as a paid Payment), with Retry-After; asking again
 // once Toss answers gets the Payment, confirmed once.
 func TestTossSampleConfirmProcessing(t *testing.T) {
+	onEverySampleRoute(t, testTossSampleConfirmProcessing)
+}
+
+func testTossSampleConfirmProcessing(t *testing.T) {
 	h := newHarness(t)
 	o := h.createOrder("Hanbok", 39000)
 	key := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount)
@@ -387,6 +436,10 @@ func TestTossSampleConfirmProcessing(t *testing.T) {
 // The order's budget of Toss calls holds on this route too: 429 with
 // Retry-After, and the real buyer is admitted once it has passed.
 func TestTossSampleConfirmAttemptBudget(t *testing.T) {
+	onEverySampleRoute(t, testTossSampleConfirmAttemptBudget)
+}
+
+func testTossSampleConfirmAttemptBudget(t *testing.T) {
 	h := newHarness(t)
 	o := h.createOrder("Hanbok", 39000)
 	for i := range orders.AttemptLimit {
@@ -412,6 +465,10 @@ func TestTossSampleConfirmAttemptBudget(t *testing.T) {
 // Idempotency-Key is judged and answered as on POST /payments/confirm, in
 // Toss's shape.
 func TestTossSampleConfirmIdempotencyKey(t *testing.T) {
+	onEverySampleRoute(t, testTossSampleConfirmIdempotencyKey)
+}
+
+func testTossSampleConfirmIdempotencyKey(t *testing.T) {
 	h := newHarness(t)
 	o := h.createOrder("Hanbok", 39000)
 	key := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount)
@@ -449,7 +506,7 @@ func TestConfirmHandlerRoutes(t *testing.T) {
 	for _, r := range []struct {
 		path string
 		toss bool
-	}{{"/confirm", true}, {"/payments/confirm", false}} {
+	}{{"/confirm", true}, {"/confirm/payment", true}, {"/confirm/widget", true}, {"/payments/confirm", false}} {
 		resp := h.call(broken.ConfirmHandler(), h.request(rq{Method: "POST", Path: r.path, Headers: jsonHeaders(), Body: body}))
 		if !r.toss {
 			wantError(t, resp, http.StatusInternalServerError, api.CodeInternal)
