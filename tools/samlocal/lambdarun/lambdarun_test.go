@@ -107,8 +107,9 @@ func rieChildren() []int {
 		fields := strings.Fields(string(b[i+1:]))
 		if len(fields) > 1 && string(b[j+1:i]) == "aws-lambda-rie" && fields[1] == fmt.Sprint(os.Getpid()) {
 			var pid int
-			fmt.Sscan(ent.Name(), &pid)
-			pids = append(pids, pid)
+			if _, err := fmt.Sscan(ent.Name(), &pid); err == nil { // not /proc/self
+				pids = append(pids, pid)
+			}
 		}
 	}
 	return pids
