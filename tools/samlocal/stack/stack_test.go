@@ -102,8 +102,6 @@ func startApp(t *testing.T, opts Options) (*Stack, *logsink.Buffer) {
 	return s, logs
 }
 
-type httpResult = apicall.Result
-
 var (
 	do    = apicall.Do
 	basic = apicall.Basic
