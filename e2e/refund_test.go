@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"testing"
 	"time"
 
@@ -154,5 +153,5 @@ func TestRefundsAndWebhooksKeepOrdersInStepWithToss(t *testing.T) {
 	if n := s.Sandbox.ConfirmsExecuted(id); n != 1 {
 		t.Errorf("confirms executed %d", n)
 	}
-	t.Log(fmt.Sprintf("webhook deliveries: %d", len(s.Sandbox.Webhooks())))
+	t.Logf("webhook deliveries: %d", len(s.Sandbox.Webhooks()))
 }

@@ -44,7 +44,7 @@ type rtStack struct {
 
 func startRTStack(t *testing.T) *rtStack {
 	t.Helper()
-	servers, stop, err := awstest.StartServers()
+	servers, stop, err := awstest.StartServers(t)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,8 +145,8 @@ func tossShaped(r *apigw.Request, resp apigw.Response) apigw.Response {
 	}
 	status := resp.StatusCode
 	var body []byte
-	switch {
-	case status == http.StatusOK:
+	switch status {
+	case http.StatusOK:
 		var e struct {
 			EntityBody json.RawMessage `json:"entityBody"`
 		}
@@ -155,7 +155,7 @@ func tossShaped(r *apigw.Request, resp apigw.Response) apigw.Response {
 			break
 		}
 		body = e.EntityBody
-	case status == http.StatusAccepted:
+	case http.StatusAccepted:
 		status = http.StatusConflict
 		headers["Retry-After"] = sampleRetryAfter
 		body = sampleError(toss.CodeIdempotentRequestProcessing, processingMessage(LangOf(r)))

@@ -64,14 +64,14 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		return def
 	}
-	num := func(name string, def, min, max int64) int64 {
+	num := func(name string, def, lo, hi int64) int64 {
 		v := strings.TrimSpace(getenv(name))
 		if v == "" {
 			return def
 		}
 		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < min || n > max {
-			errs = append(errs, fmt.Errorf("%s must be an integer from %d to %d, got %q", name, min, max, v))
+		if err != nil || n < lo || n > hi {
+			errs = append(errs, fmt.Errorf("%s must be an integer from %d to %d, got %q", name, lo, hi, v))
 			return def
 		}
 		return n

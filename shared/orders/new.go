@@ -185,7 +185,7 @@ func New(d Draft, now time.Time, p Policy) (*Order, error) {
 
 // checkText refuses invalid UTF-8 and control characters (they end up in
 // Toss requests, receipts and logs) and enforces a length in characters.
-func checkText(field, s string, max int, required bool) error {
+func checkText(field, s string, maxRunes int, required bool) error {
 	if s == "" {
 		if required {
 			return &ValidationError{Field: field, Reason: "required"}
@@ -195,8 +195,8 @@ func checkText(field, s string, max int, required bool) error {
 	if !utf8.ValidString(s) {
 		return &ValidationError{Field: field, Reason: "not valid UTF-8"}
 	}
-	if n := utf8.RuneCountInString(s); n > max {
-		return &ValidationError{Field: field, Reason: fmt.Sprintf("longer than %d characters", max)}
+	if n := utf8.RuneCountInString(s); n > maxRunes {
+		return &ValidationError{Field: field, Reason: fmt.Sprintf("longer than %d characters", maxRunes)}
 	}
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
 		return &ValidationError{Field: field, Reason: "contains control characters"}

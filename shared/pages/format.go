@@ -145,9 +145,9 @@ const maxMessageRunes = 200
 
 // cleanMessage makes free text from a URL or a provider fit to show: valid
 // UTF-8, control, invisible-format and white-space characters folded to one
-// space, trimmed, and at most max runes, plus an ellipsis when cut. Escaping
+// space, trimmed, and at most maxRunes runes, plus an ellipsis when cut. Escaping
 // is left to html/template.
-func cleanMessage(s string, max int) string {
+func cleanMessage(s string, maxRunes int) string {
 	var b strings.Builder
 	n, space := 0, false
 	for _, r := range s {
@@ -159,7 +159,7 @@ func cleanMessage(s string, max int) string {
 		if space {
 			need = 2
 		}
-		if n+need > max {
+		if n+need > maxRunes {
 			b.WriteString("…")
 			break
 		}

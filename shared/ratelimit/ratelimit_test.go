@@ -125,8 +125,12 @@ func TestDynamoCounterUnderConcurrency(t *testing.T) {
 	for _, it := range out.Items {
 		id := it["id"].(*types.AttributeValueMemberS).Value
 		var n, ttl int64
-		fmt.Sscan(it["n"].(*types.AttributeValueMemberN).Value, &n)
-		fmt.Sscan(it["ttl"].(*types.AttributeValueMemberN).Value, &ttl)
+		if _, err := fmt.Sscan(it["n"].(*types.AttributeValueMemberN).Value, &n); err != nil {
+			t.Fatalf("counter %s n: %v", id, err)
+		}
+		if _, err := fmt.Sscan(it["ttl"].(*types.AttributeValueMemberN).Value, &ttl); err != nil {
+			t.Fatalf("counter %s ttl: %v", id, err)
+		}
 		if !strings.HasPrefix(id, fmt.Sprintf("anonymousTossCalls#%d#", t0.Truncate(time.Minute).Unix())) || n > perMinute/8 {
 			t.Errorf("counter %s = %d, want at most %d", id, n, perMinute/8)
 		}

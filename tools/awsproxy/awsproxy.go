@@ -64,7 +64,7 @@ type Call struct {
 type Fields struct {
 	TableName string
 	IndexName string
-	SecretId  string
+	SecretID  string `json:"SecretId"`
 	Key       map[string]json.RawMessage
 	Item      map[string]json.RawMessage
 }

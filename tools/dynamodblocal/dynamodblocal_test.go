@@ -17,13 +17,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	stypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/tossintl/backend/internal/testenv"
 )
 
 // One server for the package's tests: each test makes tables of its own.
+// Under -short none starts, and the tests on it skip.
 var server *Server
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
+		if testenv.Short() {
+			return m.Run()
+		}
 		s, err := Start(context.Background(), Options{})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "dynamodblocal:", err)
@@ -75,6 +81,7 @@ const (
 // the emulator before, let two claims win and needed a proxy that applied
 // its requests one at a time.
 func TestConditionalWritesAreAtomic(t *testing.T) {
+	testenv.Skip(t, "DynamoDB Local")
 	ctx := t.Context()
 	db := client()
 	createTable(t, db, idTable("race"))
@@ -128,6 +135,7 @@ func TestConditionalWritesAreAtomic(t *testing.T) {
 // local stack and the capacity model rely on, and to the differences
 // README lists: a new DynamoDB Local that changes one fails here first.
 func TestWhatTheProjectUses(t *testing.T) {
+	testenv.Skip(t, "DynamoDB Local")
 	ctx := t.Context()
 	db := client()
 	in := idTable("uses")
@@ -225,6 +233,7 @@ func TestWhatTheProjectUses(t *testing.T) {
 // TestStartFindsAnotherPort starts a second server while the first runs:
 // each is on a port of its own, and Close waits for the JVM to be gone.
 func TestStartFindsAnotherPort(t *testing.T) {
+	testenv.Skip(t, "DynamoDB Local")
 	second, err := Start(t.Context(), Options{})
 	if err != nil {
 		t.Fatal(err)

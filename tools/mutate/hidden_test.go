@@ -34,7 +34,7 @@ func g(a int) int {
 `
 
 func TestParseProfileMergesBinaries(t *testing.T) {
-	prof, err := parseProfile(strings.NewReader(`mode: set
+	_, err := parseProfile(strings.NewReader(`mode: set
 m/p/p.go:5:22,7.9 1 0
 m/p/p.go:5.22,7.9 1 1
 m/p/p.go:8.13,9.11 1 0
@@ -42,7 +42,7 @@ m/p/p.go:8.13,9.11 1 0
 	if err == nil {
 		t.Fatal("a malformed line was accepted")
 	}
-	prof, err = parseProfile(strings.NewReader(`mode: atomic
+	prof, err := parseProfile(strings.NewReader(`mode: atomic
 m/p/p.go:5.22,7.9 1 0
 m/p/p.go:5.22,7.9 1 3
 m/p/p.go:8.13,9.11 1 0

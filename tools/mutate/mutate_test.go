@@ -68,13 +68,16 @@ func TestCopyPlanCopiesTestsOnlyForTestPackages(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	filepath.WalkDir(dst, func(path string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(dst, func(path string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			rel, _ := filepath.Rel(dst, path)
 			got = append(got, filepath.ToSlash(rel))
 		}
-		return nil
+		return err
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	slices.Sort(got)
 	want := []string{"a/a.go", "a/a_test.go", "a/testdata/in.json", "b/b.go", "events/e.json", "go.mod", "go.sum", "p/p.go", "p/templates/t.html"}
 	if !slices.Equal(got, want) {

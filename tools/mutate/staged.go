@@ -111,7 +111,12 @@ func runJob(ctx context.Context, dir string, j stagedJob, limit time.Duration, e
 	if err := os.WriteFile(path, mutated, 0o644); err != nil {
 		return "", "", err
 	}
-	defer os.WriteFile(path, orig, 0o644)
+	// A copy left mutated would test every later mutant against this one too.
+	defer func() {
+		if rerr := os.WriteFile(path, orig, 0o644); rerr != nil && err == nil {
+			err = fmt.Errorf("restore %s: %w", m.File, rerr)
+		}
+	}()
 	if j.own {
 		status, err := goTest(ctx, dir, "./"+pathDir(m.File), limit, env)
 		if err != nil || status != lived {

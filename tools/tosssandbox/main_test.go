@@ -85,7 +85,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	base := <-urls
 
 	// A call held by the hour of latency must not block the shutdown.
-	held := make(chan error, 1)
+	held := make(chan struct{})
 	go func() {
 		req, _ := http.NewRequest(http.MethodGet, base+"/v1/payments/tgen_x", nil)
 		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(secret+":")))
@@ -93,7 +93,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		if err == nil {
 			resp.Body.Close()
 		}
-		held <- err
+		close(held)
 	}()
 
 	resp, err := http.Get(base + "/healthz")

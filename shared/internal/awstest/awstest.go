@@ -8,7 +8,9 @@
 // Secrets Manager, or MOTO_ENDPOINT's is used. DynamoDB Local applies each
 // conditional write atomically, as DynamoDB does, so tests that race
 // writes meet the database the code runs on. A missing server fails the
-// run: it is never skipped.
+// run: it is never skipped. Under go test -short nothing starts and the
+// tests that need a server skip (package internal/testenv), so a package's
+// other tests are the fast inner loop.
 package awstest
 
 import (
@@ -28,6 +30,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/tossintl/backend/internal/testenv"
 	"github.com/tossintl/backend/shared/awsclient"
 	"github.com/tossintl/backend/tools/dynamodblocal"
 	"github.com/tossintl/backend/tools/moto"
@@ -45,10 +48,10 @@ var (
 )
 
 // Main starts (or finds) DynamoDB Local, runs the tests and stops what it
-// started.
+// started. Under -short it starts nothing: DynamoDBEndpoint skips instead.
 func Main(m *testing.M) int {
 	dynamoEndpoint = os.Getenv("DYNAMODB_ENDPOINT")
-	if dynamoEndpoint == "" {
+	if dynamoEndpoint == "" && !testenv.Short() {
 		s, err := dynamodblocal.Start(context.Background(), dynamodblocal.Options{})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "awstest:", err)
@@ -68,6 +71,7 @@ func Main(m *testing.M) int {
 // DynamoDBEndpoint is the URL of the DynamoDB Local in use.
 func DynamoDBEndpoint(t testing.TB) string {
 	t.Helper()
+	testenv.Skip(t, "DynamoDB Local")
 	if dynamoEndpoint == "" {
 		t.Fatal("awstest: no DynamoDB Local: call awstest.Main from TestMain")
 	}
@@ -78,6 +82,7 @@ func DynamoDBEndpoint(t testing.TB) string {
 // started on the first call.
 func SecretsEndpoint(t testing.TB) string {
 	t.Helper()
+	testenv.Skip(t, "moto_server (Secrets Manager)")
 	secrets.once.Do(func() {
 		if secrets.endpoint = os.Getenv("MOTO_ENDPOINT"); secrets.endpoint != "" {
 			return
@@ -103,8 +108,10 @@ type Servers struct {
 
 // StartServers starts DynamoDB Local and moto_server side by side (or takes
 // DYNAMODB_ENDPOINT's and MOTO_ENDPOINT's) and returns a func stopping what
-// it started.
-func StartServers() (Servers, func(), error) {
+// it started. Under -short it skips t.
+func StartServers(t testing.TB) (Servers, func(), error) {
+	t.Helper()
+	testenv.Skip(t, "DynamoDB Local and moto_server")
 	out := Servers{DynamoDB: os.Getenv("DYNAMODB_ENDPOINT"), SecretsManager: os.Getenv("MOTO_ENDPOINT")}
 	var stops []func()
 	stop := func() {

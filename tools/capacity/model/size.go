@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -224,13 +223,4 @@ func keyText(it Item, names ...string) string {
 		parts = append(parts, Text(it[n]))
 	}
 	return strings.Join(parts, "|")
-}
-
-func sortedNames(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

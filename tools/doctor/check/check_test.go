@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
+	"github.com/tossintl/backend/internal/testenv"
 	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/doctor/check"
 	"github.com/tossintl/backend/tools/samlocal/stack"
@@ -140,6 +141,7 @@ func closedPort(t *testing.T) string {
 // moto_server and the Toss sandbox): all clear, then each thing it checks broken in turn and
 // repaired, then a "deployed" stack found through CloudFormation.
 func TestDoctor(t *testing.T) {
+	testenv.Skip(t, "the local stack (DynamoDB Local, moto_server, aws-lambda-rie)")
 	logs := &logsink.Buffer{}
 	s, err := stack.Start(t.Context(), stack.Options{
 		Template: realTemplate, BuildDir: t.TempDir(), Logs: logs, MaxConcurrency: 2,

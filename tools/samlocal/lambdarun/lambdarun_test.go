@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tossintl/backend/internal/testenv"
 	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/samlocal/lambdarun"
 )
@@ -57,6 +58,7 @@ type fixture struct {
 // no process it ever ran is left.
 func start(t *testing.T, cfg lambdarun.Config) *fixture {
 	t.Helper()
+	testenv.Skip(t, "aws-lambda-rie")
 	fx := &fixture{stdout: &logsink.Buffer{}, stderr: &logsink.Buffer{}, seen: map[int]bool{}}
 	if cfg.Name == "" {
 		cfg.Name = "TestFunction"
@@ -107,8 +109,9 @@ func rieChildren() []int {
 		fields := strings.Fields(string(b[i+1:]))
 		if len(fields) > 1 && string(b[j+1:i]) == "aws-lambda-rie" && fields[1] == fmt.Sprint(os.Getpid()) {
 			var pid int
-			fmt.Sscan(ent.Name(), &pid)
-			pids = append(pids, pid)
+			if _, err := fmt.Sscan(ent.Name(), &pid); err == nil { // not /proc/self
+				pids = append(pids, pid)
+			}
 		}
 	}
 	return pids

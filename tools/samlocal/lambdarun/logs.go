@@ -164,7 +164,7 @@ func (w *lineWriter) write(p []byte) {
 		w.buf = w.buf[nl+1:]
 	}
 	// A runaway line without newline still reaches the terminal.
-	if len(w.buf) > 64<<10 && bytes.Index(w.buf, syncMarker) < 0 {
+	if len(w.buf) > 64<<10 && !bytes.Contains(w.buf, syncMarker) {
 		w.emit(append(w.buf, '\n'))
 		w.buf = nil
 	}

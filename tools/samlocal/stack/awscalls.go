@@ -52,7 +52,7 @@ func IAMCall(c *awsproxy.Call) AWSCall {
 		}
 		return call
 	case awsproxy.SecretsManager:
-		return AWSCall{"secretsmanager:" + c.Op, f.SecretId}
+		return AWSCall{"secretsmanager:" + c.Op, f.SecretID}
 	case awsproxy.Events:
 		var in struct {
 			Entries []struct{ EventBusName string }

@@ -97,7 +97,7 @@ type putEventsEntry struct {
 }
 
 type putEventsResult struct {
-	EventId      string `json:",omitempty"`
+	EventID      string `json:"EventId,omitempty"`
 	ErrorCode    string `json:",omitempty"`
 	ErrorMessage string `json:",omitempty"`
 }
@@ -149,7 +149,7 @@ func (b *bus) putEvents(c *awsproxy.Call) *awsproxy.Answer {
 			out.Entries[i] = putEventsResult{ErrorCode: code, ErrorMessage: msg}
 			continue
 		}
-		out.Entries[i] = putEventsResult{EventId: ev.ID}
+		out.Entries[i] = putEventsResult{EventID: ev.ID}
 		put = append(put, ev)
 	}
 	for _, ev := range put {

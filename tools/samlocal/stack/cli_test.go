@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tossintl/backend/internal/testenv"
 	"github.com/tossintl/backend/shared/logsink"
 )
 
@@ -22,6 +23,7 @@ func runMain(t *testing.T, args ...string) (code int, stdout, stderr string) {
 }
 
 func TestInvokeCommand(t *testing.T) {
+	testenv.Skip(t, localStack)
 	event := filepath.Join(t.TempDir(), "event.json")
 	if err := os.WriteFile(event, []byte(`{"rawPath":"/echo/x","queryStringParameters":{"mode":"error"}}`), 0o600); err != nil {
 		t.Fatal(err)

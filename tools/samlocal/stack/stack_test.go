@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/tossintl/backend/internal/apicall"
+	"github.com/tossintl/backend/internal/testenv"
 	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/dynamodblocal"
 	"github.com/tossintl/backend/tools/moto"
@@ -30,11 +31,18 @@ import (
 
 // appBuild holds the test app's bootstraps, built once for every test;
 // sharedDynamoDB and sharedMoto serve every test's stack (a JVM and a
-// Python server take seconds of CPU to start on a shared machine).
+// Python server take seconds of CPU to start on a shared machine). Under
+// -short none of them is made, and the tests on them skip.
 var appBuild, sharedDynamoDB, sharedMoto string
+
+// localStack is what the tests on TestMain's servers and build run.
+const localStack = "the local stack (DynamoDB Local, moto_server, the test app under aws-lambda-rie)"
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
+		if testenv.Short() {
+			return m.Run()
+		}
 		dir, err := os.MkdirTemp("", "samlocal-test-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -68,6 +76,7 @@ func TestMain(m *testing.M) {
 // secret apart.
 func startApp(t *testing.T, opts Options) (*Stack, *logsink.Buffer) {
 	t.Helper()
+	testenv.Skip(t, localStack)
 	logs := &logsink.Buffer{}
 	opts.Template, opts.BuildDir, opts.SkipBuild, opts.Logs = appTemplate, appBuild, true, logs
 	if opts.DynamoDBURL == "" && opts.MotoURL == "" {
@@ -101,8 +110,6 @@ func startApp(t *testing.T, opts Options) (*Stack, *logsink.Buffer) {
 	})
 	return s, logs
 }
-
-type httpResult = apicall.Result
 
 var (
 	do    = apicall.Do
@@ -339,6 +346,7 @@ func TestMissingMotoSaysWhatToInstall(t *testing.T) {
 }
 
 func TestMissingJavaSaysWhatToInstall(t *testing.T) {
+	testenv.Skip(t, "moto_server") // TestMain's, so that only java is missing
 	t.Setenv("PATH", t.TempDir())
 	_, err := Start(context.Background(), Options{Template: appTemplate, BuildDir: appBuild, SkipBuild: true, Logs: io.Discard, MotoURL: sharedMoto})
 	if !errors.Is(err, dynamodblocal.ErrNoJava) || !strings.Contains(err.Error(), "apt-get install openjdk-17-jre-headless") {
