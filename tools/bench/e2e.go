@@ -181,24 +181,19 @@ func measureE2E(ctx context.Context, rep *report, s *stack.Stack, o options, cal
 	calls.reset()
 	const confirmFn, createFn = "ConfirmPaymentFunction", "CreateOrderFunction"
 	paths := 0 // every path run, warm-up included, for the round trips
-	var warmJIT float64
-	var warmRates []float64
+	var warm warmup
 	if o.warmup > 0 {
-		// DynamoDB Local runs on a JIT: under load it compiles its hot code
-		// for the first seconds, and a level timed then measures the
-		// compiler. The warm-up runs the path at the highest level's
-		// concurrency (which also starts every environment) and is not
-		// counted.
+		// DynamoDB Local runs on a JVM: under load it first interprets
+		// its code, then compiles what is hot, and a level timed then
+		// measures that as much as the stack. The warm-up runs the path
+		// at the highest level's concurrency (which also starts every
+		// environment) and is not counted.
 		progress("end to end: warm-up at concurrency %d for %s", maxConc, o.warmup)
-		j := sampleJVM(ctx, s.DynamoDBLocal(), o.warmup) // its first and last dump: the JIT's CPU over the warm-up
-		warm, _ := client.level(ctx, maxConc, o.warmup)
-		prof, _ := j.finish()
-		if err := failed(warm); err != nil {
-			return fmt.Errorf("warm-up: %w", err)
+		var err error
+		if warm, err = runWarmup(ctx, client, s, maxConc, o.warmup); err != nil {
+			return err
 		}
-		paths += len(warm)
-		warmJIT = prof.cores(dynamodblocal.RoleJIT)
-		warmRates = rates(warm, o.warmup, 4)
+		paths += warm.paths
 	}
 	stopProfile := func() {}
 	if o.cpuprofile != "" {
@@ -237,7 +232,7 @@ func measureE2E(ctx context.Context, rep *report, s *stack.Stack, o options, cal
 		}
 		lr.calls, lr.tables = perPath(calls.ops(confirmFn, createFn), ops0, len(res))
 		for _, sh := range cpu {
-			if sh.Group == "DynamoDB Local" {
+			if sh.Group == proccpu.Group("java") {
 				lr.dynamoLocalCores = sh.Cores
 			}
 		}
@@ -275,7 +270,8 @@ func measureE2E(ctx context.Context, rep *report, s *stack.Stack, o options, cal
 				ms(lr.createMean+lr.confirmMean), ms(lr.createMean), ms(lr.dynamoCreate), ms(lr.confirmMean), ms(o.latency), ms(lr.dynamoConfirm),
 				proccpu.Format(cpu, "bench")), "—", "—")
 		if jerr == nil && prof.samples > 0 {
-			rep.add("end to end", fmt.Sprintf("DynamoDB Local's threads, concurrency %d", conc), prof.String(), "—", "—")
+			rep.add("end to end", fmt.Sprintf("DynamoDB Local's threads, concurrency %d", conc),
+				fmt.Sprintf("%s of CPU a path; %s", ms(lr.jvmPerPath()), prof), "—", "—")
 		}
 		levels = append(levels, lr)
 	}
@@ -292,7 +288,7 @@ func measureE2E(ctx context.Context, rep *report, s *stack.Stack, o options, cal
 		"latency and DynamoDB Local's mean time per confirm. " +
 		"CPU by process is each level's whole-stack CPU profile: the cores each kind of process used over the level (bench: this tool, i.e. the API router, " +
 		"the AWS proxy, the sandbox and the load generator), on a machine shared with other work.")
-	rep.note("%s", warmupNote(o, maxConc, warmRates, warmJIT, levels))
+	rep.note("%s", warmupNote(o, maxConc, warm, levels))
 	rep.note("%s", ceilingNote(o, levels))
 	rep.note("%s", bottleneckNote(o, levels))
 	return nil
@@ -314,30 +310,87 @@ func rates(res []pathResult, span time.Duration, parts int) []float64 {
 	return out
 }
 
+// warmup is what the warm-up saw in each quarter of its span.
+type warmup struct {
+	paths int
+	rates []float64       // paths per second
+	jvm   []time.Duration // DynamoDB Local's CPU per path (0 where none ended)
+}
+
+const warmupParts = 4
+
+// runWarmup runs the path on conc workers for span, reading DynamoDB
+// Local's CPU at each quarter.
+func runWarmup(ctx context.Context, client *e2eClient, s *stack.Stack, conc int, span time.Duration) (warmup, error) {
+	cpuAt := make([]float64, 0, warmupParts+1)
+	read := func() {
+		v, _ := s.DynamoDBCPU()
+		cpuAt = append(cpuAt, v)
+	}
+	read()
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(span / warmupParts)
+		defer tick.Stop()
+		for len(cpuAt) < warmupParts+1 {
+			select {
+			case <-tick.C:
+				read()
+			case <-done:
+				return
+			}
+		}
+	}()
+	res, _ := client.level(ctx, conc, span)
+	close(done)
+	<-stopped
+	if err := failed(res); err != nil {
+		return warmup{}, fmt.Errorf("warm-up: %w", err)
+	}
+	w := warmup{paths: len(res), rates: rates(res, span, warmupParts), jvm: make([]time.Duration, warmupParts)}
+	slice := (span / warmupParts).Seconds()
+	for i := 0; i < warmupParts && i+1 < len(cpuAt); i++ {
+		if n := w.rates[i] * slice; n > 0 {
+			w.jvm[i] = time.Duration((cpuAt[i+1] - cpuAt[i]) / n * float64(time.Second))
+		}
+	}
+	return w, nil
+}
+
+// jvmPerPath is DynamoDB Local's CPU per path over a level.
+func (l levelResult) jvmPerPath() time.Duration {
+	if l.rate <= 0 {
+		return 0
+	}
+	return time.Duration(l.dynamoLocalCores / l.rate * float64(time.Second))
+}
+
 // warmupNote says how the levels were timed, and why after a warm-up.
-func warmupNote(o options, maxConc int, warmRates []float64, warmJIT float64, levels []levelResult) string {
+func warmupNote(o options, maxConc int, w warmup, levels []levelResult) string {
 	var b strings.Builder
 	b.WriteString("Warm-up and windows: ")
 	if o.warmup > 0 {
-		r := make([]string, len(warmRates))
-		for i, v := range warmRates {
+		r := make([]string, len(w.rates))
+		for i, v := range w.rates {
 			r[i] = fmt.Sprintf("%.0f", v)
 		}
-		fmt.Fprintf(&b, "before the first level the path ran for %s at concurrency %d, uncounted, at %s paths/s in its successive quarters: "+
-			"the first seconds start the functions' environments and run DynamoDB Local's code before its JVM has compiled it "+
-			"(its JIT compilers used %.2f cores over the warm-up", o.warmup, maxConc, strings.Join(r, ", "), warmJIT)
-		var during []string
+		c := make([]string, len(w.jvm))
+		for i, v := range w.jvm {
+			c[i] = ms(v)
+		}
+		fmt.Fprintf(&b, "before the first level the path ran for %s at concurrency %d, uncounted, at %s paths/s in its successive quarters, "+
+			"DynamoDB Local using %s of CPU per path: the first seconds start the functions' environments and run DynamoDB Local's code "+
+			"before its JVM has compiled it", o.warmup, maxConc, strings.Join(r, ", "), strings.Join(c, ", "))
 		for _, l := range levels {
-			if l.jvm.samples > 0 {
-				during = append(during, fmt.Sprintf("%.2f at concurrency %d", l.jvm.cores(dynamodblocal.RoleJIT), l.conc))
+			if l.conc == 1 {
+				fmt.Fprintf(&b, " (%s a path at concurrency 1 afterwards)", ms(l.jvmPerPath()))
 			}
 		}
-		if len(during) > 0 {
-			b.WriteString(", " + strings.Join(during, ", ") + " over the levels")
-		}
-		b.WriteString("), and a level timed in those seconds measures the compiler as much as the stack. ")
+		b.WriteString(", and a level timed in those seconds measures the JVM's warm-up as much as the stack. ")
 	} else {
-		b.WriteString("no warm-up (-warmup 0): the first level's figures include DynamoDB Local's JIT compiling its hot code. ")
+		b.WriteString("no warm-up (-warmup 0): the first level's figures include DynamoDB Local's JVM warming up. ")
 	}
 	fmt.Fprintf(&b, "Each level then runs one path per worker (its execution environments up), and is timed over a window of %s: its workers start paths until the window ends, "+
 		"and the rate is the paths over the time until the last one finished. DynamoDB Local's threads are sampled by a thread dump a second (SIGQUIT; the JVM pauses a few "+

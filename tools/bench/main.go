@@ -61,7 +61,7 @@ func main() {
 	flag.StringVar(&o.benchtime, "benchtime", "1s", "go test -benchtime for the warm CPU benchmarks")
 	flag.DurationVar(&o.latency, "latency", 100*time.Millisecond, "the sandbox's latency for the end-to-end runs")
 	flag.StringVar(&levels, "concurrency", "1,16,64", "end-to-end concurrency levels")
-	flag.DurationVar(&o.warmup, "warmup", 20*time.Second, "end-to-end load before the first level, not counted (DynamoDB Local's JIT compiles meanwhile)")
+	flag.DurationVar(&o.warmup, "warmup", 30*time.Second, "end-to-end load before the first level, not counted (DynamoDB Local's JVM warms up meanwhile)")
 	flag.DurationVar(&o.window, "window", 20*time.Second, "timed window of each end-to-end level")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write this process's CPU profile over the end-to-end levels here (go tool pprof)")
 	flag.StringVar(&skip, "skip", "", "comma-separated sections to leave out: size,cold,cpu,roundtrips,e2e")

@@ -165,9 +165,13 @@ func TestNotes(t *testing.T) {
 	if b := bottleneckNote(o, levels); !strings.Contains(b, "less than half") {
 		t.Errorf("DynamoDB Local at 17%% of the time named as the bottleneck:\n%s", b)
 	}
-	if w := warmupNote(o, 64, []float64{60, 110, 120, 118}, 0.4, levels); !strings.Contains(w, "20s at concurrency 64, uncounted, at 60, 110, 120, 118 paths/s") ||
-		!strings.Contains(w, "0.40 cores over the warm-up") {
-		t.Errorf("warm-up note: %s", w)
+	levels[0].dynamoLocalCores = 0.051
+	w := warmupNote(o, 64, warmup{rates: []float64{60, 110, 120, 118}, jvm: []time.Duration{40 * time.Millisecond, 9 * time.Millisecond, 7 * time.Millisecond, 7 * time.Millisecond}}, levels)
+	for _, want := range []string{"20s at concurrency 64, uncounted, at 60, 110, 120, 118 paths/s", "using 40.0 ms, 9.0 ms, 7.0 ms, 7.0 ms of CPU per path",
+		"(6.0 ms a path at concurrency 1 afterwards)", "window of 20s"} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warm-up note lacks %q:\n%s", want, w)
+		}
 	}
 }
 
