@@ -382,13 +382,8 @@ func warmupNote(o options, maxConc int, w warmup, levels []levelResult) string {
 		}
 		fmt.Fprintf(&b, "before the first level the path ran for %s at concurrency %d, uncounted, at %s paths/s in its successive quarters, "+
 			"DynamoDB Local using %s of CPU per path: the first seconds start the functions' environments and run DynamoDB Local's code "+
-			"before its JVM has compiled it", o.warmup, maxConc, strings.Join(r, ", "), strings.Join(c, ", "))
-		for _, l := range levels {
-			if l.conc == 1 {
-				fmt.Fprintf(&b, " (%s a path at concurrency 1 afterwards)", ms(l.jvmPerPath()))
-			}
-		}
-		b.WriteString(", and a level timed in those seconds measures the JVM's warm-up as much as the stack. ")
+			"before its JVM has compiled it, and a level timed in those seconds measures that warm-up as much as the stack. ",
+			o.warmup, maxConc, strings.Join(r, ", "), strings.Join(c, ", "))
 	} else {
 		b.WriteString("no warm-up (-warmup 0): the first level's figures include DynamoDB Local's JVM warming up. ")
 	}
@@ -457,6 +452,14 @@ func bottleneckNote(o options, levels []levelResult) string {
 			b.WriteString("The path's writes queue behind those of the same table")
 		}
 		fmt.Fprintf(&b, ": %.1f request threads waiting on average at concurrency %d.", n, top.conc)
+		for _, l := range levels[:len(levels)-1] {
+			if l.conc == 1 || l.jvm.samples == 0 {
+				continue // one worker queues behind nobody
+			}
+			fmt.Fprintf(&b, " The same queue holds concurrency %d back: %.1f request threads waiting for the write lock on average, DynamoDB Local %s of the confirm's %s above "+
+				"the sandbox's latency, and %.1f paths/s, %.0f%% of the rate at concurrency %d.", l.conc, l.jvm.perSample(dynamodblocal.WaitWriteLock),
+				ms(l.dynamoConfirm), ms(l.confirmMean-o.latency), l.rate, 100*l.rate/top.rate, top.conc)
+		}
 	default:
 		fmt.Fprintf(&b, "DynamoDB Local's own work dominates (%s: %.1f threads on average): its CPU is the bottleneck.", what, n)
 	}
