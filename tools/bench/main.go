@@ -16,8 +16,11 @@
 //     the same counted through the real bootstraps during step 5;
 //  5. end to end through the local stack's API with the sandbox's latency
 //     fixed (-latency): create an order, authorize it in the sandbox, POST
-//     /payments/confirm; p50, p99 and throughput at concurrency 1, 16 and
-//     64, and the confirm's overhead above the sandbox's latency.
+//     /payments/confirm; after a warm-up (-warmup), each level timed over
+//     a window (-window): p50, p99 and throughput at concurrency 1, 16 and
+//     64 against the ceiling the sandbox's latency sets, the confirm's
+//     overhead above that latency, each process's CPU and DynamoDB Local's
+//     threads sampled by thread dumps; the notes name the bottleneck.
 //
 // Everything runs on this machine against 127.0.0.1, bounded in count and
 // time. Figures from a shared or busy machine are noisy; the report says
@@ -38,15 +41,16 @@ import (
 )
 
 type options struct {
-	out          string
-	runs         int
-	benchtime    string
-	latency      time.Duration
-	levels       []int
-	requests     int
-	levelTimeout time.Duration
-	skip         map[string]bool
-	keep         bool
+	out        string
+	runs       int
+	benchtime  string
+	latency    time.Duration
+	levels     []int
+	warmup     time.Duration
+	window     time.Duration
+	cpuprofile string
+	skip       map[string]bool
+	keep       bool
 }
 
 func main() {
@@ -57,8 +61,9 @@ func main() {
 	flag.StringVar(&o.benchtime, "benchtime", "1s", "go test -benchtime for the warm CPU benchmarks")
 	flag.DurationVar(&o.latency, "latency", 100*time.Millisecond, "the sandbox's latency for the end-to-end runs")
 	flag.StringVar(&levels, "concurrency", "1,16,64", "end-to-end concurrency levels")
-	flag.IntVar(&o.requests, "requests", 0, "confirm paths per level (0: max(40, 10×concurrency))")
-	flag.DurationVar(&o.levelTimeout, "level-timeout", 30*time.Second, "time limit of each end-to-end level")
+	flag.DurationVar(&o.warmup, "warmup", 30*time.Second, "end-to-end load before the first level, not counted (DynamoDB Local's JVM warms up meanwhile)")
+	flag.DurationVar(&o.window, "window", 20*time.Second, "timed window of each end-to-end level")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write this process's CPU profile over the end-to-end levels here (go tool pprof)")
 	flag.StringVar(&skip, "skip", "", "comma-separated sections to leave out: size,cold,cpu,roundtrips,e2e")
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch directory (builds, logs)")
 	flag.Parse()

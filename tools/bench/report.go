@@ -87,8 +87,8 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "- Machine: %s, %d cores, %s\n", r.machine.CPU, r.machine.Cores, r.machine.OS)
 	fmt.Fprintf(&b, "- Go: %s\n", r.machine.GoVersion)
 	fmt.Fprintf(&b, "- Date: %s\n", r.machine.Date)
-	fmt.Fprintf(&b, "- Settings: %d cold starts per function, benchtime %s, sandbox latency %s, concurrency %s\n\n",
-		r.options.runs, r.options.benchtime, r.options.latency, joinInts(r.options.levels))
+	fmt.Fprintf(&b, "- Settings: %d cold starts per function, benchtime %s, sandbox latency %s, concurrency %s, warm-up %s, window %s per level\n\n",
+		r.options.runs, r.options.benchtime, r.options.latency, joinInts(r.options.levels), r.options.warmup, r.options.window)
 	b.WriteString("Timings from a shared or busy machine are noisy: compare runs from the same machine, and read\n")
 	b.WriteString("sizes and round trips (exact) apart from timings (indicative).\n\n")
 

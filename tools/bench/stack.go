@@ -398,6 +398,7 @@ type awsCounter struct {
 	mu     sync.Mutex
 	counts map[string]map[string]int           // function → "dynamodb" / "secretsmanager" → calls
 	spent  map[string]map[string]time.Duration // the same → time the server took to answer
+	byOp   map[string]map[string]int           // function → "UpdateItem on <table>" → DynamoDB calls
 }
 
 func (a *awsCounter) proxy(fn string) awsproxy.Hook {
@@ -407,16 +408,28 @@ func (a *awsCounter) proxy(fn string) awsproxy.Hook {
 		if kind != awsproxy.DynamoDB && kind != awsproxy.SecretsManager {
 			kind = "other"
 		}
+		op := c.Op
+		if kind == awsproxy.DynamoDB {
+			// The table name alone: Fields would also decode the keys
+			// and items, CPU the measured stack would share.
+			var t struct{ TableName string }
+			if c.Decode(&t) == nil && t.TableName != "" {
+				op += " on " + t.TableName
+			}
+		}
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		if a.counts == nil {
-			a.counts, a.spent = map[string]map[string]int{}, map[string]map[string]time.Duration{}
+			a.counts, a.spent, a.byOp = map[string]map[string]int{}, map[string]map[string]time.Duration{}, map[string]map[string]int{}
 		}
 		if a.counts[fn] == nil {
-			a.counts[fn], a.spent[fn] = map[string]int{}, map[string]time.Duration{}
+			a.counts[fn], a.spent[fn], a.byOp[fn] = map[string]int{}, map[string]time.Duration{}, map[string]int{}
 		}
 		a.counts[fn][kind]++
 		a.spent[fn][kind] += ans.Took
+		if kind == awsproxy.DynamoDB {
+			a.byOp[fn][op]++
+		}
 		return ans
 	}
 }
@@ -424,7 +437,20 @@ func (a *awsCounter) proxy(fn string) awsproxy.Hook {
 func (a *awsCounter) reset() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.counts, a.spent = nil, nil
+	a.counts, a.spent, a.byOp = nil, nil, nil
+}
+
+// ops is the DynamoDB calls of fns so far, by operation and table.
+func (a *awsCounter) ops(fns ...string) map[string]int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string]int{}
+	for _, fn := range fns {
+		for k, v := range a.byOp[fn] {
+			out[k] += v
+		}
+	}
+	return out
 }
 
 func (a *awsCounter) time(fn, kind string) time.Duration {

@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tossintl/backend/tools/internal/child"
@@ -60,6 +61,9 @@ type Server struct {
 	// URL is its endpoint: give it to DynamoDB and DynamoDB Streams clients.
 	URL  string
 	proc *child.Process
+
+	tap    *dumpTap   // the JVM's output on its way to Options.Logs
+	dumpMu sync.Mutex // one thread dump at a time
 }
 
 // Start starts DynamoDB Local on a loopback port of its own, in memory,
@@ -86,6 +90,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		// The quick compiler only: it halves the CPU a start takes.
 		args = append([]string{"-XX:TieredStopAtLevel=1"}, args...)
 	}
+	tap := &dumpTap{next: o.Logs}
 	p, err := child.Start(ctx, child.Spec{
 		Name: "DynamoDB Local",
 		Command: func(port int) *exec.Cmd {
@@ -98,12 +103,12 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		PortTaken: func(out []byte) bool {
 			return bytes.Contains(out, []byte("BindException")) || bytes.Contains(out, []byte("Address already in use"))
 		},
-		Logs: o.Logs,
+		Logs: tap,
 	})
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", p.Port), proc: p}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", p.Port), proc: p, tap: tap}
 	if err := s.ping(ctx); err != nil {
 		s.Close()
 		return nil, err
