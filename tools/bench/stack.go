@@ -27,6 +27,18 @@ import (
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
+// initBudget is the init kept, as a multiple of a bare aws-lambda-go
+// function's under the same emulator in the same run. About 1 ms of each
+// function's init is the AWS SDK's schema-based serializers (dynamodb 0.8
+// ms, secretsmanager 0.2 ms), the price of staying on the SDK's fixes;
+// against the bare function's 3 to 5 ms that alone is 1.2 to 1.3 times,
+// and the ratio moves with the machine's load (1.27 to 1.47 on a quiet
+// run, up to 3.4 on one shared with a mutation run). 2.5 keeps a quiet
+// run's figures inside with room for that noise, and still flags a
+// function that starts doing real work at init (a client built eagerly,
+// a table read), which costs tens of milliseconds.
+const initBudget = 2.5
+
 // helloID names the bare aws-lambda-go function in the report.
 const helloID = "hello-world (aws-lambda-go)"
 
@@ -356,7 +368,7 @@ func measureCold(ctx context.Context, rep *report, s *stack.Stack, fx *fixtures,
 			ms(med), ms(t[0]), ms(t[len(t)-1]), float64(med)/float64(base), ms(init), initRatio, ms(med-init))
 		target, v := "—", "status "+strings.Join(st, ",")
 		if id != helloID {
-			target, v = "init ≤ 1.5× hello's", verdict(initRatio <= 1.5)+"; status "+strings.Join(st, ",")
+			target, v = fmt.Sprintf("init ≤ %.1f× hello's", initBudget), verdict(initRatio <= initBudget)+"; status "+strings.Join(st, ",")
 		}
 		rep.add("cold start (host build)", id, measured, target, v)
 	}
