@@ -351,7 +351,7 @@ func (s *Sim) admitted(a *actor, orderID string, own, lookup, resume bool, at ti
 	a.admissions = append(a.admissions, ad)
 	if n := len(list); !resume && n > orders.AttemptLimit {
 		if prev := list[n-1-orders.AttemptLimit]; prev.at.UnixMilli() > at.UnixMilli()-orders.AttemptWindow.Milliseconds() {
-			s.violate("order %s's %s budget admitted a call at +%s, %s after the %d-th call before it (+%s, %s): the budget is %d calls in %s",
+			s.violate("order %s's %s budget admitted a call at +%s, %s after the one %d admissions before it (+%s, %s): the budget is %d calls in %s",
 				orderID, k, at.Sub(epoch), at.Sub(prev.at), orders.AttemptLimit, prev.at.Sub(epoch), prev.actor.name, orders.AttemptLimit, orders.AttemptWindow)
 		}
 	}

@@ -147,6 +147,41 @@ func TestFoundBugs(t *testing.T) {
 	}
 }
 
+// TestAbuseLimitsBite replays, for each abuse limit (README, "Abuse
+// limits"), the first seed that reported a violation when the limit was
+// broken on purpose in the product (the break, never committed, is named):
+// each holds as long as the limit does, and fails the day it breaks. The
+// seeds are this simulator's: a change to the attacker or the mix of
+// events moves them, as TestFoundBugs says.
+func TestAbuseLimitsBite(t *testing.T) {
+	cases := []struct {
+		limit, broken string
+		seed          uint64
+	}{
+		{"a buyer holding the checkout token never waits on the anonymous budget",
+			"the engine's claim dropped the token (orders.Claim without Token), and budgetOf answered Anonymous: 429 with its own budget unused; the claim alone: 'expired' for a payable order", 41},
+		{"a buyer holding the checkout token never waits on the ceiling across orders",
+			"the engine counted every fresh claim against the ceiling, token or not: 429 at a ceiling of 3 a minute", 41},
+		{"a webhook hint that cannot be news costs no Toss call",
+			"ApplyWebhook skipped settledFor: the attacker's forged DONE naming the paid order's paymentKey was looked up", 40},
+		{"an attempt Toss never issued records no failure and makes no event",
+			"the engine failed NOT_FOUND_PAYMENT_SESSION instead of releasing the claim, and orderevents forgot the never-issued codes", 8},
+		{"an anonymous Idempotency-Key is scoped by the payment",
+			"one namespace for anonymous confirms: the buyer's confirm met the attacker's refused amount under the orderId and answered 422", 18},
+		{"the ceiling across orders bounds anonymous Toss calls",
+			"admitAnonymous admitted everything: 4 calls reached Toss in a minute under a ceiling of 3", 25},
+		{"an order's anonymous budget is 5 calls in 60 s",
+			"the memory store's room() counted a 45 s window: a sixth call 48 s after the fifth before it", 101},
+	}
+	for _, c := range cases {
+		t.Run(c.limit, func(t *testing.T) {
+			if r := Run(c.seed, true); r.Violation != "" {
+				t.Errorf("seed %d (which breaks when %s) violates: %s\nlast steps:\n%s", c.seed, c.broken, r.Violation, lastLines(r.Trace, 30))
+			}
+		})
+	}
+}
+
 // runAsFound plays seed's schedule as a simulator before the attacker
 // did: the attacker and the ceiling it meets left out, nothing else drawn
 // otherwise (the attacker's draws are a stream of their own).
