@@ -10,7 +10,7 @@ import (
 	"github.com/tossintl/backend/shared/ratelimit"
 )
 
-// The attacker of issue 22: someone who knows every order's orderId and
+// The attacker README's "Abuse limits" is about: someone who knows every order's orderId and
 // amount (the checkout page, success URLs, receipts and the merchant's
 // e-mails show them) and nothing else. Not the checkout token, which only
 // the checkout URL the merchant gave the buyer carries; not the buyer's
@@ -33,8 +33,10 @@ import (
 //     redelivery of DONE, or a refund it claims), another before;
 //   - the paid order's success redirect (its receipt).
 //
-// Everything it draws comes from the schedule's attack stream, and it is
-// in attackerShare percent of the schedules only.
+// Everything it decides is drawn from the schedule's attack stream (its
+// invocations' clock skews and interleaving are the scheduler's, as
+// everyone's are), and it is in attackerShare percent of the schedules
+// only.
 type attacker struct {
 	s       *Sim
 	rng     *rand.Rand
