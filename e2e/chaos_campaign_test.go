@@ -496,7 +496,15 @@ func (c *campaign) finish(t *testing.T, took time.Duration) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, []byte(c.doc(summary)), 0o644); err != nil {
+	tmpl, err := stack.LoadTemplate(realTemplate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limits, err := abuseLimits(tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(c.doc(summary, limits)), 0o644); err != nil {
 		t.Fatalf("write %s: %v", path, err)
 	}
 	t.Logf("wrote %s", path)

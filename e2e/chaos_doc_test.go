@@ -2,11 +2,25 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"testing"
+	"time"
+
+	"github.com/tossintl/backend/shared/config"
+	"github.com/tossintl/backend/shared/idempotency"
+	"github.com/tossintl/backend/shared/orders"
+	"github.com/tossintl/backend/shared/payments"
+	"github.com/tossintl/backend/shared/ratelimit"
+	"github.com/tossintl/backend/shared/toss"
+	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
-// doc renders docs/reliability.md from what the campaign observed.
-func (c *campaign) doc(summary string) string {
+// doc renders docs/reliability.md from what the campaign observed; limits
+// is the abuse limits' section (abuseLimits).
+func (c *campaign) doc(summary, limits string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var b strings.Builder
@@ -85,6 +99,8 @@ Toss-reaching attempts per order) is an allowed answer: the buyer asks again.
 
 ` + c.hostileNote + `
 
+` + limits + `
+
 ## Secrets and headers
 
 ` + c.secretsNote + ` Every HTML answer of the campaign carried
@@ -95,4 +111,119 @@ no-store; every JSON answer of ours no-store and nosniff; no answer carried a ke
 or a stack trace.
 `)
 	return b.String()
+}
+
+// abuseLimits is the doc's section on the abuse limits, written from the
+// constants the code enforces and the defaults of the template a deploy
+// runs, never from figures typed here: a changed limit changes the doc at
+// the next make chaos. It fails when the template lacks a parameter it
+// states, or when the template's default ceiling is not the code's (the
+// doc would then state a figure no deploy has).
+func abuseLimits(tmpl *stack.Template) (string, error) {
+	param := func(name string) (string, error) {
+		p, ok := tmpl.Parameters[name]
+		if !ok || !p.HasDef {
+			return "", fmt.Errorf("template parameter %s (or its default) is missing", name)
+		}
+		return p.Default, nil
+	}
+	ceiling, err := param("AnonymousTossCallsPerMinute")
+	if err != nil {
+		return "", err
+	}
+	if n, err := strconv.Atoi(ceiling); err != nil || n != config.DefaultAnonymousTossCallsPerMinute {
+		return "", fmt.Errorf("template default AnonymousTossCallsPerMinute %q is not the code's %d", ceiling, config.DefaultAnonymousTossCallsPerMinute)
+	}
+	edge, err := param("EdgeRateLimit")
+	if err != nil {
+		return "", err
+	}
+	edgeText := "off (0)"
+	if edge != "0" {
+		edgeText = edge + " requests a minute"
+	}
+	var never []string
+	for _, code := range []string{toss.CodeNotFoundPaymentSession, toss.CodeNotFoundPayment, toss.CodeForbiddenRequest, toss.CodeRejectCardCompany} {
+		if payments.NeverIssued(code) {
+			never = append(never, "`"+code+"`")
+		}
+	}
+	budget := fmt.Sprintf("%d in any %s", orders.AttemptLimit, orders.AttemptWindow)
+	shards := min(ratelimit.DefaultShards, config.DefaultAnonymousTossCallsPerMinute)
+	lines := []string{
+		"## Abuse limits",
+		"",
+		"What a caller who knows an orderId but not the order's checkout token can",
+		"cause, as the code enforces it (figures written from its constants and the",
+		`template's defaults; README, "Abuse limits", says why each is what it is):`,
+		"",
+		"| limit | value |",
+		"| --- | --- |",
+		"| Toss-reaching attempts per order by callers without its checkout token (confirms, success redirects, lookups, webhooks) | " +
+			budget + " (`orders.AttemptLimit`, `orders.AttemptWindow`) |",
+		"| the same for the checkout token's holder, and lookups of a paid order's own payment | " + budget + ", its own budget |",
+		fmt.Sprintf("| Toss-reaching attempts by callers without a token, across all orders | %d a calendar minute by default "+
+			"(`AnonymousTossCallsPerMinute`), counted on %d items a minute (`ratelimit.DefaultShards`) |",
+			config.DefaultAnonymousTossCallsPerMinute, shards),
+		"| a webhook whose hint cannot be news for the order | no Toss call |",
+		"| Idempotency-Keys on `POST /payments/confirm` and `POST /confirm` | scoped by (orderId, paymentKey, amount), never 422; records kept " +
+			days(idempotency.DefaultExpiry) + " |",
+		"| attempts Toss says it never issued for the order (" + strings.Join(never, ", ") +
+			"), or refused before Toss was asked | no failure recorded, no `Order Payment Failed` |",
+		"| `Order Payment Failed` for an attempt Toss declined | one eventId per attempt |",
+		"| requests per client IP to the buyer routes at the edge (`EdgeRateLimit`) | " + edgeText + " by default |",
+		"",
+		"The simulator holds each but the edge's on what the API answers and what Toss receives, in",
+		"half of `make simulate`'s schedules against a slot-racing attacker",
+		"(`sim/attacker.go`; `TestAbuseLimitsBite` replays a seed that fails when each",
+		"is broken); `TestSlotRacingAttackerCannotKeepTheBuyerFromPaying` (e2e) runs",
+		"the attacker against buyers through the local stack.",
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// days writes d in whole days, as README speaks of the records' life.
+func days(d time.Duration) string {
+	return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
+}
+
+// The abuse limits' section states the code's figures and the template's
+// defaults, docs/reliability.md states them as the code has them now (a
+// changed limit fails here until make chaos writes the doc again), and a
+// template whose default ceiling is not the code's is refused.
+func TestAbuseLimitsSectionStatesTheCodesFigures(t *testing.T) {
+	tmpl, err := stack.LoadTemplate(realTemplate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := abuseLimits(tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "reliability.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), got) {
+		t.Errorf("docs/reliability.md does not state the abuse limits as the code has them; run make chaos. The section now:\n%s", got)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("| %d in any %s (", orders.AttemptLimit, orders.AttemptWindow),
+		fmt.Sprintf("| %d a calendar minute by default", config.DefaultAnonymousTossCallsPerMinute),
+		fmt.Sprintf("counted on %d items a minute", ratelimit.DefaultShards),
+		"`" + toss.CodeNotFoundPaymentSession + "`, `" + toss.CodeNotFoundPayment + "`",
+		"records kept " + days(idempotency.DefaultExpiry),
+		"| off (0) by default |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the section lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, toss.CodeRejectCardCompany) {
+		t.Error("a decline is listed among the attempts Toss never issued")
+	}
+	tmpl.Parameters["AnonymousTossCallsPerMinute"] = stack.Parameter{Type: "Number", Default: "601", HasDef: true}
+	if _, err := abuseLimits(tmpl); err == nil {
+		t.Error("a template default ceiling other than the code's was stated")
+	}
 }

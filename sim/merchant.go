@@ -120,8 +120,25 @@ func (s *Sim) deleteOverHTTP(ctx context.Context, o *simOrder) string {
 	return fmt.Sprintf("%d", resp.StatusCode)
 }
 
+// answer is what a buyer's, Toss's or the attacker's request was told, as
+// its sender reads it: the attacker's threads wait out a 429's
+// Retry-After, Toss redelivers what was not answered 200.
+type answer struct {
+	status     int
+	retryAfter time.Duration // a 429's Retry-After
+	text       string        // for the trace
+}
+
+func answerOf(resp apigw.Response, text string) answer {
+	a := answer{status: resp.StatusCode, text: text}
+	if n, err := strconv.Atoi(resp.Headers["Retry-After"]); err == nil && resp.StatusCode == http.StatusTooManyRequests {
+		a.retryAfter = time.Duration(n) * time.Second
+	}
+	return a
+}
+
 // webhookOverHTTP is Toss (or whoever) posting w to POST /webhooks/toss.
-func (s *Sim) webhookOverHTTP(ctx context.Context, w webhook) (int, string) {
+func (s *Sim) webhookOverHTTP(ctx context.Context, w webhook) answer {
 	body := fmt.Sprintf(`{"eventType":"PAYMENT_STATUS_CHANGED","createdAt":%q,"data":{"paymentKey":%q,"orderId":%q,"status":%q}}`,
 		w.at.In(kst).Format("2006-01-02T15:04:05.000000"), w.paymentKey, w.orderID, w.status)
 	resp := s.api.TossWebhook(ctx, s.request(http.MethodPost, "/webhooks/toss", nil, body, "", false))
@@ -138,9 +155,9 @@ func (s *Sim) webhookOverHTTP(ctx context.Context, w webhook) (int, string) {
 		s.violate("webhook %s: an answer that is not JSON (%d): %q", w.paymentKey, resp.StatusCode, resp.Body)
 	}
 	if resp.StatusCode == http.StatusOK {
-		return resp.StatusCode, answer.EntityBody.Action + ": " + answer.EntityBody.Reason
+		return answerOf(resp, answer.EntityBody.Action+": "+answer.EntityBody.Reason)
 	}
-	return resp.StatusCode, answer.Error.Code
+	return answerOf(resp, fmt.Sprintf("%d %s", resp.StatusCode, answer.Error.Code))
 }
 
 // kst is the zone of Toss's webhook timestamps, which carry no offset.
@@ -155,8 +172,20 @@ var pageState = regexp.MustCompile(`<main id="status" data-state="([a-z-]+)"`)
 // under the frontend's Idempotency-Key if it sends one). Every answer is
 // held to Toss's record: one that says paid means Toss approved this very
 // attempt for the order at its amount; one that says declined means Toss
-// never will.
-func (s *Sim) confirmOverHTTP(ctx context.Context, o *simOrder, at attempt) string {
+// never will. And to the abuse limits (checkAbuseAnswer): the amount the
+// order asks for is never refused, an Idempotency-Key never answers 422
+// here, and a buyer holding the checkout token is refused 429 only for
+// its own budget.
+func (s *Sim) confirmOverHTTP(ctx context.Context, o *simOrder, at attempt) answer {
+	a := s.cur
+	ans, code, state := s.confirmRequest(ctx, o, at)
+	s.checkAbuseAnswer(a, o, at, ans, code, state)
+	return ans
+}
+
+// confirmRequest is confirmOverHTTP's request and the answer checks about
+// money; code is the error code of a JSON route's answer, state the page's.
+func (s *Sim) confirmRequest(ctx context.Context, o *simOrder, at attempt) (ans answer, code, state string) {
 	if at.route == routePage {
 		q := url.Values{"orderId": {o.id}, "paymentKey": {at.paymentKey}, "amount": {strconv.FormatInt(at.redirect, 10)}}
 		if at.token != "" {
@@ -165,7 +194,7 @@ func (s *Sim) confirmOverHTTP(ctx context.Context, o *simOrder, at attempt) stri
 		r := s.request(http.MethodGet, "/payments/success", nil, "", "", false)
 		r.RawQueryString = q.Encode()
 		resp := s.api.PaymentSuccess(ctx, r)
-		state := "?"
+		state = "?"
 		if m := pageState.FindStringSubmatch(resp.Body); m != nil {
 			state = m[1]
 		}
@@ -175,7 +204,7 @@ func (s *Sim) confirmOverHTTP(ctx context.Context, o *simOrder, at attempt) stri
 		case "declined":
 			s.answeredDeclined(o, at.paymentKey, "the declined page")
 		}
-		return fmt.Sprintf("%d page %s", resp.StatusCode, state)
+		return answerOf(resp, fmt.Sprintf("%d page %s", resp.StatusCode, state)), "", state
 	}
 	amount := strconv.FormatInt(at.redirect, 10)
 	if at.route == routeSample && at.redirect%2 == 0 {
@@ -232,12 +261,12 @@ func (s *Sim) confirmOverHTTP(ctx context.Context, o *simOrder, at attempt) stri
 			s.violate("%s: a 200 about another payment: %s", what, resp.Body)
 		}
 		s.answeredPaid(o, at.paymentKey, what+" answering 200")
-		return fmt.Sprintf("200 %s (replayed %v)", p.Status, replayed)
+		return answerOf(resp, fmt.Sprintf("200 %s (replayed %v)", p.Status, replayed)), "", ""
 	case isDecline(resp.StatusCode, code, msg):
 		s.answeredDeclined(o, at.paymentKey, fmt.Sprintf("%s answering %d %s", what, resp.StatusCode, code))
-		return fmt.Sprintf("%d %s: declined (replayed %v)", resp.StatusCode, code, replayed)
+		return answerOf(resp, fmt.Sprintf("%d %s: declined (replayed %v)", resp.StatusCode, code, replayed)), code, ""
 	}
-	return fmt.Sprintf("%d %s (replayed %v)", resp.StatusCode, code, replayed)
+	return answerOf(resp, fmt.Sprintf("%d %s (replayed %v)", resp.StatusCode, code, replayed)), code, ""
 }
 
 // isDecline reports whether an error answer of a JSON confirm route says

@@ -4,8 +4,9 @@
 // talking to an in-process fake of Toss, driven by a seeded scheduler that
 // interleaves buyers, refreshes, merchants' refunds and deletes, reconcile
 // passes, real and forged webhooks, another server confirming at Toss, TTL
-// deletions and a fake clock, and injects faults at every call to a store
-// and at every HTTP request to Toss.
+// deletions, a fake clock and, in half the schedules, an attacker racing
+// for the orders' anonymous budgets (attacker.go), and injects faults at
+// every call to a store and at every HTTP request to Toss.
 //
 // Every call the product makes to a store, and every HTTP request its Toss
 // client sends, is a step: the calling actor (a goroutine running product
@@ -13,14 +14,16 @@
 // time, so a schedule, its faults and its outcome are a function of the
 // seed alone. Each actor reads its own clock, skewed from the world's by up
 // to a few seconds. The invariants are checked after every step, on every
-// answer the API gives, and, once the faults stop and reconcile has run, at
-// quiescence (see check.go).
+// answer the API gives, on every request Toss receives, on the events the
+// order events function makes of every write, and, once the faults stop
+// and reconcile has run, at quiescence (see check.go).
 package sim
 
 import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"reflect"
 	"runtime/debug"
 	"slices"
@@ -31,6 +34,7 @@ import (
 	"github.com/tossintl/backend/shared/idempotency"
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/payments"
+	"github.com/tossintl/backend/shared/ratelimit"
 	"github.com/tossintl/backend/shared/toss"
 )
 
@@ -119,6 +123,24 @@ type actor struct {
 	// the lock token it took it under, and the completed record a replay
 	// answered from.
 	idemRec, idemToken, replayOf string
+	// What the abuse limits are checked on (check.go). anon: a request
+	// without the order's checkout token (a buyer's frontend that does not
+	// send it, the attacker, webhooks, Toss's own included), whose Toss
+	// calls the order's budgets and the ceiling across orders bound. start
+	// is the world's clock when it was made; admissions are the calls the
+	// order's budgets admitted for it. noTossCall, when set, says why it
+	// must send Toss nothing (a hint that cannot be news, a paid order's
+	// receipt).
+	anon       bool
+	start      time.Time
+	admissions []*admission
+	noTossCall string
+	// hintKey is the paymentKey a webhook names: its lookup of a paid
+	// order's own payment draws on the order's own budget.
+	hintKey string
+	// ceilingLost: the ceiling's count failed for it, which admits the
+	// call uncounted (limits).
+	ceilingLost bool
 }
 
 // simCtx is an invocation's context: its deadline is on the world's clock
@@ -246,6 +268,28 @@ type Sim struct {
 	violation   string
 	trace       []traceEntry
 	outcomes    map[string]int // the engine's own metric of how confirms ended: what a run covered
+
+	// The attacker (attacker.go) and what the abuse limits are checked
+	// on (check.go). attack draws everything about the attacker, a stream
+	// of its own, and the attacker is in some schedules only: a schedule
+	// without one plays as it did before the attacker was modelled, seed
+	// for seed (so do the seeds kept in TestFoundBugs).
+	attack   *rand.Rand
+	attacker *attacker
+	// ceiling is the engine's ceiling on anonymous Toss calls across
+	// orders, with the attacker only (nil otherwise, as before).
+	ceiling *ratelimit.Ceiling
+	// budgets are the admissions on each budget of each order, in the
+	// order the store took them; ceilingUsed counts, per minute (its
+	// start, Unix seconds), the anonymous calls the ceiling admitted that
+	// reached Toss.
+	budgets     map[budgetKey][]*admission
+	ceilingUsed map[int64]int
+	// failedEvents are the eventIds of the Order Payment Failed events of
+	// each attempt (orderId, NUL, paymentKey), as the order events
+	// function makes them from the table's stream: a consumer drops an
+	// eventId it has seen (README), so each is one event to the merchant.
+	failedEvents map[string][]string
 }
 
 // ConfirmOutcome implements payments.Metrics.
@@ -274,7 +318,11 @@ func Run(seed uint64, withTrace bool) Result {
 func runOn(seed uint64, withTrace bool, be backend) Result {
 	s := newSim(seed, be)
 	s.play()
-	r := Result{Seed: seed, Steps: s.steps, Violation: s.violation, Outcomes: s.outcomes}
+	return s.result(withTrace)
+}
+
+func (s *Sim) result(withTrace bool) Result {
+	r := Result{Seed: s.seed, Steps: s.steps, Violation: s.violation, Outcomes: s.outcomes}
 	if withTrace || s.violation != "" {
 		r.Trace = s.formatTrace()
 	}
@@ -285,7 +333,9 @@ func newSim(seed uint64, be backend) *Sim {
 	s := &Sim{seed: seed, rng: rand.New(rand.NewPCG(seed, 0x51d0c0de)), tokens: rand.New(rand.NewPCG(seed, 0x70ce5)), now: epoch, faults: true, be: be,
 		yield: make(chan *actor), amounts: map[string]int64{}, holder: map[string]*actor{}, everPaid: map[string]string{},
 		lastBalance: map[string]int64{}, touched: map[string]bool{}, checked: map[string]*orders.Order{}, declined: map[string]string{}, vanished: map[string]bool{},
-		outcomes: map[string]int{}, firstAnswer: map[string]keyedAnswer{}, firstShaped: map[string]keyedAnswer{}, lockHolder: map[string]string{}}
+		outcomes: map[string]int{}, firstAnswer: map[string]keyedAnswer{}, firstShaped: map[string]keyedAnswer{}, lockHolder: map[string]string{},
+		attack: rand.New(rand.NewPCG(seed, 0xa77ac4)), budgets: map[budgetKey][]*admission{}, ceilingUsed: map[int64]int{},
+		failedEvents: map[string][]string{}}
 	s.faultPct = s.rng.IntN(30)
 	s.budget = 10 + s.rng.IntN(30)
 	s.maxSkew = []time.Duration{0, time.Second, 3 * time.Second}[s.rng.IntN(3)]
@@ -298,6 +348,9 @@ func newSim(seed uint64, be backend) *Sim {
 		Keys:   merchantKeys{},
 		Guard:  idempotency.New(idemStore{s: s}, idempotency.Options{Clock: s.actorNow}),
 		Clock:  s.actorNow,
+	}
+	if s.attack.IntN(100) < attackerShare {
+		s.attacker = newAttacker(s)
 	}
 	for i := range 1 + s.rng.IntN(2) {
 		s.newOrder(fmt.Sprintf("order-%d", i+1))
@@ -372,8 +425,12 @@ func (s *Sim) formatTrace() string {
 	if s.toss.anyAttempt {
 		lookup = "any attempt"
 	}
-	fmt.Fprintf(&b, "seed %d: %d orders, fault rate %d%%, clock skew up to %s, %d events, Toss's lookup by orderId answers %s\n",
+	fmt.Fprintf(&b, "seed %d: %d orders, fault rate %d%%, clock skew up to %s, %d events, Toss's lookup by orderId answers %s",
 		s.seed, len(s.orders), s.faultPct, s.maxSkew, s.budget, lookup)
+	if s.attacker != nil {
+		fmt.Fprintf(&b, ", an attacker (ceiling across orders %d a minute)", s.ceiling.PerMinute)
+	}
+	b.WriteByte('\n')
 	for i, e := range s.trace {
 		fmt.Fprintf(&b, "%4d +%-6s %-28s %s", i, e.at, e.actor, e.op)
 		if e.fault != faultNone {
@@ -391,7 +448,7 @@ func (s *Sim) spawn(name string, in *intent, body func(ctx context.Context) stri
 
 func (s *Sim) spawnFor(timeout time.Duration, name string, in *intent, body func(ctx context.Context) string) *actor {
 	s.nextID++
-	a := &actor{id: s.nextID, deadline: s.now.Add(timeout), resume: make(chan fault), kind: stepStart, op: "start", intent: in}
+	a := &actor{id: s.nextID, deadline: s.now.Add(timeout), resume: make(chan fault), kind: stepStart, op: "start", intent: in, start: s.now}
 	if s.maxSkew > 0 && s.rng.IntN(2) == 0 {
 		ms := s.maxSkew.Milliseconds()
 		a.skew = time.Duration(s.rng.Int64N(2*ms+1)-ms) * time.Millisecond
@@ -546,10 +603,18 @@ func (s *Sim) runAll() {
 // quiescence with the faults off, then the final checks.
 func (s *Sim) play() {
 	defer s.drain()
+	if s.attacker != nil {
+		s.attacker.clockMoved() // it arrives with the schedule
+	}
 	for s.violation == "" && s.steps < maxSteps {
 		more := s.events < s.budget
 		if len(s.actors) == 0 && !more {
 			break
+		}
+		// The attacker acts between the world's events, on draws of its own
+		// stream; it stops when the busy phase does (quiescence needs an end).
+		if s.attacker != nil && more && s.attacker.turn() {
+			continue
 		}
 		if len(s.actors) > 0 && (!more || s.rng.IntN(100) < 65) {
 			a := s.pick()
@@ -619,6 +684,9 @@ func (s *Sim) event() {
 		if s.now.Sub(epoch)/reconcileEvery != before {
 			s.spawnReconcile() // the schedule's own pass (EventBridge)
 		}
+		if s.attacker != nil {
+			s.attacker.clockMoved() // slots freed: it re-takes them before anyone else
+		}
 	case r < 86:
 		if len(s.toss.late) > 0 {
 			s.toss.runLate(s.rng.IntN(len(s.toss.late)))
@@ -657,6 +725,9 @@ func (s *Sim) newAttempt(o *simOrder) {
 	at := attempt{paymentKey: pk, redirect: redirect, route: route(s.rng.IntN(3))}
 	if at.route != routePage && s.rng.IntN(2) == 0 {
 		at.idemKey = "confirm-" + pk
+		if s.attacker != nil && s.attack.IntN(2) == 0 {
+			at.idemKey = o.id // the natural choice, which the attacker guesses too
+		}
 	}
 	if at.route == routePage || s.tokens.IntN(2) == 0 {
 		at.token = o.token
@@ -682,9 +753,24 @@ func (s *Sim) forgedRedirect(o *simOrder) {
 }
 
 func (s *Sim) spawnConfirm(name string, o *simOrder, at attempt) {
-	s.spawn(name+"("+at.paymentKey+" "+routeNames[at.route]+")", nil, func(ctx context.Context) string {
-		return s.confirmOverHTTP(ctx, o, at)
+	s.spawnConfirmThen(name, o, at, nil)
+}
+
+// spawnConfirmThen is spawnConfirm telling then the answer (the attacker's
+// threads wait on theirs).
+func (s *Sim) spawnConfirmThen(name string, o *simOrder, at attempt, then func(answer)) *actor {
+	a := s.spawn(name+"("+at.paymentKey+" "+routeNames[at.route]+")", nil, func(ctx context.Context) string {
+		ans := s.confirmOverHTTP(ctx, o, at)
+		if then != nil {
+			then(ans)
+		}
+		return ans.text
 	})
+	a.anon = o.token == "" || at.token != o.token
+	if _, paid := s.everPaid[o.id]; paid {
+		a.noTossCall = "a confirm of a paid order (its receipt, or an attempt it will not take)"
+	}
+	return a
 }
 
 func (s *Sim) newRefund(o *simOrder) {
@@ -760,15 +846,24 @@ func (s *Sim) deliverWebhook(twice bool) {
 	if !twice {
 		s.hooks = append(s.hooks[:i], s.hooks[i+1:]...)
 	}
-	a := s.spawn("webhook("+w.paymentKey+" "+w.status+")", nil, func(ctx context.Context) string {
-		status, answer := s.webhookOverHTTP(ctx, w)
-		if status != 200 {
+	a := s.spawnHint("webhook("+w.paymentKey+" "+w.status+")", w, func(ans answer) string {
+		if ans.status != 200 {
 			s.hooks = append(s.hooks, w)
-			return fmt.Sprintf("%d %s (Toss redelivers)", status, answer)
+			return ans.text + " (Toss redelivers)"
 		}
-		return answer
+		return ans.text
 	})
 	a.onDie = func() { s.hooks = append(s.hooks, w) } // no answer: Toss delivers it again
+}
+
+// spawnHint posts webhook w (Toss's, or anyone's: Toss does not sign
+// them) and tells then the answer. A webhook carries no checkout token:
+// its lookups are anonymous calls, and one whose hint cannot be news for
+// the order (hintCannotBeNews) must cost no Toss call at all.
+func (s *Sim) spawnHint(name string, w webhook, then func(answer) string) *actor {
+	a := s.spawn(name, nil, func(ctx context.Context) string { return then(s.webhookOverHTTP(ctx, w)) })
+	a.anon, a.hintKey, a.noTossCall = true, w.paymentKey, s.hintCannotBeNews(w)
+	return a
 }
 
 // forgedWebhook is someone posting to the webhook URL (Toss does not sign
@@ -785,9 +880,11 @@ func (s *Sim) forgedWebhook() {
 		w.orderID = "order-nobody"
 	}
 	w.status = []string{"DONE", "CANCELED", "PARTIAL_CANCELED", "ABORTED", "EXPIRED", "IN_PROGRESS"}[s.rng.IntN(6)]
-	s.spawn("forged webhook("+w.paymentKey+" "+w.orderID+" "+w.status+")", nil, func(ctx context.Context) string {
-		status, answer := s.webhookOverHTTP(ctx, w)
-		return fmt.Sprintf("%d %s", status, answer)
+	s.spawnHint("forged webhook("+w.paymentKey+" "+w.orderID+" "+w.status+")", w, func(ans answer) string {
+		if ans.status == http.StatusOK {
+			return "200 " + ans.text
+		}
+		return ans.text
 	})
 }
 
@@ -994,6 +1091,7 @@ func (s *Sim) quiesce() {
 	}
 	s.flushWebhooks()
 	s.checkFinal(!hooksLost)
+	s.checkDeclineEvents()
 	if s.violation != "" {
 		return
 	}

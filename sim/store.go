@@ -108,17 +108,24 @@ func (st store) Claim(ctx context.Context, c orders.Claim) (*orders.Order, error
 		o, err := st.s.be.orders.Claim(bg, c)
 		if err == nil {
 			st.s.claimed(a, before, c)
+			resume := before != nil && before.Status == orders.StatusConfirming && before.PaymentKey == c.PaymentKey
+			st.s.admitted(a, c.OrderID, c.Token != "", false, resume, c.Now)
 		}
 		return o, err
 	})
 }
 
 func (st store) AdmitLookup(ctx context.Context, id, own string, now time.Time) (*orders.Order, error) {
+	a := st.s.cur
 	return do(st.s, "Store.AdmitLookup "+id, true, func() (*orders.Order, error) {
 		if st.at(id) {
 			return nil, notFound(id)
 		}
-		return st.s.be.orders.AdmitLookup(bg, id, own, now)
+		o, err := st.s.be.orders.AdmitLookup(bg, id, own, now)
+		if err == nil {
+			st.s.admitted(a, id, own != "", true, false, now)
+		}
+		return o, err
 	})
 }
 
@@ -333,10 +340,15 @@ func (st store) Release(ctx context.Context, id, pk string, now time.Time) (*ord
 }
 
 func (st store) AdmitTokenLookup(ctx context.Context, id, token string, now time.Time) (*orders.Order, error) {
+	a := st.s.cur
 	return do(st.s, "Store.AdmitTokenLookup "+id, true, func() (*orders.Order, error) {
 		if st.at(id) {
 			return nil, notFound(id)
 		}
-		return st.s.be.orders.(tokenAdmitter).AdmitTokenLookup(bg, id, token, now)
+		o, err := st.s.be.orders.(tokenAdmitter).AdmitTokenLookup(bg, id, token, now)
+		if err == nil {
+			st.s.admitted(a, id, true, true, false, now)
+		}
+		return o, err
 	})
 }

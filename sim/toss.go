@@ -92,6 +92,12 @@ type fakeToss struct {
 	// anyAttempt: a lookup by orderId answers any unapproved attempt, not
 	// the latest (paymentByOrderID).
 	anyAttempt bool
+	// asked are the paymentKeys our requests asked Toss about (a confirm
+	// it received, a lookup it answered); declinedOurs the attempts
+	// (orderId, NUL, paymentKey) it declined in answer to a confirm of
+	// ours: what the event rule is held to (check.go).
+	asked        map[string]bool
+	declinedOurs map[string]bool
 }
 
 type lateRequest struct {
@@ -108,7 +114,8 @@ const lateLimit = time.Minute
 
 func newFakeToss(s *Sim) *fakeToss {
 	return &fakeToss{s: s, payments: map[string]*tossPayment{}, byOrder: map[string][]*tossPayment{},
-		idem: map[string]tossAnswer{}, inflight: map[string]bool{}, confirmKey: map[string]string{}, approvals: map[string]int{}}
+		idem: map[string]tossAnswer{}, inflight: map[string]bool{}, confirmKey: map[string]string{}, approvals: map[string]int{},
+		asked: map[string]bool{}, declinedOurs: map[string]bool{}}
 }
 
 // runLate processes the i-th late request, as Toss received it, or drops
@@ -276,6 +283,7 @@ func (t *fakeToss) execute(r tossRequest, in *intent) tossAnswer {
 	}
 	switch r.route {
 	case "payment":
+		t.asked[r.segment] = true
 		p := t.payments[r.segment]
 		if p == nil {
 			return refuse(http.StatusNotFound, toss.CodeNotFoundPayment)
@@ -296,7 +304,13 @@ func (t *fakeToss) execute(r tossRequest, in *intent) tossAnswer {
 	}
 	var a tossAnswer
 	if r.route == "confirm" {
+		t.asked[r.confirm.PaymentKey] = true
 		a = t.confirmOnce(r.confirm)
+		// 403 for an attempt of this very order is the card's refusal
+		// (FORBIDDEN_REQUEST is for another order's).
+		if p := t.payments[r.confirm.PaymentKey]; p != nil && p.orderID == r.confirm.OrderID && p.status == toss.StatusAborted && a.status == http.StatusForbidden {
+			t.declinedOurs[p.orderID+"\x00"+p.key] = true
+		}
 	} else {
 		a = t.cancelOnce(r.segment, r.cancel.CancelReason, r.cancel.CancelAmount, in)
 	}
@@ -364,18 +378,23 @@ func (t *fakeToss) confirmOnce(req toss.ConfirmRequest) tossAnswer {
 // attempt, drawn per lookup, so that nothing may rest on the choice.
 func (t *fakeToss) paymentByOrderID(orderID string) tossAnswer {
 	ps := t.byOrder[orderID]
-	for _, p := range ps {
-		if p.approved() {
-			return t.ok(p)
+	var p *tossPayment
+	for _, q := range ps {
+		if q.approved() && p == nil {
+			p = q
 		}
 	}
 	switch {
+	case p != nil:
 	case len(ps) == 0:
 		return refuse(http.StatusNotFound, toss.CodeNotFoundPayment)
 	case t.anyAttempt:
-		return t.ok(ps[t.s.rng.IntN(len(ps))])
+		p = ps[t.s.rng.IntN(len(ps))]
+	default:
+		p = ps[len(ps)-1]
 	}
-	return t.ok(ps[len(ps)-1])
+	t.asked[p.key] = true
+	return t.ok(p)
 }
 
 // cancelOnce executes a refund: in is the merchant API's refund request
@@ -440,6 +459,7 @@ func (tr transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return respond(req, refuse(http.StatusBadRequest, toss.CodeInvalidRequest)), nil
 	}
 	in := s.cur.intent // a late refund still executes this request
+	s.sendsToss(s.cur, r.String())
 	f := s.step(stepToss, r.String(), false)
 	t := s.toss
 	scope := r.scope()

@@ -28,6 +28,16 @@
 // record delivered twice (Lambda retries batches, a bisected batch repeats
 // records) makes the same ID twice. Delivery is at least once; a consumer
 // that drops IDs it has seen gets each event exactly once.
+//
+// Order Payment Failed is the exception: its ID is derived from (orderId,
+// paymentKey), so it names the declined attempt rather than the write. An
+// attempt Toss declined can be written FAILED again: an order FAILED under
+// a later attempt takes the earlier paymentKey again (a buyer's old tab
+// reloaded, or anyone who has the key), and Toss replays its decline under
+// the confirm's Idempotency-Key. That write is the same fact, and arrives
+// as another delivery of the same event: once per attempt, as promised,
+// for a consumer that drops IDs it has seen (the simulator found the
+// second event, seed 4360).
 package orderevents
 
 import (
@@ -118,6 +128,8 @@ func From(c Change) (Event, bool) {
 			return Event{}, false
 		}
 		e.Type = PaymentFailed
+		e.ID = declineID(cur.ID, cur.LastFailure.PaymentKey)
+		return e, true
 	case cur.Status == orders.StatusExpired:
 		e.Type = Expired
 	case cur.Status == orders.StatusPartialCanceled || cur.Status == orders.StatusCanceled:
@@ -218,9 +230,21 @@ var namespace = [16]byte{0x4c, 0x2b, 0x8e, 0x5a, 0x1f, 0x3d, 0x5b, 0x0e, 0x9a, 0
 // ID is the event ID of an order's write: a name-based UUID (RFC 9562,
 // version 5) of "orderId/version".
 func ID(orderID string, version int64) string {
+	return uuid5(orderID + "/" + strconv.FormatInt(version, 10))
+}
+
+// declineID is the event ID of the decline of attempt paymentKey of an
+// order: "orderId/declined/paymentKey", which no ID of a write can be (an
+// orderId holds no '/', and a version is digits).
+func declineID(orderID, paymentKey string) string {
+	return uuid5(orderID + "/declined/" + paymentKey)
+}
+
+// uuid5 is the name-based UUID (RFC 9562, version 5) of name in namespace.
+func uuid5(name string) string {
 	h := sha1.New()
 	h.Write(namespace[:])
-	h.Write([]byte(orderID + "/" + strconv.FormatInt(version, 10)))
+	h.Write([]byte(name))
 	var u [16]byte
 	copy(u[:], h.Sum(nil))
 	u[6] = u[6]&0x0f | 0x50 // version 5

@@ -144,7 +144,12 @@ func TestFrom(t *testing.T) {
 			if e.Type != c.want || e.Version != c.version || e.Order.Status != c.status {
 				t.Errorf("event %q version %d status %s, want %q %d %s", e.Type, e.Version, e.Order.Status, c.want, c.version, c.status)
 			}
-			if e.ID != ID("ord_test000000000000000001", c.version) {
+			switch want := ID("ord_test000000000000000001", c.version); {
+			case c.want == PaymentFailed:
+				if want = declineID("ord_test000000000000000001", c.c.New.LastFailure.PaymentKey); e.ID != want {
+					t.Errorf("ID %s is not the ID of (orderId, the declined paymentKey)", e.ID)
+				}
+			case e.ID != want:
 				t.Errorf("ID %s is not the ID of (orderId, %d)", e.ID, c.version)
 			}
 			prev := c.c.Old.Status
@@ -189,6 +194,43 @@ func TestRedeliveryMakesTheSameID(t *testing.T) {
 	}
 	if len(seen) != len(changes) {
 		t.Errorf("%d distinct IDs over 3 deliveries of %d changes, want %d", len(seen), len(changes), len(changes))
+	}
+}
+
+// A declined attempt written FAILED again (an old tab of an earlier card
+// reloaded once a later card failed too: Toss replays its decline) is the
+// same fact: the same event ID, which a consumer drops as a redelivery.
+// Another attempt's decline is another event.
+func TestDeclineOfOneAttemptIsOneEvent(t *testing.T) {
+	first := failedWith(3, "tgen_declined_0001", "REJECT_CARD_COMPANY")
+	second := failedWith(5, "tgen_declined_0002", "INVALID_CARD_EXPIRATION")
+	again := failedWith(7, "tgen_declined_0001", "REJECT_CARD_COMPANY")
+	again.LastFailure.At = again.UpdatedAt // written anew, at its own time
+	changes := []struct {
+		name string
+		c    Change
+	}{
+		{"first card declined", Change{Old: confirmingFrom(order(orders.StatusPending, 1, 0), "tgen_declined_0001"), New: first}},
+		{"second card declined", Change{Old: confirmingFrom(first, "tgen_declined_0002"), New: second}},
+		{"first card's tab reloaded", Change{Old: confirmingFrom(second, "tgen_declined_0001"), New: again}},
+	}
+	ids := map[string]string{}
+	for _, c := range changes {
+		e, ok := From(c.c)
+		if !ok || e.Type != PaymentFailed {
+			t.Fatalf("%s: made %q (%v), want %q", c.name, e.Type, ok, PaymentFailed)
+		}
+		if e.ID == ID(e.OrderID, e.Version) {
+			t.Errorf("%s: the ID names the write, not the attempt", c.name)
+		}
+		key := c.c.New.LastFailure.PaymentKey
+		if id, seen := ids[key]; seen && id != e.ID {
+			t.Errorf("%s: attempt %s declined under two IDs", c.name, key)
+		}
+		ids[key] = e.ID
+	}
+	if ids["tgen_declined_0001"] == ids["tgen_declined_0002"] {
+		t.Error("two attempts' declines share an ID")
 	}
 }
 

@@ -352,6 +352,9 @@ func (e *Engine) applyPayment(ctx context.Context, w *Webhook, res WebhookResult
 		if errors.As(err, new(*NotPayableError)) {
 			return e.ignore(ctx, w, res, "the order was paid under another attempt"), nil
 		}
+		if err == nil && refundsPending(settled, p) {
+			return e.refundsNotRecorded(w, res, settled)
+		}
 		return e.applied(ctx, w, res, settled, err, "payment recorded from Toss's record")
 	case o.PaymentKey != p.PaymentKey:
 		if isApproved(p.Status) {
@@ -376,10 +379,39 @@ func (e *Engine) applyPayment(ctx context.Context, w *Webhook, res WebhookResult
 		if errors.As(err, new(*NotPayableError)) {
 			return e.ignore(ctx, w, res, "the order was paid under another attempt"), nil
 		}
+		if err == nil && refundsPending(settled, p) {
+			return e.refundsNotRecorded(w, res, settled)
+		}
 		return e.applied(ctx, w, res, settled, err, "payment recorded from Toss's record")
 	}
 	return e.ignore(ctx, w, res, fmt.Sprintf("order %s, payment %s at Toss: no step forward", o.Status, p.Status)), nil
 }
+
+// refundsPending reports whether o, just recorded paid from Toss's record
+// p, lacks the refunds p carries: settleFromToss records them after the
+// approval, best effort, and their write can fail.
+func refundsPending(o *orders.Order, p *toss.Payment) bool {
+	return (p.Status == toss.StatusCanceled || p.Status == toss.StatusPartialCanceled) && o.Status == orders.StatusDone
+}
+
+// refundsNotRecorded answers a webhook whose payment was recorded without
+// the refunds it carries: not 200, so that Toss delivers it again and the
+// next delivery, which can be news (a refund the order lacks), records
+// them. Acknowledged, the refund would be lost to the order, and with it
+// its Order Refunded event, since Toss's later redeliveries of DONE cost
+// no lookup (settledFor). The simulator found it (seed 8448 of a run with
+// the attacker taking fewer turns): a dashboard refund's webhook settled an
+// unpaid order, its refunds' write was refused, and the order ended DONE
+// at a balance of 0 while Toss held it CANCELED.
+func (e *Engine) refundsNotRecorded(w *Webhook, res WebhookResult, settled *orders.Order) (WebhookResult, error) {
+	res.Order = settled
+	return res, fmt.Errorf("payments: webhook: order %s recorded paid under %s, its refunds not yet: %w",
+		settled.ID, MaskKey(w.PaymentKey), errRefundsPending)
+}
+
+// errRefundsPending: a payment was recorded, the refunds Toss's record of
+// it carries were not (yet).
+var errRefundsPending = errors.New("refunds not recorded")
 
 // completeFromWebhook records an approval the confirm's own answer has not
 // recorded yet (the confirming invocation is slow, or died): the write's
