@@ -265,10 +265,10 @@ func basicAuth(_ context.Context, in *openapi3filter.AuthenticationInput) error 
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
 	if err != nil {
-		return fmt.Errorf("Basic credentials are not base64: %w", err)
+		return fmt.Errorf("the credentials of a Basic header are not base64: %w", err)
 	}
 	if user, _, colon := strings.Cut(string(raw), ":"); !colon || user == "" {
-		return errors.New("Basic credentials are not key + \":\"")
+		return errors.New("the credentials of a Basic header are not key + \":\"")
 	}
 	return nil
 }
