@@ -123,8 +123,13 @@ func TestSlotRacingAttackerCannotKeepTheBuyerFromPaying(t *testing.T) {
 		}
 	}
 
-	// The attacker's Toss calls: within each order's anonymous budget, in
-	// any 60 s (the sandbox's clock stamps each request).
+	// The attacker's Toss calls: within each order's anonymous budget, 5
+	// in any 60 s. The budget counts admissions on the functions' clock and
+	// the sandbox stamps arrivals: an admission whose call reached Toss
+	// slowly (a busy machine) arrives closer to the next one than they were
+	// admitted, so arrivals are held to 5 in any 55 s. A budget broken to
+	// a shorter window (45 s, say) still puts 6 in 55 s.
+	const window = 55 * time.Second
 	byOrder := map[string][]time.Time{}
 	for _, r := range s.Sandbox.Requests() {
 		if r.Path != "/v1/payments/confirm" || !strings.Contains(r.Body, "forged") {
@@ -139,12 +144,12 @@ func TestSlotRacingAttackerCannotKeepTheBuyerFromPaying(t *testing.T) {
 		for i := range times {
 			n := 0
 			for _, u := range times[i:] {
-				if u.Sub(times[i]) < time.Minute {
+				if u.Sub(times[i]) < window {
 					n++
 				}
 			}
 			if n > 5 {
-				t.Errorf("order %s: %d of the attacker's confirms reached Toss within a minute", id, n)
+				t.Errorf("order %s: %d of the attacker's confirms reached Toss within %s", id, n, window)
 			}
 		}
 	}
