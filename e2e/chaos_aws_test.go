@@ -239,7 +239,7 @@ func TestChaosRulesSeeTheStoresWrites(t *testing.T) {
 	defer dynamo.Close()
 	env := awsclient.Env{Region: stack.Region, AccessKeyID: stack.LocalAccessKeyID, SecretAccessKey: stack.LocalSecretAccessKey,
 		DynamoDBEndpoint: dynamo.URL, RetryMaxAttempts: 1}
-	store := orders.NewDynamoStore(env.DynamoDB(), "tossintl-dev-orders")
+	store := orders.Validated(orders.NewDynamoStore(env.DynamoDB(), "tossintl-dev-orders"))
 	id, pk, now := orders.NewID(), "tgen_20261122120000chaos0001", time.Now()
 	pay := orders.Payment{Status: "DONE", TotalAmount: 1000, BalanceAmount: 1000, ApprovedAt: now}
 	for _, tc := range []struct {

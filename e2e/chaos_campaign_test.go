@@ -75,7 +75,7 @@ type campaign struct {
 	logs   *logsink.Buffer
 	aws    *chaosAWS
 	client *http.Client
-	store  *orders.DynamoStore // reads the orders table directly, past the proxies
+	store  orders.Store // reads the orders table directly, past the proxies
 
 	invariants atomic.Int64 // checks made
 	pages      atomic.Int64 // HTML pages whose security headers were checked
@@ -130,7 +130,7 @@ func startCampaign(t *testing.T) *campaign {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.store = orders.NewDynamoStore(c.awsEnv().DynamoDB(), table)
+	c.store = orders.Validated(orders.NewDynamoStore(c.awsEnv().DynamoDB(), table))
 	return c
 }
 

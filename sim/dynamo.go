@@ -87,7 +87,7 @@ func (d *Dynamo) Run(seed uint64, withTrace bool) Result {
 	if err := d.empty(p); err != nil {
 		return Result{Seed: seed, Violation: err.Error()}
 	}
-	return runOn(seed, withTrace, backend{orders: orders.NewDynamoStore(d.db, p.orders), idem: idempotency.NewDynamoStore(d.db, p.idem)})
+	return runOn(seed, withTrace, backend{orders: orders.Validated(orders.NewDynamoStore(d.db, p.orders)), idem: idempotency.NewDynamoStore(d.db, p.idem)})
 }
 
 // empty deletes every item of a pair of tables: a schedule writes a few.

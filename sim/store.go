@@ -19,7 +19,7 @@ type backend struct {
 }
 
 func memoryBackend() backend {
-	return backend{orders: orders.NewMemoryStore(), idem: idempotency.NewMemoryStore()}
+	return backend{orders: orders.Validated(orders.NewMemoryStore()), idem: idempotency.NewMemoryStore()}
 }
 
 // Errors the store wrapper returns for its faults, as the SDK would: a

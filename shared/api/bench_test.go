@@ -73,7 +73,7 @@ func (k staticKeys) Keys(context.Context) (secrets.Keys, error) { return secrets
 // benchEnv is one warm execution environment over in-memory fakes.
 type benchEnv struct {
 	svc    *api.Service
-	store  *orders.MemoryStore
+	store  orders.Store
 	policy orders.Policy
 }
 
@@ -83,7 +83,7 @@ func newBenchEnv(b *testing.B, function string) *benchEnv {
 	if err != nil {
 		b.Fatalf("default config: %v", err)
 	}
-	store := orders.NewMemoryStore()
+	store := orders.Validated(orders.NewMemoryStore())
 	log := obs.NewLogger(io.Discard, function)
 	metrics := obs.NewMetrics(io.Discard, function)
 	keys := staticKeys{TossSecretKey: "test_sk_benchmarkbenchmarkbench", TossClientKey: "test_ck_benchmarkbenchmarkbench",

@@ -213,7 +213,7 @@ const claimDuration = 10 * time.Second
 type harness struct {
 	t     *testing.T
 	svc   *api.Service
-	store *orders.MemoryStore
+	store orders.Store
 	sb    *tosstest.Server
 	clock *testClock
 	keys  *fakeKeys
@@ -252,7 +252,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	}
 	sb := tosstest.NewServer(t)
 	clock := &testClock{t: time.Now().UTC().Truncate(time.Millisecond)}
-	store := orders.NewMemoryStore()
+	store := orders.Validated(orders.NewMemoryStore())
 	client, err := toss.New(toss.Options{
 		BaseURL:   cfg.tossURL(sb.URL),
 		SecretKey: toss.StaticKey(sb.SecretKey()),

@@ -73,7 +73,7 @@ func (a *App) WithOrders() *App {
 		return a
 	}
 	a.require("WithOrders", "ORDERS_TABLE")
-	a.svc.Orders = orders.NewDynamoStore(a.dynamoDB(), a.Config.OrdersTable)
+	a.svc.Orders = orders.Validated(orders.NewDynamoStore(a.dynamoDB(), a.Config.OrdersTable))
 	return a
 }
 

@@ -39,7 +39,7 @@ func TestBackfillMovesOrdersToTheShardedIndexes(t *testing.T) {
 	db := awstest.DynamoDB(t)
 	table := awstest.UniqueName("orders")
 	awstest.CreateTable(t, db, orders.TableDefinition(table))
-	s := orders.NewDynamoStore(db, table)
+	s := orders.Validated(orders.NewDynamoStore(db, table))
 	now := t0.Add(2 * time.Hour)
 
 	pending := create(t, s, 1000, t0)                  // overdue at now (30-minute window)

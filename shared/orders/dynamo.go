@@ -101,6 +101,8 @@ type DynamoAPI interface {
 // DynamoStore keeps orders in one DynamoDB table shaped by TableDefinition.
 // Every mutating method is a single conditional write that returns the new
 // item, or the old one when refused, so no method reads before it writes.
+// It holds only conditions and writes: its arguments are checked by
+// Validated, which every caller puts in front of it, before any I/O.
 type DynamoStore struct {
 	db    DynamoAPI
 	table string
@@ -108,7 +110,8 @@ type DynamoStore struct {
 
 var _ Store = (*DynamoStore)(nil)
 
-// NewDynamoStore returns a store on table.
+// NewDynamoStore returns a store on table, to be used as
+// Validated(NewDynamoStore(db, table)).
 func NewDynamoStore(db DynamoAPI, table string) *DynamoStore {
 	return &DynamoStore{db: db, table: table}
 }
@@ -140,18 +143,14 @@ func heldBy(paymentKey string) expression.ConditionBuilder {
 // Create implements Store. The condition refuses any existing item, even
 // one past its TTL: an ID is never reused.
 func (s *DynamoStore) Create(ctx context.Context, o *Order) error {
-	n, err := prepareNew(o)
-	if err != nil {
-		return fmt.Errorf("orders: create: %w", err)
-	}
 	token := writeToken()
-	it, err := encodeOrder(n, token)
+	it, err := encodeOrder(o, token)
 	if err != nil {
-		return fmt.Errorf("orders: create %s: %w", n.ID, err)
+		return fmt.Errorf("orders: create %s: %w", o.ID, err)
 	}
 	expr, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(attrID))).Build()
 	if err != nil {
-		return fmt.Errorf("orders: create %s: build expression: %w", n.ID, err)
+		return fmt.Errorf("orders: create %s: build expression: %w", o.ID, err)
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           aws.String(s.table),
@@ -167,20 +166,16 @@ func (s *DynamoStore) Create(ctx context.Context, o *Order) error {
 		// The SDK retried a PutItem whose first attempt was applied but
 		// whose answer was lost: the order is ours, created once.
 	case errors.As(err, &ccf):
-		return fmt.Errorf("%w: %s", ErrExists, n.ID)
+		return fmt.Errorf("%w: %s", ErrExists, o.ID)
 	case err != nil:
-		return fmt.Errorf("orders: create %s: %w", n.ID, err)
+		return fmt.Errorf("orders: create %s: %w", o.ID, err)
 	}
-	*o = *n
 	return nil
 }
 
 // Get implements Store with a strongly consistent read: the payments engine
 // reads its own writes.
 func (s *DynamoStore) Get(ctx context.Context, id string, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            key(id),
@@ -207,12 +202,6 @@ func (s *DynamoStore) Get(ctx context.Context, id string, now time.Time) (*Order
 // so is the checkout token, so a claim on the order's own budget needs
 // the token stored on the order, not the caller's word.
 func (s *DynamoStore) Claim(ctx context.Context, c Claim) (*Order, error) {
-	if !ValidID(c.OrderID) {
-		return nil, notFound(c.OrderID)
-	}
-	if err := checkClaim(c); err != nil {
-		return nil, fmt.Errorf("orders: claim %s: %w", c.OrderID, err)
-	}
 	b := claimBudget(c)
 	pk, until := expression.Value(c.PaymentKey), expression.Value(c.Until.UnixMilli())
 	nowMs := expression.Value(c.Now.UnixMilli())
@@ -264,12 +253,6 @@ func claimBudget(c Claim) Budget {
 // another read. The failed attempt's paymentKey comes back from the
 // failure recorded with it (Fail records both).
 func (s *DynamoStore) Release(ctx context.Context, id, paymentKey string, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
-	if err := checkPaymentKey(paymentKey); err != nil {
-		return nil, fmt.Errorf("orders: release %s: %w", id, err)
-	}
 	// A new builder per write: UpdateBuilder.Set appends to a map its
 	// copies share.
 	back := func(to Status) expression.UpdateBuilder {
@@ -311,9 +294,6 @@ func (s *DynamoStore) Release(ctx context.Context, id, paymentKey string, now ti
 // AdmitLookup implements Store: the budget's condition and record, as in
 // Claim, with nothing else changed.
 func (s *DynamoStore) AdmitLookup(ctx context.Context, id, ownPaymentKey string, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
 	b, admitted := Anonymous, roomCond(Anonymous, now)
 	if ownPaymentKey != "" {
 		b = TokenHolder
@@ -325,12 +305,6 @@ func (s *DynamoStore) AdmitLookup(ctx context.Context, id, ownPaymentKey string,
 
 // AdmitTokenLookup implements Store.
 func (s *DynamoStore) AdmitTokenLookup(ctx context.Context, id, token string, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
-	if token == "" {
-		return nil, fmt.Errorf("orders: admit token lookup %s: %w", id, &ValidationError{Field: "token", Reason: "required"})
-	}
 	admitted := roomCond(TokenHolder, now).And(expression.Name(attrToken).Equal(expression.Value(token)))
 	return s.admit(ctx, "admit token lookup", id, TokenHolder, admitted, now)
 }
@@ -371,15 +345,6 @@ func recordAttemptUpdate(ub expression.UpdateBuilder, b Budget, now time.Time) e
 // Complete implements Store. It drops the TTL (a paid order never expires)
 // and leaves the due index.
 func (s *DynamoStore) Complete(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
-	if err := checkPaymentKey(paymentKey); err != nil {
-		return nil, fmt.Errorf("orders: complete %s: %w", id, err)
-	}
-	if err := checkRaw(p); err != nil {
-		return nil, fmt.Errorf("orders: complete %s: %w", id, err)
-	}
 	p = clonePayment(p)
 	normalizePayment(&p)
 	return s.update(ctx, write{
@@ -413,12 +378,6 @@ func paid(p *Payment) expression.UpdateBuilder {
 // Complete's update it drops the TTL and leaves the due index, and it also
 // takes Toss's paymentKey, which may not be the one the claim held.
 func (s *DynamoStore) SettleFromToss(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
-	if err := checkSettle(paymentKey, p); err != nil {
-		return nil, fmt.Errorf("orders: settle from toss %s: %w", id, err)
-	}
 	p = clonePayment(p)
 	normalizePayment(&p)
 	return s.update(ctx, write{
@@ -438,12 +397,6 @@ func (s *DynamoStore) SettleFromToss(ctx context.Context, id, paymentKey string,
 // payment summary's other fields (card, receipt, approval) are left as
 // Complete wrote them.
 func (s *DynamoStore) ApplyCancel(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
-	if err := checkCancel(paymentKey, p); err != nil {
-		return nil, fmt.Errorf("orders: apply cancel %s: %w", id, err)
-	}
 	p = clonePayment(p)
 	normalizePayment(&p)
 	balance := expression.Name(attrPaymentBalance)
@@ -492,12 +445,6 @@ func isPending(key string, amount int64) expression.ConditionBuilder {
 // DynamoDB refuses a SET of refunds.<key> under a missing map: for those
 // (told by the refused item itself) a second write creates the map.
 func (s *DynamoStore) ReserveRefund(ctx context.Context, id string, r RefundReservation, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
-	if err := checkReservation(r); err != nil {
-		return nil, fmt.Errorf("orders: reserve refund %s: %w", id, err)
-	}
 	entry := refundItem{Amount: r.Amount, Reason: r.Reason, ReservedAt: now.UnixMilli()}
 	reserved := expression.Name(attrRefundReserved)
 	cond := statusIn(StatusDone, StatusPartialCanceled).And(
@@ -538,15 +485,6 @@ func (s *DynamoStore) ReserveRefund(ctx context.Context, id string, r RefundRese
 // settlement, in one write so that the balance and what is held back move
 // together.
 func (s *DynamoStore) SettleRefund(ctx context.Context, id, paymentKey, key string, amount int64, p Payment, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
-	if err := checkRefundKey(key); err != nil {
-		return nil, fmt.Errorf("orders: settle refund %s: %w", id, err)
-	}
-	if err := checkCancel(paymentKey, p); err != nil {
-		return nil, fmt.Errorf("orders: settle refund %s: %w", id, err)
-	}
 	p = clonePayment(p)
 	normalizePayment(&p)
 	balance := expression.Name(attrPaymentBalance)
@@ -570,12 +508,6 @@ func (s *DynamoStore) SettleRefund(ctx context.Context, id, paymentKey, key stri
 
 // ReleaseRefund implements Store.
 func (s *DynamoStore) ReleaseRefund(ctx context.Context, id, key string, amount int64, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
-	if err := checkRefundKey(key); err != nil {
-		return nil, fmt.Errorf("orders: release refund %s: %w", id, err)
-	}
 	return s.update(ctx, write{
 		op:   "release refund",
 		id:   id,
@@ -589,12 +521,6 @@ func (s *DynamoStore) ReleaseRefund(ctx context.Context, id, key string, amount 
 // Fail implements Store. The TTL comes back from unpaidTtl, written at
 // Create, so the store needs no retention setting of its own.
 func (s *DynamoStore) Fail(ctx context.Context, id, paymentKey string, f Failure, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
-	if err := checkPaymentKey(paymentKey); err != nil {
-		return nil, fmt.Errorf("orders: fail %s: %w", id, err)
-	}
 	return s.update(ctx, write{
 		op:   "fail",
 		id:   id,
@@ -613,9 +539,6 @@ func (s *DynamoStore) Fail(ctx context.Context, id, paymentKey string, f Failure
 
 // RecordFailure implements Store.
 func (s *DynamoStore) RecordFailure(ctx context.Context, id string, f Failure, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
 	return s.update(ctx, write{
 		op:     "record failure",
 		id:     id,
@@ -638,9 +561,6 @@ func (s *DynamoStore) RecordFailure(ctx context.Context, id string, f Failure, n
 // common, and whose refusal (ALL_OLD) says the order needs the recheck
 // without another read.
 func (s *DynamoStore) Expire(ctx context.Context, id string, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
 	overdue := liveCond(now).And(expression.Name(attrPayableUntil).LessThanEqual(expression.Value(now.UnixMilli())))
 	neverAttempted := expression.AttributeNotExists(expression.Name(attemptSlot(Anonymous, 0))).
 		And(expression.AttributeNotExists(expression.Name(attemptSlot(TokenHolder, 0))))
@@ -671,9 +591,6 @@ func (s *DynamoStore) Expire(ctx context.Context, id string, now time.Time) (*Or
 
 // Rechecked implements Store.
 func (s *DynamoStore) Rechecked(ctx context.Context, id string, version int64, next, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
 	update := expression.Remove(expression.Name(attrDueShard)).Remove(expression.Name(attrDueAt))
 	if !next.IsZero() {
 		update = expression.Set(expression.Name(attrDueShard), expression.Value(dueShardOf(dueRecheck, id))).
@@ -692,9 +609,6 @@ func (s *DynamoStore) Rechecked(ctx context.Context, id string, version int64, n
 
 // Delete implements Store.
 func (s *DynamoStore) Delete(ctx context.Context, id string, version int64, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
 	expr, err := expression.NewBuilder().
 		WithCondition(liveCond(now).And(statusIn(StatusPending, StatusFailed, StatusExpired),
 			expression.Name(attrVersion).Equal(expression.Value(version)))).

@@ -259,7 +259,7 @@ func TestDecodeToleratesMissingButRefusesMalformed(t *testing.T) {
 	}
 	for _, c := range malformed {
 		t.Run(c.name, func(t *testing.T) {
-			st := orders.NewDynamoStore(fakeDB{item: c.item}, "orders")
+			st := orders.Validated(orders.NewDynamoStore(fakeDB{item: c.item}, "orders"))
 			o, err := st.Get(ctx, id, t0)
 			if err == nil || errors.Is(err, orders.ErrNotFound) {
 				t.Errorf("get = %+v, %v; want a decode error", o, err)
@@ -275,7 +275,7 @@ func TestDecodeToleratesMissingButRefusesMalformed(t *testing.T) {
 	}
 
 	// The bare minimum decodes: optional attributes may be missing.
-	st := orders.NewDynamoStore(fakeDB{item: base(nil)}, "orders")
+	st := orders.Validated(orders.NewDynamoStore(fakeDB{item: base(nil)}, "orders"))
 	o, err := st.Get(ctx, id, t0)
 	if err != nil {
 		t.Fatalf("minimal item: %v", err)
@@ -336,7 +336,7 @@ func TestDynamoWritesSurviveReplays(t *testing.T) {
 	db := awstest.DynamoDB(t, replays.Middleware)
 	table := awstest.UniqueName("orders")
 	awstest.CreateTable(t, db, orders.TableDefinition(table))
-	s := orders.NewDynamoStore(db, table)
+	s := orders.Validated(orders.NewDynamoStore(db, table))
 
 	o := create(t, s, 15000, t0)
 	claimed := mustClaim(t, s, o, "pk_1", t0)

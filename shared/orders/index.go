@@ -42,13 +42,9 @@ const (
 // past their TTL count against limit and are left out, as in MemoryStore.
 // next is "" exactly when nothing follows: the merge reads limit+1 keys.
 func (s *DynamoStore) List(ctx context.Context, now time.Time, limit int, cur string) ([]*Order, string, error) {
-	var c *cursor
-	if cur != "" {
-		d, err := decodeCursor(cur)
-		if err != nil {
-			return nil, "", fmt.Errorf("orders: list: %w", err)
-		}
-		c = &d
+	c, err := listStart(cur)
+	if err != nil {
+		return nil, "", fmt.Errorf("orders: list: %w", err)
 	}
 	limit = clampLimit(limit)
 	q := indexQuery{

@@ -19,7 +19,7 @@ func TestDueEntryWithZeroSortKeyIsMalformed(t *testing.T) {
 	db := awstest.DynamoDB(t)
 	table := awstest.UniqueName("orders")
 	awstest.CreateTable(t, db, orders.TableDefinition(table))
-	s := orders.NewDynamoStore(db, table)
+	s := orders.Validated(orders.NewDynamoStore(db, table))
 	o := create(t, s, 1000, t0)
 	now := o.PayableUntil.Add(time.Minute)
 	if got, err := s.Overdue(ctx, now, 10); err != nil || len(got) != 1 {

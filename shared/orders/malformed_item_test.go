@@ -20,7 +20,7 @@ func TestOrderWithNullInAListIsRefused(t *testing.T) {
 	db := awstest.DynamoDB(t)
 	table := awstest.UniqueName("orders")
 	awstest.CreateTable(t, db, orders.TableDefinition(table))
-	s := orders.NewDynamoStore(db, table)
+	s := orders.Validated(orders.NewDynamoStore(db, table))
 	o := create(t, s, 15000, t0)
 	mustClaim(t, s, o, "pk_1", t0)
 	p := payment

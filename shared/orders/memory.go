@@ -12,7 +12,9 @@ import (
 // MemoryStore keeps orders in memory with DynamoStore's semantics, for unit
 // tests and benchmarks of code built on Store. It compares times at the same
 // precision as the DynamoDB item (milliseconds, TTL in seconds) so both
-// stores decide every condition alike, and it hands out copies only.
+// stores decide every condition alike, and it hands out copies only. It
+// holds only conditions and writes: its arguments are checked by
+// Validated, which every caller puts in front of it.
 type MemoryStore struct {
 	mu     sync.Mutex
 	orders map[string]*memOrder
@@ -27,24 +29,19 @@ type memOrder struct {
 
 var _ Store = (*MemoryStore)(nil)
 
-// NewMemoryStore returns an empty store.
+// NewMemoryStore returns an empty store, to be used as Validated(NewMemoryStore()).
 func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{orders: map[string]*memOrder{}}
 }
 
 // Create implements Store.
 func (m *MemoryStore) Create(ctx context.Context, o *Order) error {
-	n, err := prepareNew(o)
-	if err != nil {
-		return fmt.Errorf("orders: create: %w", err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.orders[n.ID]; ok {
-		return fmt.Errorf("%w: %s", ErrExists, n.ID)
+	if _, ok := m.orders[o.ID]; ok {
+		return fmt.Errorf("%w: %s", ErrExists, o.ID)
 	}
-	m.orders[n.ID] = &memOrder{o: cloneOrder(n), unpaidTTL: n.ExpiresAt}
-	*o = *n
+	m.orders[o.ID] = &memOrder{o: cloneOrder(o), unpaidTTL: o.ExpiresAt}
 	return nil
 }
 
@@ -71,12 +68,6 @@ func (m *MemoryStore) Get(ctx context.Context, id string, now time.Time) (*Order
 
 // Claim implements Store.
 func (m *MemoryStore) Claim(ctx context.Context, c Claim) (*Order, error) {
-	if !ValidID(c.OrderID) {
-		return nil, notFound(c.OrderID)
-	}
-	if err := checkClaim(c); err != nil {
-		return nil, fmt.Errorf("orders: claim %s: %w", c.OrderID, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.lookup(c.OrderID, c.Now)
@@ -111,12 +102,6 @@ func (m *MemoryStore) Claim(ctx context.Context, c Claim) (*Order, error) {
 
 // Release implements Store.
 func (m *MemoryStore) Release(ctx context.Context, id, paymentKey string, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
-	if err := checkPaymentKey(paymentKey); err != nil {
-		return nil, fmt.Errorf("orders: release %s: %w", id, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, err := m.held("release", id, paymentKey, now)
@@ -157,17 +142,11 @@ func (m *MemoryStore) AdmitLookup(ctx context.Context, id, ownPaymentKey string,
 
 // AdmitTokenLookup implements Store.
 func (m *MemoryStore) AdmitTokenLookup(ctx context.Context, id, token string, now time.Time) (*Order, error) {
-	if ValidID(id) && token == "" {
-		return nil, fmt.Errorf("orders: admit token lookup %s: %w", id, &ValidationError{Field: "token", Reason: "required"})
-	}
 	return m.admit("admit token lookup", id, TokenHolder, func(o *Order) bool { return o.CheckoutToken == token }, now)
 }
 
 // admit records one call on budget b of a live order for which admitted holds.
 func (m *MemoryStore) admit(op, id string, b Budget, admitted func(*Order) bool, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.lookup(id, now)
@@ -184,12 +163,6 @@ func (m *MemoryStore) admit(op, id string, b Budget, admitted func(*Order) bool,
 
 // Complete implements Store.
 func (m *MemoryStore) Complete(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error) {
-	if err := checkPaymentKey(paymentKey); err != nil {
-		return nil, fmt.Errorf("orders: complete %s: %w", id, err)
-	}
-	if err := checkRaw(p); err != nil {
-		return nil, fmt.Errorf("orders: complete %s: %w", id, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, err := m.held("complete", id, paymentKey, now)
@@ -216,12 +189,6 @@ func (m *MemoryStore) paid(r *memOrder, paymentKey string, p Payment, now time.T
 
 // SettleFromToss implements Store.
 func (m *MemoryStore) SettleFromToss(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
-	if err := checkSettle(paymentKey, p); err != nil {
-		return nil, fmt.Errorf("orders: settle from toss %s: %w", id, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.orders[id]
@@ -236,12 +203,6 @@ func (m *MemoryStore) SettleFromToss(ctx context.Context, id, paymentKey string,
 
 // ApplyCancel implements Store.
 func (m *MemoryStore) ApplyCancel(ctx context.Context, id, paymentKey string, p Payment, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
-	if err := checkCancel(paymentKey, p); err != nil {
-		return nil, fmt.Errorf("orders: apply cancel %s: %w", id, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.orders[id]
@@ -262,12 +223,6 @@ func (m *MemoryStore) ApplyCancel(ctx context.Context, id, paymentKey string, p 
 
 // ReserveRefund implements Store.
 func (m *MemoryStore) ReserveRefund(ctx context.Context, id string, rr RefundReservation, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
-	if err := checkReservation(rr); err != nil {
-		return nil, fmt.Errorf("orders: reserve refund %s: %w", id, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.orders[id]
@@ -289,15 +244,6 @@ func (m *MemoryStore) ReserveRefund(ctx context.Context, id string, rr RefundRes
 
 // SettleRefund implements Store.
 func (m *MemoryStore) SettleRefund(ctx context.Context, id, paymentKey, key string, amount int64, p Payment, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
-	if err := checkRefundKey(key); err != nil {
-		return nil, fmt.Errorf("orders: settle refund %s: %w", id, err)
-	}
-	if err := checkCancel(paymentKey, p); err != nil {
-		return nil, fmt.Errorf("orders: settle refund %s: %w", id, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.orders[id]
@@ -321,12 +267,6 @@ func (m *MemoryStore) SettleRefund(ctx context.Context, id, paymentKey, key stri
 
 // ReleaseRefund implements Store.
 func (m *MemoryStore) ReleaseRefund(ctx context.Context, id, key string, amount int64, now time.Time) (*Order, error) {
-	if !ValidID(id) {
-		return nil, notFound(id)
-	}
-	if err := checkRefundKey(key); err != nil {
-		return nil, fmt.Errorf("orders: release refund %s: %w", id, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.orders[id]
@@ -342,9 +282,6 @@ func (m *MemoryStore) ReleaseRefund(ctx context.Context, id, key string, amount 
 
 // Fail implements Store.
 func (m *MemoryStore) Fail(ctx context.Context, id, paymentKey string, f Failure, now time.Time) (*Order, error) {
-	if err := checkPaymentKey(paymentKey); err != nil {
-		return nil, fmt.Errorf("orders: fail %s: %w", id, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, err := m.held("fail", id, paymentKey, now)
@@ -496,13 +433,9 @@ func (m *MemoryStore) due(now time.Time, limit int, isDue func(*Order) (time.Tim
 // List implements Store. Like the DynamoDB Query it mirrors, it counts
 // orders past their TTL against limit and then leaves them out.
 func (m *MemoryStore) List(ctx context.Context, now time.Time, limit int, cur string) ([]*Order, string, error) {
-	var start *cursor
-	if cur != "" {
-		c, err := decodeCursor(cur)
-		if err != nil {
-			return nil, "", fmt.Errorf("orders: list: %w", err)
-		}
-		start = &c
+	start, err := listStart(cur)
+	if err != nil {
+		return nil, "", fmt.Errorf("orders: list: %w", err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -283,7 +283,7 @@ func TestDynamoRefundWritesSurviveReplays(t *testing.T) {
 	db := awstest.DynamoDB(t, replays.Middleware)
 	table := awstest.UniqueName("orders")
 	awstest.CreateTable(t, db, orders.TableDefinition(table))
-	s := orders.NewDynamoStore(db, table)
+	s := orders.Validated(orders.NewDynamoStore(db, table))
 	o := paidOrder(t, s)
 	before := replays.Count()
 	now := t0.Add(time.Hour)
@@ -323,7 +323,7 @@ func TestDynamoReserveOnAnOrderPaidBeforeReservations(t *testing.T) {
 	db := awstest.DynamoDB(t, calls.Middleware)
 	table := awstest.UniqueName("orders")
 	awstest.CreateTable(t, db, orders.TableDefinition(table))
-	s := orders.NewDynamoStore(db, table)
+	s := orders.Validated(orders.NewDynamoStore(db, table))
 	o := paidOrder(t, s)
 	if _, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:        aws.String(table),

@@ -273,7 +273,7 @@ func TestListCompletesTieGroupsAcrossPages(t *testing.T) {
 	db := awstest.DynamoDB(t)
 	table := awstest.UniqueName("orders")
 	awstest.CreateTable(t, db, orders.TableDefinition(table))
-	s := orders.NewDynamoStore(tiesAdverse{db}, table)
+	s := orders.Validated(orders.NewDynamoStore(tiesAdverse{db}, table))
 	now := t0.Add(time.Hour)
 	var made []*orders.Order
 	for i := range 6 {

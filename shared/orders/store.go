@@ -505,3 +505,16 @@ func decodeCursor(s string) (cursor, error) {
 	}
 	return c, nil
 }
+
+// listStart is where a List page starts: nil for "" (the newest order),
+// else the decoded cursor.
+func listStart(cur string) (*cursor, error) {
+	if cur == "" {
+		return nil, nil
+	}
+	c, err := decodeCursor(cur)
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}

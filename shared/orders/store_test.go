@@ -40,12 +40,14 @@ type fixture struct {
 }
 
 // stores are the factories the whole suite runs against: the in-memory
-// store must behave exactly like the DynamoDB one.
+// store must behave exactly like the DynamoDB one. Both are behind
+// Validated, as every caller's are, so a bad argument is refused by the
+// one check both share.
 var stores = []struct {
 	name string
 	new  func(t *testing.T) fixture
 }{
-	{"memory", func(*testing.T) fixture { return fixture{store: orders.NewMemoryStore()} }},
+	{"memory", func(*testing.T) fixture { return fixture{store: orders.Validated(orders.NewMemoryStore())} }},
 	{"dynamodb", newDynamoFixture},
 }
 
@@ -73,7 +75,7 @@ func newDynamoFixture(t *testing.T) fixture {
 		return out.Item
 	}
 	calls.Reset()
-	return fixture{store: orders.NewDynamoStore(db, table), calls: calls, raw: raw}
+	return fixture{store: orders.Validated(orders.NewDynamoStore(db, table)), calls: calls, raw: raw}
 }
 
 func forEachStore(t *testing.T, test func(t *testing.T, f fixture)) {

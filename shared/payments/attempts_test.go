@@ -33,7 +33,7 @@ func (f *fixture) tossCalls() (confirms, lookups int) {
 // attempt never count.
 func TestConfirmAttemptBudget(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 39000)
 	start := f.clock.Now()
 	var limited *RateLimitedError
@@ -87,7 +87,7 @@ func TestConfirmAttemptBudget(t *testing.T) {
 // minute this way either.
 func TestApprovedAttemptLookupsAreBudgeted(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 39000)
 	now := f.clock.Now()
 	if _, err := f.store.Claim(ctx, orders.Claim{OrderID: o.ID, PaymentKey: "tgen_holder_0001", Amount: o.Amount, Now: now, Until: now.Add(time.Hour)}); err != nil {
@@ -118,7 +118,7 @@ func TestApprovedAttemptLookupsAreBudgeted(t *testing.T) {
 // lookups a minute; naming no order of ours, none.
 func TestWebhookLookupsAreBudgeted(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 39000)
 	limited := 0
 	for i := range 20 {
@@ -154,7 +154,7 @@ func TestWebhookRefusesMalformedPaymentKeys(t *testing.T) {
 		"dot-dot": "..", "percent": real + "%2F", "newline": real + "\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			f := newFixture(t, orders.NewMemoryStore())
+			f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 			o := f.newOrder(t, 39000)
 			_, err := f.engine.ApplyWebhook(context.Background(), statusChanged(t, o.ID, key, "DONE", 39000))
 			if !errors.Is(err, ErrMalformedWebhook) {
@@ -181,7 +181,7 @@ func (k keyInPathToss) Payment(_ context.Context, paymentKey string, _ ...toss.C
 // A failed lookup is an error (Toss retries the delivery), whose message
 // names the paymentKey masked only, and which still matches Toss's error.
 func TestWebhookLookupErrorMasksTheKey(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	f.engine.Toss = keyInPathToss{f.toss}
 	o := f.newOrder(t, 39000)
 	const key = "tgen_20261122120000AbCdEfGh12"
@@ -207,7 +207,7 @@ func (m mismatchToss) Payment(_ context.Context, paymentKey string, _ ...toss.Ca
 // Neither the key asked about nor the one Toss answered with reaches the
 // error (and so the log line), whole.
 func TestWebhookMismatchErrorWithholdsBothKeys(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	f.engine.Toss = mismatchToss{f.toss}
 	o := f.newOrder(t, 39000)
 	const key = "tgen_20261122120000AbCdEfGh12"
@@ -258,7 +258,7 @@ func (l *callLog) record(fn func()) {
 // either order.
 func TestSlotRacingAttackerCannotDelayTheTokenHolder(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	withToken, without := f.newOrder(t, 39000), f.newOrder(t, 52000)
 	log := &callLog{f: f, start: f.clock.Now(), minutes: map[int64]int{}}
 	forged := 0
@@ -327,7 +327,7 @@ func TestSlotRacingAttackerCannotDelayTheTokenHolder(t *testing.T) {
 // runs as one without a token, on the anonymous budget.
 func TestWrongCheckoutTokenIsNoToken(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 39000)
 	for i := range orders.AttemptLimit {
 		key := fmt.Sprintf("tgen_forged_%04d", i)
@@ -363,7 +363,7 @@ func TestWrongCheckoutTokenIsNoToken(t *testing.T) {
 // PENDING, no failure). Token holders never count and are never refused.
 func TestCeilingBoundsAnonymousCallsAcrossOrders(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	const ceiling = 12
 	// Shards picked in turn, so the ceiling fills exactly (random picks
 	// may leave a call of it unused: a bound, never a promise).
@@ -430,7 +430,7 @@ func TestCeilingBoundsAnonymousCallsAcrossOrders(t *testing.T) {
 // deliver again; the real refund's webhook gets through once a slot frees.
 func TestWebhooksAboutASettledOrderCostNoLookups(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 39000)
 	const key = "tgen_paid_0001"
 	if res, err := f.engine.ConfirmWithToken(ctx, o.CheckoutToken, key, o.ID, o.Amount); err != nil || res.Outcome != OutcomeDone {
@@ -503,7 +503,7 @@ func TestWebhooksAboutASettledOrderCostNoLookups(t *testing.T) {
 // writes no new failure, and the order events make nothing of it.
 func TestAttemptsTossNeverIssuedLeaveTheOrderAsItWas(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 39000)
 	f.forge("tgen_forged_0001")
 	res, err := f.engine.Confirm(ctx, "tgen_forged_0001", o.ID, o.Amount)
@@ -546,7 +546,7 @@ func TestAttemptsTossNeverIssuedLeaveTheOrderAsItWas(t *testing.T) {
 // never lost to the TTL.
 func TestReleasedOrderIsLookedUpBeforeItExpires(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 32000)
 	f.forge("tpk_forged_1")
 	if res, err := f.engine.Confirm(ctx, "tpk_forged_1", o.ID, o.Amount); err != nil || res.Outcome != OutcomeDeclined {
@@ -575,7 +575,7 @@ func TestReleasedOrderIsLookedUpBeforeItExpires(t *testing.T) {
 // back.
 func TestWebhookHintsThatMoveNoOrderCostNothing(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 39000)
 	_, before := f.tossCalls()
 	for i := range 60 {
@@ -609,7 +609,7 @@ func (brokenCeiling) Admit(context.Context, time.Time) (time.Duration, error) {
 // still bounds them.
 func TestCeilingThatCannotCountAdmits(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	f.engine.Ceiling = brokenCeiling{}
 	o := f.newOrder(t, 39000)
 	if res, err := f.engine.Confirm(ctx, "tgen_buyer", o.ID, o.Amount); err != nil || res.Outcome != OutcomeDone {

@@ -152,7 +152,7 @@ func TestCancelFullAndPartial(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newRefundFixture(t, orders.NewMemoryStore())
+			f := newRefundFixture(t, orders.Validated(orders.NewMemoryStore()))
 			o := f.paid(t, 20000, "tgen_pk_refund01")
 			for i, st := range tt.steps {
 				f.clock.Advance(time.Minute)
@@ -185,7 +185,7 @@ func TestCancelFullAndPartial(t *testing.T) {
 }
 
 func TestCancelRefusedBeforeToss(t *testing.T) {
-	f := newRefundFixture(t, orders.NewMemoryStore())
+	f := newRefundFixture(t, orders.Validated(orders.NewMemoryStore()))
 	paid := f.paid(t, 10000, "tgen_pk_refused1")
 	full := f.paid(t, 10000, "tgen_pk_refused2")
 	if _, err := f.engine.Cancel(context.Background(), full.ID, "returned", 0, "first"); err != nil {
@@ -275,7 +275,7 @@ func TestCancelPassesTossErrorsThrough(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newRefundFixture(t, orders.NewMemoryStore())
+			f := newRefundFixture(t, orders.Validated(orders.NewMemoryStore()))
 			o := f.paid(t, 10000, "tgen_pk_tosserr1")
 			if tt.outOfBand >= 0 {
 				f.toss.outOfBand(t, o.PaymentKey, tt.outOfBand)
@@ -329,7 +329,7 @@ func TestCancelRetriedRefundRefundsOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store := &failingSettle{Store: orders.NewMemoryStore()}
+			store := &failingSettle{Store: orders.Validated(orders.NewMemoryStore())}
 			f := newRefundFixture(t, store)
 			o := f.paid(t, 10000, "tgen_pk_retry001")
 			f.lossy.dropCancels, f.lossy.failLookups = tt.drop, tt.failLookups
@@ -418,7 +418,7 @@ func TestCancelRepeatsAndDistinctRefunds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newRefundFixture(t, orders.NewMemoryStore())
+			f := newRefundFixture(t, orders.Validated(orders.NewMemoryStore()))
 			o := f.paid(t, 10000, "tgen_pk_repeat01")
 			for i, c := range tt.calls {
 				res, err := f.engine.Cancel(context.Background(), o.ID, "refund", c.amount, c.key)
@@ -446,7 +446,7 @@ func TestCancelRepeatsAndDistinctRefunds(t *testing.T) {
 func TestCancelRetryAfterWebhookRecordedTheRefund(t *testing.T) {
 	for _, key := range []string{"", "refund-9"} {
 		t.Run("key="+key, func(t *testing.T) {
-			f := newRefundFixture(t, orders.NewMemoryStore())
+			f := newRefundFixture(t, orders.Validated(orders.NewMemoryStore()))
 			o := f.paid(t, 10000, "tgen_pk_webhook1")
 			f.lossy.dropCancels, f.lossy.failLookups = 1, 1
 			if _, err := f.engine.Cancel(context.Background(), o.ID, "refund", 2000, key); !errors.Is(err, ErrCancelUnknown) {
@@ -476,7 +476,7 @@ func TestCancelRetryAfterWebhookRecordedTheRefund(t *testing.T) {
 // repeat is replayed, not executed, and the dashboard's refund waits for
 // its webhook.
 func TestCancelRepeatAfterDashboardRefund(t *testing.T) {
-	f := newRefundFixture(t, orders.NewMemoryStore())
+	f := newRefundFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.paid(t, 10000, "tgen_pk_repeat02")
 	if _, err := f.engine.Cancel(context.Background(), o.ID, "refund", 2000, ""); err != nil {
 		t.Fatal(err)
@@ -494,7 +494,7 @@ func TestCancelRepeatAfterDashboardRefund(t *testing.T) {
 // Identical requests without a key racing each other share one key: at
 // most one refund.
 func TestConcurrentIdenticalCancelsRefundOnce(t *testing.T) {
-	f := newRefundFixture(t, orders.NewMemoryStore())
+	f := newRefundFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.paid(t, 10000, "tgen_pk_race0001")
 	const n = 20
 	var wg sync.WaitGroup

@@ -33,7 +33,7 @@ func TestConfigurationAnswers(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				ctx := context.Background()
-				f := newFixture(t, orders.NewMemoryStore())
+				f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 				m := &countingMetrics{}
 				f.engine.Metrics = m
 				o := f.newOrder(t, 39000)
@@ -93,7 +93,7 @@ func TestAttemptRefusedDecidedByWhoAsks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			f := newFixture(t, orders.NewMemoryStore())
+			f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 			m := &countingMetrics{}
 			f.engine.Metrics = m
 			o := f.newOrder(t, 39000)
@@ -156,7 +156,7 @@ func TestAttemptRefusedDecidedByWhoAsks(t *testing.T) {
 // failure, not the outage.
 func TestConfigurationLeavesAnEarlierDeclineAsItWas(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 39000)
 	f.toss.declines["tgen_declined_0001"] = &toss.Error{Status: 403, Code: toss.CodeRejectCardCompany, Message: "declined"}
 	if res, err := f.engine.Confirm(ctx, "tgen_declined_0001", o.ID, o.Amount); err != nil || res.Outcome != OutcomeDeclined {
@@ -180,7 +180,7 @@ func TestConfigurationLeavesAnEarlierDeclineAsItWas(t *testing.T) {
 // and the caller hears a plain outage, not that nothing was charged.
 func TestConfigurationKeepsAResumedClaim(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	m := &countingMetrics{}
 	f.engine.Metrics = m
 	o := f.newOrder(t, 39000)

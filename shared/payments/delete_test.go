@@ -32,7 +32,7 @@ func failedOrder(t *testing.T, f *fixture) *orders.Order {
 // deleted: another attempt of the same moment may still be approved after
 // any lookup (Toss's lookup by orderId lists one attempt).
 func TestDeleteWaitsOutTheLastAttemptsConfirmWindow(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 5000)
 	f.toss.declines["tgen_pk_declined1"] = &toss.Error{Status: 403, Code: toss.CodeRejectCardCompany, Message: "declined"}
 	if _, err := f.engine.Confirm(context.Background(), "tgen_pk_declined1", o.ID, 5000); err != nil {
@@ -49,7 +49,7 @@ func TestDeleteWaitsOutTheLastAttemptsConfirmWindow(t *testing.T) {
 }
 
 func TestDeleteLooksUpOnlyOrdersThatHadAttempts(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	pending := f.newOrder(t, 5000)
 	if _, err := f.engine.Delete(context.Background(), pending.ID); err != nil {
 		t.Fatalf("delete a pending order: %v", err)
@@ -75,7 +75,7 @@ func TestDeleteLooksUpOnlyOrdersThatHadAttempts(t *testing.T) {
 // Toss holds an approved payment for a FAILED order (confirmed by another
 // server with our secret key): deleting the order would lose a paid order.
 func TestDeleteRefusesAnOrderTossHoldsAnApprovalFor(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := failedOrder(t, f)
 	at := &toss.Time{Time: f.clock.Now()}
 	f.toss.payments["tgen_pk_elsewhere"] = &toss.Payment{PaymentKey: "tgen_pk_elsewhere", OrderID: o.ID, TotalAmount: 5000,
@@ -101,7 +101,7 @@ func TestDeleteRefusesAnOrderTossHoldsAnApprovalFor(t *testing.T) {
 
 // When Toss cannot say, the order is kept: it may be paid.
 func TestDeleteKeepsTheOrderWhenTossCannotSay(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := failedOrder(t, f)
 	f.engine.Toss = lookupDown{f.toss}
 	_, err := f.engine.Delete(context.Background(), o.ID)
@@ -121,7 +121,7 @@ func TestDeleteKeepsTheOrderWhenTossCannotSay(t *testing.T) {
 // and refuses: the order is paid, not gone.
 func TestDeleteLooksUpAReleasedOrder(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 35000)
 	f.forge("tpk_forged_1")
 	if res, err := f.engine.Confirm(ctx, "tpk_forged_1", o.ID, o.Amount); err != nil || res.Outcome != OutcomeDeclined {
@@ -143,7 +143,7 @@ func TestDeleteLooksUpAReleasedOrder(t *testing.T) {
 // An attempt Toss shows in progress may still be approved between the
 // lookup and the delete: the delete is refused until Toss decides it.
 func TestDeleteRefusesWhileTossShowsAnAttemptInProgress(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := failedOrder(t, f)
 	f.toss.put(toss.Payment{PaymentKey: "tgen_pk_pending", OrderID: o.ID, TotalAmount: o.Amount, Status: toss.StatusInProgress,
 		RequestedAt: &toss.Time{Time: f.clock.Now()}})

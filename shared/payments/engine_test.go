@@ -203,7 +203,7 @@ func (f *fixture) get(t *testing.T, id string) *orders.Order {
 }
 
 func TestConfirmRefusesTamperedAmountBeforeToss(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 15000)
 	_, err := f.engine.Confirm(context.Background(), "tgen_pk_tampered01", o.ID, 100)
 	var am *AmountMismatchError
@@ -225,7 +225,7 @@ func TestConfirmRefusesTamperedAmountBeforeToss(t *testing.T) {
 }
 
 func TestConfirmHappyPathAndRepeat(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 39000)
 	res, err := f.engine.Confirm(context.Background(), "tgen_pk_happy0001", o.ID, 39000)
 	if err != nil || res.Outcome != OutcomeDone {
@@ -254,7 +254,7 @@ func TestConfirmHappyPathAndRepeat(t *testing.T) {
 }
 
 func TestConfirmInputAndOrderErrors(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 1000)
 	cases := []struct {
 		name         string
@@ -286,7 +286,7 @@ func TestConfirmInputAndOrderErrors(t *testing.T) {
 }
 
 func TestConfirmDeclinedThenRetryWithAnotherCard(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 5000)
 	f.toss.declines["tgen_pk_declined1"] = &toss.Error{Status: 403, Code: toss.CodeRejectCardCompany, Message: "카드사에서 거절했습니다"}
 	res, err := f.engine.Confirm(context.Background(), "tgen_pk_declined1", o.ID, 5000)
@@ -317,7 +317,7 @@ func TestConfirmDeclinedThenRetryWithAnotherCard(t *testing.T) {
 }
 
 func TestConfirmConcurrentDuplicatesConfirmOnce(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 12000)
 	const n = 50
 	var wg sync.WaitGroup
@@ -356,7 +356,7 @@ func TestConfirmConcurrentDuplicatesConfirmOnce(t *testing.T) {
 }
 
 func TestConfirmUnknownOutcomeSettlesByLookup(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 7000)
 	f.toss.dropAfter = 1 // approved at Toss, response lost
 	res, err := f.engine.Confirm(context.Background(), "tgen_pk_dropped01", o.ID, 7000)
@@ -369,7 +369,7 @@ func TestConfirmUnknownOutcomeSettlesByLookup(t *testing.T) {
 }
 
 func TestConfirmAlreadyProcessedIsAcceptedAfterLookup(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 8000)
 	// Toss approved earlier under another idempotency key (e.g. a crashed
 	// earlier deployment), then answers ALREADY_PROCESSED_PAYMENT.
@@ -386,7 +386,7 @@ func TestConfirmAlreadyProcessedIsAcceptedAfterLookup(t *testing.T) {
 }
 
 func TestConfirmTransientFailureStaysProcessingThenReconciles(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 9900)
 	f.toss.faults = []error{&toss.Error{Status: 500, Code: toss.CodeFailedInternalSystem}}
 	res, err := f.engine.Confirm(context.Background(), "tgen_pk_transient", o.ID, 9900)
@@ -436,7 +436,7 @@ func (s *failingComplete) Complete(ctx context.Context, id, pk string, p orders.
 func TestCrashBeforeFinalWriteIsRecoveredOnce(t *testing.T) {
 	for _, via := range []string{"redrive", "reconcile"} {
 		t.Run(via, func(t *testing.T) {
-			store := &failingComplete{Store: orders.NewMemoryStore(), fails: 1}
+			store := &failingComplete{Store: orders.Validated(orders.NewMemoryStore()), fails: 1}
 			f := newFixture(t, store)
 			o := f.newOrder(t, 21000)
 			res, err := f.engine.Confirm(context.Background(), "tgen_pk_crash0001", o.ID, 21000)
@@ -470,7 +470,7 @@ func TestCrashBeforeFinalWriteIsRecoveredOnce(t *testing.T) {
 }
 
 func TestReconcileExpiresOverdueOrders(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	stale := f.newOrder(t, 1000)
 	f.clock.Advance(23 * time.Hour)
 	fresh := f.newOrder(t, 1000)
@@ -492,7 +492,7 @@ func TestReconcileExpiresOverdueOrders(t *testing.T) {
 // nothing, and the order event of a failure would tell the merchant of an
 // attempt Toss says never was).
 func TestReconcileReleasesClaimWhoseSessionNeverConfirmed(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 3000)
 	// Every confirm attempt dies in transit and Toss never executes it; the
 	// confirm window then closes at Toss.
@@ -530,7 +530,7 @@ func TestIdempotencyKeyIsDeterministicAndScoped(t *testing.T) {
 }
 
 func TestReconcileRecordsApprovedThenRefundedPayment(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 30000)
 	f.toss.faults = []error{&toss.Error{Status: 500, Code: toss.CodeFailedInternalSystem}}
 	if res, err := f.engine.Confirm(context.Background(), "tgen_pk_refunded1", o.ID, 30000); err != nil || res.Outcome != OutcomeProcessing {

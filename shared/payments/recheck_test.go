@@ -54,7 +54,7 @@ func unknownConfirm(t *testing.T, f *fixture, o *orders.Order, paymentKey string
 // the orderId, the claim was failed while Toss was still processing its
 // confirm; the approval then landed on an order on its way to EXPIRED.)
 func TestReconcileNeverFailsAnAttemptTossShowsInProgress(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	f.engine.Toss = byOrderListsOlderAttempt{fakeToss: f.toss, older: "tgen_pk_older"}
 	o := f.newOrder(t, 3000)
 	started := f.clock.Now()
@@ -83,7 +83,7 @@ func TestReconcileNeverFailsAnAttemptTossShowsInProgress(t *testing.T) {
 
 // An attempt Toss shows expired ends the claim FAILED, as before.
 func TestReconcileFailsAnAttemptTossShowsExpired(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 3000)
 	unknownConfirm(t, f, o, "tgen_pk_mine")
 	f.toss.put(toss.Payment{PaymentKey: "tgen_pk_mine", OrderID: o.ID, TotalAmount: 3000, Status: toss.StatusExpired,
@@ -117,7 +117,7 @@ func (s *settleThrottled) SettleFromToss(ctx context.Context, id, pk string, p o
 // "definitive": the overdue FAILED order is not expired, and the next
 // pass records it paid.
 func TestReconcileNeverExpiresAnApprovalItCouldNotRecord(t *testing.T) {
-	store := &settleThrottled{Store: orders.NewMemoryStore(), failures: 1}
+	store := &settleThrottled{Store: orders.Validated(orders.NewMemoryStore()), failures: 1}
 	f := newFixture(t, store)
 	o := f.newOrder(t, 3000)
 	f.toss.declines["tgen_pk_declined"] = &toss.Error{Status: 403, Code: toss.CodeRejectCardCompany, Message: "declined"}
@@ -171,7 +171,7 @@ func expiredAfterLateApproval(t *testing.T, f *fixture) *orders.Order {
 // Toss's approval of the order's own attempt is recorded on an EXPIRED
 // order from its webhook, not ignored.
 func TestWebhookSettlesAnExpiredOrdersOwnApproval(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := expiredAfterLateApproval(t, f)
 	res, err := f.engine.ApplyWebhook(context.Background(), statusChanged(t, o.ID, "tgen_pk_late", "DONE", 3000))
 	if err != nil || res.Action != WebhookApplied {
@@ -184,7 +184,7 @@ func TestWebhookSettlesAnExpiredOrdersOwnApproval(t *testing.T) {
 
 // Without a webhook, the recheck of the expired order records it.
 func TestReconcileRechecksAnExpiredOrderBeforeItsTTL(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := expiredAfterLateApproval(t, f)
 	if rep, err := f.engine.Reconcile(context.Background()); err != nil || rep.Rechecked != 0 {
 		t.Fatalf("reconcile before the recheck is due: %v %+v", err, rep)
@@ -201,7 +201,7 @@ func TestReconcileRechecksAnExpiredOrderBeforeItsTTL(t *testing.T) {
 
 // An expired order Toss shows nothing approved for is rechecked once.
 func TestReconcileRechecksAnExpiredOrderOnce(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 3000)
 	f.toss.declines["tgen_pk_declined"] = &toss.Error{Status: 403, Code: toss.CodeRejectCardCompany, Message: "declined"}
 	if _, err := f.engine.Confirm(context.Background(), "tgen_pk_declined", o.ID, 3000); err != nil {
@@ -257,7 +257,7 @@ func TestReconcileSettlesOrReleasesStaleRefundReservations(t *testing.T) {
 		{"never executed", false, 30000},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFixture(t, orders.NewMemoryStore())
+			f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 			o := f.newOrder(t, 30000)
 			if res, err := f.engine.Confirm(context.Background(), "tgen_pk_paid", o.ID, 30000); err != nil || res.Outcome != OutcomeDone {
 				t.Fatalf("confirm: %v %+v", err, res)
@@ -315,7 +315,7 @@ func (g recheckDuringCancel) Cancel(ctx context.Context, paymentKey string, req 
 // says it refunded something new: its answer is not "repeated", and the
 // order's balance is Toss's.
 func TestRefundRetryRacingTheRecheckRecordsTheRefund(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 30000)
 	if res, err := f.engine.Confirm(context.Background(), "tgen_pk_paid", o.ID, 30000); err != nil || res.Outcome != OutcomeDone {
 		t.Fatalf("confirm: %v %+v", err, res)
@@ -340,7 +340,7 @@ func TestRefundRetryRacingTheRecheckRecordsTheRefund(t *testing.T) {
 // key confirmed it) is never recorded as the order's payment, and the
 // claim ends FAILED rather than being asked about at every pass for good.
 func TestReconcileFailsAClaimTossApprovedForAnotherAmount(t *testing.T) {
-	f := newFixture(t, orders.NewMemoryStore())
+	f := newFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.newOrder(t, 38000)
 	unknownConfirm(t, f, o, "tgen_pk_tampered")
 	f.toss.put(toss.Payment{PaymentKey: "tgen_pk_tampered", OrderID: o.ID, TotalAmount: 39000, Status: toss.StatusInProgress,

@@ -77,7 +77,7 @@ func TestReconcileSettlesOrdersDueInEveryShard(t *testing.T) {
 // Orders Toss cannot settle yet stay due and head every batch; the pass
 // neither loops on them nor stops before the ones behind them.
 func TestReconcileStillDueOrdersDoNotHideOthers(t *testing.T) {
-	w := newSettleWorld(t, orders.NewMemoryStore())
+	w := newSettleWorld(t, orders.Validated(orders.NewMemoryStore()))
 	ids := approvedButLapsed(t, w, 2) // 64
 	// Toss fails the first 60 lookups: those orders stay CONFIRMING.
 	w.sandbox.FailNext(60*2, tosstest.Fault5xx) // the client tries each call twice
@@ -109,7 +109,7 @@ func TestReconcileStopsBeforeTheDeadline(t *testing.T) {
 		{reconcileReserve + 30*time.Second, 32},
 	} {
 		t.Run(fmt.Sprint(c.left), func(t *testing.T) {
-			w := newSettleWorld(t, orders.NewMemoryStore())
+			w := newSettleWorld(t, orders.Validated(orders.NewMemoryStore()))
 			approvedButLapsed(t, w, 1)
 			rep, err := w.engine.Reconcile(deadlineCtx{context.Background(), w.clock.Now().Add(c.left)})
 			if err != nil {

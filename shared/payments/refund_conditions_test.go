@@ -33,7 +33,7 @@ func paidOnMemory(t *testing.T, s orders.Store, now time.Time, p orders.Payment)
 // nothing to refund, and Cancel says so before asking Toss anything.
 func TestCancelRefusesAPaidOrderWithNoBalance(t *testing.T) {
 	now := time.Date(2030, 3, 1, 12, 0, 0, 0, time.UTC)
-	s := orders.NewMemoryStore()
+	s := orders.Validated(orders.NewMemoryStore())
 	o := paidOnMemory(t, s, now, orders.Payment{
 		Status: "CANCELED", Method: "카드", TotalAmount: 15000, BalanceAmount: 0, ApprovedAt: now,
 		Cancels: []orders.Cancel{{TransactionKey: "tx_1", Reason: "dashboard", Amount: 15000, CanceledAt: now}},
@@ -74,7 +74,7 @@ func (s *contendedStore) ReserveRefund(ctx context.Context, id string, r orders.
 // anything reaches Toss.
 func TestCancelGivesUpAfterMaxReserveAttempts(t *testing.T) {
 	now := time.Date(2030, 3, 1, 12, 0, 0, 0, time.UTC)
-	mem := orders.NewMemoryStore()
+	mem := orders.Validated(orders.NewMemoryStore())
 	o := paidOnMemory(t, mem, now, orders.Payment{Status: "DONE", Method: "카드", TotalAmount: 15000, BalanceAmount: 15000, ApprovedAt: now})
 	s := &contendedStore{Store: mem, limit: 10 * maxReserveAttempts}
 	e := &Engine{Orders: s, Clock: func() time.Time { return now }}

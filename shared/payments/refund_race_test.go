@@ -19,7 +19,7 @@ var refundStores = []struct {
 	name string
 	wrap func(orders.Store) orders.Store
 }{
-	{"memory", func(orders.Store) orders.Store { return orders.NewMemoryStore() }},
+	{"memory", func(orders.Store) orders.Store { return orders.Validated(orders.NewMemoryStore()) }},
 	{"dynamodb", nil},
 }
 
@@ -123,7 +123,7 @@ func TestConcurrentRefundsNeverAskTossForMoreThanTheBalance(t *testing.T) {
 // that only fits if the first did not happen is refused before Toss, and
 // the first one's retry settles it without refunding twice.
 func TestUnknownRefundKeepsItsReservation(t *testing.T) {
-	f := newRefundFixture(t, orders.NewMemoryStore())
+	f := newRefundFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.paid(t, 20000, "tgen_pk_reserve1")
 	f.lossy.dropCancels, f.lossy.failLookups = 1, 1
 	if _, err := f.engine.Cancel(context.Background(), o.ID, "late", 15000, ""); !errors.Is(err, ErrCancelUnknown) {
@@ -151,7 +151,7 @@ func TestUnknownRefundKeepsItsReservation(t *testing.T) {
 
 // A refund Toss refuses gives its reservation back.
 func TestRefusedRefundReleasesItsReservation(t *testing.T) {
-	f := newRefundFixture(t, orders.NewMemoryStore())
+	f := newRefundFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.paid(t, 10000, "tgen_pk_release1")
 	f.lossy.failCancels = []error{&toss.Error{Status: 403, Code: toss.CodeNotCancelablePayment, Message: "no"}}
 	if _, err := f.engine.Cancel(context.Background(), o.ID, "returned", 10000, ""); toss.CodeOf(err) != toss.CodeNotCancelablePayment {
@@ -170,7 +170,7 @@ func TestRefusedRefundReleasesItsReservation(t *testing.T) {
 
 // A full refund holds the whole balance: it waits for no refund in flight.
 func TestFullRefundWhileAnotherIsInFlight(t *testing.T) {
-	f := newRefundFixture(t, orders.NewMemoryStore())
+	f := newRefundFixture(t, orders.Validated(orders.NewMemoryStore()))
 	o := f.paid(t, 10000, "tgen_pk_full0001")
 	f.lossy.dropCancels, f.lossy.failLookups = 1, 1
 	if _, err := f.engine.Cancel(context.Background(), o.ID, "part", 3000, ""); !errors.Is(err, ErrCancelUnknown) {

@@ -76,12 +76,12 @@ var settleStores = []struct {
 	name string
 	new  func(t *testing.T) orders.Store
 }{
-	{"memory", func(*testing.T) orders.Store { return orders.NewMemoryStore() }},
+	{"memory", func(*testing.T) orders.Store { return orders.Validated(orders.NewMemoryStore()) }},
 	{"dynamodb", func(t *testing.T) orders.Store {
 		db := awstest.DynamoDB(t)
 		table := awstest.UniqueName("orders")
 		awstest.CreateTable(t, db, orders.TableDefinition(table))
-		return orders.NewDynamoStore(db, table)
+		return orders.Validated(orders.NewDynamoStore(db, table))
 	}},
 }
 
@@ -310,7 +310,7 @@ func TestClaimHeldByAttemptTossDidNotApproveSettles(t *testing.T) {
 // or an order already paid, costs no Toss call at all.
 func TestSettleNeedsTossApproval(t *testing.T) {
 	ctx := context.Background()
-	w := newSettleWorld(t, orders.NewMemoryStore())
+	w := newSettleWorld(t, orders.Validated(orders.NewMemoryStore()))
 	o, _, claimed := w.stuck(t)
 	before := w.get(t, o.ID)
 
@@ -361,7 +361,7 @@ func TestSettleNeedsTossApproval(t *testing.T) {
 // settled, not expired, when its pay window closes.
 func TestReconcileSettlesOverdueFailedOrderApprovedAtToss(t *testing.T) {
 	ctx := context.Background()
-	w := newSettleWorld(t, orders.NewMemoryStore())
+	w := newSettleWorld(t, orders.Validated(orders.NewMemoryStore()))
 	o, approved, claimed := w.stuck(t)
 	f := orders.Failure{Code: toss.CodeRejectCardCompany, Message: "declined", PaymentKey: claimed, Amount: o.Amount, At: w.clock.Now()}
 	if _, err := w.store.Fail(ctx, o.ID, claimed, f, w.clock.Now()); err != nil {

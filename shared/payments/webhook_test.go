@@ -216,7 +216,7 @@ type webhookWorld struct {
 
 func newWebhookWorld(t *testing.T, unrecorded bool) *webhookWorld {
 	t.Helper()
-	store := &failingComplete{Store: orders.NewMemoryStore()}
+	store := &failingComplete{Store: orders.Validated(orders.NewMemoryStore())}
 	if unrecorded {
 		store.fails = 1 // the confirming invocation dies before its final write
 	}
@@ -540,7 +540,7 @@ func TestWebhookIsAcknowledgedOnceTheRefundsItCarriesAreRecorded(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			store := &refusingApplyCancel{Store: orders.NewMemoryStore(), refusals: 1}
+			store := &refusingApplyCancel{Store: orders.Validated(orders.NewMemoryStore()), refusals: 1}
 			f := newFixture(t, store)
 			o := f.newOrder(t, 39000)
 			key := "tgen_elsewhere_0001"

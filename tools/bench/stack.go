@@ -95,7 +95,7 @@ func measureStack(ctx context.Context, rep *report, o options, fns []string, scr
 // would otherwise repeat the first run's work.
 type fixtures struct {
 	s     *stack.Stack
-	store *orders.DynamoStore
+	store orders.Store
 }
 
 func newFixtures(s *stack.Stack) (*fixtures, error) {
@@ -105,7 +105,7 @@ func newFixtures(s *stack.Stack) (*fixtures, error) {
 	}
 	env := awsclient.Env{Region: stack.Region, AccessKeyID: stack.LocalAccessKeyID,
 		SecretAccessKey: stack.LocalSecretAccessKey, DynamoDBEndpoint: s.DynamoDBURL}
-	return &fixtures{s: s, store: orders.NewDynamoStore(env.DynamoDB(), table)}, nil
+	return &fixtures{s: s, store: orders.Validated(orders.NewDynamoStore(env.DynamoDB(), table))}, nil
 }
 
 // order creates a PENDING order; with authorize, its payment is

@@ -35,7 +35,7 @@ func (s *Stack) SeedEvents(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("seed events: %w", err)
 	}
-	store := orders.NewDynamoStore(s.dynamoClient(), table)
+	store := orders.Validated(orders.NewDynamoStore(s.dynamoClient(), table))
 	now := time.Now()
 	policy := orders.Policy{MaxAmount: 100_000_000, PayWindow: 24 * time.Hour, Retention: 7 * 24 * time.Hour}
 	create := func(id, name string, amount int64, at time.Time) (*orders.Order, error) {
