@@ -32,7 +32,7 @@ func newStack(t *testing.T, wrap func(orders.Store) orders.Store) *stack {
 	db := awstest.DynamoDB(t, calls.Middleware)
 	table := awstest.UniqueName("orders")
 	awstest.CreateTable(t, db, orders.TableDefinition(table))
-	var store orders.Store = orders.Validated(orders.NewDynamoStore(db, table))
+	store := orders.Validated(orders.NewDynamoStore(db, table))
 	if wrap != nil {
 		store = wrap(store)
 	}
