@@ -147,6 +147,19 @@ func TestFoundBugs(t *testing.T) {
 	}
 }
 
+// TestFoundBugsWithTheAttacker replays, as make simulate plays them (the
+// attacker and the ceiling included), the seeds of bugs found in such
+// schedules: 376653, 454564 and 877915 of the first 1,000,000, a wrong
+// amount's failure written over a decline Toss reported, so the declined
+// attempt's own repeat was answered AMOUNT_MISMATCH.
+func TestFoundBugsWithTheAttacker(t *testing.T) {
+	for _, seed := range []uint64{376653, 454564, 877915} {
+		if r := Run(seed, true); r.Violation != "" {
+			t.Errorf("seed %d violates: %s\nlast steps:\n%s", seed, r.Violation, lastLines(r.Trace, 30))
+		}
+	}
+}
+
 // TestAbuseLimitsBite replays, for each abuse limit (README, "Abuse
 // limits"), the first seed that reported a violation when the limit was
 // broken on purpose in the product (the break, never committed, is named):

@@ -543,7 +543,7 @@ func (s *DynamoStore) RecordFailure(ctx context.Context, id string, f Failure, n
 		op:     "record failure",
 		id:     id,
 		now:    now,
-		cond:   liveCond(now).And(statusIn(StatusPending, StatusFailed)),
+		cond:   liveCond(now).And(statusIn(StatusPending, StatusFailed), expression.AttributeNotExists(expression.Name(attrLastFailure))),
 		update: expression.Set(expression.Name(attrLastFailure), expression.Value(newFailureItem(&f))),
 	})
 }

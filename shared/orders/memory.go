@@ -325,7 +325,7 @@ func (m *MemoryStore) RecordFailure(ctx context.Context, id string, f Failure, n
 	if !ok {
 		return nil, notFound(id)
 	}
-	if !r.o.Status.Payable() {
+	if !r.o.Status.Payable() || r.o.LastFailure != nil {
 		return nil, m.conflict("record failure", r, now)
 	}
 	f.At = toMillis(f.At)

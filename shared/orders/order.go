@@ -368,7 +368,10 @@ type Store interface {
 	// refund is pending.
 	ReleaseRefund(ctx context.Context, id, key string, amount int64, now time.Time) (*Order, error)
 	// RecordFailure sets LastFailure on an unpaid (PENDING or FAILED) order
-	// without changing its status: a refused amount, a declined window.
+	// that has none yet, without changing its status: a refused amount.
+	// *ConflictError when the order has a failure already: what anyone
+	// can send (a wrong amount) never replaces what Toss reported (a
+	// decline), which the attempt's own repeat is answered from.
 	RecordFailure(ctx context.Context, id string, f Failure, now time.Time) (*Order, error)
 	// Expire moves a PENDING or FAILED order past PayableUntil
 	// (PayableUntil <= now, the complement of Claim's condition) to EXPIRED.

@@ -586,6 +586,36 @@ func TestRecordFailure(t *testing.T) {
 	})
 }
 
+// A recorded failure is never replaced by another: a wrong amount anyone
+// can send must not overwrite the decline Toss reported, which the
+// declined attempt's own repeat is answered from (the simulator's seed
+// 376653 found the race the engine's own check left open).
+func TestRecordFailureKeepsTheFailureRecorded(t *testing.T) {
+	mismatch := orders.Failure{Code: "AMOUNT_MISMATCH", Message: "amount differs", PaymentKey: "pk_2", Amount: 1, At: t0}
+	forEachStore(t, func(t *testing.T, f fixture) {
+		o := create(t, f.store, 15000, t0)
+		mustClaim(t, f.store, o, "pk_1", t0.Add(time.Second))
+		declined, err := f.store.Fail(ctx, o.ID, "pk_1", orders.Failure{Code: "REJECT_CARD_COMPANY", PaymentKey: "pk_1", Amount: 15000, At: t0}, t0.Add(2*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.store.RecordFailure(ctx, o.ID, mismatch, t0.Add(3*time.Second))
+		ce := wantConflict(t, err, orders.StatusFailed)
+		equal(t, "conflict's current", ce.Current, declined)
+		equal(t, "order after refusal", mustGet(t, f.store, o.ID, t0.Add(3*time.Second)), declined)
+
+		// A PENDING order's first recorded failure is kept the same way.
+		p := create(t, f.store, 15000, t0)
+		if _, err := f.store.RecordFailure(ctx, p.ID, mismatch, t0.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		other := mismatch
+		other.PaymentKey, other.Amount = "pk_3", 2
+		_, err = f.store.RecordFailure(ctx, p.ID, other, t0.Add(2*time.Second))
+		wantConflict(t, err, orders.StatusPending)
+	})
+}
+
 func TestConcurrentClaimsHaveOneWinner(t *testing.T) {
 	const n = 50
 	forEachStore(t, func(t *testing.T, f fixture) {

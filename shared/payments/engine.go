@@ -436,8 +436,10 @@ func (e *Engine) refused(ctx context.Context, err error, token, paymentKey, orde
 		e.log().WarnContext(ctx, "confirm refused: amount mismatch", "orderId", orderID, "paymentKey", MaskKey(paymentKey), "expected", cur.Amount, "got", amount)
 		// Recorded only on an order with no failure yet: anyone can send a
 		// wrong amount, and their word must not replace a failure Toss
-		// reported (nor cost a write per request). Best effort: a decline
-		// recorded between the claim and this write can still be replaced.
+		// reported (nor cost a write per request). The store holds the
+		// same condition, so a decline recorded between the claim and
+		// this write is kept (the simulator's seed 376653: the declined
+		// attempt's repeat was answered AMOUNT_MISMATCH).
 		if cur.Status.Payable() && cur.LastFailure == nil {
 			f := orders.Failure{Code: CodeAmountMismatch, Message: "amount does not match the order", PaymentKey: paymentKey, Amount: amount, At: now}
 			if _, rerr := e.Orders.RecordFailure(ctx, orderID, f, now); rerr != nil {
