@@ -103,10 +103,11 @@ func TestBackfillMovesOrdersToTheShardedIndexes(t *testing.T) {
 		t.Fatalf("before the backfill: listed %v, lapsed %v, overdue %v; want only the stale order listed", listed, lapsed, overdue)
 	}
 
-	// The API keeps writing during the pass: the failed order is written
-	// just before the pass's own write to it, which is then refused.
-	api := interfering{BackfillAPI: db, id: failed.ID, before: func() {
-		if _, err := s.RecordFailure(ctx, failed.ID, orders.Failure{Code: "PAY_PROCESS_CANCELED"}, now); err != nil {
+	// The API keeps writing during the pass: the pending order is written
+	// (a refused amount recorded) just before the pass's own write to it,
+	// which is then refused.
+	api := interfering{BackfillAPI: db, id: pending.ID, before: func() {
+		if _, err := s.RecordFailure(ctx, pending.ID, orders.Failure{Code: "AMOUNT_MISMATCH"}, now); err != nil {
 			t.Error(err)
 		}
 	}}

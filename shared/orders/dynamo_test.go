@@ -359,12 +359,12 @@ func TestDynamoWritesSurviveReplays(t *testing.T) {
 	}
 
 	other := create(t, s, 2000, t0)
+	if _, err := s.RecordFailure(ctx, other.ID, orders.Failure{Code: "AMOUNT_MISMATCH"}, t0); err != nil {
+		t.Fatalf("record failure: %v", err)
+	}
 	mustClaim(t, s, other, "pk_2", t0)
 	if _, err := s.Fail(ctx, other.ID, "pk_2", orders.Failure{Code: "REJECT_CARD_COMPANY"}, t0); err != nil {
 		t.Fatalf("fail: %v", err)
-	}
-	if _, err := s.RecordFailure(ctx, other.ID, orders.Failure{Code: "PAY_PROCESS_CANCELED"}, t0); err != nil {
-		t.Fatalf("record failure: %v", err)
 	}
 	expired, err := s.Expire(ctx, other.ID, other.PayableUntil)
 	if err != nil {
