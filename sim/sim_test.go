@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/tossintl/backend/internal/testenv"
 )
 
 var schedules = flag.Int("schedules", 5000, "seeded schedules TestSchedules runs")
@@ -213,9 +215,7 @@ var dynamoSchedules = flag.Int("dynamo-schedules", 16, "seeded schedules TestDyn
 // decide alike; the schedules say it under the interleavings they draw).
 // DynamoDB Local must be installed: a missing one fails the test.
 func TestDynamoSchedules(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts DynamoDB Local")
-	}
+	testenv.Skip(t, "DynamoDB Local")
 	d, err := StartDynamo(context.Background(), runtime.GOMAXPROCS(0))
 	if err != nil {
 		t.Fatal(err)
