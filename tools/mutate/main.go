@@ -70,7 +70,7 @@ func main() {
 		reportOnly  = flag.Bool("report-only", false, "re-render the report from -results without running anything; a comma-separated list merges the runs of parts (-only) of one revision")
 		targetsF    = flag.String("targets", "shared/payments,shared/orders,shared/idempotency", "packages to mutate")
 		testsF      = flag.String("tests", "sim,shared/api,shared/app,shared/orderstream,shared/orderevents,shared/eventbus", "packages whose tests judge the mutants, besides the targets'")
-		extraF      = flag.String("extra", "events,docs,template.yaml", "files or directories copied as they are (data tests read by relative path)")
+		extraF      = flag.String("extra", "events,docs,template.yaml,functions", "files or directories copied as they are (data tests read by relative path)")
 		only        = flag.String("only", "", "mutate only the target files matching this regexp")
 		workers     = flag.Int("workers", 1, "mutants tested at once (each runs go test ./..., which uses every core)")
 		coefficient = flag.Int("timeout-coefficient", 2, "a mutant's tests time out after this many times the baseline test run")
