@@ -130,3 +130,19 @@ func TestNewRefusesBadPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestValidTokenLengthBounds: a checkout token is 16 to 64 characters, both
+// ends included; one character fewer or more is not looked at.
+func TestValidTokenLengthBounds(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want bool
+	}{{15, false}, {16, true}, {17, true}, {63, true}, {64, true}, {65, false}} {
+		if got := orders.ValidToken(strings.Repeat("a", c.n)); got != c.want {
+			t.Errorf("ValidToken(%d characters) = %v, want %v", c.n, got, c.want)
+		}
+	}
+	if orders.ValidToken(strings.Repeat("a", 15) + "!") {
+		t.Error("ValidToken accepted a character outside A-Z a-z 0-9 - _")
+	}
+}
