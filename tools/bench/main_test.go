@@ -46,22 +46,6 @@ func TestEventFile(t *testing.T) {
 	}
 }
 
-func TestPercentile(t *testing.T) {
-	var d []time.Duration
-	for i := 1; i <= 100; i++ {
-		d = append(d, time.Duration(i))
-	}
-	if p := percentile(d, 50); p != 50 {
-		t.Errorf("p50 = %d", p)
-	}
-	if p := percentile(d, 99); p != 99 {
-		t.Errorf("p99 = %d", p)
-	}
-	if p := percentile(d[:9], 50); p != 5 {
-		t.Errorf("p50 of 9 = %d", p)
-	}
-}
-
 func TestRefsOf(t *testing.T) {
 	for _, c := range []struct {
 		event string
@@ -181,7 +165,7 @@ func TestNotes(t *testing.T) {
 func TestRates(t *testing.T) {
 	var res []pathResult
 	for _, ms := range []int{100, 200, 300, 1100, 1900, 2500, 4100} {
-		res = append(res, pathResult{end: time.Duration(ms) * time.Millisecond})
+		res = append(res, pathResult{End: time.Duration(ms) * time.Millisecond})
 	}
 	// 4 s in quarters of 1 s; the path that ended after the span is left out.
 	got := rates(res, 4*time.Second, 4)
