@@ -25,9 +25,17 @@ func TestParseBench(t *testing.T) {
 }
 
 func TestParseRoundTrips(t *testing.T) {
-	out := []byte("    roundtrips_test.go:242: roundtrips\tfirst confirm (POST /payments/confirm)\tdynamodb=2\tsecretsmanager=1\n" +
-		"    roundtrips_test.go:242: roundtrips\tfail page\tdynamodb=1\tsecretsmanager=0\n")
-	got := parseRoundTrips(out)
+	out := []byte(`{"Action":"run","Package":"p","Test":"TestRoundTrips"}
+{"Action":"output","Package":"p","Test":"TestRoundTrips","Output":"roundtrips\tnot this\tdynamodb=9\n"}
+{"Action":"attr","Package":"p","Test":"TestRoundTrips","Key":"roundtrips","Value":"{\"case\":\"first confirm (POST /payments/confirm)\",\"dynamodb\":2,\"secretsmanager\":1}"}
+{"Action":"attr","Package":"p","Test":"TestRoundTrips","Key":"other","Value":"x"}
+{"Action":"attr","Package":"p","Test":"TestRoundTrips","Key":"roundtrips","Value":"{\"case\":\"fail page\",\"dynamodb\":1,\"secretsmanager\":0}"}
+{"Action":"pass","Package":"p","Test":"TestRoundTrips"}
+`)
+	got, err := parseRoundTrips(out)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []roundTrip{{"first confirm (POST /payments/confirm)", 2, 1}, {"fail page", 1, 0}}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("got %+v, want %+v", got, want)
