@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tossintl/backend/internal/apicall"
 	"github.com/tossintl/backend/internal/contract"
+	"github.com/tossintl/backend/internal/merchantapi"
 	"github.com/tossintl/backend/internal/testenv"
 	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/samlocal/stack"
@@ -34,12 +34,12 @@ var (
 // localStack names what the suites start, for -short's skip message.
 const localStack = "the local stack (DynamoDB Local, moto_server, aws-lambda-rie)"
 
-// The suites call the API through apicall, under these short names.
-type httpResult = apicall.Result
+// The suites call the API through merchantapi, under these short names.
+type httpResult = merchantapi.Response
 
 var (
-	do    = apicall.Do
-	basic = apicall.Basic
+	do    = merchantapi.MustDo
+	basic = merchantapi.Basic
 )
 
 // The published contract, held to what the stacks here answer and put on

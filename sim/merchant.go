@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tossintl/backend/internal/merchantapi"
 	"github.com/tossintl/backend/shared/api"
 	"github.com/tossintl/backend/shared/apigw"
 	"github.com/tossintl/backend/shared/secrets"
@@ -40,7 +40,7 @@ func (s *Sim) request(method, path string, params map[string]string, body, idemK
 		r.Headers["content-type"] = "application/json"
 	}
 	if merchant {
-		r.Headers["authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(merchantKey+":"))
+		r.Headers["authorization"] = merchantapi.Basic(merchantKey)
 	}
 	if idemKey != "" {
 		r.Headers["idempotency-key"] = idemKey
@@ -55,18 +55,6 @@ func (s *Sim) request(method, path string, params map[string]string, body, idemK
 type keyedAnswer struct {
 	status int
 	body   string
-}
-
-// envelope reads both of the API's JSON shapes (and, for POST /confirm,
-// Toss's: a Payment, or {code, message} at the top level).
-type envelope struct {
-	EntityBody json.RawMessage `json:"entityBody"`
-	Error      struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
 }
 
 // refundOverHTTP is one merchant request for the refund in: POST
@@ -85,11 +73,11 @@ func (s *Sim) refundOverHTTP(ctx context.Context, in *intent) string {
 	replayed := resp.Headers["Idempotent-Replayed"] == "true"
 	what := fmt.Sprintf("refund #%d", in.id)
 	s.checkKeyed(what, keyedAnswer{resp.StatusCode, resp.Body}, replayed)
-	var answer envelope
 	var entity struct {
 		Repeated bool `json:"repeated"`
 	}
-	if err := json.Unmarshal([]byte(resp.Body), &answer); err != nil {
+	answer, err := merchantapi.Decode([]byte(resp.Body))
+	if err != nil {
 		s.violate("%s: an answer that is not JSON (%d): %q", what, resp.StatusCode, resp.Body)
 	}
 	if resp.StatusCode == http.StatusOK {
@@ -142,20 +130,19 @@ func (s *Sim) webhookOverHTTP(ctx context.Context, w webhook) answer {
 	body := fmt.Sprintf(`{"eventType":"PAYMENT_STATUS_CHANGED","createdAt":%q,"data":{"paymentKey":%q,"orderId":%q,"status":%q}}`,
 		w.at.In(kst).Format("2006-01-02T15:04:05.000000"), w.paymentKey, w.orderID, w.status)
 	resp := s.api.TossWebhook(ctx, s.request(http.MethodPost, "/webhooks/toss", nil, body, "", false))
-	var answer struct {
-		EntityBody struct {
-			Action string `json:"action"`
-			Reason string `json:"reason"`
-		} `json:"entityBody"`
-		Error struct {
-			Code string `json:"code"`
-		} `json:"error"`
+	var entity struct {
+		Action string `json:"action"`
+		Reason string `json:"reason"`
 	}
-	if err := json.Unmarshal([]byte(resp.Body), &answer); err != nil {
+	answer, err := merchantapi.Decode([]byte(resp.Body))
+	if err == nil && len(answer.EntityBody) > 0 {
+		err = json.Unmarshal(answer.EntityBody, &entity)
+	}
+	if err != nil {
 		s.violate("webhook %s: an answer that is not JSON (%d): %q", w.paymentKey, resp.StatusCode, resp.Body)
 	}
 	if resp.StatusCode == http.StatusOK {
-		return answerOf(resp, answer.EntityBody.Action+": "+answer.EntityBody.Reason)
+		return answerOf(resp, entity.Action+": "+entity.Reason)
 	}
 	return answerOf(resp, fmt.Sprintf("%d %s", resp.StatusCode, answer.Error.Code))
 }
@@ -229,13 +216,16 @@ func (s *Sim) confirmRequest(ctx context.Context, o *simOrder, at attempt) (ans 
 	} else {
 		s.checkSampleKeyed(what, keyedAnswer{resp.StatusCode, resp.Body}, replayed)
 	}
-	var e envelope
-	if err := json.Unmarshal([]byte(resp.Body), &e); err != nil {
+	e, err := merchantapi.Decode([]byte(resp.Body))
+	if err != nil {
 		s.violate("%s: an answer that is not JSON (%d): %q", what, resp.StatusCode, resp.Body)
 	}
 	code, msg := e.Error.Code, e.Error.Message
 	if at.route == routeSample {
-		code, msg = e.Code, e.Message
+		// Toss's shape: a Payment, or {code, message} at the top level.
+		var toss merchantapi.ErrorBody
+		_ = json.Unmarshal([]byte(resp.Body), &toss)
+		code, msg = toss.Code, toss.Message
 	}
 	switch {
 	case resp.StatusCode == http.StatusOK:

@@ -250,8 +250,9 @@ func TestRoundTrips(t *testing.T) {
 		check("fail page", got, rtCount{DynamoDB: 1})
 	})
 
-	// One line per case for `make bench` (go test -v prints them).
+	// One attribute per case for `make bench` (go test -json's attr events).
 	for _, r := range results {
-		t.Logf("roundtrips\t%s\tdynamodb=%d\tsecretsmanager=%d", r.name, r.got.DynamoDB, r.got.SecretsManager)
+		b, _ := json.Marshal(map[string]any{"case": r.name, "dynamodb": r.got.DynamoDB, "secretsmanager": r.got.SecretsManager})
+		t.Attr("roundtrips", string(b))
 	}
 }

@@ -2,12 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"runtime/pprof"
 	"sort"
@@ -16,143 +11,38 @@ import (
 	"time"
 
 	"github.com/tossintl/backend/tools/dynamodblocal"
+	"github.com/tossintl/backend/tools/internal/load"
 	"github.com/tossintl/backend/tools/internal/proccpu"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
-// pathResult is one confirm path: create, authorize, confirm.
-type pathResult struct {
-	confirm, total time.Duration
-	end            time.Duration // when it ended, from the start of its level
-	err            error
-}
+// pathResult is one confirm path (create, authorize, confirm): its
+// confirm's time is its Value, the whole path's its Took.
+type pathResult = load.Run[time.Duration]
 
-// e2eClient drives the local stack's API as a merchant server and a buyer's
-// frontend would.
-type e2eClient struct {
-	s    *stack.Stack
-	hc   *http.Client
-	auth string
-}
-
-func newE2EClient(s *stack.Stack, conns int) *e2eClient {
-	return &e2eClient{
-		s: s,
-		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-			MaxIdleConns: 2 * conns, MaxIdleConnsPerHost: 2 * conns, IdleConnTimeout: time.Minute}},
-		auth: "Basic " + base64.StdEncoding.EncodeToString([]byte(s.Keys.MerchantAPIKey+":")),
-	}
-}
-
-type envelope struct {
-	EntityBody json.RawMessage `json:"entityBody"`
-	Error      *struct {
-		Code string `json:"code"`
-	} `json:"error"`
-}
-
-func (c *e2eClient) post(ctx context.Context, path string, body any, auth bool, into any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.s.URL+path, jsonBody(body))
+// confirmPath runs one confirm path as a merchant's server and a
+// single-page frontend would, and times the confirm.
+func confirmPath(ctx context.Context, d *load.Driver) (time.Duration, error) {
+	o, err := d.CreateOrder(ctx, map[string]any{"orderName": "Bench order", "amount": 39000}, "")
 	if err != nil {
-		return err
+		return 0, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	if auth {
-		req.Header.Set("Authorization", c.auth)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	var e envelope
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return fmt.Errorf("POST %s: %d %.200s", path, resp.StatusCode, raw)
-	}
-	if resp.StatusCode != http.StatusOK || e.Error != nil {
-		return fmt.Errorf("POST %s: %d %.200s", path, resp.StatusCode, raw)
-	}
-	return json.Unmarshal(e.EntityBody, into)
-}
-
-// path runs one confirm path and times the confirm and the whole.
-func (c *e2eClient) path(ctx context.Context) pathResult {
+	key := d.Sandbox.Authorize(o.ID, o.Name, o.Amount)
 	start := time.Now()
-	const name, amount = "Bench order", 39000
-	var order struct {
-		OrderID     string `json:"orderId"`
-		CheckoutURL string `json:"checkoutUrl"`
+	status, err := d.Confirm(ctx, o, key)
+	if err == nil && status != "DONE" {
+		err = fmt.Errorf("confirm: status %q", status)
 	}
-	if err := c.post(ctx, "/orders", map[string]any{"orderName": name, "amount": amount}, true, &order); err != nil {
-		return pathResult{err: err}
-	}
-	// A single-page frontend confirms with the checkout token its own
-	// POST /orders gave it: the order's budget of payment attempts, not
-	// the anonymous one every other caller shares.
-	token := ""
-	if u, err := url.Parse(order.CheckoutURL); err == nil {
-		token = u.Query().Get("token")
-	}
-	key := c.s.Sandbox.Authorize(order.OrderID, name, amount)
-	cs := time.Now()
-	var pay struct {
-		Status string `json:"status"`
-	}
-	if err := c.post(ctx, "/payments/confirm", map[string]any{"paymentKey": key, "orderId": order.OrderID, "amount": amount, "checkoutToken": token}, false, &pay); err != nil {
-		return pathResult{err: err}
-	}
-	if pay.Status != "DONE" {
-		return pathResult{err: fmt.Errorf("confirm: status %q", pay.Status)}
-	}
-	now := time.Now()
-	return pathResult{confirm: now.Sub(cs), total: now.Sub(start)}
+	return time.Since(start), err
 }
 
 // level runs paths on conc workers, each starting paths until window has
 // passed, and returns them with the wall time until the last one ended.
-func (c *e2eClient) level(ctx context.Context, conc int, window time.Duration) (res []pathResult, wall time.Duration) {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	start := time.Now()
-	deadline := start.Add(window)
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				r := c.path(ctx)
-				if ctx.Err() != nil && r.err != nil {
-					return // interrupted: not a failure of the path
-				}
-				r.end = time.Since(start)
-				mu.Lock()
-				res = append(res, r)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return res, time.Since(start)
-}
-
-// onePerWorker runs one path on each of conc workers: the level's
-// execution environments up before it is timed.
-func (c *e2eClient) onePerWorker(ctx context.Context, conc int) error {
-	res := make([]pathResult, conc)
-	var wg sync.WaitGroup
-	for i := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res[i] = c.path(ctx)
-		}()
-	}
-	wg.Wait()
-	return failed(res)
+func level(ctx context.Context, d *load.Driver, conc int, window time.Duration) ([]pathResult, time.Duration, error) {
+	res, err := load.Closed(ctx, load.Plan{Workers: conc, For: window}, func(ctx context.Context, _ int) (time.Duration, error) {
+		return confirmPath(ctx, d)
+	})
+	return res, load.Span(res), err
 }
 
 // levelResult is what one level measured, for its rows and the notes.
@@ -177,7 +67,7 @@ func measureE2E(ctx context.Context, rep *report, s *stack.Stack, o options, cal
 	for _, c := range o.levels {
 		maxConc = max(maxConc, c)
 	}
-	client := newE2EClient(s, maxConc)
+	client := load.NewDriver(s.URL, s.Keys.MerchantAPIKey, s.Sandbox, 2*maxConc)
 	calls.reset()
 	const confirmFn, createFn = "ConfirmPaymentFunction", "CreateOrderFunction"
 	paths := 0 // every path run, warm-up included, for the round trips
@@ -206,7 +96,10 @@ func measureE2E(ctx context.Context, rep *report, s *stack.Stack, o options, cal
 	}
 	var levels []levelResult
 	for _, conc := range o.levels {
-		if err := client.onePerWorker(ctx, conc); err != nil {
+		// One path per worker first: the level's execution environments up.
+		if _, err := load.Closed(ctx, load.Plan{Workers: conc, Runs: conc}, func(ctx context.Context, _ int) (time.Duration, error) {
+			return confirmPath(ctx, client)
+		}); err != nil {
 			return fmt.Errorf("warm-up at concurrency %d: %w", conc, err)
 		}
 		paths += conc
@@ -215,10 +108,10 @@ func measureE2E(ctx context.Context, rep *report, s *stack.Stack, o options, cal
 		ops0 := calls.ops(confirmFn, createFn)
 		procsBefore := proccpu.Take()
 		j := sampleJVM(ctx, s.DynamoDBLocal(), time.Second)
-		res, wall := client.level(ctx, conc, o.window)
+		res, wall, err := level(ctx, client, conc, o.window)
 		prof, jerr := j.finish()
 		cpu := proccpu.Take().Since(procsBefore)
-		if err := failed(res); err != nil {
+		if err != nil {
 			return fmt.Errorf("concurrency %d: %w", conc, err)
 		}
 		if len(res) == 0 {
@@ -239,12 +132,11 @@ func measureE2E(ctx context.Context, rep *report, s *stack.Stack, o options, cal
 		var conf, total []time.Duration
 		var sumConf, sumTotal time.Duration
 		for _, r := range res {
-			conf, total = append(conf, r.confirm), append(total, r.total)
-			sumConf, sumTotal = sumConf+r.confirm, sumTotal+r.total
+			conf, total = append(conf, r.Value), append(total, r.Took())
+			sumConf, sumTotal = sumConf+r.Value, sumTotal+r.Took()
 		}
 		lr.confirmMean, lr.createMean = sumConf/n, (sumTotal-sumConf)/n
-		conf, total = sortDurations(conf), sortDurations(total)
-		p50 := percentile(conf, 50)
+		p50 := load.Percentile(conf, 50)
 		over := p50 - o.latency
 		// DynamoDB's share is known only as a mean, so the figure net of it is too.
 		rest := lr.confirmMean - o.latency - lr.dynamoConfirm
@@ -263,10 +155,10 @@ func measureE2E(ctx context.Context, rep *report, s *stack.Stack, o options, cal
 		ceiling := float64(conc) / o.latency.Seconds()
 		rep.add("end to end", fmt.Sprintf("POST /payments/confirm, concurrency %d", conc),
 			fmt.Sprintf("p50 %s, p99 %s; overhead %s above the sandbox's %s; mean net of DynamoDB Local's time (%s) %s",
-				ms(p50), ms(percentile(conf, 99)), ms(over), ms(o.latency), ms(lr.dynamoConfirm), ms(rest)), target, v)
+				ms(p50), ms(load.Percentile(conf, 99)), ms(over), ms(o.latency), ms(lr.dynamoConfirm), ms(rest)), target, v)
 		rep.add("end to end", fmt.Sprintf("confirm path (create + authorize + confirm), concurrency %d", conc),
 			fmt.Sprintf("p50 %s, p99 %s, %.1f paths/s (%d paths in %s) = %.0f%% of the ceiling %.0f paths/s; mean path %s: create %s (DynamoDB Local %s), confirm %s (sandbox %s, DynamoDB Local %s); CPU by process (cores): %s",
-				ms(percentile(total, 50)), ms(percentile(total, 99)), lr.rate, len(res), wall.Round(time.Millisecond), 100*lr.rate/ceiling, ceiling,
+				ms(load.Percentile(total, 50)), ms(load.Percentile(total, 99)), lr.rate, len(res), wall.Round(time.Millisecond), 100*lr.rate/ceiling, ceiling,
 				ms(lr.createMean+lr.confirmMean), ms(lr.createMean), ms(lr.dynamoCreate), ms(lr.confirmMean), ms(o.latency), ms(lr.dynamoConfirm),
 				proccpu.Format(cpu, "bench")), "—", "—")
 		if jerr == nil && prof.samples > 0 {
@@ -300,7 +192,7 @@ func rates(res []pathResult, span time.Duration, parts int) []float64 {
 	out := make([]float64, parts)
 	slice := span / time.Duration(parts)
 	for _, r := range res {
-		if i := int(r.end / slice); i < parts {
+		if i := int(r.End / slice); i < parts {
 			out[i]++
 		}
 	}
@@ -321,7 +213,7 @@ const warmupParts = 4
 
 // runWarmup runs the path on conc workers for span, reading DynamoDB
 // Local's CPU at each quarter.
-func runWarmup(ctx context.Context, client *e2eClient, s *stack.Stack, conc int, span time.Duration) (warmup, error) {
+func runWarmup(ctx context.Context, client *load.Driver, s *stack.Stack, conc int, span time.Duration) (warmup, error) {
 	cpuAt := make([]float64, 0, warmupParts+1)
 	read := func() {
 		v, _ := s.DynamoDBCPU()
@@ -343,10 +235,10 @@ func runWarmup(ctx context.Context, client *e2eClient, s *stack.Stack, conc int,
 			}
 		}
 	}()
-	res, _ := client.level(ctx, conc, span)
+	res, _, err := level(ctx, client, conc, span)
 	close(done)
 	<-stopped
-	if err := failed(res); err != nil {
+	if err != nil {
 		return warmup{}, fmt.Errorf("warm-up: %w", err)
 	}
 	w := warmup{paths: len(res), rates: rates(res, span, warmupParts), jvm: make([]time.Duration, warmupParts)}
@@ -501,13 +393,4 @@ func perPath(now, before map[string]int, paths int) (calls string, tables int) {
 		parts = append(parts, fmt.Sprintf("%s %.2f", k, float64(now[k]-before[k])/float64(max(paths, 1))))
 	}
 	return strings.Join(parts, ", "), len(seen)
-}
-
-func failed(res []pathResult) error {
-	for _, r := range res {
-		if r.err != nil {
-			return r.err
-		}
-	}
-	return nil
 }

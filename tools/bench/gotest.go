@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -98,22 +99,33 @@ func measureCPU(ctx context.Context, rep *report, benchtime string, logs io.Writ
 	return nil
 }
 
-// roundTrip is one "roundtrips" line of TestRoundTrips -v.
+// roundTrip is one case of TestRoundTrips: its "roundtrips" attribute.
 type roundTrip struct {
 	Case                     string
 	DynamoDB, SecretsManager int
 }
 
-var roundTripLine = regexp.MustCompile(`roundtrips\t([^\t]+)\tdynamodb=(\d+)\tsecretsmanager=(\d+)`)
-
-func parseRoundTrips(out []byte) []roundTrip {
+// parseRoundTrips reads the "roundtrips" attributes from go test -json's
+// events (test2json's attr action).
+func parseRoundTrips(out []byte) ([]roundTrip, error) {
 	var res []roundTrip
-	for _, m := range roundTripLine.FindAllStringSubmatch(string(out), -1) {
-		d, _ := strconv.Atoi(m[2])
-		s, _ := strconv.Atoi(m[3])
-		res = append(res, roundTrip{Case: m[1], DynamoDB: d, SecretsManager: s})
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var ev struct{ Action, Key, Value string }
+		if err := dec.Decode(&ev); err == io.EOF {
+			return res, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("go test -json: %w", err)
+		}
+		if ev.Action != "attr" || ev.Key != "roundtrips" {
+			continue
+		}
+		var r roundTrip
+		if err := json.Unmarshal([]byte(ev.Value), &r); err != nil {
+			return nil, fmt.Errorf("roundtrips attribute %q: %w", ev.Value, err)
+		}
+		res = append(res, r)
 	}
-	return res
 }
 
 // roundTripTarget is the brief's target for a case, where it sets one.
@@ -129,11 +141,14 @@ func roundTripTarget(c string) (dynamo int, label string) {
 }
 
 func measureRoundTrips(ctx context.Context, rep *report, logs io.Writer) error {
-	out, err := goTest(ctx, logs, "-count=1", "-run", "^TestRoundTrips$", "-v", "./shared/api")
+	out, err := goTest(ctx, logs, "-count=1", "-run", "^TestRoundTrips$", "-json", "./shared/api")
 	if err != nil {
 		return err
 	}
-	rts := parseRoundTrips(out)
+	rts, err := parseRoundTrips(out)
+	if err != nil {
+		return err
+	}
 	if len(rts) == 0 {
 		return fmt.Errorf("TestRoundTrips printed no counts:\n%s", out)
 	}

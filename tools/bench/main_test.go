@@ -25,9 +25,17 @@ func TestParseBench(t *testing.T) {
 }
 
 func TestParseRoundTrips(t *testing.T) {
-	out := []byte("    roundtrips_test.go:242: roundtrips\tfirst confirm (POST /payments/confirm)\tdynamodb=2\tsecretsmanager=1\n" +
-		"    roundtrips_test.go:242: roundtrips\tfail page\tdynamodb=1\tsecretsmanager=0\n")
-	got := parseRoundTrips(out)
+	out := []byte(`{"Action":"run","Package":"p","Test":"TestRoundTrips"}
+{"Action":"output","Package":"p","Test":"TestRoundTrips","Output":"roundtrips\tnot this\tdynamodb=9\n"}
+{"Action":"attr","Package":"p","Test":"TestRoundTrips","Key":"roundtrips","Value":"{\"case\":\"first confirm (POST /payments/confirm)\",\"dynamodb\":2,\"secretsmanager\":1}"}
+{"Action":"attr","Package":"p","Test":"TestRoundTrips","Key":"other","Value":"x"}
+{"Action":"attr","Package":"p","Test":"TestRoundTrips","Key":"roundtrips","Value":"{\"case\":\"fail page\",\"dynamodb\":1,\"secretsmanager\":0}"}
+{"Action":"pass","Package":"p","Test":"TestRoundTrips"}
+`)
+	got, err := parseRoundTrips(out)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []roundTrip{{"first confirm (POST /payments/confirm)", 2, 1}, {"fail page", 1, 0}}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("got %+v, want %+v", got, want)
@@ -43,22 +51,6 @@ func TestEventFile(t *testing.T) {
 		if got := eventFile(fn); got != filepath.Join("events", want) {
 			t.Errorf("eventFile(%s) = %s, want events/%s", fn, got, want)
 		}
-	}
-}
-
-func TestPercentile(t *testing.T) {
-	var d []time.Duration
-	for i := 1; i <= 100; i++ {
-		d = append(d, time.Duration(i))
-	}
-	if p := percentile(d, 50); p != 50 {
-		t.Errorf("p50 = %d", p)
-	}
-	if p := percentile(d, 99); p != 99 {
-		t.Errorf("p99 = %d", p)
-	}
-	if p := percentile(d[:9], 50); p != 5 {
-		t.Errorf("p50 of 9 = %d", p)
 	}
 }
 
@@ -181,7 +173,7 @@ func TestNotes(t *testing.T) {
 func TestRates(t *testing.T) {
 	var res []pathResult
 	for _, ms := range []int{100, 200, 300, 1100, 1900, 2500, 4100} {
-		res = append(res, pathResult{end: time.Duration(ms) * time.Millisecond})
+		res = append(res, pathResult{End: time.Duration(ms) * time.Millisecond})
 	}
 	// 4 s in quarters of 1 s; the path that ended after the span is left out.
 	got := rates(res, 4*time.Second, 4)

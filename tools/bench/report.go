@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 )
@@ -136,22 +135,6 @@ func verdict(ok bool) string {
 		return "ok"
 	}
 	return "OVER"
-}
-
-// percentile of sorted durations (nearest rank).
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(float64(len(sorted))*p/100+0.999999) - 1
-	i = min(max(i, 0), len(sorted)-1)
-	return sorted[i]
-}
-
-func sortDurations(d []time.Duration) []time.Duration {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s
 }
 
 func ms(d time.Duration) string {

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/tossintl/backend/shared/awsclient"
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/tools/awsproxy"
+	"github.com/tossintl/backend/tools/internal/load"
 	"github.com/tossintl/backend/tools/samlocal/lambdarun"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
@@ -352,12 +354,11 @@ func measureCold(ctx context.Context, rep *report, s *stack.Stack, fx *fixtures,
 			record(fn, d, init, st)
 		}
 	}
-	base := percentile(sortDurations(times[helloID]), 50)
-	baseInit := percentile(sortDurations(inits[helloID]), 50)
+	base := load.Percentile(times[helloID], 50)
+	baseInit := load.Percentile(inits[helloID], 50)
 	line := func(id string) {
-		t := sortDurations(times[id])
-		med := percentile(t, 50)
-		init := percentile(sortDurations(inits[id]), 50)
+		t := times[id]
+		med, init := load.Percentile(t, 50), load.Percentile(inits[id], 50)
 		var st []string
 		for k := range statuses[id] {
 			st = append(st, k)
@@ -365,7 +366,7 @@ func measureCold(ctx context.Context, rep *report, s *stack.Stack, fx *fixtures,
 		sort.Strings(st)
 		initRatio := float64(init) / float64(baseInit)
 		measured := fmt.Sprintf("%s (min %s, max %s) = %.1f× hello; init %s = %.2f× hello's; first request's own work %s",
-			ms(med), ms(t[0]), ms(t[len(t)-1]), float64(med)/float64(base), ms(init), initRatio, ms(med-init))
+			ms(med), ms(slices.Min(t)), ms(slices.Max(t)), float64(med)/float64(base), ms(init), initRatio, ms(med-init))
 		target, v := "—", "status "+strings.Join(st, ",")
 		if id != helloID {
 			target, v = fmt.Sprintf("init ≤ %.1f× hello's", initBudget), verdict(initRatio <= initBudget)+"; status "+strings.Join(st, ",")
@@ -475,10 +476,4 @@ func (a *awsCounter) get(fn, kind string) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.counts[fn][kind]
-}
-
-// jsonBody is a request body for the API.
-func jsonBody(v any) io.Reader {
-	b, _ := json.Marshal(v)
-	return bytes.NewReader(b)
 }

@@ -3,7 +3,7 @@
 // read and write units each partition key takes per completed checkout and
 // the hottest key's load at a target rate, what else that rate needs
 // (Lambda concurrency, Secrets Manager and Toss calls) and what 1,000
-// checkouts cost, runs a short local load test, and writes it all to
+// checkouts use, runs a short local load test, and writes it all to
 // docs/capacity.md (`make capacity`).
 package main
 

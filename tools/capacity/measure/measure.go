@@ -9,11 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -23,6 +20,7 @@ import (
 	"github.com/tossintl/backend/tools/capacity/mix"
 	"github.com/tossintl/backend/tools/capacity/model"
 	"github.com/tossintl/backend/tools/capacity/record"
+	"github.com/tossintl/backend/tools/internal/load"
 	"github.com/tossintl/backend/tools/internal/proccpu"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
@@ -43,7 +41,8 @@ type Session struct {
 	Schema      model.Schema
 	Recorder    *record.Recorder
 	Durations   *record.Durations
-	Driver      *mix.Driver
+	Driver      *load.Driver
+	reconcile   func(context.Context) error
 	functions   []string
 	progress    func(string, ...any)
 	stopStreams context.CancelFunc
@@ -79,17 +78,24 @@ func Start(ctx context.Context, o Options) (*Session, error) {
 	}
 	// Each checkout's reconcile pass is the scheduled event EventBridge sends.
 	event := []byte(`{"version":"0","id":"capacity","detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)
-	d := &mix.Driver{API: s.URL, Sandbox: s.Sandbox, MerchantKey: s.Keys.MerchantAPIKey,
-		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}},
-		Reconcile: func(ctx context.Context) error {
-			res, err := s.Invoke(ctx, "ReconcileFunction", event)
-			if err == nil {
-				err = res.Err()
-			}
-			return err
-		}}
-	return &Session{Stack: s, Schema: schema, Recorder: rec, Durations: durs, Driver: d,
-		functions: s.Template.Functions, progress: o.Progress, stopStreams: stopStreams}, nil
+	reconcile := func(ctx context.Context) error {
+		res, err := s.Invoke(ctx, "ReconcileFunction", event)
+		if err == nil {
+			err = res.Err()
+		}
+		return err
+	}
+	return &Session{Stack: s, Schema: schema, Recorder: rec, Durations: durs, Driver: load.NewDriver(s.URL, s.Keys.MerchantAPIKey, s.Sandbox, 256),
+		reconcile: reconcile, functions: s.Template.Functions, progress: o.Progress, stopStreams: stopStreams}, nil
+}
+
+// checkout runs checkout i of the mix and returns the orders it created.
+func (s *Session) checkout(ctx context.Context, i int, shares mix.Shares) (int, error) {
+	created, err := mix.Checkout(ctx, s.Driver, i, shares, s.reconcile)
+	if err != nil {
+		err = fmt.Errorf("checkout %d: %w", i, err)
+	}
+	return created, err
 }
 
 // Close stops the streams' pollers and the stack.
@@ -169,48 +175,24 @@ func (s *Session) Record(ctx context.Context, o Options) (model.Run, error) {
 	s.Durations.Reset()
 	s.Durations.SetRecording(true)
 	callsBefore := s.Recorder.CallCounts(s.functions)
-	apiBefore := s.Driver.APIRequests()
+	apiBefore := s.Driver.Requests()
 	webhooksBefore := len(st.Sandbox.Webhooks())
 	// The sandbox keeps its latest 10,000 requests: the run's are those
 	// since it began (the sandbox's clock is the real one here).
 	began := st.Sandbox.Now()
 
-	jobs := make(chan int)
-	var mu sync.Mutex
-	var created int
-	var firstErr error
-	var wg sync.WaitGroup
-	for range max(1, o.Concurrency) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				r, err := s.Driver.Checkout(ctx, i, o.Shares)
-				mu.Lock()
-				created += r.Created
-				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("checkout %d: %w", i, err)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for i := range o.Checkouts {
-		mu.Lock()
-		failed := firstErr != nil
-		mu.Unlock()
-		if failed || ctx.Err() != nil {
-			break
-		}
-		jobs <- i
+	runs, err := load.Closed(ctx, load.Plan{Workers: max(1, o.Concurrency), Runs: o.Checkouts}, func(ctx context.Context, i int) (int, error) {
 		if (i+1)%50 == 0 {
 			s.progress("recorded run: %d of %d checkouts", i+1, o.Checkouts)
 		}
+		return s.checkout(ctx, i, o.Shares)
+	})
+	if err != nil {
+		return model.Run{}, err
 	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return model.Run{}, firstErr
+	created := 0
+	for _, r := range runs {
+		created += r.Value
 	}
 	// The webhooks the sandbox sent are part of each checkout.
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -233,7 +215,7 @@ func (s *Session) Record(ctx context.Context, o Options) (model.Run, error) {
 
 	run := model.Run{Schema: s.Schema, Checkouts: o.Checkouts, Creations: created,
 		Requests: s.Recorder.Requests(), Invocations: s.Durations.Invocations(),
-		APIRequests: s.Driver.APIRequests() - apiBefore + len(deliveries),
+		APIRequests: s.Driver.Requests() - apiBefore + len(deliveries),
 		MemoryMB:    map[string]int{}, SecretCalls: map[string]int{}, Environments: map[string]int{}, TossCalls: map[string]int{},
 		Mix: o.Shares.Map(), Concurrency: max(1, o.Concurrency)}
 	after := s.Recorder.CallCounts(s.functions)
@@ -278,10 +260,10 @@ func (s *Session) Timings(ctx context.Context, n int, shares mix.Shares, tossLat
 	s.Durations.Reset()
 	s.Durations.SetRecording(true)
 	defer s.Durations.SetRecording(false)
-	for i := range n {
-		if _, err := s.Driver.Checkout(ctx, 2_000_000+i, shares); err != nil {
-			return nil, fmt.Errorf("timed checkout %d: %w", i, err)
-		}
+	if _, err := load.Closed(ctx, load.Plan{Workers: 1, Runs: n}, func(ctx context.Context, i int) (int, error) {
+		return s.checkout(ctx, 2_000_000+i, shares)
+	}); err != nil {
+		return nil, fmt.Errorf("timed run: %w", err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -385,47 +367,30 @@ func (s *Session) dynamoCalls() int {
 
 func (s *Session) loadStep(ctx context.Context, rate float64, per time.Duration, shares mix.Shares) Step {
 	step := Step{Offered: rate}
-	interval := time.Duration(float64(time.Second) / rate)
 	ctx, cancel := context.WithTimeout(ctx, per+30*time.Second)
 	defer cancel()
 	before := s.dynamoCalls()
 	dynBefore, dynOK := s.Stack.DynamoDBCPU()
 	busyBefore, totalBefore := machineCPU()
 	procsBefore := proccpu.Take()
-	var mu sync.Mutex
-	var lat []time.Duration
-	var wg sync.WaitGroup
-	start := time.Now()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for i := 0; time.Since(start) < per; i++ {
-		step.Started++
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			r, err := s.Driver.Checkout(ctx, 1_000_000+i, shares)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				step.Errors++
-				if step.FirstError == "" {
-					step.FirstError = err.Error()
-				}
-				return
-			}
-			step.Completed++
-			lat = append(lat, r.Latency)
-		}(i)
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
+	runs := load.Open(ctx, rate, per, func(ctx context.Context, i int) (int, error) {
+		return s.checkout(ctx, 1_000_000+i, shares)
+	})
+	if len(runs) == 0 {
+		return step // interrupted before its first checkout
 	}
-	wg.Wait()
-	step.Wall = time.Since(start)
+	var lat []time.Duration
+	for _, r := range runs {
+		if r.Err != nil {
+			if step.Errors++; step.FirstError == "" {
+				step.FirstError = r.Err.Error()
+			}
+			continue
+		}
+		lat = append(lat, r.Took())
+	}
+	step.Started, step.Completed = len(runs), len(lat)
+	step.Wall = load.Span(runs)
 	step.DynamoPerSec = float64(s.dynamoCalls()-before) / step.Wall.Seconds()
 	step.CPU = proccpu.Take().Since(procsBefore)
 	if dynAfter, ok := s.Stack.DynamoDBCPU(); ok && dynOK {
@@ -435,11 +400,7 @@ func (s *Session) loadStep(ctx context.Context, rate float64, per time.Duration,
 		step.MachineBusy = (busy - busyBefore) / (total - totalBefore)
 	}
 	step.Achieved = float64(step.Completed) / step.Wall.Seconds()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	if len(lat) > 0 {
-		step.P50 = lat[len(lat)/2]
-		step.P99 = lat[min(len(lat)-1, len(lat)*99/100)]
-	}
+	step.P50, step.P99 = load.Percentile(lat, 50), load.Percentile(lat, 99)
 	// Kept up: every checkout started done within MaxDrain of the step's
 	// end. A stack that falls behind builds a queue, and the queue's
 	// drain grows with the step.
@@ -465,27 +426,12 @@ func (s *Session) DynamoDBCeiling(ctx context.Context, d time.Duration) (float64
 	if t.Range != "" {
 		return 0, fmt.Errorf("DynamoDB ceiling: the orders table has a sort key now; teach DynamoDBCeiling its value")
 	}
-	var n atomic.Int64
-	var firstErr atomic.Value
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				if _, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: key}); err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				n.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if err, ok := firstErr.Load().(error); ok {
+	runs, err := load.Closed(ctx, load.Plan{Workers: 8, For: d}, func(ctx context.Context, _ int) (struct{}, error) {
+		_, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: key})
+		return struct{}{}, err
+	})
+	if err != nil {
 		return 0, fmt.Errorf("DynamoDB ceiling: %w", err)
 	}
-	return float64(n.Load()) / time.Since(start).Seconds(), nil
+	return float64(len(runs)) / load.Span(runs).Seconds(), nil
 }

@@ -9,23 +9,13 @@
 package mix
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
-	"strings"
-	"sync/atomic"
-	"time"
 
-	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
+	"github.com/tossintl/backend/tools/internal/load"
 )
 
 // Shares are the mix's proportions, per completed checkout.
@@ -77,197 +67,77 @@ func times(i int, share float64) int {
 	return int(math.Floor(float64(i+1)*share+1e-9) - math.Floor(float64(i)*share+1e-9))
 }
 
-// Driver drives one stack.
-type Driver struct {
-	API         string // the API's base URL
-	Sandbox     *tosstest.Sandbox
-	MerchantKey string
-	// Reconcile runs one reconcile pass (the scheduled function).
-	Reconcile func(ctx context.Context) error
-	HTTP      *http.Client
-
-	requests atomic.Int64 // API requests sent
-}
-
-// APIRequests is how many requests the driver sent to the API.
-func (d *Driver) APIRequests() int { return int(d.requests.Load()) }
-
-// Result is one checkout's outcome.
-type Result struct {
-	Created int // orders created (the paid one and the abandoned ones)
-	Latency time.Duration
-}
-
-// Checkout runs checkout i of the mix to a paid order.
-func (d *Driver) Checkout(ctx context.Context, i int, s Shares) (Result, error) {
-	start := time.Now()
-	res := Result{}
+// Checkout runs checkout i of the mix to a paid order through d, and
+// returns how many orders it created (the paid one and the abandoned
+// ones). reconcile runs one reconcile pass (the scheduled function).
+func Checkout(ctx context.Context, d *load.Driver, i int, s Shares, reconcile func(context.Context) error) (created int, err error) {
+	buyer := d.Buyer
+	page := func(path string) error {
+		_, err := d.Expect(ctx, buyer, "GET", path, nil, "", http.StatusOK)
+		return err
+	}
 	for range times(i, s.Creations-1) {
-		id, token, err := d.createOrder(ctx, 12000)
+		o, err := createOrder(ctx, d, 12000)
 		if err != nil {
-			return res, err
+			return created, err
 		}
-		res.Created++
-		if err := d.expect(ctx, "GET", "/checkout/"+id+"?"+url.Values{"token": {token}}.Encode(), nil, false, "", 200); err != nil {
-			return res, err
+		created++
+		if err := page("/checkout/" + o.ID + "?" + url.Values{"token": {o.Token}}.Encode()); err != nil {
+			return created, err
 		}
 	}
 	const amount = 39000
-	id, token, err := d.createOrder(ctx, amount)
+	o, err := createOrder(ctx, d, amount)
 	if err != nil {
-		return res, err
+		return created, err
 	}
-	res.Created++
-	if err := d.expect(ctx, "GET", "/checkout/"+id+"?"+url.Values{"token": {token}, "lang": {"en"}}.Encode(), nil, false, "", 200); err != nil {
-		return res, err
+	created++
+	if err := page("/checkout/" + o.ID + "?" + url.Values{"token": {o.Token}, "lang": {"en"}}.Encode()); err != nil {
+		return created, err
 	}
 	if times(i, s.Declines) > 0 {
 		// The window's decline: Toss sends the buyer to failUrl; the
 		// buyer picks another card on the page it shows.
-		q := url.Values{"code": {"REJECT_CARD_COMPANY"}, "message": {"declined"}, "orderId": {id}, "token": {token}}
-		if err := d.expect(ctx, "GET", "/payments/fail?"+q.Encode(), nil, false, "", 200); err != nil {
-			return res, err
+		q := url.Values{"code": {"REJECT_CARD_COMPANY"}, "message": {"declined"}, "orderId": {o.ID}, "token": {o.Token}}
+		if err := page("/payments/fail?" + q.Encode()); err != nil {
+			return created, err
 		}
 	}
-	key := d.Sandbox.Authorize(id, "Flash sale", amount)
+	key := d.Sandbox.Authorize(o.ID, o.Name, amount)
 	// The successUrl the checkout page gave Toss, with its token.
-	q := url.Values{"paymentType": {"NORMAL"}, "orderId": {id}, "paymentKey": {key}, "amount": {fmt.Sprint(amount)}, "token": {token}}
-	success := "/payments/success?" + q.Encode()
-	if err := d.expect(ctx, "GET", success, nil, false, "", 200); err != nil {
-		return res, err
-	}
-	for range times(i, s.Refreshes) {
-		if err := d.expect(ctx, "GET", success, nil, false, "", 200); err != nil {
-			return res, err
+	q := url.Values{"paymentType": {"NORMAL"}, "orderId": {o.ID}, "paymentKey": {key}, "amount": {fmt.Sprint(amount)}, "token": {o.Token}}
+	for range 1 + times(i, s.Refreshes) {
+		if err := page("/payments/success?" + q.Encode()); err != nil {
+			return created, err
 		}
 	}
 	for range times(i, s.Confirms) {
 		// A single-page frontend holds the token from its own POST /orders.
-		body := map[string]any{"paymentKey": key, "orderId": id, "amount": amount, "checkoutToken": token}
-		if err := d.expect(ctx, "POST", "/payments/confirm", body, false, "", 200); err != nil {
-			return res, err
+		if _, err := d.Confirm(ctx, o, key); err != nil {
+			return created, err
 		}
 	}
 	if times(i, s.Refunds) > 0 {
 		body := map[string]any{"cancelReason": "flash sale refund", "cancelAmount": amount / 3}
-		if err := d.expect(ctx, "POST", "/payments/"+key+"/cancel", body, true, newKey(), 200); err != nil {
-			return res, err
+		if _, err := d.Expect(ctx, d.Merchant, "POST", "/payments/"+key+"/cancel", body, load.NewKey(), http.StatusOK); err != nil {
+			return created, err
 		}
 	}
 	for range times(i, s.Lists) {
-		if err := d.expect(ctx, "GET", "/orders?limit=20", nil, true, "", 200); err != nil {
-			return res, err
+		if _, err := d.Expect(ctx, d.Merchant, "GET", "/orders?limit=20", nil, "", http.StatusOK); err != nil {
+			return created, err
 		}
 	}
 	for range times(i, s.Reconciles) {
-		if err := d.Reconcile(ctx); err != nil {
-			return res, fmt.Errorf("reconcile: %w", err)
+		if err := reconcile(ctx); err != nil {
+			return created, fmt.Errorf("reconcile: %w", err)
 		}
 	}
-	res.Latency = time.Since(start)
-	return res, nil
+	return created, nil
 }
 
-// createOrder creates an order and returns its id and the token of its
-// checkout URL, which the buyer's page hands on to Toss in the successUrl
-// and failUrl (the order's own budget of payment attempts; without it the
-// redirects draw on the anonymous one).
-func (d *Driver) createOrder(ctx context.Context, amount int64) (id, token string, err error) {
-	var order struct {
-		OrderID     string `json:"orderId"`
-		CheckoutURL string `json:"checkoutUrl"`
-	}
+// createOrder is the merchant's POST /orders of a flash sale's order.
+func createOrder(ctx context.Context, d *load.Driver, amount int64) (load.Order, error) {
 	body := map[string]any{"orderName": "Flash sale", "amount": amount, "customerEmail": "buyer@example.com"}
-	raw, err := d.do(ctx, "POST", "/orders", body, true, newKey(), 200)
-	if err != nil {
-		return "", "", err
-	}
-	var env struct {
-		EntityBody json.RawMessage `json:"entityBody"`
-	}
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return "", "", fmt.Errorf("POST /orders: %w", err)
-	}
-	if err := json.Unmarshal(env.EntityBody, &order); err != nil || order.OrderID == "" {
-		return "", "", fmt.Errorf("POST /orders: no orderId in the answer")
-	}
-	if u, err := url.Parse(order.CheckoutURL); err == nil {
-		token = u.Query().Get("token")
-	}
-	return order.OrderID, token, nil
-}
-
-func (d *Driver) expect(ctx context.Context, method, path string, body any, merchant bool, idemKey string, want int) error {
-	_, err := d.do(ctx, method, path, body, merchant, idemKey, want)
-	return err
-}
-
-// StatusError is an answer other than the one expected. It names the
-// route, never the query (which holds paymentKeys).
-type StatusError struct {
-	Method, Route string
-	Status        int
-}
-
-func (e *StatusError) Error() string {
-	return fmt.Sprintf("%s %s: status %d", e.Method, e.Route, e.Status)
-}
-
-func (d *Driver) do(ctx context.Context, method, path string, body any, merchant bool, idemKey string, want int) ([]byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, d.API+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	route := routeOf(req.URL.Path)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if merchant {
-		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(d.MerchantKey+":")))
-	}
-	if idemKey != "" {
-		req.Header.Set("Idempotency-Key", idemKey)
-	}
-	d.requests.Add(1)
-	resp, err := d.HTTP.Do(req)
-	if err != nil {
-		// url.Error quotes the whole URL, paymentKey included: keep only
-		// its cause.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("%s %s: %w", method, route, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, route, err)
-	}
-	if resp.StatusCode != want {
-		return nil, &StatusError{Method: method, Route: route, Status: resp.StatusCode}
-	}
-	return raw, nil
-}
-
-// routeOf names a path without the paymentKey it may hold.
-func routeOf(path string) string {
-	if strings.HasPrefix(path, "/payments/") && strings.HasSuffix(path, "/cancel") {
-		return "/payments/{paymentKey}/cancel"
-	}
-	return path
-}
-
-func newKey() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return "cap-" + hex.EncodeToString(b)
+	return d.CreateOrder(ctx, body, load.NewKey())
 }

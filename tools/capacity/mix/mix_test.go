@@ -45,12 +45,3 @@ func TestSharesCheck(t *testing.T) {
 		}
 	}
 }
-
-func TestRouteOfHidesThePaymentKey(t *testing.T) {
-	if got := routeOf("/payments/tgen_20261130065133Hngyz6d09O/cancel"); got != "/payments/{paymentKey}/cancel" {
-		t.Errorf("routeOf = %q", got)
-	}
-	if got := routeOf("/orders"); got != "/orders" {
-		t.Errorf("routeOf = %q", got)
-	}
-}

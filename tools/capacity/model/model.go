@@ -466,20 +466,16 @@ func SecretsLoad(run Run, fns []FunctionLoad) Secrets {
 	return s
 }
 
-// Cost is the AWS cost of 1,000 completed checkouts, USD, by service.
+// Cost is what 1,000 completed checkouts use of each AWS service, and what
+// that costs where a price is cited (prices.go).
 type Cost struct {
-	DynamoWrite, DynamoRead, LambdaRequests, LambdaDuration, HTTPAPI, Secrets float64
-	WRU, RRU, Invocations, GBSeconds, APIRequests, SecretCalls                float64 // the quantities, per 1,000
+	WRU, RRU, Invocations, GBSeconds, APIRequests, SecretCalls float64 // the quantities, per 1,000
+	HTTPAPI                                                    float64 // USD
 }
 
-// Total sums the services.
-func (c Cost) Total() float64 {
-	return c.DynamoWrite + c.DynamoRead + c.LambdaRequests + c.LambdaDuration + c.HTTPAPI + c.Secrets
-}
-
-// CostPerThousand prices 1,000 completed checkouts with Prices.
-// DynamoDB storage, data transfer and CloudWatch are left out (the doc
-// says so).
+// CostPerThousand counts what 1,000 completed checkouts use and prices
+// what it has a price for. DynamoDB storage, data transfer and CloudWatch
+// are left out (the doc says so).
 func CostPerThousand(run Run, loads []Load, fns []FunctionLoad, sec Secrets, rate float64) Cost {
 	var c Cost
 	for _, l := range loads {
@@ -494,12 +490,6 @@ func CostPerThousand(run Run, loads []Load, fns []FunctionLoad, sec Secrets, rat
 	if rate > 0 {
 		c.SecretCalls = 1000 * sec.PerSecond / rate
 	}
-	p := Prices
-	c.DynamoWrite = c.WRU * p.DynamoWrite.unit()
-	c.DynamoRead = c.RRU * p.DynamoRead.unit()
-	c.LambdaRequests = c.Invocations * p.LambdaRequest.unit()
-	c.LambdaDuration = c.GBSeconds * p.LambdaARMGBSecond.unit()
-	c.HTTPAPI = c.APIRequests * p.HTTPAPIRequest.unit()
-	c.Secrets = c.SecretCalls * p.SecretsCall.unit()
+	c.HTTPAPI = c.APIRequests * HTTPAPIRequest.unit()
 	return c
 }

@@ -364,11 +364,12 @@ func TestFunctionsAndCost(t *testing.T) {
 	if c.WRU != 4000 || c.RRU != 2000 || c.Invocations != 2000 || c.APIRequests != 3000 {
 		t.Errorf("quantities: %+v", c)
 	}
-	want := 4000*Prices.DynamoWrite.USD/Prices.DynamoWrite.Per + 2000*Prices.DynamoRead.USD/Prices.DynamoRead.Per +
-		2000*Prices.LambdaRequest.USD/Prices.LambdaRequest.Per + 21*Prices.LambdaARMGBSecond.USD/Prices.LambdaARMGBSecond.Per +
-		3000*Prices.HTTPAPIRequest.USD/Prices.HTTPAPIRequest.Per + (1000*sec.PerSecond/100)*Prices.SecretsCall.USD/Prices.SecretsCall.Per
-	if math.Abs(c.Total()-want) > 1e-12 {
-		t.Errorf("total %g, want %g", c.Total(), want)
+	if math.Abs(c.GBSeconds-21) > 1e-9 || math.Abs(c.SecretCalls-1000*sec.PerSecond/100) > 1e-12 {
+		t.Errorf("GB-s %g, Secrets Manager calls %g", c.GBSeconds, c.SecretCalls)
+	}
+	// 3,000 HTTP API requests at $1.00 a million.
+	if math.Abs(c.HTTPAPI-0.003) > 1e-12 {
+		t.Errorf("HTTP API $%g, want $0.003", c.HTTPAPI)
 	}
 }
 

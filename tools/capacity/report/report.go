@@ -185,19 +185,15 @@ func Write(w io.Writer, in Input) error {
 		p("")
 		p("| index | as deployed | WCU per checkout | hottest key at target | KEYS_ONLY: WCU per checkout | hottest | ALL: WCU per checkout | hottest |")
 		p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-		var dep, keys, all float64
 		for i, l := range in.Loads {
 			if l.Index == "" {
 				continue
 			}
 			k, a := in.WhatIf[model.ProjectKeysOnly][i], in.WhatIf[model.ProjectAll][i]
-			dep, keys, all = dep+l.WritePerCheckout, keys+k.WritePerCheckout, all+a.WritePerCheckout
 			p("| %s | %s | %s | %.1f%% | %s | %.1f%% | %s | %.1f%% |", l.Name(), projectionOf(run.Schema, l), num(l.WritePerCheckout), l.Hot.Pct(),
 				num(k.WritePerCheckout), k.Hot.Pct(), num(a.WritePerCheckout), a.Hot.Pct())
 		}
-		unit := model.Prices.DynamoWrite.USD / model.Prices.DynamoWrite.Per * 1000
-		p("")
-		p("Index writes of 1,000 checkouts: $%.4f as deployed, $%.4f with KEYS_ONLY everywhere, $%.4f with ALL.", dep*unit, keys*unit, all*unit)
+
 		p("")
 	}
 
@@ -251,26 +247,26 @@ func Write(w io.Writer, in Input) error {
 		}
 
 		c := in.Cost
-		p("## AWS cost of 1,000 completed checkouts (ap-northeast-2, on demand)")
+		p("## What 1,000 completed checkouts use")
 		p("")
 		p("| service | quantity per 1,000 checkouts | USD |")
 		p("| --- | ---: | ---: |")
-		p("| DynamoDB writes | %s WRU | %.4f |", num(c.WRU), c.DynamoWrite)
-		p("| DynamoDB reads | %s RRU | %.4f |", num(c.RRU), c.DynamoRead)
-		p("| Lambda requests | %s | %.4f |", num(c.Invocations), c.LambdaRequests)
-		p("| Lambda duration (arm64, the template's memory, ms rounded up) | %s GB-s | %.4f |", num(c.GBSeconds), c.LambdaDuration)
+		p("| DynamoDB writes | %s WRU | — |", num(c.WRU))
+		p("| DynamoDB reads | %s RRU | — |", num(c.RRU))
+		p("| Lambda requests | %s | — |", num(c.Invocations))
+		p("| Lambda duration (arm64, the template's memory, ms rounded up) | %s GB-s | — |", num(c.GBSeconds))
 		p("| HTTP API requests | %s | %.4f |", num(c.APIRequests), c.HTTPAPI)
-		p("| Secrets Manager calls (steady state) | %s | %.6f |", num(c.SecretCalls), c.Secrets)
-		p("| **total** | | **%.4f** |", c.Total())
+		p("| Secrets Manager calls (steady state) | %s | — |", num(c.SecretCalls))
 		p("")
-		p("Left out: DynamoDB storage (about the items' sizes above, plus 100 bytes each per index), the secret's monthly fee, data transfer, CloudWatch logs and metrics, " +
-			"events put on EventBridge by the streams' functions (their invocations are in the Lambda figures; Lambda's reads of a DynamoDB stream are free). " +
-			"Lambda durations are this machine's, not arm64 Lambda's. The prices (the only typed-in numbers, in tools/capacity/model/prices.go):")
+		p("A price is typed in only where a page of AWS's states it (the table below); the others are left for AWS's pricing pages of the region, " +
+			"which render their figures in the browser, where no copy of them could be cited. Left out besides: DynamoDB storage (about the items' sizes above, " +
+			"plus 100 bytes each per index), the secret's monthly fee, data transfer, CloudWatch logs and metrics, events put on EventBridge by the streams' functions " +
+			"(their invocations are in the Lambda figures; Lambda's reads of a DynamoDB stream are free). Lambda durations are this machine's, not arm64 Lambda's.")
 		p("")
-		p("| price | USD | per | region | source | as of |")
+		p("| price | USD | per | region | source | read |")
 		p("| --- | ---: | --- | --- | --- | --- |")
 		for _, pr := range model.AllPrices() {
-			p("| %s | %g | %s %s | %s | %s | %s |", pr.What, pr.USD, num(pr.Per), pr.Unit, pr.Region, pr.Source, pr.Date)
+			p("| %s | %g | %s %s | %s | %s | %s |", pr.What, pr.USD, num(pr.Per), pr.Unit, pr.Region, pr.URL, pr.Read)
 		}
 		p("")
 	}

@@ -58,7 +58,8 @@ func TestWriteFromTheRecordedSample(t *testing.T) {
 		"| DynamoDB writes |",
 		"## Index projections",
 		"| tossintl-dev-orders / created | ALL |",
-		"2026-06-12",
+		"| HTTP API requests |",
+		"https://docs.aws.amazon.com/whitepapers/",
 	} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("the doc lacks %q", want)

@@ -22,7 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/tossintl/backend/internal/apicall"
+	"github.com/tossintl/backend/internal/merchantapi"
 	"github.com/tossintl/backend/internal/testenv"
 	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/dynamodblocal"
@@ -112,8 +112,8 @@ func startApp(t *testing.T, opts Options) (*Stack, *logsink.Buffer) {
 }
 
 var (
-	do    = apicall.Do
-	basic = apicall.Basic
+	do    = merchantapi.MustDo
+	basic = merchantapi.Basic
 )
 
 func TestStackEndToEnd(t *testing.T) {
