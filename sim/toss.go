@@ -50,10 +50,10 @@ type executedRefund struct {
 	requested  int64 // the amount asked for; 0: the whole balance
 }
 
-// fakeToss follows the sandbox's rule book (tools/tossrules) in process:
-// one approval per order, the confirmed amount must be the authenticated
-// one, a 10-minute confirm window, cancels bounded by the balance; and
-// keys replay their first processed answer. It speaks Toss's wire
+// fakeToss follows Toss's rule book (tools/tossrules), as the sandbox
+// does, in process: one approval per order, the confirmed amount must be
+// the authenticated one, a 10-minute confirm window, cancels bounded by
+// the balance; and keys replay their first processed answer. It speaks Toss's wire
 // format over an http.RoundTripper (transport), so the product's real
 // toss.Client encodes, retries and decodes every call. It never sleeps,
 // and draws at random from the schedule's seeded source only, so a

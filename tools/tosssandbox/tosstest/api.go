@@ -176,10 +176,8 @@ func (s *Sandbox) process(r *http.Request, rt apiRoute, param, apiKey string, bo
 	switch rt {
 	case routeConfirm:
 		return s.confirm(body, base, l)
-	case routeGetPayment:
-		return s.getPayment(param, base, l), false
-	case routeGetOrder:
-		return s.getOrder(param, base, l), false
+	case routeGetPayment, routeGetOrder:
+		return s.lookup(param, rt == routeGetOrder, base, l), false
 	case routeCancel:
 		return s.cancel(param, body, base, l), false
 	}
@@ -337,22 +335,16 @@ func (s *Sandbox) confirm(body []byte, base string, l lang) (apiResponse, bool) 
 	return jsonResponse(http.StatusOK, s.wireLocked(p, now, base, l)), true
 }
 
-func (s *Sandbox) getPayment(paymentKey, base string, l lang) apiResponse {
+// lookup answers a GET by paymentKey or, byOrder, by orderId: the
+// Payment, or 404 NOT_FOUND_PAYMENT.
+func (s *Sandbox) lookup(param string, byOrder bool, base string, l lang) apiResponse {
 	now := s.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.book.Payment(paymentKey)
-	if p == nil {
-		return errorResponse(http.StatusNotFound, tossrules.CodeNotFoundPayment, l)
+	p := s.book.Payment(param)
+	if byOrder {
+		p = s.book.OrderPayment(param, nil)
 	}
-	return jsonResponse(http.StatusOK, s.wireLocked(p, now, base, l))
-}
-
-func (s *Sandbox) getOrder(orderID, base string, l lang) apiResponse {
-	now := s.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.book.OrderPayment(orderID, nil)
 	if p == nil {
 		return errorResponse(http.StatusNotFound, tossrules.CodeNotFoundPayment, l)
 	}
@@ -364,7 +356,8 @@ type cancelBody struct {
 	CancelAmount json.RawMessage `json:"cancelAmount"`
 }
 
-// cancel refunds all or part of an approved payment's balance.
+// cancel refunds all or part of an approved payment's balance, as the
+// cancel API and the dashboard do, from their body.
 func (s *Sandbox) cancel(paymentKey string, body []byte, base string, l lang) apiResponse {
 	reason, amount, bad := parseCancel(body, l)
 	if bad != nil {

@@ -81,12 +81,7 @@ func (s *Sandbox) serveDashboard(w http.ResponseWriter, r *http.Request) {
 			"요청 본문을 읽을 수 없습니다 (최대 1MiB).", "The request body could not be read (1 MiB at most)."))
 		return
 	}
-	reason, amount, bad := parseCancel(body, l)
-	if bad != nil {
-		write(*bad)
-		return
-	}
-	resp, _ := s.cancelPayment(key, reason, amount, s.baseURL(r), l)
+	resp := s.cancel(key, body, s.baseURL(r), l)
 	s.log.Info("toss sandbox dashboard cancel", "status", resp.status)
 	write(resp)
 }
