@@ -384,7 +384,7 @@ func (s *Sim) newOrder(id string) {
 	s.amounts[o.ID] = amount
 	if ago := s.now.Sub(created); ago > time.Second && s.rng.IntN(2) == 0 {
 		ago = time.Duration(s.rng.Int64N(int64(ago/time.Second))) * time.Second
-		pk := s.toss.authenticateAt(o.ID, amount, false, s.now.Add(-ago))
+		pk := s.toss.authenticate(o.ID, amount, false, s.now.Add(-ago))
 		so.attempts = append(so.attempts, attempt{paymentKey: pk, redirect: amount, route: routePage, token: so.token})
 		s.record("buyer", fmt.Sprintf("authenticated %s at Toss for %d %s ago, and left", pk, amount, ago), faultNone)
 	}
@@ -722,7 +722,7 @@ func (s *Sim) newAttempt(o *simOrder) {
 		redirect = []int64{o.amount, o.amount + 1000, auth - 1}[s.rng.IntN(3)]
 	}
 	decline := s.rng.IntN(100) < 20
-	pk := s.toss.authenticate(o.id, auth, decline)
+	pk := s.toss.authenticate(o.id, auth, decline, s.now)
 	at := attempt{paymentKey: pk, redirect: redirect, route: route(s.rng.IntN(3))}
 	if at.route != routePage && s.rng.IntN(2) == 0 {
 		at.idemKey = "confirm-" + pk

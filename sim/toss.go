@@ -132,13 +132,10 @@ func (t *fakeToss) receivedAt() time.Time {
 	return t.s.now
 }
 
-// authenticate is the buyer finishing the payment window: Toss issues a
-// paymentKey for the order and amount, to be confirmed within the window.
-func (t *fakeToss) authenticate(orderID string, amount int64, decline bool) string {
-	return t.authenticateAt(orderID, amount, decline, t.s.now)
-}
-
-func (t *fakeToss) authenticateAt(orderID string, amount int64, decline bool, at time.Time) string {
+// authenticate is the buyer finishing the payment window at at: Toss
+// issues a paymentKey for the order and amount, to be confirmed within the
+// window; decline: the card company will refuse it.
+func (t *fakeToss) authenticate(orderID string, amount int64, decline bool, at time.Time) string {
 	t.txSeq++
 	p := t.book.Authenticate(fmt.Sprintf("tpk_%s_%d", orderID, t.txSeq), orderID, amount, at)
 	p.Decline = decline
