@@ -172,9 +172,9 @@ func (k *attacker) send(t *attackThread) {
 func (k *attacker) madeUpKey(o *simOrder) string {
 	if k.rng.IntN(100) < 15 {
 		var others []string
-		for _, p := range k.s.toss.all {
-			if p.orderID != o.id {
-				others = append(others, p.key)
+		for _, p := range k.s.toss.book.All() {
+			if p.OrderID != o.id {
+				others = append(others, p.Key)
 			}
 		}
 		if len(others) > 0 {

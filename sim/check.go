@@ -16,6 +16,7 @@ import (
 	"github.com/tossintl/backend/shared/pages"
 	"github.com/tossintl/backend/shared/ratelimit"
 	"github.com/tossintl/backend/shared/toss"
+	"github.com/tossintl/backend/tools/tossrules"
 )
 
 // order is the order as stored at the world's time, as every reader sees
@@ -70,15 +71,15 @@ func (s *Sim) checkStep() {
 			continue
 		}
 		s.everPaid[so.id] = o.PaymentKey
-		tp := s.toss.payments[o.PaymentKey]
+		tp := s.toss.book.Payment(o.PaymentKey)
 		switch {
-		case tp == nil || !tp.approved() || tp.orderID != so.id:
+		case tp == nil || !tp.Approved() || tp.OrderID != so.id:
 			s.violate("order %s recorded paid under %s, which Toss never approved for it", so.id, o.PaymentKey)
-		case o.Payment == nil || o.Payment.TotalAmount != tp.amount || tp.amount != so.amount:
+		case o.Payment == nil || o.Payment.TotalAmount != tp.Amount || tp.Amount != so.amount:
 			s.violate("order %s (amount %d) recorded paid with a payment of another amount", so.id, so.amount)
-		case o.Payment.BalanceAmount < tp.balance:
+		case o.Payment.BalanceAmount < tp.Balance:
 			s.violate("order %s records a balance of %d, Toss holds %d: a refund recorded that Toss did not make",
-				so.id, o.Payment.BalanceAmount, tp.balance)
+				so.id, o.Payment.BalanceAmount, tp.Balance)
 		}
 		if o.Payment != nil {
 			if last, ok := s.lastBalance[so.id]; ok && o.Payment.BalanceAmount > last {
@@ -88,13 +89,13 @@ func (s *Sim) checkStep() {
 		}
 	}
 	for _, so := range s.orders {
-		for _, p := range s.toss.byOrder[so.id] {
+		for _, p := range s.toss.book.Order(so.id) {
 			var refunded int64
-			for _, c := range p.cancels {
-				refunded += c.CancelAmount
+			for _, c := range p.Cancels {
+				refunded += c.Amount
 			}
-			if refunded > p.amount || p.balance < 0 {
-				s.violate("Toss refunded %d of %s, a payment of %d", refunded, p.key, p.amount)
+			if refunded > p.Amount || p.Balance < 0 {
+				s.violate("Toss refunded %d of %s, a payment of %d", refunded, p.Key, p.Amount)
 			}
 		}
 	}
@@ -106,24 +107,24 @@ func (s *Sim) checkStep() {
 // which is what the merchant's GET /orders answers (and what the engine
 // acts on: a FAILED order expires, and its TTL deletes it).
 func (s *Sim) approvedNow(p *tossPayment) {
-	if !p.ours(s) {
+	if !s.ours(p) {
 		return
 	}
-	if how, ok := s.declined[p.key]; ok {
-		s.violate("Toss approved %s for order %s after %s told its buyer it was declined", p.key, p.orderID, how)
+	if how, ok := s.declined[p.Key]; ok {
+		s.violate("Toss approved %s for order %s after %s told its buyer it was declined", p.Key, p.OrderID, how)
 	}
-	o, err := s.be.orders.Get(bg, p.orderID, time.Time{}) // TTL or not: what the item says
+	o, err := s.be.orders.Get(bg, p.OrderID, time.Time{}) // TTL or not: what the item says
 	if err == nil && !s.vanished[o.ID] && (o.Status == orders.StatusFailed || o.Status == orders.StatusExpired) &&
-		o.PaymentKey == p.key && o.LastFailure != nil && o.LastFailure.PaymentKey == p.key {
-		s.violate("Toss approved %s for order %s, which records it declined (%s, %s)", p.key, p.orderID, o.Status, o.LastFailure.Code)
+		o.PaymentKey == p.Key && o.LastFailure != nil && o.LastFailure.PaymentKey == p.Key {
+		s.violate("Toss approved %s for order %s, which records it declined (%s, %s)", p.Key, p.OrderID, o.Status, o.LastFailure.Code)
 	}
 }
 
 // answeredPaid holds an answer that says attempt pk paid order o: Toss
 // approved pk for o, at o's amount.
 func (s *Sim) answeredPaid(o *simOrder, pk, how string) {
-	p := s.toss.payments[pk]
-	if p == nil || !p.approved() || p.orderID != o.id || p.amount != o.amount {
+	p := s.toss.book.Payment(pk)
+	if p == nil || !p.Approved() || p.OrderID != o.id || p.Amount != o.amount {
 		s.violate("%s says %s paid order %s, which Toss has not approved for it at %d", how, pk, o.id, o.amount)
 	}
 }
@@ -131,13 +132,13 @@ func (s *Sim) answeredPaid(o *simOrder, pk, how string) {
 // answeredDeclined holds an answer that says attempt pk was declined: Toss
 // has not approved pk (and, approvedNow, never will).
 func (s *Sim) answeredDeclined(o *simOrder, pk, how string) {
-	if p := s.toss.payments[pk]; p != nil && p.orderID != o.id {
+	if p := s.toss.book.Payment(pk); p != nil && p.OrderID != o.id {
 		return // another order's attempt, named by someone else: Toss never approves it for o
 	}
 	if _, ok := s.declined[pk]; !ok {
 		s.declined[pk] = how
 	}
-	if p := s.toss.payments[pk]; p != nil && p.ours(s) {
+	if p := s.toss.book.Payment(pk); p != nil && s.ours(p) {
 		s.violate("%s says %s was declined, and Toss approved it for order %s", how, pk, o.id)
 	}
 }
@@ -154,7 +155,7 @@ func (s *Sim) answeredRefunded(in *intent) {
 			return
 		}
 	}
-	if p := s.toss.payments[in.paymentKey]; in.amount == 0 && p != nil && p.approved() && p.balance == 0 {
+	if p := s.toss.book.Payment(in.paymentKey); in.amount == 0 && p != nil && p.Approved() && p.Balance == 0 {
 		return
 	}
 	s.violate("refund #%d (%s, amount %d, key %q) answered 200, and no such refund executed at Toss",
@@ -249,18 +250,18 @@ func (s *Sim) checkExpired() {
 // order only at the next refund, as documented).
 func (s *Sim) checkFinal(hooksDelivered bool) {
 	for _, so := range s.orders {
-		for _, p := range s.toss.byOrder[so.id] {
-			if !p.ours(s) {
+		for _, p := range s.toss.book.Order(so.id) {
+			if !s.ours(p) {
 				continue
 			}
 			o, err := s.order(so.id)
 			switch {
 			case err != nil:
-				s.violate("Toss approved %s for order %s, which is gone: %v", p.key, so.id, err)
-			case !o.Status.Paid() || o.PaymentKey != p.key:
-				s.violate("Toss approved %s for order %s, which ends %s under %q", p.key, so.id, o.Status, o.PaymentKey)
-			case hooksDelivered && (o.Payment.BalanceAmount != p.balance || o.Status != statusFor(p.status)):
-				s.violate("order %s ends %s with balance %d; Toss holds %s with %d", so.id, o.Status, o.Payment.BalanceAmount, p.status, p.balance)
+				s.violate("Toss approved %s for order %s, which is gone: %v", p.Key, so.id, err)
+			case !o.Status.Paid() || o.PaymentKey != p.Key:
+				s.violate("Toss approved %s for order %s, which ends %s under %q", p.Key, so.id, o.Status, o.PaymentKey)
+			case hooksDelivered && (o.Payment.BalanceAmount != p.Balance || o.Status != statusFor(p.Status)):
+				s.violate("order %s ends %s with balance %d; Toss holds %s with %d", so.id, o.Status, o.Payment.BalanceAmount, p.Status, p.Balance)
 			}
 		}
 	}
@@ -271,9 +272,9 @@ func (s *Sim) checkFinal(hooksDelivered bool) {
 // reservation (one left pending refuses every later refund).
 func (s *Sim) checkRefunded() {
 	for _, so := range s.orders {
-		for _, p := range s.toss.byOrder[so.id] {
-			if p.ours(s) && p.balance != 0 {
-				s.violate("after a full refund of %s (order %s), Toss still holds %d of it", p.key, so.id, p.balance)
+		for _, p := range s.toss.book.Order(so.id) {
+			if s.ours(p) && p.Balance != 0 {
+				s.violate("after a full refund of %s (order %s), Toss still holds %d of it", p.Key, so.id, p.Balance)
 			}
 		}
 		o, err := s.order(so.id)
@@ -289,11 +290,11 @@ func (s *Sim) checkRefunded() {
 	}
 }
 
-func statusFor(st toss.PaymentStatus) orders.Status {
+func statusFor(st tossrules.Status) orders.Status {
 	switch st {
-	case toss.StatusCanceled:
+	case tossrules.StatusCanceled:
 		return orders.StatusCanceled
-	case toss.StatusPartialCanceled:
+	case tossrules.StatusPartialCanceled:
 		return orders.StatusPartialCanceled
 	}
 	return orders.StatusDone
@@ -507,7 +508,7 @@ func (s *Sim) orderWritten(so *simOrder, prev, cur *orders.Order) {
 // a decline of the attempt, once.
 func (s *Sim) notTossFailure(so *simOrder, pk string) string {
 	switch {
-	case s.toss.payments[pk] == nil:
+	case s.toss.book.Payment(pk) == nil:
 		return "an attempt Toss never issued"
 	case !s.toss.asked[pk]:
 		return "an attempt we refused before asking Toss"

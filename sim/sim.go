@@ -36,6 +36,7 @@ import (
 	"github.com/tossintl/backend/shared/payments"
 	"github.com/tossintl/backend/shared/ratelimit"
 	"github.com/tossintl/backend/shared/toss"
+	"github.com/tossintl/backend/tools/tossrules"
 )
 
 // Simulated time starts in the real past: the engine's Toss-call contexts
@@ -383,7 +384,7 @@ func (s *Sim) newOrder(id string) {
 	s.amounts[o.ID] = amount
 	if ago := s.now.Sub(created); ago > time.Second && s.rng.IntN(2) == 0 {
 		ago = time.Duration(s.rng.Int64N(int64(ago/time.Second))) * time.Second
-		pk := s.toss.authenticateAt(o.ID, amount, false, s.now.Add(-ago))
+		pk := s.toss.authenticate(o.ID, amount, false, s.now.Add(-ago))
 		so.attempts = append(so.attempts, attempt{paymentKey: pk, redirect: amount, route: routePage, token: so.token})
 		s.record("buyer", fmt.Sprintf("authenticated %s at Toss for %d %s ago, and left", pk, amount, ago), faultNone)
 	}
@@ -721,7 +722,7 @@ func (s *Sim) newAttempt(o *simOrder) {
 		redirect = []int64{o.amount, o.amount + 1000, auth - 1}[s.rng.IntN(3)]
 	}
 	decline := s.rng.IntN(100) < 20
-	pk := s.toss.authenticate(o.id, auth, decline)
+	pk := s.toss.authenticate(o.id, auth, decline, s.now)
 	at := attempt{paymentKey: pk, redirect: redirect, route: route(s.rng.IntN(3))}
 	if at.route != routePage && s.rng.IntN(2) == 0 {
 		at.idemKey = "confirm-" + pk
@@ -787,9 +788,9 @@ func (s *Sim) newRefund(o *simOrder) {
 	}
 	// The merchant refunds the payment Toss approved for the order (known
 	// from its webhooks or its dashboard), sometimes another attempt's key.
-	for _, p := range s.toss.byOrder[o.id] {
-		if p.ours(s) {
-			in.paymentKey = p.key
+	for _, p := range s.toss.book.Order(o.id) {
+		if s.ours(p) {
+			in.paymentKey = p.Key
 		}
 	}
 	if (in.paymentKey == "" || s.rng.IntN(100) < 15) && len(o.attempts) > 0 {
@@ -831,7 +832,7 @@ func (s *Sim) spawnReconcile() {
 }
 
 func (s *Sim) queueWebhook(p *tossPayment) {
-	s.hooks = append(s.hooks, webhook{paymentKey: p.key, orderID: p.orderID, status: string(p.status), at: s.now})
+	s.hooks = append(s.hooks, webhook{paymentKey: p.Key, orderID: p.OrderID, status: string(p.Status), at: s.now})
 }
 
 // deliverWebhook delivers a queued webhook, any of them (late and out of
@@ -872,8 +873,8 @@ func (s *Sim) spawnHint(name string, w webhook, then func(answer) string) *actor
 func (s *Sim) forgedWebhook() {
 	s.forged++
 	w := webhook{paymentKey: fmt.Sprintf("tpk_madeup_%d", s.forged), at: s.now}
-	if n := len(s.toss.all); n > 0 && s.rng.IntN(100) < 70 {
-		w.paymentKey = s.toss.all[s.rng.IntN(n)].key
+	if n := len(s.toss.book.All()); n > 0 && s.rng.IntN(100) < 70 {
+		w.paymentKey = s.toss.book.All()[s.rng.IntN(n)].Key
 	}
 	w.orderID = s.orders[s.rng.IntN(len(s.orders))].id
 	if s.rng.IntN(100) < 20 {
@@ -891,14 +892,14 @@ func (s *Sim) forgedWebhook() {
 // dashboardRefund is a refund made in Toss's dashboard: known to us only
 // by its webhook, or by what Toss answers later.
 func (s *Sim) dashboardRefund(o *simOrder) {
-	for _, p := range s.toss.byOrder[o.id] {
-		if p.approved() && p.balance > 0 {
+	for _, p := range s.toss.book.Order(o.id) {
+		if p.Approved() && p.Balance > 0 {
 			amount := int64(0)
 			if s.rng.IntN(2) == 0 {
-				amount = int64(500 * (1 + s.rng.IntN(int(p.balance/500))))
+				amount = int64(500 * (1 + s.rng.IntN(int(p.Balance/500))))
 			}
-			a := s.toss.cancelOnce(p.key, "dashboard", amount, nil)
-			s.record("dashboard", fmt.Sprintf("refund %d of %s: %d", amount, p.key, a.status), faultNone)
+			a := s.toss.cancelOnce(p.Key, "dashboard", amount, nil)
+			s.record("dashboard", fmt.Sprintf("refund %d of %s: %d", amount, p.Key, a.status), faultNone)
 			return
 		}
 	}
@@ -922,8 +923,8 @@ func (s *Sim) otherServerConfirm(o *simOrder) {
 		return
 	}
 	var open []*tossPayment
-	for _, p := range s.toss.byOrder[o.id] {
-		if p.status == toss.StatusInProgress && p.confirming == 0 {
+	for _, p := range s.toss.book.Order(o.id) {
+		if p.Status == tossrules.StatusInProgress && p.Confirming == 0 {
 			open = append(open, p)
 		}
 	}
@@ -931,8 +932,8 @@ func (s *Sim) otherServerConfirm(o *simOrder) {
 		return
 	}
 	p := open[s.rng.IntN(len(open))]
-	a := s.toss.confirmOnce(toss.ConfirmRequest{PaymentKey: p.key, OrderID: o.id, Amount: p.amount})
-	s.record("other server", fmt.Sprintf("confirms %s at Toss for %d (order %d): %d", p.key, p.amount, o.amount, a.status), faultNone)
+	a := s.toss.confirmOnce(toss.ConfirmRequest{PaymentKey: p.Key, OrderID: o.id, Amount: p.Amount})
+	s.record("other server", fmt.Sprintf("confirms %s at Toss for %d (order %d): %d", p.Key, p.Amount, o.amount, a.status), faultNone)
 }
 
 // landLateWrite lands a store write that was in flight when its
@@ -1160,11 +1161,11 @@ func (s *Sim) settleRefunds() {
 	}
 	s.reconcileAfter(10 * time.Minute)
 	for _, so := range s.orders {
-		for _, p := range s.toss.byOrder[so.id] {
-			if !p.ours(s) || p.balance == 0 || s.violation != "" {
+		for _, p := range s.toss.book.Order(so.id) {
+			if !s.ours(p) || p.Balance == 0 || s.violation != "" {
 				continue
 			}
-			in := &intent{id: len(s.intents) + 1, order: so, paymentKey: p.key}
+			in := &intent{id: len(s.intents) + 1, order: so, paymentKey: p.Key}
 			in.reason, in.callerKey = fmt.Sprintf("final refund %d", in.id), fmt.Sprintf("final-%d", in.id)
 			s.intents = append(s.intents, in)
 			for range 3 {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tossintl/backend/shared/toss"
+	"github.com/tossintl/backend/tools/tossrules"
 )
 
 // sessionWindow is Toss's confirm window after the buyer authenticates.
@@ -22,30 +23,16 @@ const sessionWindow = 10 * time.Minute
 // the same one to the API).
 const tossSecretKey = "test_sk_sim"
 
-// tossPayment is one payment attempt as Toss holds it.
-type tossPayment struct {
-	key, orderID string
-	amount       int64              // authenticated in the payment window
-	status       toss.PaymentStatus // IN_PROGRESS, DONE, PARTIAL_CANCELED, CANCELED, ABORTED
-	decline      bool               // the card company refuses it at confirm
-	requestedAt  time.Time
-	approvedAt   time.Time
-	balance      int64
-	cancels      []toss.Cancel
-	failure      *toss.Failure
-	confirming   int // confirms received and not yet processed: the payment reads IN_PROGRESS, not EXPIRED
-}
-
-func (p *tossPayment) approved() bool {
-	return p.status == toss.StatusDone || p.status == toss.StatusPartialCanceled || p.status == toss.StatusCanceled
-}
+// tossPayment is one payment attempt as Toss holds it, by the rule book
+// the sandbox follows too.
+type tossPayment = tossrules.Payment[struct{}]
 
 // ours reports whether p is an approval the backend must account for: Toss
 // approved it for its order's own amount. Another server may approve an
 // attempt authenticated at another amount; that payment is not the
 // order's, and this backend must never record it (checkStep).
-func (p *tossPayment) ours(s *Sim) bool {
-	return p.approved() && p.amount == s.amounts[p.orderID]
+func (s *Sim) ours(p *tossPayment) bool {
+	return p.Approved() && p.Amount == s.amounts[p.OrderID]
 }
 
 // tossAnswer is one HTTP answer of Toss's, as stored under an
@@ -63,25 +50,22 @@ type executedRefund struct {
 	requested  int64 // the amount asked for; 0: the whole balance
 }
 
-// fakeToss follows the sandbox's rules (tools/tosssandbox/tosstest) in
-// process: keys replay their first processed answer, one approval per
-// order, the confirmed amount must be the authenticated one, a 10-minute
-// confirm window, cancels bounded by the balance. It speaks Toss's wire
+// fakeToss follows Toss's rule book (tools/tossrules), as the sandbox
+// does, in process: one approval per order, the confirmed amount must be
+// the authenticated one, a 10-minute confirm window, cancels bounded by
+// the balance; and keys replay their first processed answer. It speaks Toss's wire
 // format over an http.RoundTripper (transport), so the product's real
 // toss.Client encodes, retries and decodes every call. It never sleeps,
 // and draws at random from the schedule's seeded source only, so a
 // schedule stays a function of its seed.
 type fakeToss struct {
-	s        *Sim
-	payments map[string]*tossPayment
-	all      []*tossPayment // in the order Toss issued them
-	byOrder  map[string][]*tossPayment
-	idem     map[string]tossAnswer
-	txSeq    int
+	s     *Sim
+	book  *tossrules.Book[struct{}]
+	idem  map[string]tossAnswer
+	txSeq int // numbers paymentKeys and cancels' transaction keys
 	// confirmKey is the Idempotency-Key each (order, paymentKey) first
 	// confirmed with: the engine promises one key for every retry.
 	confirmKey map[string]string
-	approvals  map[string]int
 	// late are requests Toss received and has not processed yet (their
 	// caller timed out): they execute later, as received then, and a
 	// repeat under the same key meanwhile is answered 409.
@@ -113,9 +97,13 @@ type lateRequest struct {
 const lateLimit = time.Minute
 
 func newFakeToss(s *Sim) *fakeToss {
-	return &fakeToss{s: s, payments: map[string]*tossPayment{}, byOrder: map[string][]*tossPayment{},
-		idem: map[string]tossAnswer{}, inflight: map[string]bool{}, confirmKey: map[string]string{}, approvals: map[string]int{},
+	t := &fakeToss{s: s, idem: map[string]tossAnswer{}, inflight: map[string]bool{}, confirmKey: map[string]string{},
 		asked: map[string]bool{}, declinedOurs: map[string]bool{}}
+	t.book = tossrules.New[struct{}](sessionWindow, func() string {
+		t.txSeq++
+		return fmt.Sprintf("tx%d", t.txSeq)
+	})
+	return t
 }
 
 // runLate processes the i-th late request, as Toss received it, or drops
@@ -124,8 +112,8 @@ func (t *fakeToss) runLate(i int) {
 	r := t.late[i]
 	t.late = append(t.late[:i], t.late[i+1:]...)
 	delete(t.inflight, r.scope)
-	if p := t.payments[r.paymentKey]; p != nil {
-		p.confirming--
+	if p := t.book.Payment(r.paymentKey); p != nil {
+		p.Confirming--
 	}
 	if t.s.now.Sub(r.receivedAt) > lateLimit {
 		t.s.record("toss", fmt.Sprintf("drops late %s (received +%s): never executed", r.what, r.receivedAt.Sub(epoch)), faultNone)
@@ -144,34 +132,31 @@ func (t *fakeToss) receivedAt() time.Time {
 	return t.s.now
 }
 
-// authenticate is the buyer finishing the payment window: Toss issues a
-// paymentKey for the order and amount, to be confirmed within the window.
-func (t *fakeToss) authenticate(orderID string, amount int64, decline bool) string {
-	return t.authenticateAt(orderID, amount, decline, t.s.now)
-}
-
-func (t *fakeToss) authenticateAt(orderID string, amount int64, decline bool, at time.Time) string {
+// authenticate is the buyer finishing the payment window at at: Toss
+// issues a paymentKey for the order and amount, to be confirmed within the
+// window; decline: the card company will refuse it.
+func (t *fakeToss) authenticate(orderID string, amount int64, decline bool, at time.Time) string {
 	t.txSeq++
-	key := fmt.Sprintf("tpk_%s_%d", orderID, t.txSeq)
-	p := &tossPayment{key: key, orderID: orderID, amount: amount, status: toss.StatusInProgress, decline: decline, requestedAt: at}
-	t.payments[key] = p
-	t.all = append(t.all, p)
-	t.byOrder[orderID] = append(t.byOrder[orderID], p)
-	return key
+	p := t.book.Authenticate(fmt.Sprintf("tpk_%s_%d", orderID, t.txSeq), orderID, amount, at)
+	p.Decline = decline
+	return p.Key
 }
 
 func (t *fakeToss) wire(p *tossPayment) *toss.Payment {
-	st := p.status
-	if st == toss.StatusInProgress && p.confirming == 0 && t.s.now.Sub(p.requestedAt) > sessionWindow {
-		st = toss.StatusExpired
+	w := &toss.Payment{Version: toss.APIVersion, PaymentKey: p.Key, OrderID: p.OrderID, TotalAmount: p.Amount,
+		Status: toss.PaymentStatus(t.book.StatusAt(p, t.s.now)), Type: "NORMAL", Method: "카드", Currency: "KRW",
+		RequestedAt: &toss.Time{Time: p.RequestedAt}}
+	if p.Failure != nil {
+		w.Failure = &toss.Failure{Code: p.Failure.Code, Message: tossMessagePrefix + "declined"}
 	}
-	w := &toss.Payment{Version: toss.APIVersion, PaymentKey: p.key, OrderID: p.orderID, TotalAmount: p.amount, Status: st, Type: "NORMAL",
-		Method: "카드", Currency: "KRW", RequestedAt: &toss.Time{Time: p.requestedAt}, Failure: p.failure}
-	if p.approved() {
-		w.BalanceAmount = p.balance
-		w.ApprovedAt = &toss.Time{Time: p.approvedAt}
-		w.Card = &toss.Card{Amount: p.amount, Number: "4330****1234", IssuerCode: "4V", CardType: "신용"}
-		w.Cancels = append([]toss.Cancel(nil), p.cancels...)
+	if p.Approved() {
+		w.BalanceAmount = p.Balance
+		w.ApprovedAt = &toss.Time{Time: p.ApprovedAt}
+		w.Card = &toss.Card{Amount: p.Amount, Number: "4330****1234", IssuerCode: "4V", CardType: "신용"}
+		for _, c := range p.Cancels {
+			w.Cancels = append(w.Cancels, toss.Cancel{TransactionKey: c.TransactionKey, CancelReason: c.Reason,
+				CancelAmount: c.Amount, RefundableAmount: c.Refundable, CanceledAt: &toss.Time{Time: c.At}, CancelStatus: "DONE"})
+		}
 	}
 	return w
 }
@@ -195,6 +180,9 @@ func refuse(status int, code string) tossAnswer {
 	b, _ := json.Marshal(map[string]string{"code": code, "message": tossMessagePrefix + code}) // two strings: cannot fail
 	return tossAnswer{status: status, body: b}
 }
+
+// refused is the rule book's refusal r as Toss writes it.
+func refused(r *tossrules.Refusal) tossAnswer { return refuse(r.Status, r.Code) }
 
 // tossRequest is one HTTP request as the fake reads it off the wire.
 type tossRequest struct {
@@ -284,7 +272,7 @@ func (t *fakeToss) execute(r tossRequest, in *intent) tossAnswer {
 	switch r.route {
 	case "payment":
 		t.asked[r.segment] = true
-		p := t.payments[r.segment]
+		p := t.book.Payment(r.segment)
 		if p == nil {
 			return refuse(http.StatusNotFound, toss.CodeNotFoundPayment)
 		}
@@ -308,8 +296,8 @@ func (t *fakeToss) execute(r tossRequest, in *intent) tossAnswer {
 		a = t.confirmOnce(r.confirm)
 		// 403 for an attempt of this very order is the card's refusal
 		// (FORBIDDEN_REQUEST is for another order's).
-		if p := t.payments[r.confirm.PaymentKey]; p != nil && p.orderID == r.confirm.OrderID && p.status == toss.StatusAborted && a.status == http.StatusForbidden {
-			t.declinedOurs[p.orderID+"\x00"+p.key] = true
+		if p := t.book.Payment(r.confirm.PaymentKey); p != nil && p.OrderID == r.confirm.OrderID && p.Status == tossrules.StatusAborted && a.status == http.StatusForbidden {
+			t.declinedOurs[p.OrderID+"\x00"+p.Key] = true
 		}
 	} else {
 		a = t.cancelOnce(r.segment, r.cancel.CancelReason, r.cancel.CancelAmount, in)
@@ -335,99 +323,47 @@ func (t *fakeToss) checkConfirm(req toss.ConfirmRequest, key string) {
 
 // confirmOnce executes a confirm, the product's or another server's.
 func (t *fakeToss) confirmOnce(req toss.ConfirmRequest) tossAnswer {
-	p := t.payments[req.PaymentKey]
-	switch {
-	case p == nil:
-		return refuse(http.StatusNotFound, toss.CodeNotFoundPaymentSession)
-	case p.orderID != req.OrderID:
-		return refuse(http.StatusForbidden, toss.CodeForbiddenRequest)
-	case p.approved():
-		return refuse(http.StatusBadRequest, toss.CodeAlreadyProcessedPayment)
+	p, no := t.book.Confirm(req.PaymentKey, req.OrderID, req.Amount, t.receivedAt(), t.s.now)
+	if no != nil {
+		return refused(no)
 	}
-	for _, other := range t.byOrder[p.orderID] {
-		if other.approved() {
-			return refuse(http.StatusBadRequest, toss.CodeAlreadyProcessedPayment)
-		}
-	}
-	switch {
-	case t.receivedAt().Sub(p.requestedAt) > sessionWindow:
-		return refuse(http.StatusNotFound, toss.CodeNotFoundPaymentSession)
-	case req.Amount != p.amount:
-		return refuse(http.StatusBadRequest, toss.CodeInvalidRequest)
-	case p.status == toss.StatusAborted:
-		return refuse(http.StatusForbidden, toss.CodeRejectCardCompany)
-	case p.decline:
-		p.status = toss.StatusAborted
-		p.failure = &toss.Failure{Code: toss.CodeRejectCardCompany, Message: tossMessagePrefix + "declined"}
-		return refuse(http.StatusForbidden, toss.CodeRejectCardCompany)
-	}
-	p.status, p.approvedAt, p.balance = toss.StatusDone, t.s.now, p.amount
-	t.approvals[p.orderID]++
-	if t.approvals[p.orderID] > 1 {
-		t.s.violate("Toss approved two payments for order %s", p.orderID)
+	if t.book.Approvals(p.OrderID) > 1 {
+		t.s.violate("Toss approved two payments for order %s", p.OrderID)
 	}
 	t.s.approvedNow(p)
 	t.s.queueWebhook(p)
 	return t.ok(p)
 }
 
-// paymentByOrderID answers the approved attempt of the order if there is
-// one, else one of its attempts. Which one Toss documents nowhere: the
-// sandbox answers the latest (tools/tosssandbox/tosstest/doc.go), and so
-// does this fake in half the schedules; in the others it answers any
-// attempt, drawn per lookup, so that nothing may rest on the choice.
+// paymentByOrderID answers what the rule book does: the approved attempt
+// of the order if there is one, else one of its attempts. Which one Toss
+// documents nowhere: the sandbox answers the latest, and so does this fake
+// in half the schedules; in the others it answers any attempt, drawn per
+// lookup, so that nothing may rest on the choice.
 func (t *fakeToss) paymentByOrderID(orderID string) tossAnswer {
-	ps := t.byOrder[orderID]
-	var p *tossPayment
-	for _, q := range ps {
-		if q.approved() && p == nil {
-			p = q
-		}
+	var pick func(int) int
+	if t.anyAttempt {
+		pick = t.s.rng.IntN
 	}
-	switch {
-	case p != nil:
-	case len(ps) == 0:
+	p := t.book.OrderPayment(orderID, pick)
+	if p == nil {
 		return refuse(http.StatusNotFound, toss.CodeNotFoundPayment)
-	case t.anyAttempt:
-		p = ps[t.s.rng.IntN(len(ps))]
-	default:
-		p = ps[len(ps)-1]
 	}
-	t.asked[p.key] = true
+	t.asked[p.Key] = true
 	return t.ok(p)
 }
 
 // cancelOnce executes a refund: in is the merchant API's refund request
 // it executes, nil for a refund made in Toss's dashboard.
 func (t *fakeToss) cancelOnce(key, reason string, amount int64, in *intent) tossAnswer {
-	p := t.payments[key]
-	switch {
-	case p == nil:
-		return refuse(http.StatusNotFound, toss.CodeNotFoundPayment)
-	case p.status == toss.StatusCanceled:
-		return refuse(http.StatusBadRequest, toss.CodeAlreadyCanceledPayment)
-	case !p.approved():
-		return refuse(http.StatusForbidden, toss.CodeNotCancelablePayment)
-	}
-	requested := amount
-	if amount == 0 {
-		amount = p.balance
-	}
-	if amount > p.balance {
-		return refuse(http.StatusForbidden, toss.CodeNotCancelableAmount)
+	p, no := t.book.Cancel(key, reason, amount, t.s.now)
+	if no != nil {
+		return refused(no)
 	}
 	if in != nil {
 		t.s.refundExecuted(in)
-		t.refunds = append(t.refunds, executedRefund{in: in, paymentKey: key, requested: requested})
+		t.refunds = append(t.refunds, executedRefund{in: in, paymentKey: key, requested: amount})
 	}
-	p.balance -= amount
-	p.status = toss.StatusPartialCanceled
-	if p.balance == 0 {
-		p.status = toss.StatusCanceled
-	}
-	t.txSeq++
-	p.cancels = append(p.cancels, toss.Cancel{TransactionKey: fmt.Sprintf("tx%d", t.txSeq), CancelReason: reason,
-		CancelAmount: amount, RefundableAmount: p.balance, CanceledAt: &toss.Time{Time: t.s.now}, CancelStatus: "DONE"})
 	t.s.queueWebhook(p)
 	return t.ok(p)
 }
@@ -471,8 +407,8 @@ func (tr transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		pk := ""
 		if r.route == "confirm" {
 			pk = r.confirm.PaymentKey
-			if p := t.payments[pk]; p != nil {
-				p.confirming++
+			if p := t.book.Payment(pk); p != nil {
+				p.Confirming++
 			}
 		}
 		t.late = append(t.late, lateRequest{what: r.String(), paymentKey: pk, scope: scope, receivedAt: s.now,

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tossintl/backend/tools/tossrules"
 )
 
 const (
@@ -75,11 +77,11 @@ func (s *Sandbox) serveAPI(w http.ResponseWriter, r *http.Request) {
 		case FaultDrop:
 			s.drop(w, r, rec)
 		case Fault429:
-			s.answer(w, r, rec, errorResponse(http.StatusTooManyRequests, codeTooManyRequests, l))
+			s.answer(w, r, rec, errorResponse(http.StatusTooManyRequests, tossrules.CodeTooManyRequests, l))
 		case FaultProviderError:
-			s.answer(w, r, rec, errorResponse(http.StatusBadRequest, codeProviderError, l))
+			s.answer(w, r, rec, errorResponse(http.StatusBadRequest, tossrules.CodeProviderError, l))
 		default:
-			s.answer(w, r, rec, errorResponse(http.StatusInternalServerError, codeFailedInternalSystem, l))
+			s.answer(w, r, rec, errorResponse(http.StatusInternalServerError, tossrules.CodeFailedInternalSystem, l))
 		}
 		return
 	}
@@ -88,10 +90,10 @@ func (s *Sandbox) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if rt == routeNone {
 		if allow != "" {
 			w.Header().Set("Allow", allow)
-			s.answer(w, r, rec, errorResponse(http.StatusMethodNotAllowed, codeMethodNotAllowed, l))
+			s.answer(w, r, rec, errorResponse(http.StatusMethodNotAllowed, tossrules.CodeMethodNotAllowed, l))
 			return
 		}
-		s.answer(w, r, rec, errorResponse(http.StatusNotFound, codeNotFound, l))
+		s.answer(w, r, rec, errorResponse(http.StatusNotFound, tossrules.CodeNotFound, l))
 		return
 	}
 
@@ -110,14 +112,14 @@ func (s *Sandbox) serveAPI(w http.ResponseWriter, r *http.Request) {
 	// (docs/toss-api.md#idempotency-key).
 	if k := r.Header.Get("Idempotency-Key"); k != "" && r.Method == http.MethodPost {
 		if !validIdempotencyKey(k) {
-			s.answer(w, r, rec, errorResponse(http.StatusBadRequest, codeInvalidIdempotencyKey, l))
+			s.answer(w, r, rec, errorResponse(http.StatusBadRequest, tossrules.CodeInvalidIdempotencyKey, l))
 			return
 		}
 		scope = idemScope(k, apiKey, r.Method, r.URL.RequestURI())
 		e, res := s.claimIdempotency(scope, s.Now())
 		switch res {
 		case claimInFlight:
-			s.answer(w, r, rec, errorResponse(http.StatusConflict, codeIdempotentRequestProcessing, l))
+			s.answer(w, r, rec, errorResponse(http.StatusConflict, tossrules.CodeIdempotentRequestProcessing, l))
 			return
 		case claimReplay:
 			s.update(rec, func(q *Request) { q.Replayed = true })
@@ -167,28 +169,26 @@ func (s *Sandbox) process(r *http.Request, rt apiRoute, param, apiKey string, bo
 		return s.testCodeResponse(tc, l), false
 	}
 	if readErr != nil {
-		return errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
+		return errorResponse(http.StatusBadRequest, tossrules.CodeInvalidRequest, l,
 			"요청 본문을 읽을 수 없습니다 (최대 1MiB).", "The request body could not be read (1 MiB at most)."), false
 	}
 	base := s.baseURL(r)
 	switch rt {
 	case routeConfirm:
 		return s.confirm(body, base, l)
-	case routeGetPayment:
-		return s.getPayment(param, base, l), false
-	case routeGetOrder:
-		return s.getOrder(param, base, l), false
+	case routeGetPayment, routeGetOrder:
+		return s.lookup(param, rt == routeGetOrder, base, l), false
 	case routeCancel:
 		return s.cancel(param, body, base, l), false
 	}
-	return errorResponse(http.StatusNotFound, codeNotFound, l), false
+	return errorResponse(http.StatusNotFound, tossrules.CodeNotFound, l), false
 }
 
 var testCodePattern = regexp.MustCompile(`^[A-Z0-9_]{1,100}$`)
 
 func (s *Sandbox) testCodeResponse(code string, l lang) apiResponse {
 	if !testCodePattern.MatchString(code) {
-		return errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
+		return errorResponse(http.StatusBadRequest, tossrules.CodeInvalidRequest, l,
 			"TossPayments-Test-Code 값이 올바르지 않습니다.", "The TossPayments-Test-Code value is malformed.")
 	}
 	return errorResponse(ErrorStatus(code), code, l)
@@ -209,7 +209,7 @@ func (s *Sandbox) takeApproveThenDrop() bool {
 // key (401); a decoded value without the colon is a format error (403).
 // The password part after the colon is ignored.
 func (s *Sandbox) authenticate(r *http.Request, l lang) (string, *apiResponse) {
-	unauthorized := errorResponse(http.StatusUnauthorized, codeUnauthorizedKey, l)
+	unauthorized := errorResponse(http.StatusUnauthorized, tossrules.CodeUnauthorizedKey, l)
 	h := r.Header.Get("Authorization")
 	scheme, encoded, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Basic") {
@@ -221,7 +221,7 @@ func (s *Sandbox) authenticate(r *http.Request, l lang) (string, *apiResponse) {
 	}
 	user, _, hasColon := bytes.Cut(decoded, []byte(":"))
 	if !hasColon {
-		bad := errorResponse(http.StatusForbidden, codeIncorrectBasicAuthFormat, l)
+		bad := errorResponse(http.StatusForbidden, tossrules.CodeIncorrectBasicAuthFormat, l)
 		return "", &bad
 	}
 	s.mu.Lock()
@@ -298,92 +298,55 @@ type confirmBody struct {
 	Amount     json.RawMessage `json:"amount"`
 }
 
-// confirm approves an authenticated payment. The checks, in order, and
-// their answers (documented in doc.go):
-//
-//	malformed body or fields            400 INVALID_REQUEST
-//	paymentKey never issued             404 NOT_FOUND_PAYMENT_SESSION
-//	orderId differs from the window's   403 FORBIDDEN_REQUEST
-//	payment (or another payment of the
-//	  same order) already approved      400 ALREADY_PROCESSED_PAYMENT
-//	authenticated > SessionTTL ago      404 NOT_FOUND_PAYMENT_SESSION
-//	amount differs from the window's    400 INVALID_REQUEST
+// confirm reads the body (400 INVALID_REQUEST when malformed) and
+// approves the payment by the rule book (tossrules.Book.Confirm).
 func (s *Sandbox) confirm(body []byte, base string, l lang) (apiResponse, bool) {
 	var req confirmBody
 	if err := json.Unmarshal(body, &req); err != nil {
-		return errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
+		return errorResponse(http.StatusBadRequest, tossrules.CodeInvalidRequest, l,
 			"요청 본문이 올바른 JSON이 아닙니다.", "The body is not valid JSON."), false
 	}
 	if req.PaymentKey == "" || utf8.RuneCountInString(req.PaymentKey) > maxPaymentKeyLen {
-		return errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
+		return errorResponse(http.StatusBadRequest, tossrules.CodeInvalidRequest, l,
 			"paymentKey는 1자 이상 200자 이하여야 합니다.", "paymentKey must be 1 to 200 characters."), false
 	}
 	if !orderIDPattern.MatchString(req.OrderID) {
-		return errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
+		return errorResponse(http.StatusBadRequest, tossrules.CodeInvalidRequest, l,
 			"orderId는 영문 대소문자, 숫자, -, _, = 로 이루어진 6자 이상 64자 이하 문자열이어야 합니다.",
 			"orderId must be 6 to 64 characters of A-Z, a-z, 0-9, -, _ and =."), false
 	}
 	amount, ok := parseConfirmAmount(req.Amount)
 	if !ok {
-		return errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
+		return errorResponse(http.StatusBadRequest, tossrules.CodeInvalidRequest, l,
 			"amount는 양의 정수여야 합니다.", "amount must be a positive integer."), false
 	}
 
 	now := s.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.payments[req.PaymentKey]
-	if p == nil {
-		return errorResponse(http.StatusNotFound, codeNotFoundPaymentSession, l), false
+	p, no := s.book.Confirm(req.PaymentKey, req.OrderID, amount, now, now)
+	if no != nil {
+		return refused(no, l), false
 	}
-	if p.orderID != req.OrderID {
-		return errorResponse(http.StatusForbidden, codeForbiddenRequest, l,
-			"orderId가 결제 요청한 값과 다릅니다.", "orderId differs from the one the payment was requested with."), false
-	}
-	if p.approved() {
-		return errorResponse(http.StatusBadRequest, codeAlreadyProcessedPayment, l), false
-	}
-	for _, other := range s.orders[p.orderID] {
-		if other.approved() {
-			return errorResponse(http.StatusBadRequest, codeAlreadyProcessedPayment, l), false
-		}
-	}
-	if now.Sub(p.requestedAt) > s.sessionTTL {
-		return errorResponse(http.StatusNotFound, codeNotFoundPaymentSession, l), false
-	}
-	if amount != p.amount {
-		return errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
-			"결제 금액이 결제 요청한 금액과 다릅니다.", "amount differs from the amount the payment was requested with."), false
-	}
-
-	p.status = StatusDone
-	p.approvedAt = now
-	p.approveNo = randomDigits(8)
-	p.lastTxKey = strings.ToUpper(randomHex(16))
-	p.base = base
-	s.confirms[p.orderID]++
+	p.Extra.approveNo = randomDigits(8)
+	p.Extra.approvalTx = newTransactionKey()
+	p.Extra.base = base
 	s.webhookLocked(p, now)
 	return jsonResponse(http.StatusOK, s.wireLocked(p, now, base, l)), true
 }
 
-func (s *Sandbox) getPayment(paymentKey, base string, l lang) apiResponse {
+// lookup answers a GET by paymentKey or, byOrder, by orderId: the
+// Payment, or 404 NOT_FOUND_PAYMENT.
+func (s *Sandbox) lookup(param string, byOrder bool, base string, l lang) apiResponse {
 	now := s.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.payments[paymentKey]
-	if p == nil {
-		return errorResponse(http.StatusNotFound, codeNotFoundPayment, l)
+	p := s.book.Payment(param)
+	if byOrder {
+		p = s.book.OrderPayment(param, nil)
 	}
-	return jsonResponse(http.StatusOK, s.wireLocked(p, now, base, l))
-}
-
-func (s *Sandbox) getOrder(orderID, base string, l lang) apiResponse {
-	now := s.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.orderPaymentLocked(orderID)
 	if p == nil {
-		return errorResponse(http.StatusNotFound, codeNotFoundPayment, l)
+		return errorResponse(http.StatusNotFound, tossrules.CodeNotFoundPayment, l)
 	}
 	return jsonResponse(http.StatusOK, s.wireLocked(p, now, base, l))
 }
@@ -393,7 +356,8 @@ type cancelBody struct {
 	CancelAmount json.RawMessage `json:"cancelAmount"`
 }
 
-// cancel refunds all or part of an approved payment's balance.
+// cancel refunds all or part of an approved payment's balance, as the
+// cancel API and the dashboard do, from their body.
 func (s *Sandbox) cancel(paymentKey string, body []byte, base string, l lang) apiResponse {
 	reason, amount, bad := parseCancel(body, l)
 	if bad != nil {
@@ -408,7 +372,7 @@ func (s *Sandbox) cancel(paymentKey string, body []byte, base string, l lang) ap
 func parseCancel(body []byte, l lang) (reason string, amount int64, bad *apiResponse) {
 	var req cancelBody
 	if err := json.Unmarshal(body, &req); err != nil {
-		r := errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
+		r := errorResponse(http.StatusBadRequest, tossrules.CodeInvalidRequest, l,
 			"요청 본문이 올바른 JSON이 아닙니다.", "The body is not valid JSON.")
 		return "", 0, &r
 	}
@@ -418,7 +382,7 @@ func parseCancel(body []byte, l lang) (reason string, amount int64, bad *apiResp
 	if raw := bytes.TrimSpace(req.CancelAmount); len(raw) > 0 && string(raw) != "null" {
 		v, ok := parseAmount(raw)
 		if !ok {
-			r := errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
+			r := errorResponse(http.StatusBadRequest, tossrules.CodeInvalidRequest, l,
 				"cancelAmount는 양의 정수여야 합니다.", "cancelAmount must be a positive integer.")
 			return "", 0, &r
 		}
@@ -429,7 +393,7 @@ func parseCancel(body []byte, l lang) (reason string, amount int64, bad *apiResp
 
 func checkCancelReason(reason string, l lang) *apiResponse {
 	if strings.TrimSpace(reason) == "" || utf8.RuneCountInString(reason) > maxReasonLen {
-		r := errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
+		r := errorResponse(http.StatusBadRequest, tossrules.CodeInvalidRequest, l,
 			"cancelReason은 필수이며 200자 이하여야 합니다.", "cancelReason is required and must be 200 characters or fewer.")
 		return &r
 	}
@@ -437,42 +401,16 @@ func checkCancelReason(reason string, l lang) *apiResponse {
 }
 
 // cancelPayment refunds amount (0: the whole balance) of an approved
-// payment, announces it by webhook and answers the Payment; ok is false
-// when it refused.
+// payment by the rule book (tossrules.Book.Cancel), announces it by
+// webhook and answers the Payment; ok is false when it refused.
 func (s *Sandbox) cancelPayment(paymentKey, reason string, amount int64, base string, l lang) (resp apiResponse, ok bool) {
 	now := s.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.payments[paymentKey]
-	if p == nil {
-		return errorResponse(http.StatusNotFound, codeNotFoundPayment, l), false
+	p, no := s.book.Cancel(paymentKey, reason, amount, now)
+	if no != nil {
+		return refused(no, l), false
 	}
-	switch p.status {
-	case StatusCanceled:
-		return errorResponse(http.StatusBadRequest, codeAlreadyCanceledPayment, l), false
-	case StatusDone, StatusPartialCanceled:
-	default:
-		return errorResponse(http.StatusForbidden, codeNotCancelablePayment, l), false
-	}
-	if amount == 0 {
-		amount = p.balance
-	}
-	if amount > p.balance {
-		return errorResponse(http.StatusForbidden, codeNotCancelableAmount, l), false
-	}
-	p.balance -= amount
-	p.status = StatusPartialCanceled
-	if p.balance == 0 {
-		p.status = StatusCanceled
-	}
-	p.lastTxKey = strings.ToUpper(randomHex(16))
-	p.cancels = append(p.cancels, cancelEntry{
-		txKey:      p.lastTxKey,
-		reason:     reason,
-		amount:     amount,
-		refundable: p.balance,
-		at:         now,
-	})
 	s.webhookLocked(p, now)
 	return jsonResponse(http.StatusOK, s.wireLocked(p, now, base, l)), true
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tossintl/backend/tools/tossrules"
 )
 
 func TestAuth(t *testing.T) {
@@ -18,18 +20,18 @@ func TestAuth(t *testing.T) {
 		wantCode int
 		wantErr  string
 	}{
-		{"secret key with colon", basicAuth(DefaultSecretKey), http.StatusNotFound, codeNotFoundPayment},
-		{"scheme in lower case", "basic " + b64(DefaultSecretKey+":"), http.StatusNotFound, codeNotFoundPayment},
-		{"password part ignored", "Basic " + b64(DefaultSecretKey+":x"), http.StatusNotFound, codeNotFoundPayment},
-		{"no header", "", http.StatusUnauthorized, codeUnauthorizedKey},
-		{"wrong key", basicAuth("test_sk_sandbox_wrong"), http.StatusUnauthorized, codeUnauthorizedKey},
-		{"client key instead of secret key", basicAuth(DefaultClientKey), http.StatusUnauthorized, codeUnauthorizedKey},
-		{"missing colon", "Basic " + b64(DefaultSecretKey), http.StatusForbidden, codeIncorrectBasicAuthFormat},
-		{"wrong key without colon", "Basic " + b64("test_sk_other"), http.StatusForbidden, codeIncorrectBasicAuthFormat},
-		{"bearer scheme", "Bearer " + DefaultSecretKey, http.StatusUnauthorized, codeUnauthorizedKey},
-		{"not base64", "Basic !!!not-base64!!!", http.StatusUnauthorized, codeUnauthorizedKey},
-		{"raw key not encoded", "Basic " + DefaultSecretKey + ":", http.StatusUnauthorized, codeUnauthorizedKey},
-		{"UTF-8 BOM encoded with the key", "Basic " + b64("\ufeff"+DefaultSecretKey+":"), http.StatusUnauthorized, codeUnauthorizedKey},
+		{"secret key with colon", basicAuth(DefaultSecretKey), http.StatusNotFound, tossrules.CodeNotFoundPayment},
+		{"scheme in lower case", "basic " + b64(DefaultSecretKey+":"), http.StatusNotFound, tossrules.CodeNotFoundPayment},
+		{"password part ignored", "Basic " + b64(DefaultSecretKey+":x"), http.StatusNotFound, tossrules.CodeNotFoundPayment},
+		{"no header", "", http.StatusUnauthorized, tossrules.CodeUnauthorizedKey},
+		{"wrong key", basicAuth("test_sk_sandbox_wrong"), http.StatusUnauthorized, tossrules.CodeUnauthorizedKey},
+		{"client key instead of secret key", basicAuth(DefaultClientKey), http.StatusUnauthorized, tossrules.CodeUnauthorizedKey},
+		{"missing colon", "Basic " + b64(DefaultSecretKey), http.StatusForbidden, tossrules.CodeIncorrectBasicAuthFormat},
+		{"wrong key without colon", "Basic " + b64("test_sk_other"), http.StatusForbidden, tossrules.CodeIncorrectBasicAuthFormat},
+		{"bearer scheme", "Bearer " + DefaultSecretKey, http.StatusUnauthorized, tossrules.CodeUnauthorizedKey},
+		{"not base64", "Basic !!!not-base64!!!", http.StatusUnauthorized, tossrules.CodeUnauthorizedKey},
+		{"raw key not encoded", "Basic " + DefaultSecretKey + ":", http.StatusUnauthorized, tossrules.CodeUnauthorizedKey},
+		{"UTF-8 BOM encoded with the key", "Basic " + b64("\ufeff"+DefaultSecretKey+":"), http.StatusUnauthorized, tossrules.CodeUnauthorizedKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,7 +52,7 @@ func TestRotateSecretKey(t *testing.T) {
 
 	const rotated = "test_sk_sandbox_rotated_1111"
 	s.RotateSecretKey(rotated)
-	wantError(t, get(old), http.StatusUnauthorized, codeUnauthorizedKey)
+	wantError(t, get(old), http.StatusUnauthorized, tossrules.CodeUnauthorizedKey)
 	a := get(rotated)
 	wantOK(t, a) // payments belong to the merchant and survive the rotation
 	if s.SecretKey() != rotated {
@@ -148,30 +150,30 @@ func TestConfirmRejections(t *testing.T) {
 		wantCode int
 		wantErr  string
 	}{
-		{"not json", func(string) string { return `{"paymentKey":` }, 400, codeInvalidRequest},
-		{"empty body", func(string) string { return `` }, 400, codeInvalidRequest},
-		{"missing paymentKey", func(string) string { return `{"orderId":"order-reject-1","amount":15000}` }, 400, codeInvalidRequest},
-		{"paymentKey over 200", func(string) string { return confirmJSON(strings.Repeat("k", 201), order, amount) }, 400, codeInvalidRequest},
-		{"paymentKey not a string", func(string) string { return `{"paymentKey":12,"orderId":"order-reject-1","amount":15000}` }, 400, codeInvalidRequest},
-		{"orderId too short", func(k string) string { return confirmJSON(k, "ab-12", amount) }, 400, codeInvalidRequest},
-		{"orderId too long", func(k string) string { return confirmJSON(k, strings.Repeat("a", 65), amount) }, 400, codeInvalidRequest},
-		{"orderId bad character", func(k string) string { return confirmJSON(k, "order#reject", amount) }, 400, codeInvalidRequest},
-		{"amount zero", func(k string) string { return confirmJSON(k, order, 0) }, 400, codeInvalidRequest},
-		{"amount negative", func(k string) string { return confirmJSON(k, order, -15000) }, 400, codeInvalidRequest},
+		{"not json", func(string) string { return `{"paymentKey":` }, 400, tossrules.CodeInvalidRequest},
+		{"empty body", func(string) string { return `` }, 400, tossrules.CodeInvalidRequest},
+		{"missing paymentKey", func(string) string { return `{"orderId":"order-reject-1","amount":15000}` }, 400, tossrules.CodeInvalidRequest},
+		{"paymentKey over 200", func(string) string { return confirmJSON(strings.Repeat("k", 201), order, amount) }, 400, tossrules.CodeInvalidRequest},
+		{"paymentKey not a string", func(string) string { return `{"paymentKey":12,"orderId":"order-reject-1","amount":15000}` }, 400, tossrules.CodeInvalidRequest},
+		{"orderId too short", func(k string) string { return confirmJSON(k, "ab-12", amount) }, 400, tossrules.CodeInvalidRequest},
+		{"orderId too long", func(k string) string { return confirmJSON(k, strings.Repeat("a", 65), amount) }, 400, tossrules.CodeInvalidRequest},
+		{"orderId bad character", func(k string) string { return confirmJSON(k, "order#reject", amount) }, 400, tossrules.CodeInvalidRequest},
+		{"amount zero", func(k string) string { return confirmJSON(k, order, 0) }, 400, tossrules.CodeInvalidRequest},
+		{"amount negative", func(k string) string { return confirmJSON(k, order, -15000) }, 400, tossrules.CodeInvalidRequest},
 		{"amount as a formatted string", func(k string) string {
 			return `{"paymentKey":"` + k + `","orderId":"order-reject-1","amount":"15,000"}`
-		}, 400, codeInvalidRequest},
+		}, 400, tossrules.CodeInvalidRequest},
 		{"amount as a signed string", func(k string) string {
 			return `{"paymentKey":"` + k + `","orderId":"order-reject-1","amount":"+15000"}`
-		}, 400, codeInvalidRequest},
-		{"amount as an empty string", func(k string) string { return `{"paymentKey":"` + k + `","orderId":"order-reject-1","amount":""}` }, 400, codeInvalidRequest},
-		{"amount fractional", func(k string) string { return `{"paymentKey":"` + k + `","orderId":"order-reject-1","amount":15000.5}` }, 400, codeInvalidRequest},
-		{"amount exponent", func(k string) string { return `{"paymentKey":"` + k + `","orderId":"order-reject-1","amount":1.5e4}` }, 400, codeInvalidRequest},
-		{"amount missing", func(k string) string { return `{"paymentKey":"` + k + `","orderId":"order-reject-1"}` }, 400, codeInvalidRequest},
-		{"unknown paymentKey", func(string) string { return confirmJSON("tgen_20250101000000unknown", order, amount) }, 404, codeNotFoundPaymentSession},
-		{"orderId differs", func(k string) string { return confirmJSON(k, "order-other-1", amount) }, 403, codeForbiddenRequest},
-		{"amount tampered lower", func(k string) string { return confirmJSON(k, order, 100) }, 400, codeInvalidRequest},
-		{"amount tampered higher", func(k string) string { return confirmJSON(k, order, 15001) }, 400, codeInvalidRequest},
+		}, 400, tossrules.CodeInvalidRequest},
+		{"amount as an empty string", func(k string) string { return `{"paymentKey":"` + k + `","orderId":"order-reject-1","amount":""}` }, 400, tossrules.CodeInvalidRequest},
+		{"amount fractional", func(k string) string { return `{"paymentKey":"` + k + `","orderId":"order-reject-1","amount":15000.5}` }, 400, tossrules.CodeInvalidRequest},
+		{"amount exponent", func(k string) string { return `{"paymentKey":"` + k + `","orderId":"order-reject-1","amount":1.5e4}` }, 400, tossrules.CodeInvalidRequest},
+		{"amount missing", func(k string) string { return `{"paymentKey":"` + k + `","orderId":"order-reject-1"}` }, 400, tossrules.CodeInvalidRequest},
+		{"unknown paymentKey", func(string) string { return confirmJSON("tgen_20250101000000unknown", order, amount) }, 404, tossrules.CodeNotFoundPaymentSession},
+		{"orderId differs", func(k string) string { return confirmJSON(k, "order-other-1", amount) }, 403, tossrules.CodeForbiddenRequest},
+		{"amount tampered lower", func(k string) string { return confirmJSON(k, order, 100) }, 400, tossrules.CodeInvalidRequest},
+		{"amount tampered higher", func(k string) string { return confirmJSON(k, order, 15001) }, 400, tossrules.CodeInvalidRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,9 +217,9 @@ func TestConfirmSessionWindow(t *testing.T) {
 		{"just authenticated", 0, 0, 200, "", StatusInProgress},
 		{"nine minutes later", 0, 9 * time.Minute, 200, "", StatusInProgress},
 		{"exactly ten minutes later", 0, 10 * time.Minute, 200, "", StatusInProgress},
-		{"ten minutes and a second later", 0, 10*time.Minute + time.Second, 404, codeNotFoundPaymentSession, StatusExpired},
-		{"a day later", 0, 24 * time.Hour, 404, codeNotFoundPaymentSession, StatusExpired},
-		{"custom window of one minute", time.Minute, 2 * time.Minute, 404, codeNotFoundPaymentSession, StatusExpired},
+		{"ten minutes and a second later", 0, 10*time.Minute + time.Second, 404, tossrules.CodeNotFoundPaymentSession, StatusExpired},
+		{"a day later", 0, 24 * time.Hour, 404, tossrules.CodeNotFoundPaymentSession, StatusExpired},
+		{"custom window of one minute", time.Minute, 2 * time.Minute, 404, tossrules.CodeNotFoundPaymentSession, StatusExpired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,7 +255,7 @@ func TestAlreadyProcessed(t *testing.T) {
 		{"no idempotency key", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			wantError(t, mustSend(t, s, confirmCall(key, order, 20000, tt.idem)), 400, codeAlreadyProcessedPayment)
+			wantError(t, mustSend(t, s, confirmCall(key, order, 20000, tt.idem)), 400, tossrules.CodeAlreadyProcessedPayment)
 		})
 	}
 	if n := s.ConfirmsExecuted(order); n != 1 {
@@ -276,7 +278,7 @@ func TestOneApprovedPaymentPerOrder(t *testing.T) {
 	}
 
 	wantOK(t, mustSend(t, s, confirmCall(first, order, 30000, "")))
-	wantError(t, mustSend(t, s, confirmCall(second, order, 30000, "")), 400, codeAlreadyProcessedPayment)
+	wantError(t, mustSend(t, s, confirmCall(second, order, 30000, "")), 400, tossrules.CodeAlreadyProcessedPayment)
 	if n := s.ConfirmsExecuted(order); n != 1 {
 		t.Fatalf("ConfirmsExecuted = %d, want 1", n)
 	}
@@ -302,8 +304,8 @@ func TestGetPayment(t *testing.T) {
 	}{
 		{"by paymentKey", "/v1/payments/" + key, 200, "", key},
 		{"by orderId", "/v1/payments/orders/order-get-1", 200, "", key},
-		{"unknown paymentKey", "/v1/payments/tgen_nope", 404, codeNotFoundPayment, ""},
-		{"unknown orderId", "/v1/payments/orders/order-none-1", 404, codeNotFoundPayment, ""},
+		{"unknown paymentKey", "/v1/payments/tgen_nope", 404, tossrules.CodeNotFoundPayment, ""},
+		{"unknown orderId", "/v1/payments/orders/order-none-1", 404, tossrules.CodeNotFoundPayment, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -333,13 +335,13 @@ func TestRoutes(t *testing.T) {
 		wantStatus   int
 		wantCode     string
 	}{
-		{http.MethodGet, "/v1/payments/confirm", 405, codeMethodNotAllowed},
-		{http.MethodPost, "/v1/payments/tgen_x", 405, codeMethodNotAllowed},
-		{http.MethodGet, "/v1/payments/tgen_x/cancel", 405, codeMethodNotAllowed},
-		{http.MethodPost, "/v1/payments/orders/order-1234", 405, codeMethodNotAllowed},
-		{http.MethodGet, "/v1/payments/", 404, codeNotFound},
-		{http.MethodGet, "/v1/billing/x", 404, codeNotFound},
-		{http.MethodGet, "/v1/payments/a/b/c", 404, codeNotFound},
+		{http.MethodGet, "/v1/payments/confirm", 405, tossrules.CodeMethodNotAllowed},
+		{http.MethodPost, "/v1/payments/tgen_x", 405, tossrules.CodeMethodNotAllowed},
+		{http.MethodGet, "/v1/payments/tgen_x/cancel", 405, tossrules.CodeMethodNotAllowed},
+		{http.MethodPost, "/v1/payments/orders/order-1234", 405, tossrules.CodeMethodNotAllowed},
+		{http.MethodGet, "/v1/payments/", 404, tossrules.CodeNotFound},
+		{http.MethodGet, "/v1/billing/x", 404, tossrules.CodeNotFound},
+		{http.MethodGet, "/v1/payments/a/b/c", 404, tossrules.CodeNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
@@ -369,33 +371,33 @@ func TestCancel(t *testing.T) {
 	}{
 		{"full", true, []step{
 			{reason(""), 200, "", StatusCanceled, 0},
-			{reason(""), 400, codeAlreadyCanceledPayment, StatusCanceled, 0},
-			{reason("1000"), 400, codeAlreadyCanceledPayment, StatusCanceled, 0},
+			{reason(""), 400, tossrules.CodeAlreadyCanceledPayment, StatusCanceled, 0},
+			{reason("1000"), 400, tossrules.CodeAlreadyCanceledPayment, StatusCanceled, 0},
 		}},
 		{"null amount is full", true, []step{
 			{`{"cancelReason":"r","cancelAmount":null}`, 200, "", StatusCanceled, 0},
 		}},
 		{"partial to zero", true, []step{
 			{reason("4000"), 200, "", StatusPartialCanceled, 6000},
-			{reason("6001"), 403, codeNotCancelableAmount, StatusPartialCanceled, 6000},
+			{reason("6001"), 403, tossrules.CodeNotCancelableAmount, StatusPartialCanceled, 6000},
 			{reason("1000"), 200, "", StatusPartialCanceled, 5000},
 			{reason(""), 200, "", StatusCanceled, 0},
-			{reason("1"), 400, codeAlreadyCanceledPayment, StatusCanceled, 0},
+			{reason("1"), 400, tossrules.CodeAlreadyCanceledPayment, StatusCanceled, 0},
 		}},
 		{"over balance", true, []step{
-			{reason("10001"), 403, codeNotCancelableAmount, StatusDone, 10000},
+			{reason("10001"), 403, tossrules.CodeNotCancelableAmount, StatusDone, 10000},
 		}},
 		{"not confirmed", false, []step{
-			{reason(""), 403, codeNotCancelablePayment, StatusInProgress, 10000},
+			{reason(""), 403, tossrules.CodeNotCancelablePayment, StatusInProgress, 10000},
 		}},
 		{"invalid bodies", true, []step{
-			{`{}`, 400, codeInvalidRequest, StatusDone, 10000},
-			{`{"cancelReason":"   "}`, 400, codeInvalidRequest, StatusDone, 10000},
-			{`{"cancelReason":"` + strings.Repeat("이", 201) + `"}`, 400, codeInvalidRequest, StatusDone, 10000},
-			{reason("0"), 400, codeInvalidRequest, StatusDone, 10000},
-			{reason("-5"), 400, codeInvalidRequest, StatusDone, 10000},
-			{reason(`"500"`), 400, codeInvalidRequest, StatusDone, 10000},
-			{`not json`, 400, codeInvalidRequest, StatusDone, 10000},
+			{`{}`, 400, tossrules.CodeInvalidRequest, StatusDone, 10000},
+			{`{"cancelReason":"   "}`, 400, tossrules.CodeInvalidRequest, StatusDone, 10000},
+			{`{"cancelReason":"` + strings.Repeat("이", 201) + `"}`, 400, tossrules.CodeInvalidRequest, StatusDone, 10000},
+			{reason("0"), 400, tossrules.CodeInvalidRequest, StatusDone, 10000},
+			{reason("-5"), 400, tossrules.CodeInvalidRequest, StatusDone, 10000},
+			{reason(`"500"`), 400, tossrules.CodeInvalidRequest, StatusDone, 10000},
+			{`not json`, 400, tossrules.CodeInvalidRequest, StatusDone, 10000},
 			{`{"cancelReason":"` + strings.Repeat("이", 200) + `","cancelAmount":1}`, 200, "", StatusPartialCanceled, 9999},
 		}},
 	}
@@ -441,7 +443,7 @@ func TestCancel(t *testing.T) {
 	t.Run("unknown payment", func(t *testing.T) {
 		s := NewServer(t)
 		a := mustSend(t, s, call{Method: http.MethodPost, Path: "/v1/payments/tgen_nope/cancel", Body: reason("")})
-		wantError(t, a, 404, codeNotFoundPayment)
+		wantError(t, a, 404, tossrules.CodeNotFoundPayment)
 	})
 }
 
@@ -460,7 +462,7 @@ func TestAcceptLanguage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run("lang="+tt.acceptLanguage, func(t *testing.T) {
 			a := mustSend(t, s, call{Method: http.MethodGet, Path: "/v1/payments/tgen_nope", Header: map[string]string{"Accept-Language": tt.acceptLanguage}})
-			wantError(t, a, 404, codeNotFoundPayment)
+			wantError(t, a, 404, tossrules.CodeNotFoundPayment)
 			if a.str("message") != tt.want {
 				t.Fatalf("message = %q, want %q", a.str("message"), tt.want)
 			}
@@ -481,7 +483,7 @@ func TestTestCodeHeader(t *testing.T) {
 		{"INVALID_CARD_EXPIRATION", 400, "INVALID_CARD_EXPIRATION"},
 		{"UNAUTHORIZED_KEY", 401, "UNAUTHORIZED_KEY"},
 		{"SOME_CODE_NOBODY_KNOWS", 400, "SOME_CODE_NOBODY_KNOWS"},
-		{"not a code", 400, codeInvalidRequest},
+		{"not a code", 400, tossrules.CodeInvalidRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {

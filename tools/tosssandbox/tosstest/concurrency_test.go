@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+
+	"github.com/tossintl/backend/tools/tossrules"
 )
 
 // TestConcurrentConfirmsOfOnePayment fires 100 confirms of one payment at
@@ -54,11 +56,11 @@ func TestConcurrentConfirmsOfOnePayment(t *testing.T) {
 			t.Errorf("call %d: %v", i, r.a.Err)
 		case r.a.Status == http.StatusOK:
 			okKeys[r.idem]++
-		case r.a.Status == http.StatusConflict && r.a.code() == codeIdempotentRequestProcessing:
+		case r.a.Status == http.StatusConflict && r.a.code() == tossrules.CodeIdempotentRequestProcessing:
 			if r.idem == "" || r.idem[:4] == "own-" {
 				t.Errorf("call %d: 409 for a key nobody else used (%q)", i, r.idem)
 			}
-		case r.a.Status == http.StatusBadRequest && r.a.code() == codeAlreadyProcessedPayment:
+		case r.a.Status == http.StatusBadRequest && r.a.code() == tossrules.CodeAlreadyProcessedPayment:
 		default:
 			t.Errorf("call %d: unexpected %d %s", i, r.a.Status, r.a.Body)
 		}
@@ -109,7 +111,7 @@ func TestHammer(t *testing.T) {
 				errs <- fmt.Sprintf("call %d: %v", i, a.Err)
 			case a.Status >= 500:
 				errs <- fmt.Sprintf("call %d: %d %s", i, a.Status, a.Body)
-			case a.Status != 200 && a.code() != codeNotCancelablePayment && a.code() != codeIdempotentRequestProcessing:
+			case a.Status != 200 && a.code() != tossrules.CodeNotCancelablePayment && a.code() != tossrules.CodeIdempotentRequestProcessing:
 				errs <- fmt.Sprintf("call %d: %d %s", i, a.Status, a.Body)
 			}
 		}()

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/tossintl/backend/tools/tossrules"
 )
 
 // dashboardPrefix is where the sandbox's stand-in for Toss's merchant
@@ -34,7 +36,7 @@ func (s *Sandbox) DashboardCancel(paymentKey, reason string, amount int64) (Paym
 		return PaymentInfo{}, apiError(*bad)
 	}
 	if amount < 0 || amount > maxAmount {
-		return PaymentInfo{}, &APIError{Status: http.StatusBadRequest, Code: codeInvalidRequest,
+		return PaymentInfo{}, &APIError{Status: http.StatusBadRequest, Code: tossrules.CodeInvalidRequest,
 			Message: "cancelAmount must be a positive integer, or 0 for the whole balance."}
 	}
 	resp, ok := s.cancelPayment(paymentKey, reason, amount, s.publicURL, langEN)
@@ -65,26 +67,21 @@ func (s *Sandbox) serveDashboard(w http.ResponseWriter, r *http.Request) {
 	rest, isPayments := strings.CutPrefix(r.URL.Path, dashboardPrefix+"payments/")
 	key, isCancel := strings.CutSuffix(rest, "/cancel")
 	if !isPayments || !isCancel || key == "" || strings.Contains(key, "/") {
-		write(errorResponse(http.StatusNotFound, codeNotFound, l))
+		write(errorResponse(http.StatusNotFound, tossrules.CodeNotFound, l))
 		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		write(errorResponse(http.StatusMethodNotAllowed, codeMethodNotAllowed, l))
+		write(errorResponse(http.StatusMethodNotAllowed, tossrules.CodeMethodNotAllowed, l))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
-		write(errorResponse(http.StatusBadRequest, codeInvalidRequest, l,
+		write(errorResponse(http.StatusBadRequest, tossrules.CodeInvalidRequest, l,
 			"요청 본문을 읽을 수 없습니다 (최대 1MiB).", "The request body could not be read (1 MiB at most)."))
 		return
 	}
-	reason, amount, bad := parseCancel(body, l)
-	if bad != nil {
-		write(*bad)
-		return
-	}
-	resp, _ := s.cancelPayment(key, reason, amount, s.baseURL(r), l)
+	resp := s.cancel(key, body, s.baseURL(r), l)
 	s.log.Info("toss sandbox dashboard cancel", "status", resp.status)
 	write(resp)
 }

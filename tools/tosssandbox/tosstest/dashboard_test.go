@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/tossintl/backend/tools/tossrules"
 )
 
 func TestDashboardCancel(t *testing.T) {
@@ -24,16 +26,16 @@ func TestDashboardCancel(t *testing.T) {
 	}{
 		{"partial then the rest", true, "", []step{
 			{"damaged", 2500, "", 0, 7500},
-			{"too much", 7501, codeNotCancelableAmount, 403, 7500},
+			{"too much", 7501, tossrules.CodeNotCancelableAmount, 403, 7500},
 			{"returned", 0, "", 0, 0},
-			{"again", 0, codeAlreadyCanceledPayment, 400, 0},
+			{"again", 0, tossrules.CodeAlreadyCanceledPayment, 400, 0},
 		}},
-		{"not approved", false, "", []step{{"r", 0, codeNotCancelablePayment, 403, 10000}}},
-		{"unknown payment", true, "tgen_nope", []step{{"r", 0, codeNotFoundPayment, 404, 10000}}},
+		{"not approved", false, "", []step{{"r", 0, tossrules.CodeNotCancelablePayment, 403, 10000}}},
+		{"unknown payment", true, "tgen_nope", []step{{"r", 0, tossrules.CodeNotFoundPayment, 404, 10000}}},
 		{"bad requests", true, "", []step{
-			{"  ", 0, codeInvalidRequest, 400, 10000},
-			{strings.Repeat("이", 201), 0, codeInvalidRequest, 400, 10000},
-			{"r", -1, codeInvalidRequest, 400, 10000},
+			{"  ", 0, tossrules.CodeInvalidRequest, 400, 10000},
+			{strings.Repeat("이", 201), 0, tossrules.CodeInvalidRequest, 400, 10000},
+			{"r", -1, tossrules.CodeInvalidRequest, 400, 10000},
 		}},
 	}
 	for _, via := range []string{"method", "http"} {

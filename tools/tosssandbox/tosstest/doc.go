@@ -50,29 +50,17 @@
 //  7. The endpoint.
 //  8. ApproveThenDrop and CancelThenDrop (see Faults).
 //
-// # Confirm: which code for which mismatch
+// # Confirm, lookups and cancel
 //
-// Checks in order, against what the window (or Authorize) issued:
-//
-//	malformed JSON; paymentKey empty or > 200;     400 INVALID_REQUEST
-//	  orderId not 6–64 of [A-Za-z0-9_-];
-//	  amount not a positive JSON integer
-//	paymentKey never issued                        404 NOT_FOUND_PAYMENT_SESSION
-//	orderId differs from the authenticated one     403 FORBIDDEN_REQUEST
-//	payment already approved, or another payment   400 ALREADY_PROCESSED_PAYMENT
-//	  of the same order approved
-//	authenticated more than SessionTTL (10 min)    404 NOT_FOUND_PAYMENT_SESSION
-//	  ago (exactly 10 min still confirms)
-//	amount differs from the authenticated one      400 INVALID_REQUEST
-//
-// An unknown paymentKey gets NOT_FOUND_PAYMENT_SESSION rather than
-// NOT_FOUND_PAYMENT because Toss lists "the paymentKey differs from the one
-// the payment request returned" among that code's causes
-// (docs/toss-api.md#the-10-minute-confirm-window). For a tampered amount
-// Toss's documents name no code (docs/toss-api.md#confirm); the sandbox
-// answers 400 INVALID_REQUEST with a message saying the amount differs, so
-// clients must check the amount themselves before confirming (and treat 400
-// as definitive).
+// The sandbox reads the body first: malformed JSON, paymentKey empty or
+// over 200 characters, orderId not 6–64 of [A-Za-z0-9_=-], amount not a
+// positive JSON integer: 400 INVALID_REQUEST. Then it follows Toss's rule
+// book, tools/tossrules (which the simulator's fake follows too), against
+// what the window (or Authorize) issued: Book.Confirm lists a confirm's
+// checks in order with their answers (an unknown paymentKey, or a confirm
+// more than SessionTTL after authentication, 404 NOT_FOUND_PAYMENT_SESSION;
+// another order's 403 FORBIDDEN_REQUEST; a second approval for an order
+// 400 ALREADY_PROCESSED_PAYMENT; a tampered amount 400 INVALID_REQUEST).
 //
 // Success is 200 with a full Payment object (version 2022-11-16, status DONE,
 // type NORMAL, currency KRW, method "카드"/"card", timestamps with +09:00,
@@ -84,19 +72,15 @@
 //
 // # Lookups and cancel
 //
-// GET answers the Payment or 404 NOT_FOUND_PAYMENT. By orderId it answers the
-// order's approved payment if any, else its latest attempt. A payment
-// authenticated but not confirmed reads IN_PROGRESS (card and approvedAt
-// null), and EXPIRED once its session window has passed (Toss documents
-// EXPIRED for IN_PROGRESS payments never confirmed; the sandbox uses one
-// window for both).
+// GET answers the Payment or 404 NOT_FOUND_PAYMENT; by orderId,
+// Book.OrderPayment's choice (the approved payment, else the latest
+// attempt). A payment authenticated but not confirmed reads IN_PROGRESS
+// (card and approvedAt null), and EXPIRED once SessionTTL has passed.
 //
 // Cancel takes {cancelReason (required, ≤ 200), cancelAmount (optional
-// positive integer; absent or null cancels the whole balance)}: malformed
-// 400 INVALID_REQUEST; unknown 404 NOT_FOUND_PAYMENT; fully canceled 400
-// ALREADY_CANCELED_PAYMENT; not approved 403 NOT_CANCELABLE_PAYMENT; more than
-// the balance 403 NOT_CANCELABLE_AMOUNT. Success appends to cancels[] and
-// sets status PARTIAL_CANCELED or CANCELED.
+// positive integer; absent or null cancels the whole balance)}, malformed
+// 400 INVALID_REQUEST, then follows Book.Cancel: success appends to
+// cancels[] and sets status PARTIAL_CANCELED or CANCELED.
 //
 // # Faults
 //

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/tossintl/backend/tools/tossrules"
 )
 
 // Fault is a failure injected with FailNext.
@@ -59,52 +61,6 @@ func (l lang) text(ko, en string) string {
 		return en
 	}
 	return ko
-}
-
-// Error codes the sandbox answers with on its own (test codes can name any other).
-const (
-	codeUnauthorizedKey             = "UNAUTHORIZED_KEY"
-	codeIncorrectBasicAuthFormat    = "INCORRECT_BASIC_AUTH_FORMAT"
-	codeInvalidRequest              = "INVALID_REQUEST"
-	codeNotFoundPayment             = "NOT_FOUND_PAYMENT"
-	codeNotFoundPaymentSession      = "NOT_FOUND_PAYMENT_SESSION"
-	codeForbiddenRequest            = "FORBIDDEN_REQUEST"
-	codeAlreadyProcessedPayment     = "ALREADY_PROCESSED_PAYMENT"
-	codeAlreadyCanceledPayment      = "ALREADY_CANCELED_PAYMENT"
-	codeNotCancelableAmount         = "NOT_CANCELABLE_AMOUNT"
-	codeNotCancelablePayment        = "NOT_CANCELABLE_PAYMENT"
-	codeInvalidIdempotencyKey       = "INVALID_IDEMPOTENCY_KEY"
-	codeIdempotentRequestProcessing = "IDEMPOTENT_REQUEST_PROCESSING"
-	codeTooManyRequests             = "TOO_MANY_REQUESTS"
-	codeFailedInternalSystem        = "FAILED_INTERNAL_SYSTEM_PROCESSING"
-	codeProviderError               = "PROVIDER_ERROR"
-	codeRejectCardCompany           = "REJECT_CARD_COMPANY"
-	codePayProcessCanceled          = "PAY_PROCESS_CANCELED"
-	codeNotFound                    = "NOT_FOUND"
-	codeMethodNotAllowed            = "METHOD_NOT_ALLOWED"
-)
-
-// messages holds {Korean, English} messages. Toss's own wording where its
-// documents give it; plain descriptions otherwise.
-var messages = map[string][2]string{
-	codeUnauthorizedKey:             {"인증되지 않은 시크릿 키 혹은 클라이언트 키 입니다.", "Unauthorized secret key or client key."},
-	codeIncorrectBasicAuthFormat:    {"잘못된 요청입니다. ':' 를 포함해 인코딩해주세요.", "Incorrect basic auth format. Encode the secret key followed by ':'."},
-	codeInvalidRequest:              {"잘못된 요청입니다.", "Invalid request."},
-	codeNotFoundPayment:             {"존재하지 않는 결제 정보 입니다.", "Payment not found."},
-	codeNotFoundPaymentSession:      {"결제 시간이 만료되어 결제 진행 데이터가 존재하지 않습니다.", "The payment session has expired or does not exist."},
-	codeForbiddenRequest:            {"허용되지 않은 요청입니다.", "Forbidden request."},
-	codeAlreadyProcessedPayment:     {"이미 처리된 결제 입니다.", "The payment has already been processed."},
-	codeAlreadyCanceledPayment:      {"이미 취소된 결제 입니다.", "The payment has already been canceled."},
-	codeNotCancelableAmount:         {"취소 할 수 없는 금액 입니다.", "The amount cannot be canceled."},
-	codeNotCancelablePayment:        {"취소 할 수 없는 결제 입니다.", "The payment cannot be canceled."},
-	codeInvalidIdempotencyKey:       {"멱등키는 300자 이하여야 합니다.", "The idempotency key must be 300 characters or fewer."},
-	codeIdempotentRequestProcessing: {"이전 멱등 요청이 처리중입니다.", "The previous idempotent request is still being processed."},
-	codeTooManyRequests:             {"요청량이 많아 처리할 수 없습니다. 잠시 후 다시 시도해주세요.", "Too many requests. Try again later."},
-	codeFailedInternalSystem:        {"내부 시스템 처리 작업이 실패했습니다. 잠시 후 다시 시도해주세요.", "Internal system processing failed. Try again later."},
-	codeProviderError:               {"일시적인 오류가 발생했습니다. 잠시 후 다시 시도해주세요.", "A temporary error occurred. Try again later."},
-	codeRejectCardCompany:           {"결제 승인이 거절되었습니다.", "The card company rejected the payment."},
-	codeNotFound:                    {"존재하지 않는 API 입니다.", "No such API."},
-	codeMethodNotAllowed:            {"허용되지 않은 HTTP 메서드입니다.", "HTTP method not allowed."},
 }
 
 // testCodeStatus is the HTTP status of each documented error code
@@ -204,17 +160,19 @@ type wireError struct {
 // errorResponse renders a v1 error object. detail, when given as
 // {Korean, English}, is appended to the code's message to say which check failed.
 func errorResponse(status int, code string, l lang, detail ...string) apiResponse {
-	msg, ok := messages[code]
-	var m string
-	if ok {
-		m = l.text(msg[0], msg[1])
-	} else {
+	m, ok := tossrules.Message(code, l == langEN)
+	if !ok {
 		m = l.text("테스트 코드로 재현한 에러입니다: ", "Error reproduced with TossPayments-Test-Code: ") + code
 	}
-	if len(detail) == 2 {
+	if len(detail) == 2 && detail[0] != "" {
 		m += " " + l.text(detail[0], detail[1])
 	}
 	return jsonResponse(status, wireError{Code: code, Message: m})
+}
+
+// refused renders a refusal of the rule book.
+func refused(r *tossrules.Refusal, l lang) apiResponse {
+	return errorResponse(r.Status, r.Code, l, r.Detail[:]...)
 }
 
 func jsonResponse(status int, v any) apiResponse {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tossintl/backend/tools/tossrules"
 )
 
 func TestFailNext(t *testing.T) {
@@ -15,9 +17,9 @@ func TestFailNext(t *testing.T) {
 		wantStatus int
 		wantCode   string // empty: the connection is dropped
 	}{
-		{Fault5xx, 500, codeFailedInternalSystem},
-		{Fault429, 429, codeTooManyRequests},
-		{FaultProviderError, 400, codeProviderError},
+		{Fault5xx, 500, tossrules.CodeFailedInternalSystem},
+		{Fault429, 429, tossrules.CodeTooManyRequests},
+		{FaultProviderError, 400, tossrules.CodeProviderError},
 		{FaultDrop, 0, ""},
 	}
 	for _, tt := range tests {
@@ -61,7 +63,7 @@ func TestFailNextQueues(t *testing.T) {
 	for i, want := range []struct {
 		status int
 		code   string
-	}{{500, codeFailedInternalSystem}, {500, codeFailedInternalSystem}, {429, codeTooManyRequests}, {404, codeNotFoundPayment}} {
+	}{{500, tossrules.CodeFailedInternalSystem}, {500, tossrules.CodeFailedInternalSystem}, {429, tossrules.CodeTooManyRequests}, {404, tossrules.CodeNotFoundPayment}} {
 		a := mustSend(t, s, get)
 		if a.Status != want.status || a.code() != want.code {
 			t.Fatalf("call %d: %d %s, want %d %s", i, a.Status, a.code(), want.status, want.code)
@@ -69,7 +71,7 @@ func TestFailNextQueues(t *testing.T) {
 	}
 	// Faults come before authentication: a gateway fails whoever calls.
 	s.FailNext(1, Fault5xx)
-	wantError(t, mustSend(t, s, call{Method: http.MethodGet, Path: "/v1/payments/x", Header: map[string]string{"Authorization": ""}}), 500, codeFailedInternalSystem)
+	wantError(t, mustSend(t, s, call{Method: http.MethodGet, Path: "/v1/payments/x", Header: map[string]string{"Authorization": ""}}), 500, tossrules.CodeFailedInternalSystem)
 }
 
 func TestApproveThenDrop(t *testing.T) {
@@ -80,8 +82,8 @@ func TestApproveThenDrop(t *testing.T) {
 		wantCode  string
 	}{
 		{"retry under the same key replays the approval", "k-drop", 200, ""},
-		{"retry under a new key is refused", "k-drop-2", 400, codeAlreadyProcessedPayment},
-		{"retry without a key is refused", "", 400, codeAlreadyProcessedPayment},
+		{"retry under a new key is refused", "k-drop-2", 400, tossrules.CodeAlreadyProcessedPayment},
+		{"retry without a key is refused", "", 400, tossrules.CodeAlreadyProcessedPayment},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,7 +93,7 @@ func TestApproveThenDrop(t *testing.T) {
 			s.ApproveThenDrop(1)
 
 			// A failing confirm does not use up the drop: it is answered.
-			wantError(t, send(t, s, noKeepAlive(), confirmCall(key, order, 5999, "k-wrong")), 400, codeInvalidRequest)
+			wantError(t, send(t, s, noKeepAlive(), confirmCall(key, order, 5999, "k-wrong")), 400, tossrules.CodeInvalidRequest)
 
 			a := send(t, s, noKeepAlive(), confirmCall(key, order, 6000, "k-drop"))
 			if a.Err == nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tossintl/backend/tools/tossrules"
 )
 
 // TestIdempotency walks Toss's Idempotency-Key rules
@@ -52,9 +54,9 @@ func TestIdempotency(t *testing.T) {
 			}
 		}, 1},
 		{"replay of an error", func(t *testing.T, e env) {
-			wantError(t, mustSend(t, e.s, confirmCall(e.key, order, amount+1, "k-err")), 400, codeInvalidRequest)
+			wantError(t, mustSend(t, e.s, confirmCall(e.key, order, amount+1, "k-err")), 400, tossrules.CodeInvalidRequest)
 			// The corrected body under the same key still gets the first answer.
-			wantError(t, mustSend(t, e.s, confirmCall(e.key, order, amount, "k-err")), 400, codeInvalidRequest)
+			wantError(t, mustSend(t, e.s, confirmCall(e.key, order, amount, "k-err")), 400, tossrules.CodeInvalidRequest)
 			if info, _ := e.s.Payment(e.key); info.Status != StatusInProgress {
 				t.Fatalf("status %s", info.Status)
 			}
@@ -69,7 +71,7 @@ func TestIdempotency(t *testing.T) {
 			wantOK(t, mustSend(t, e.s, confirmCall(e.key, order, amount, strings.Repeat("가", 300))))
 		}, 1},
 		{"key over 300 characters", func(t *testing.T, e env) {
-			wantError(t, mustSend(t, e.s, confirmCall(e.key, order, amount, strings.Repeat("k", 301))), 400, codeInvalidIdempotencyKey)
+			wantError(t, mustSend(t, e.s, confirmCall(e.key, order, amount, strings.Repeat("k", 301))), 400, tossrules.CodeInvalidIdempotencyKey)
 		}, 0},
 		{"over-long key ignored on GET", func(t *testing.T, e env) {
 			wantOK(t, mustSend(t, e.s, call{Method: http.MethodGet, Path: "/v1/payments/" + e.key,
@@ -100,7 +102,7 @@ func TestIdempotency(t *testing.T) {
 			wantOK(t, mustSend(t, e.s, confirmCall(e.key, order, amount, "k-apikey")))
 			e.s.RotateSecretKey("test_sk_sandbox_second_2222")
 			// Processed afresh, so the already-approved payment is refused rather than replayed.
-			wantError(t, mustSend(t, e.s, confirmCall(e.key, order, amount, "k-apikey")), 400, codeAlreadyProcessedPayment)
+			wantError(t, mustSend(t, e.s, confirmCall(e.key, order, amount, "k-apikey")), 400, tossrules.CodeAlreadyProcessedPayment)
 		}, 1},
 		{"replayed within 15 days", func(t *testing.T, e env) {
 			wantOK(t, mustSend(t, e.s, confirmCall(e.key, order, amount, "k-ttl")))
@@ -110,16 +112,16 @@ func TestIdempotency(t *testing.T) {
 		{"forgotten after 15 days", func(t *testing.T, e env) {
 			wantOK(t, mustSend(t, e.s, confirmCall(e.key, order, amount, "k-ttl")))
 			e.s.Advance(15 * 24 * time.Hour)
-			wantError(t, mustSend(t, e.s, confirmCall(e.key, order, amount, "k-ttl")), 400, codeAlreadyProcessedPayment)
+			wantError(t, mustSend(t, e.s, confirmCall(e.key, order, amount, "k-ttl")), 400, tossrules.CodeAlreadyProcessedPayment)
 		}, 1},
 		{"no key is processed every time", func(t *testing.T, e env) {
 			wantOK(t, mustSend(t, e.s, confirmCall(e.key, order, amount, "")))
-			wantError(t, mustSend(t, e.s, confirmCall(e.key, order, amount, "")), 400, codeAlreadyProcessedPayment)
+			wantError(t, mustSend(t, e.s, confirmCall(e.key, order, amount, "")), 400, tossrules.CodeAlreadyProcessedPayment)
 		}, 1},
 		{"auth failure is not recorded", func(t *testing.T, e env) {
 			c := confirmCall(e.key, order, amount, "k-auth")
 			c.Header["Authorization"] = basicAuth("test_sk_sandbox_wrong")
-			wantError(t, mustSend(t, e.s, c), 401, codeUnauthorizedKey)
+			wantError(t, mustSend(t, e.s, c), 401, tossrules.CodeUnauthorizedKey)
 			wantOK(t, mustSend(t, e.s, confirmCall(e.key, order, amount, "k-auth")))
 		}, 1},
 	}
@@ -146,7 +148,7 @@ func TestIdempotencyInFlight(t *testing.T) {
 	go func() { first <- send(t, s, nil, confirmCall(key, order, 8000, "k-inflight")) }()
 	waitFor(t, "the first confirm to be in flight", func() bool { return s.InFlight() == 1 })
 
-	wantError(t, mustSend(t, s, confirmCall(key, order, 8000, "k-inflight")), 409, codeIdempotentRequestProcessing)
+	wantError(t, mustSend(t, s, confirmCall(key, order, 8000, "k-inflight")), 409, tossrules.CodeIdempotentRequestProcessing)
 	if n := s.ConfirmsExecuted(order); n != 0 {
 		t.Fatalf("executed before the latency ended: %d", n)
 	}

@@ -1,6 +1,6 @@
 package tosstest
 
-import "sort"
+import "slices"
 
 // PaymentKeys returns every paymentKey the sandbox has issued or been given
 // (Authorize, WithPaymentKey, the payment window) since it started or was
@@ -10,10 +10,10 @@ import "sort"
 func (s *Sandbox) PaymentKeys() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	keys := make([]string, 0, len(s.payments))
-	for k := range s.payments {
-		keys = append(keys, k)
+	var keys []string
+	for _, p := range s.book.All() {
+		keys = append(keys, p.Key)
 	}
-	sort.Strings(keys)
-	return keys
+	slices.Sort(keys)
+	return slices.Compact(keys) // a key given twice (WithPaymentKey) is one
 }

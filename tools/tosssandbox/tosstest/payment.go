@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"strings"
 	"time"
+
+	"github.com/tossintl/backend/tools/tossrules"
 )
 
 // orderIDPattern is Toss's orderId rule (the SDK's typings and
@@ -16,13 +19,13 @@ import (
 // every orderId Toss would.
 var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9_=-]{6,64}$`)
 
-// Payment statuses the sandbox produces.
+// Payment statuses the sandbox produces (the rule book's).
 const (
-	StatusInProgress      = "IN_PROGRESS"
-	StatusDone            = "DONE"
-	StatusCanceled        = "CANCELED"
-	StatusPartialCanceled = "PARTIAL_CANCELED"
-	StatusExpired         = "EXPIRED"
+	StatusInProgress      = string(tossrules.StatusInProgress)
+	StatusDone            = string(tossrules.StatusDone)
+	StatusCanceled        = string(tossrules.StatusCanceled)
+	StatusPartialCanceled = string(tossrules.StatusPartialCanceled)
+	StatusExpired         = string(tossrules.StatusExpired)
 )
 
 // CardBrand is a card network the sandbox window offers (Toss's test mode
@@ -52,44 +55,27 @@ var cardProfiles = map[CardBrand]cardProfile{
 // kst is the zone Toss writes timestamps in.
 var kst = time.FixedZone("KST", 9*60*60)
 
-type payment struct {
-	key          string
-	orderID      string
+// payment is a payment as the rule book holds it, with what the sandbox
+// keeps beside: the window's order, buyer and card, and what its confirm
+// wrote.
+type payment = tossrules.Payment[paymentDetail]
+
+type paymentDetail struct {
 	orderName    string
-	amount       int64
-	balance      int64
-	status       string // IN_PROGRESS, DONE, CANCELED or PARTIAL_CANCELED; EXPIRED is derived
-	brand        CardBrand
 	customerName string
-	requestedAt  time.Time // authentication in the window
-	approvedAt   time.Time
+	brand        CardBrand
 	approveNo    string
-	lastTxKey    string
-	cancels      []cancelEntry
+	approvalTx   string // the approval's transaction key
 	base         string // base URL of the confirm, for links in webhooks sent without a request
 }
 
-type cancelEntry struct {
-	txKey      string
-	reason     string
-	amount     int64
-	refundable int64
-	at         time.Time
-}
-
-// approved reports whether the payment was ever confirmed.
-func (p *payment) approved() bool {
-	return p.status == StatusDone || p.status == StatusCanceled || p.status == StatusPartialCanceled
-}
-
-// statusAt is the status as read at now: an authentication nobody confirmed
-// within the session window is EXPIRED, as Toss documents for IN_PROGRESS
-// payments never confirmed (the sandbox uses one window for both).
-func (p *payment) statusAt(now time.Time, ttl time.Duration) string {
-	if p.status == StatusInProgress && now.Sub(p.requestedAt) > ttl {
-		return StatusExpired
+// lastTransactionKey is the key of p's latest transaction: its last
+// cancel, else its approval ("" before).
+func lastTransactionKey(p *payment) string {
+	if n := len(p.Cancels); n > 0 {
+		return p.Cancels[n-1].TransactionKey
 	}
-	return p.status
+	return p.Extra.approvalTx
 }
 
 // AuthorizeOption adjusts a simulated window authentication.
@@ -137,20 +123,9 @@ func (s *Sandbox) Authorize(orderID, orderName string, amount int64, opts ...Aut
 	if key == "" {
 		key = s.newPaymentKeyLocked(now)
 	}
-	p := &payment{
-		key:          key,
-		orderID:      orderID,
-		orderName:    orderName,
-		amount:       amount,
-		balance:      amount,
-		status:       StatusInProgress,
-		brand:        o.brand,
-		customerName: o.customerName,
-		requestedAt:  now,
-	}
-	s.payments[p.key] = p
-	s.orders[orderID] = append(s.orders[orderID], p)
-	return p.key
+	p := s.book.Authenticate(key, orderID, amount, now)
+	p.Extra = paymentDetail{orderName: orderName, customerName: o.customerName, brand: o.brand}
+	return p.Key
 }
 
 // newPaymentKeyLocked makes a key shaped like Toss's test keys
@@ -158,7 +133,7 @@ func (s *Sandbox) Authorize(orderID, orderName string, amount int64, opts ...Aut
 func (s *Sandbox) newPaymentKeyLocked(now time.Time) string {
 	for {
 		k := "tgen_" + now.In(kst).Format("20060102150405") + randomAlnum(10)
-		if _, taken := s.payments[k]; !taken {
+		if s.book.Payment(k) == nil {
 			return k
 		}
 	}
@@ -183,6 +158,11 @@ func randomHex(nBytes int) string {
 	b := make([]byte, nBytes)
 	_, _ = rand.Read(b) // never fails since Go 1.24
 	return hex.EncodeToString(b)
+}
+
+// newTransactionKey makes a transaction key shaped like Toss's.
+func newTransactionKey() string {
+	return strings.ToUpper(randomHex(16))
 }
 
 func randomDigits(n int) string {
@@ -224,8 +204,8 @@ func (s *Sandbox) Payment(paymentKey string) (PaymentInfo, bool) {
 	now := s.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, ok := s.payments[paymentKey]
-	if !ok {
+	p := s.book.Payment(paymentKey)
+	if p == nil {
 		return PaymentInfo{}, false
 	}
 	return s.infoLocked(p, now), true
@@ -237,7 +217,7 @@ func (s *Sandbox) OrderPayments(orderID string) []PaymentInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []PaymentInfo
-	for _, p := range s.orders[orderID] {
+	for _, p := range s.book.Order(orderID) {
 		out = append(out, s.infoLocked(p, now))
 	}
 	return out
@@ -245,35 +225,20 @@ func (s *Sandbox) OrderPayments(orderID string) []PaymentInfo {
 
 func (s *Sandbox) infoLocked(p *payment, now time.Time) PaymentInfo {
 	info := PaymentInfo{
-		PaymentKey:    p.key,
-		OrderID:       p.orderID,
-		OrderName:     p.orderName,
-		Status:        p.statusAt(now, s.sessionTTL),
-		TotalAmount:   p.amount,
-		BalanceAmount: p.balance,
-		CardBrand:     p.brand,
-		RequestedAt:   p.requestedAt,
-		ApprovedAt:    p.approvedAt,
+		PaymentKey:    p.Key,
+		OrderID:       p.OrderID,
+		OrderName:     p.Extra.orderName,
+		Status:        string(s.book.StatusAt(p, now)),
+		TotalAmount:   p.Amount,
+		BalanceAmount: p.Balance,
+		CardBrand:     p.Extra.brand,
+		RequestedAt:   p.RequestedAt,
+		ApprovedAt:    p.ApprovedAt,
 	}
-	for _, c := range p.cancels {
-		info.Cancels = append(info.Cancels, CancelInfo{TransactionKey: c.txKey, Reason: c.reason, Amount: c.amount, CanceledAt: c.at})
+	for _, c := range p.Cancels {
+		info.Cancels = append(info.Cancels, CancelInfo{TransactionKey: c.TransactionKey, Reason: c.Reason, Amount: c.Amount, CanceledAt: c.At})
 	}
 	return info
-}
-
-// orderPaymentLocked is what GET /v1/payments/orders/{orderId} answers: the
-// approved payment of the order if there is one, else the latest attempt.
-func (s *Sandbox) orderPaymentLocked(orderID string) *payment {
-	ps := s.orders[orderID]
-	for _, p := range ps {
-		if p.approved() {
-			return p
-		}
-	}
-	if len(ps) == 0 {
-		return nil
-	}
-	return ps[len(ps)-1]
 }
 
 // Wire format of the Payment object, API version 2022-11-16. Field order and
@@ -367,57 +332,56 @@ func vatOf(amount int64) int64 {
 
 // wireLocked renders p for the API; s.mu is held.
 func (s *Sandbox) wireLocked(p *payment, now time.Time, base string, l lang) wirePayment {
-	vat := vatOf(p.balance)
+	vat := vatOf(p.Balance)
 	w := wirePayment{
 		MID:                 s.mid,
-		PaymentKey:          p.key,
-		OrderID:             p.orderID,
-		OrderName:           p.orderName,
-		Status:              p.statusAt(now, s.sessionTTL),
-		RequestedAt:         tossTime(p.requestedAt),
+		PaymentKey:          p.Key,
+		OrderID:             p.OrderID,
+		OrderName:           p.Extra.orderName,
+		Status:              string(s.book.StatusAt(p, now)),
+		RequestedAt:         tossTime(p.RequestedAt),
 		Type:                "NORMAL",
 		Country:             "KR",
 		IsPartialCancelable: true,
-		Checkout:            &wireURL{URL: base + "/checkout/" + p.key},
+		Checkout:            &wireURL{URL: base + "/checkout/" + p.Key},
 		Currency:            "KRW",
-		TotalAmount:         p.amount,
-		BalanceAmount:       p.balance,
-		SuppliedAmount:      p.balance - vat,
+		TotalAmount:         p.Amount,
+		BalanceAmount:       p.Balance,
+		SuppliedAmount:      p.Balance - vat,
 		VAT:                 vat,
 		Method:              l.text("카드", "card"),
 		Version:             s.paymentVersion,
 	}
-	if p.lastTxKey != "" {
-		k := p.lastTxKey
+	if k := lastTransactionKey(p); k != "" {
 		w.LastTransactionKey = &k
 	}
-	if p.approved() {
-		at := tossTime(p.approvedAt)
+	if p.Approved() {
+		at := tossTime(p.ApprovedAt)
 		w.ApprovedAt = &at
-		prof := cardProfiles[p.brand]
+		prof := cardProfiles[p.Extra.brand]
 		acquire := "READY"
-		if p.status == StatusCanceled {
+		if p.Status == tossrules.StatusCanceled {
 			acquire = "CANCELED"
 		}
 		w.Card = &wireCard{
 			IssuerCode:    prof.code,
 			AcquirerCode:  prof.code,
 			Number:        prof.number,
-			ApproveNo:     p.approveNo,
+			ApproveNo:     p.Extra.approveNo,
 			CardType:      l.text("신용", "credit"),
 			OwnerType:     l.text("개인", "personal"),
 			AcquireStatus: acquire,
-			Amount:        p.amount,
+			Amount:        p.Amount,
 		}
-		w.Receipt = &wireURL{URL: base + "/receipt/" + p.key}
+		w.Receipt = &wireURL{URL: base + "/receipt/" + p.Key}
 	}
-	for _, c := range p.cancels {
+	for _, c := range p.Cancels {
 		w.Cancels = append(w.Cancels, wireCancel{
-			TransactionKey:   c.txKey,
-			CancelReason:     c.reason,
-			CanceledAt:       tossTime(c.at),
-			CancelAmount:     c.amount,
-			RefundableAmount: c.refundable,
+			TransactionKey:   c.TransactionKey,
+			CancelReason:     c.Reason,
+			CanceledAt:       tossTime(c.At),
+			CancelAmount:     c.Amount,
+			RefundableAmount: c.Refundable,
 			CancelStatus:     "DONE",
 		})
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tossintl/backend/tools/tossrules"
 )
 
 // Default keys of a sandbox built without keys. They are obviously fake on
@@ -82,9 +84,7 @@ type Sandbox struct {
 	mu              sync.Mutex
 	secretKey       string
 	clientKey       string
-	payments        map[string]*payment   // by paymentKey
-	orders          map[string][]*payment // by orderId, in authentication order
-	confirms        map[string]int        // confirms that approved a payment, by orderId
+	book            *tossrules.Book[paymentDetail]
 	idem            map[string]*idemEntry
 	idemInserts     int
 	faults          []Fault
@@ -140,9 +140,7 @@ func New(cfg Config) *Sandbox {
 
 // resetLocked empties all state; s.mu is held or s is not shared yet.
 func (s *Sandbox) resetLocked() {
-	s.payments = make(map[string]*payment)
-	s.orders = make(map[string][]*payment)
-	s.confirms = make(map[string]int)
+	s.book = tossrules.New[paymentDetail](s.sessionTTL, newTransactionKey)
 	s.idem = make(map[string]*idemEntry)
 	s.idemInserts = 0
 	s.faults = nil
@@ -368,7 +366,7 @@ func (s *Sandbox) takeCancelThenDrop() bool {
 func (s *Sandbox) ConfirmsExecuted(orderID string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.confirms[orderID]
+	return s.book.Approvals(orderID)
 }
 
 // InFlight returns how many API calls are past authentication and the

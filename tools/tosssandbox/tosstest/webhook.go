@@ -273,7 +273,7 @@ func (s *Sandbox) webhookLocked(p *payment, now time.Time) {
 	if w.url == "" && !w.holding {
 		return
 	}
-	base := p.base
+	base := p.Extra.base
 	if s.publicURL != "" {
 		base = s.publicURL
 	}
@@ -289,7 +289,7 @@ func (s *Sandbox) webhookLocked(p *payment, now time.Time) {
 	}
 	ev := &webhookEvent{WebhookEvent: WebhookEvent{
 		ID: len(w.events) + 1, EventType: EventPaymentStatusChanged, CreatedAt: now.In(kst).Format(webhookCreatedAtLayout),
-		PaymentKey: p.key, OrderID: p.orderID, Status: data.Status, Balance: data.BalanceAmount, Body: body,
+		PaymentKey: p.Key, OrderID: p.OrderID, Status: data.Status, Balance: data.BalanceAmount, Body: body,
 	}}
 	w.events = append(w.events, ev)
 	if w.holding {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tossintl/backend/tools/tossrules"
 )
 
 // receiver is a merchant's webhook endpoint: it keeps every body and
@@ -365,5 +367,5 @@ func TestCancelThenDrop(t *testing.T) {
 	}
 	// Refusals are answered.
 	s.CancelThenDrop(1)
-	wantError(t, mustSend(t, s, cancelCall(key, `{"cancelReason":"x","cancelAmount":9000}`, "")), 403, codeNotCancelableAmount)
+	wantError(t, mustSend(t, s, cancelCall(key, `{"cancelReason":"x","cancelAmount":9000}`, "")), 403, tossrules.CodeNotCancelableAmount)
 }

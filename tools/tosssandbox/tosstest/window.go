@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tossintl/backend/tools/tossrules"
 )
 
 // windowPath serves the payment window: GET renders it, POST takes the
@@ -370,12 +372,12 @@ func (s *Sandbox) windowPost(w http.ResponseWriter, r *http.Request) {
 		target, err = appendQuery(p.SuccessURL, "paymentType", "NORMAL", "orderId", p.OrderID,
 			"paymentKey", key, "amount", strconv.FormatInt(p.Amount, 10))
 	case "decline":
-		target, err = appendQuery(p.FailURL, "code", codeRejectCardCompany, "message", t.DeclinedMsg, "orderId", p.OrderID)
+		target, err = appendQuery(p.FailURL, "code", tossrules.CodeRejectCardCompany, "message", t.DeclinedMsg, "orderId", p.OrderID)
 	default:
 		// The window replaced the merchant's page (windowTarget "self"), so
 		// no Promise is left to reject: Toss reports the close on failUrl,
 		// without an orderId (docs/toss-api.md#the-international-card-window).
-		target, err = appendQuery(p.FailURL, "code", codePayProcessCanceled, "message", t.CanceledMsg)
+		target, err = appendQuery(p.FailURL, "code", tossrules.CodePayProcessCanceled, "message", t.CanceledMsg)
 	}
 	if err != nil {
 		s.servePage(w, http.StatusBadRequest, p.Lang, t.Invalid)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tossintl/backend/tools/tossrules"
 )
 
 // windowQuery is what the SDK stand-in sends to the window.
@@ -238,15 +240,15 @@ func TestWindowActions(t *testing.T) {
 			"paymentType": "NORMAL", "amount": "15000",
 		}},
 		{"decline", "decline", "", "EN", "https://shop.example/pay/fail", map[string]string{
-			"code": codeRejectCardCompany, "message": "The card company declined the payment.",
+			"code": tossrules.CodeRejectCardCompany, "message": "The card company declined the payment.",
 			"orderId": "order-window-page-1", "from": "window", "paymentKey": "",
 		}},
 		{"close", "close", "", "KO", "https://shop.example/pay/fail", map[string]string{
-			"code": codePayProcessCanceled, "message": "사용자에 의해 결제가 취소되었습니다.",
+			"code": tossrules.CodePayProcessCanceled, "message": "사용자에 의해 결제가 취소되었습니다.",
 			"orderId": "", "from": "window", "paymentKey": "",
 		}},
 		{"close in japanese", "close", "", "JA", "https://shop.example/pay/fail", map[string]string{
-			"code": codePayProcessCanceled, "message": "購入者が決済をキャンセルしました。", "orderId": "",
+			"code": tossrules.CodePayProcessCanceled, "message": "購入者が決済をキャンセルしました。", "orderId": "",
 		}},
 	}
 	for _, tt := range tests {
