@@ -111,6 +111,44 @@ func TestMerchantRepeatWhileTheFirstRuns(t *testing.T) {
 		wg.Wait()
 		wantError(t, h.refund(key, refundBody(5000), "refund-while-running", authHeader()), http.StatusUnprocessableEntity, api.CodeIdempotencyKeyReused)
 	})
+	t.Run("POST /payments/confirm", func(t *testing.T) {
+		h := newHarness(t)
+		o := h.createOrder("Hanbok", 39000)
+		key := h.sb.Authorize(o.OrderID, o.OrderName, o.Amount)
+		held := &heldClaims{Store: h.svc.Engine.Orders, started: make(chan struct{}), release: make(chan struct{})}
+		h.svc.Engine.Orders = held
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r := h.confirm(key, o.OrderID, o.Amount, "confirm-while-running"); r.StatusCode != 200 {
+				t.Errorf("the first confirm: %d %s", r.StatusCode, r.Body)
+			}
+		}()
+		<-held.started
+		wantError(t, h.confirm(key, o.OrderID, o.Amount, "confirm-while-running"), http.StatusConflict, api.CodeIdempotentProcessing)
+		close(held.release)
+		wg.Wait()
+		if r := h.confirm(key, o.OrderID, o.Amount, "confirm-while-running"); r.StatusCode != 200 {
+			t.Fatalf("the repeat after the first: %d %s", r.StatusCode, r.Body)
+		}
+		if got := h.sb.ConfirmsExecuted(o.OrderID); got != 1 {
+			t.Errorf("%d confirms executed, want 1", got)
+		}
+	})
+}
+
+// heldClaims holds every confirm's claim until released.
+type heldClaims struct {
+	orders.Store
+	started chan struct{}
+	release chan struct{}
+}
+
+func (s *heldClaims) Claim(ctx context.Context, c orders.Claim) (*orders.Order, error) {
+	s.started <- struct{}{}
+	<-s.release
+	return s.Store.Claim(ctx, c)
 }
 
 // heldReservations holds every refund's reservation until released.
