@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
+	sampleevents "github.com/tossintl/backend/events"
 	"github.com/tossintl/backend/internal/wait"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
@@ -337,12 +336,11 @@ func streamShards(t *testing.T, s *stack.Stack, tableID string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds := credentials.NewStaticCredentialsProvider(stack.LocalAccessKeyID, stack.LocalSecretAccessKey, "")
-	table, err := dynamodb.New(dynamodb.Options{Region: stack.Region, Credentials: creds, BaseEndpoint: aws.String(s.DynamoDBURL)}).
-		DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	table, err := dynamoClient(s).DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
 	if err != nil {
 		t.Fatalf("describe %s: %v", name, err)
 	}
+	creds := credentials.NewStaticCredentialsProvider(stack.LocalAccessKeyID, stack.LocalSecretAccessKey, "")
 	stream, err := dynamodbstreams.New(dynamodbstreams.Options{Region: stack.Region, Credentials: creds, BaseEndpoint: aws.String(s.DynamoDBURL)}).
 		DescribeStream(t.Context(), &dynamodbstreams.DescribeStreamInput{StreamArn: table.Table.LatestStreamArn})
 	if err != nil {
@@ -368,7 +366,7 @@ func TestOrderEventSamples(t *testing.T) {
 	ids := map[string]string{}
 	for round := range 2 {
 		for _, c := range cases {
-			event, err := os.ReadFile(filepath.Join(eventsDir, c.file))
+			event, err := sampleevents.Read(c.file)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	sampleevents "github.com/tossintl/backend/events"
 	"github.com/tossintl/backend/internal/procnet"
 	"github.com/tossintl/backend/internal/wait"
 	"github.com/tossintl/backend/tools/samlocal/lambdarun"
@@ -68,7 +69,7 @@ func TestEveryEventThroughAFreshEmulatorWithEnvJSON(t *testing.T) {
 		if c.before != nil {
 			c.before(t, s)
 		}
-		event, err := os.ReadFile(filepath.Join(eventsDir, c.file))
+		event, err := sampleevents.Read(c.file)
 		if err != nil {
 			t.Fatal(err)
 		}
