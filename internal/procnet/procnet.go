@@ -31,7 +31,7 @@ func ListeningPorts(pid int) []int {
 	}
 	var ports []int
 	for _, f := range []string{"tcp", "tcp6"} {
-		ports = append(ports, listeners(fmt.Sprintf("/proc/%d/net/%s", pid, f), inodes)...)
+		ports = append(ports, listeners(fmt.Sprintf("%d/net/%s", pid, f), inodes)...)
 	}
 	return ports
 }
@@ -39,7 +39,7 @@ func ListeningPorts(pid int) []int {
 // Listened reports whether any process listens on TCP port (in this
 // process's network namespace).
 func Listened(port int) bool {
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+	for _, f := range []string{"net/tcp", "net/tcp6"} {
 		if slices.Contains(listeners(f, nil), port) {
 			return true
 		}
@@ -68,10 +68,14 @@ func socketInodes(pid int) map[string]bool {
 	return out
 }
 
-// listeners reads a /proc/net/tcp table: the ports of its rows in state 0A
-// (LISTEN) whose inode is one of inodes (any, when inodes is nil).
+// proc is /proc, where the tables are.
+var proc = os.DirFS("/proc")
+
+// listeners reads a /proc/net/tcp table (path is under /proc): the ports
+// of its rows in state 0A (LISTEN) whose inode is one of inodes (any, when
+// inodes is nil).
 func listeners(path string, inodes map[string]bool) []int {
-	f, err := os.Open(path)
+	f, err := proc.Open(path)
 	if err != nil {
 		return nil
 	}
