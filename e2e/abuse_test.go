@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tossintl/backend/internal/wait"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
@@ -52,19 +53,19 @@ func TestSlotRacingAttackerCannotKeepTheBuyerFromPaying(t *testing.T) {
 		atk := &slotRacer{base: s.URL, orders: []abuseOrder{redirect, spa}}
 		atk.start(ctx)
 		for _, o := range []abuseOrder{redirect, spa} {
-			waitFor(t, "the attacker holding the anonymous budget of "+o.id, func() bool { return atk.holds(o.id) })
+			wait.For(t, time.Minute, "the attacker holding the anonymous budget of "+o.id, func() bool { return atk.holds(o.id) })
 			if trial == 2 {
 				// This trial's buyers come once the first slots have freed
 				// (a minute in) and the attacker has raced for them: the
 				// moment the black-box run's buyer kept losing.
-				waitLong(t, "the attacker re-taking a freed slot of "+o.id, 3*time.Minute, func() bool { return atk.retook(o.id) })
+				wait.For(t, 3*time.Minute, "the attacker re-taking a freed slot of "+o.id, func() bool { return atk.retook(o.id) })
 			}
 			// A confirm without the token is what the attacker keeps out.
 			// A slot can free between the attacker's requests, and the
 			// probe then takes it (an answer from Toss): it asks again
 			// until the attacker holds every slot, as it does all along.
 			var last answer
-			waitFor(t, "a confirm without the token refused while the attacker holds "+o.id, func() bool {
+			wait.For(t, time.Minute, "a confirm without the token refused while the attacker holds "+o.id, func() bool {
 				last = send(s.URL, "POST", "/payments/confirm", jsonCT, confirmJSON("tgen_20261207000000probe0001", o.id, o.amount, ""))
 				return last.err == nil && last.status == http.StatusTooManyRequests
 			})
@@ -369,20 +370,6 @@ func (a *slotRacer) retook(orderID string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.retaken[orderID] > 0
-}
-
-// waitLong is waitFor with a longer bound.
-func waitLong(t *testing.T, what string, bound time.Duration, cond func() bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), bound)
-	defer cancel()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waited %s for %s", bound, what)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 func (a *slotRacer) thread(ctx context.Context, o abuseOrder) {

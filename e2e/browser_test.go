@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/tossintl/backend/internal/wait"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
@@ -138,22 +139,24 @@ const windowFrame = "#tosspayments-sandbox-window"
 // empty document after the window has loaded (seen under a loaded machine).
 func (b *browser) inWindow(sel string) chromedp.QueryOption {
 	b.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var w chromedp.QueryOption
+	var last error
+	err := wait.Until(b.ctx, 30*time.Second, func() (bool, error) {
+		w = nil
 		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		defer cancel()
 		nodes, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(windowFrame)))
 		if err == nil && len(nodes) > 0 {
-			w := chromedp.FromNode(nodes[0])
-			if err = chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel), w)); err == nil {
-				cancel()
-				return w
-			}
+			w = chromedp.FromNode(nodes[0])
+			err = chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel), w))
 		}
-		cancel()
-		if time.Now().After(deadline) {
-			b.fail("wait for the window's "+sel, err)
-		}
+		last = err
+		return err == nil && w != nil, nil
+	})
+	if err != nil {
+		b.fail("wait for the window's "+sel, fmt.Errorf("%w; last try: %v", err, last))
 	}
+	return w
 }
 
 // inWindowClick waits for sels inside the window, then clicks them in turn.

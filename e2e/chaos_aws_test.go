@@ -26,6 +26,10 @@ type chaosAWS struct {
 	mu    sync.Mutex
 	rules []*awsRule
 	fired map[awsFault]int
+	// claimed counts, per order, the claims DynamoDB applied: orders-table
+	// UpdateItems writing CONFIRMING that it answered 200 (or applied
+	// before a fault replaced its answer).
+	claimed map[string]int
 }
 
 // awsFault is how a call fails.
@@ -65,7 +69,24 @@ type chaosCall struct {
 }
 
 func newChaosAWS() *chaosAWS {
-	return &chaosAWS{fired: map[awsFault]int{}}
+	return &chaosAWS{fired: map[awsFault]int{}, claimed: map[string]int{}}
+}
+
+// applied records a call the server answered.
+func (a *chaosAWS) applied(c chaosCall, ans *awsproxy.Answer) {
+	if c.step != "claim" || ans == nil || !ans.OK() {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.claimed[c.orderID]++
+}
+
+// claimsOf is how many claims of orderID DynamoDB applied.
+func (a *chaosAWS) claimsOf(orderID string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.claimed[orderID]
 }
 
 // add installs a rule and returns a func removing it.
@@ -187,13 +208,14 @@ func (a *chaosAWS) proxy(fn string) awsproxy.Hook {
 		case awsDrop:
 			return &awsproxy.Answer{Hangup: true}
 		case awsAppliedThen5xx:
-			next(c)
+			a.applied(call, next(c))
 			return awsError(call.service, aws5xx)
 		case awsAppliedThenDrop:
-			next(c)
+			a.applied(call, next(c))
 			return &awsproxy.Answer{Hangup: true}
 		}
 		ans := next(c)
+		a.applied(call, ans)
 		if rule.after != nil {
 			rule.after()
 		}

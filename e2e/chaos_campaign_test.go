@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	sampleevents "github.com/tossintl/backend/events"
 	"github.com/tossintl/backend/internal/testenv"
 	"github.com/tossintl/backend/shared/awsclient"
 	"github.com/tossintl/backend/shared/logsink"
@@ -384,7 +385,7 @@ func (c *campaign) order(t testing.TB, id string) *orders.Order {
 // its EventBridge schedule would.
 func (c *campaign) reconcile(t testing.TB) payments.ReconcileReport {
 	t.Helper()
-	event, err := os.ReadFile(filepath.Join(eventsDir, "reconcile.json"))
+	event, err := sampleevents.Read("reconcile.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tossintl/backend/internal/wait"
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
@@ -377,12 +378,7 @@ func (c *campaign) cells(t *testing.T) []cell {
 			c.tossFault("timeouts", 1)
 			return func() {
 				c.s.Sandbox.SetLatency(0) // the held confirm executes now, as Toss would have
-				for i := 0; c.s.Sandbox.InFlight() > 0; i++ {
-					if i > 3000 {
-						t.Fatal("the sandbox still holds calls")
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
+				wait.For(t, 30*time.Second, "the sandbox to answer the calls it holds", func() bool { return c.s.Sandbox.InFlight() == 0 })
 			}
 		},
 		verify: func(t *testing.T, c *campaign, p paid) {

@@ -2,13 +2,19 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	sampleevents "github.com/tossintl/backend/events"
 	"github.com/tossintl/backend/shared/logsink"
+	"github.com/tossintl/backend/shared/orders"
+	"github.com/tossintl/backend/shared/toss"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
@@ -27,7 +33,7 @@ type eventCase struct {
 // "dashboard", as an operator would, so the webhook event has news to apply.
 func dashboardRefund(t *testing.T, s *stack.Stack) {
 	t.Helper()
-	if _, err := s.Sandbox.DashboardCancel(stack.EventPaymentKey, "refunded by the operator", 0); err != nil {
+	if _, err := s.Sandbox.DashboardCancel(sampleevents.PaymentKey, "refunded by the operator", 0); err != nil {
 		t.Fatalf("dashboard cancel: %v", err)
 	}
 }
@@ -41,10 +47,10 @@ var eventCases = []eventCase{
 	{"create-order-no-colon.json", "CreateOrderFunction", 403, []string{`"code":"INCORRECT_BASIC_AUTH_FORMAT"`}, nil, nil},
 	{"create-order-long-idempotency-key.json", "CreateOrderFunction", 400, []string{`"code":"INVALID_IDEMPOTENCY_KEY"`}, nil, nil},
 	{"create-order-invalid-amount.json", "CreateOrderFunction", 400, []string{`"code":"INVALID_REQUEST"`, "amount"}, nil, nil},
-	{"get-order.json", "GetOrderFunction", 200, []string{`"orderId":"` + stack.EventOrderID + `"`, `"status":"PENDING"`}, nil, nil},
+	{"get-order.json", "GetOrderFunction", 200, []string{`"orderId":"` + sampleevents.OrderID + `"`, `"status":"PENDING"`}, nil, nil},
 	{"get-order-unknown.json", "GetOrderFunction", 404, []string{`"code":"NOT_FOUND_ORDER"`}, nil, nil},
 	{"get-order-path-traversal.json", "GetOrderFunction", 404, []string{`"code":"NOT_FOUND_ORDER"`}, nil, nil},
-	{"list-orders.json", "ListOrdersFunction", 200, []string{`"entityType":"order-list"`, `"hasNext"`, stack.EventOrderID}, nil, nil},
+	{"list-orders.json", "ListOrdersFunction", 200, []string{`"entityType":"order-list"`, `"hasNext"`, sampleevents.OrderID}, nil, nil},
 	{"list-orders-bad-cursor.json", "ListOrdersFunction", 400, []string{`"code":"INVALID_CURSOR"`}, nil, nil},
 	{"checkout.json", "CheckoutFunction", 200, []string{`data-state="checkout"`, `lang="en"`, "/v2/standard"}, []string{"test_sk_"}, nil},
 	{"checkout-japanese.json", "CheckoutFunction", 200, []string{`data-state="checkout"`, `lang="ja"`}, nil, nil},
@@ -58,7 +64,7 @@ var eventCases = []eventCase{
 	{"confirm-payment-tampered.json", "ConfirmPaymentFunction", 400, []string{`"code":"AMOUNT_MISMATCH"`}, nil, nil},
 	{"confirm-payment-invalid-amount.json", "ConfirmPaymentFunction", 400, []string{`"code":"INVALID_REQUEST"`}, nil, nil},
 	{"confirm-payment.json", "ConfirmPaymentFunction", 200, []string{`"entityType":"payment"`, `"status":"DONE"`}, nil, nil},
-	{"toss-sample-confirm.json", "ConfirmPaymentFunction", 200, []string{`"orderId":"` + stack.EventConfirmOrderID + `"`, `"totalAmount":52000`, `"status":"DONE"`, `"method":`}, []string{`"entityType"`, `"error"`}, nil},
+	{"toss-sample-confirm.json", "ConfirmPaymentFunction", 200, []string{`"orderId":"` + sampleevents.ConfirmOrderID + `"`, `"totalAmount":52000`, `"status":"DONE"`, `"method":`}, []string{`"entityType"`, `"error"`}, nil},
 	{"confirm-payment-malformed.json", "ConfirmPaymentFunction", 400, []string{`"code":"INVALID_JSON"`}, nil, nil},
 	{"confirm-payment-wrong-content-type.json", "ConfirmPaymentFunction", 400, []string{`"code":"UNSUPPORTED_CONTENT_TYPE"`}, nil, nil},
 	{"cancel-payment-over-balance.json", "CancelPaymentFunction", 400, []string{`"code":"EXCEED_CANCEL_AMOUNT"`}, nil, nil},
@@ -67,7 +73,7 @@ var eventCases = []eventCase{
 	{"cancel-payment.json", "CancelPaymentFunction", 200, []string{`"status":"PARTIAL_CANCELED"`, `"balanceAmount":42000`, `"repeated":false`}, nil, nil},
 	{"toss-webhook-malformed.json", "TossWebhookFunction", 400, []string{`"code":"INVALID_WEBHOOK"`}, nil, nil},
 	{"toss-webhook.json", "TossWebhookFunction", 200, []string{`"action":"APPLIED"`}, nil, dashboardRefund},
-	{"delete-order.json", "DeleteOrderFunction", 200, []string{`"entityType":"deleted-entity"`, `"id":"` + stack.EventOrderID + `"`}, nil, nil},
+	{"delete-order.json", "DeleteOrderFunction", 200, []string{`"entityType":"deleted-entity"`, `"id":"` + sampleevents.OrderID + `"`}, nil, nil},
 	{"reconcile.json", "ReconcileFunction", 0, []string{`"LapsedClaims":1`, `"Declined":1`, `"Expired":1`, `"Errors":0`}, nil, nil},
 	{"order-events.json", "OrderEventsFunction", 0, []string{`"batchItemFailures":[]`}, nil, nil},
 	{"order-events-refund.json", "OrderEventsFunction", 0, []string{`"batchItemFailures":[]`}, nil, nil},
@@ -117,10 +123,26 @@ func startEventsStack(t *testing.T, opts stack.Options) (*stack.Stack, *logsink.
 	t.Helper()
 	opts.NoAPI, opts.MaxConcurrency = true, 1
 	s, logs := startStack(t, opts)
-	if err := s.SeedEvents(t.Context()); err != nil {
+	table, err := s.TableName("OrdersTable")
+	if err != nil {
 		t.Fatal(err)
 	}
+	client, err := toss.New(toss.Options{BaseURL: s.SandboxURL, SecretKey: toss.StaticKey(s.Keys.TossSecretKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := orders.Validated(orders.NewDynamoStore(dynamoClient(s), table))
+	if err := sampleevents.Seed(t.Context(), store, s.Sandbox, client); err != nil {
+		t.Fatalf("seed the sample events' orders: %v", err)
+	}
 	return s, logs
+}
+
+// dynamoClient is a client of the stack's DynamoDB Local itself, past the
+// functions' AWS proxy.
+func dynamoClient(s *stack.Stack) *dynamodb.Client {
+	creds := credentials.NewStaticCredentialsProvider(stack.LocalAccessKeyID, stack.LocalSecretAccessKey, "")
+	return dynamodb.New(dynamodb.Options{Region: stack.Region, Credentials: creds, BaseEndpoint: aws.String(s.DynamoDBURL)})
 }
 
 // TestEveryEventThroughItsBootstrap runs every file in events/ through its
@@ -129,7 +151,7 @@ func startEventsStack(t *testing.T, opts stack.Options) (*stack.Stack, *logsink.
 // directions: nothing called that is not granted, nothing granted that is
 // never called.
 func TestEveryEventThroughItsBootstrap(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(eventsDir, "*.json"))
+	files, err := fs.Glob(sampleevents.FS, "*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no events: %v", err)
 	}
@@ -138,8 +160,8 @@ func TestEveryEventThroughItsBootstrap(t *testing.T) {
 		covered[c.file] = true
 	}
 	for _, f := range files {
-		if !covered[filepath.Base(f)] {
-			t.Errorf("events/%s has no expected answer in this test", filepath.Base(f))
+		if !covered[f] {
+			t.Errorf("events/%s has no expected answer in this test", f)
 		}
 	}
 
@@ -150,7 +172,7 @@ func TestEveryEventThroughItsBootstrap(t *testing.T) {
 		if c.before != nil {
 			c.before(t, s)
 		}
-		event, err := os.ReadFile(filepath.Join(eventsDir, c.file))
+		event, err := sampleevents.Read(c.file)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,7 +187,7 @@ func TestEveryEventThroughItsBootstrap(t *testing.T) {
 		c.check(t, res.Payload)
 	}
 
-	if n := s.Sandbox.ConfirmsExecuted(stack.EventPaidOrderID); n != 1 {
+	if n := s.Sandbox.ConfirmsExecuted(sampleevents.PaidOrderID); n != 1 {
 		t.Errorf("the success event's order was confirmed %d times at the sandbox", n)
 	}
 	if strings.Contains(logs.String(), s.Keys.TossSecretKey) {

@@ -24,12 +24,9 @@ import (
 // and e2e/ sits one level below the root.
 const root = ".."
 
-// The project's own files the suites run: the SAM template (and through it
-// the Makefile that builds every bootstrap) and the sample events.
-var (
-	realTemplate = filepath.Join(root, "template.yaml")
-	eventsDir    = filepath.Join(root, "events")
-)
+// The SAM template the suites run (and through it the Makefile that builds
+// every bootstrap); the sample events come from package events.
+var realTemplate = filepath.Join(root, "template.yaml")
 
 // localStack names what the suites start, for -short's skip message.
 const localStack = "the local stack (DynamoDB Local, moto_server, aws-lambda-rie)"

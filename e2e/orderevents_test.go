@@ -7,13 +7,18 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+
+	sampleevents "github.com/tossintl/backend/events"
+	"github.com/tossintl/backend/internal/wait"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
@@ -116,20 +121,6 @@ func (k *eventSink) count() int {
 	return len(k.ids)
 }
 
-// waitFor polls until cond holds or 60 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waited 60 s for %s", what)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
 // The orders table's stream, through the events function's real bootstrap
 // and the local stack's poller, as Lambda's event source mapping runs it:
 // a storm of duplicate confirms makes one Order Paid, each refund one Order
@@ -211,7 +202,8 @@ func TestOrderEventsFromTheStream(t *testing.T) {
 	// Declined by Toss: the attempt is one Toss issued, for another order
 	// (403 FORBIDDEN_REQUEST), a fact about this one.
 	declined := create("Declined card", 12000)
-	stray := s.Sandbox.Authorize(create("Another cart", 12000), "Another cart", 12000)
+	another := create("Another cart", 12000)
+	stray := s.Sandbox.Authorize(another, "Another cart", 12000)
 	body, _ := json.Marshal(map[string]any{"paymentKey": stray, "orderId": declined, "amount": 12000})
 	if r := do(t, "POST", s.URL+"/payments/confirm", map[string]string{"Content-Type": "application/json"}, body); r.Status != 403 {
 		t.Fatalf("confirm of another order's payment: %d %s", r.Status, r.Body)
@@ -232,9 +224,13 @@ func TestOrderEventsFromTheStream(t *testing.T) {
 	if err := s.DeleteAsTTL(t.Context(), "OrdersTable", "id", expired); err != nil {
 		t.Fatal(err)
 	}
-	if r := do(t, "DELETE", s.URL+"/orders/"+deleted, merchant, nil); r.Status != 200 {
-		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	deleteOrder := func(id string) {
+		t.Helper()
+		if r := do(t, "DELETE", s.URL+"/orders/"+id, merchant, nil); r.Status != 200 {
+			t.Fatalf("delete %s: %d %s", id, r.Status, r.Body)
+		}
 	}
+	deleteOrder(deleted)
 
 	want := map[string][]string{
 		paid:     {"Order Paid", "Order Refunded", "Order Refunded", "Order Refunded"},
@@ -242,7 +238,7 @@ func TestOrderEventsFromTheStream(t *testing.T) {
 		expired:  {"Order Expired"},
 		deleted:  {"Order Deleted"},
 	}
-	complete := func() bool {
+	wait.For(t, time.Minute, "the order events", func() bool {
 		evs := distinct(busEvents(t, s))
 		for id, w := range want {
 			if len(ofOrder(evs, id)) < len(w) {
@@ -250,9 +246,20 @@ func TestOrderEventsFromTheStream(t *testing.T) {
 			}
 		}
 		return true
+	})
+	// Whatever else the writes above were to put on the bus is there once
+	// a write made after them has its event there: the orders table's
+	// stream is one shard, read in order, and the poller hands the
+	// function a batch only once every earlier one is through. The marker
+	// is an order made and deleted now.
+	if n := streamShards(t, s, "OrdersTable"); n != 1 {
+		t.Fatalf("the orders table's stream has %d shards: a write made last is not known to be read last", n)
 	}
-	waitFor(t, "the order events", complete)
-	time.Sleep(time.Second) // anything more would show now
+	marker := create("Marker", 1000)
+	deleteOrder(marker)
+	want[marker] = []string{"Order Deleted"}
+	markerOn := func(evs []orderEvent) int { return len(ofOrder(evs, marker)) }
+	wait.For(t, time.Minute, "the marker order's Order Deleted", func() bool { return markerOn(busEvents(t, s)) > 0 })
 	first := busEvents(t, s)
 	check := func(evs []orderEvent) {
 		t.Helper()
@@ -262,11 +269,14 @@ func TestOrderEventsFromTheStream(t *testing.T) {
 				t.Errorf("order %s: events %v, want %v", id, g, w)
 			}
 		}
-		if len(got) != 7 {
-			t.Errorf("%d distinct events, want 7: %v", len(got), detailTypes(got))
+		if len(got) != 8 {
+			t.Errorf("%d distinct events, want 8: %v", len(got), detailTypes(got))
 		}
 		if g := ofOrder(got, forged); len(g) != 0 {
 			t.Errorf("made-up paymentKeys put events on the bus: %v", detailTypes(g))
+		}
+		if g := ofOrder(got, another); len(g) != 0 {
+			t.Errorf("an attempt confirmed against another order put events of its own order on the bus: %v", detailTypes(g))
 		}
 		var refunded []int64
 		for _, e := range ofOrder(got, paid) {
@@ -289,12 +299,12 @@ func TestOrderEventsFromTheStream(t *testing.T) {
 	check(first)
 
 	// The whole stream again, as a retried batch or a second poller would
-	// deliver it: every event again, no new eventId.
+	// deliver it: every event again, no new eventId. The second poller is
+	// through the stream once it has put the marker's event again.
 	if _, err := s.RunStreams(t.Context(), 50*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the stream delivered again", func() bool { return len(busEvents(t, s)) >= 2*len(distinct(first)) })
-	time.Sleep(time.Second)
+	wait.For(t, time.Minute, "the stream delivered again, to the marker", func() bool { return markerOn(busEvents(t, s)) > markerOn(first) })
 	again := busEvents(t, s)
 	check(again)
 	if len(distinct(again)) != len(distinct(first)) {
@@ -303,7 +313,7 @@ func TestOrderEventsFromTheStream(t *testing.T) {
 
 	// Every event reached LOCAL_EVENTS_URL; each is one [EventBridge] log
 	// line with its detail-type and eventId.
-	waitFor(t, "the events at LOCAL_EVENTS_URL", func() bool { return sink.count() >= len(again) })
+	wait.For(t, time.Minute, "the events at LOCAL_EVENTS_URL", func() bool { return sink.count() >= len(again) })
 	for _, e := range distinct(again) {
 		if !strings.Contains(logs.String(), `"detail-type":"`+e.DetailType+`"`) || !strings.Contains(logs.String(), `"eventId":"`+e.Detail.EventID+`"`) {
 			t.Errorf("no log line for event %s (%s)", e.Detail.EventID, e.DetailType)
@@ -316,6 +326,27 @@ func TestOrderEventsFromTheStream(t *testing.T) {
 			t.Errorf("OrderEventsFunction called %s on %s", c.Action, c.Resource)
 		}
 	}
+}
+
+// streamShards is how many shards the stream of the template's table
+// tableID has.
+func streamShards(t *testing.T, s *stack.Stack, tableID string) int {
+	t.Helper()
+	name, err := s.TableName(tableID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := dynamoClient(s).DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err != nil {
+		t.Fatalf("describe %s: %v", name, err)
+	}
+	creds := credentials.NewStaticCredentialsProvider(stack.LocalAccessKeyID, stack.LocalSecretAccessKey, "")
+	stream, err := dynamodbstreams.New(dynamodbstreams.Options{Region: stack.Region, Credentials: creds, BaseEndpoint: aws.String(s.DynamoDBURL)}).
+		DescribeStream(t.Context(), &dynamodbstreams.DescribeStreamInput{StreamArn: table.Table.LatestStreamArn})
+	if err != nil {
+		t.Fatalf("describe the stream of %s: %v", name, err)
+	}
+	return len(stream.StreamDescription.Shards)
 }
 
 // Each sample stream event in events/ makes the event its name says
@@ -335,7 +366,7 @@ func TestOrderEventSamples(t *testing.T) {
 	ids := map[string]string{}
 	for round := range 2 {
 		for _, c := range cases {
-			event, err := os.ReadFile(filepath.Join(eventsDir, c.file))
+			event, err := sampleevents.Read(c.file)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,31 +4,41 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	sampleevents "github.com/tossintl/backend/events"
+	"github.com/tossintl/backend/internal/procnet"
+	"github.com/tossintl/backend/internal/wait"
 	"github.com/tossintl/backend/tools/samlocal/lambdarun"
 	"github.com/tossintl/backend/tools/samlocal/stack"
 )
 
-// TestEveryEventAsSAMCLIRunsIt holds README's "With SAM CLI and Docker"
-// claim: `sam local invoke <Fn> -e events/<file> -n env.json` runs the
-// bootstrap under aws-lambda-rie (inside a container) with the variables of
-// env.json in SAM's format. Here every file in events/ goes through the
-// same emulator started the way SAM starts it, with nothing of the local
-// stack in between but its AWS endpoint (DynamoDB Local, moto) and the sandbox that env.json points at, and
-// each answers what `make invoke` answers (TestEveryEventThroughItsBootstrap
-// holds that one to the same cases).
-func TestEveryEventAsSAMCLIRunsIt(t *testing.T) {
+// TestEveryEventThroughAFreshEmulatorWithEnvJSON holds the launch README's
+// "With SAM CLI and Docker" section describes, without SAM CLI or Docker:
+// `sam local invoke <Fn> -e events/<file> -n env.json` runs the bootstrap
+// under aws-lambda-rie with the variables of env.json in SAM's format.
+// Here an env.json is written in that format and read back through the
+// loader `make invoke -n` and start-api use, and every file in events/
+// goes through a fresh aws-lambda-rie started on the host as SAM starts it
+// in its container, one invocation each, with nothing of the local stack
+// in between but its AWS endpoint (DynamoDB Local, moto) and the sandbox
+// env.json points at. Each answers what `make invoke` answers
+// (TestEveryEventThroughItsBootstrap holds that one to the same cases).
+// Whether SAM CLI itself starts the container this way is not tested here.
+func TestEveryEventThroughAFreshEmulatorWithEnvJSON(t *testing.T) {
 	buildDir := t.TempDir()
 	s, logs := startEventsStack(t, stack.Options{BuildDir: buildDir})
 
@@ -59,7 +69,7 @@ func TestEveryEventAsSAMCLIRunsIt(t *testing.T) {
 		if c.before != nil {
 			c.before(t, s)
 		}
-		event, err := os.ReadFile(filepath.Join(eventsDir, c.file))
+		event, err := sampleevents.Read(c.file)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,47 +90,29 @@ func TestEveryEventAsSAMCLIRunsIt(t *testing.T) {
 // with the function's bootstrap and environment, one invocation, then the
 // emulator stopped.
 func samInvoke(ctx context.Context, rie, bootstrap, fn string, timeout time.Duration, env map[string]string, event []byte, logs io.Writer) ([]byte, error) {
-	api, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	front, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.CommandContext(ctx, rie, "--runtime-api-address", api, "--runtime-interface-emulator-address", front, bootstrap)
-	cmd.Env = []string{
+	vars := []string{
 		"PATH=" + os.Getenv("PATH"),
 		"AWS_LAMBDA_FUNCTION_NAME=" + fn,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=" + strconv.Itoa(int(timeout/time.Second)),
 	}
 	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		vars = append(vars, k+"="+v)
 	}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start aws-lambda-rie: %w", err)
-	}
-	defer func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	}()
-	// Wait until the emulator listens, then send the event once: a retried
-	// POST could run an event with side effects twice.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", front, time.Second)
-		if err == nil {
-			conn.Close()
+	var front int
+	var stop func()
+	var err error
+	for range 5 {
+		var taken bool
+		if front, stop, taken, err = startRIE(ctx, rie, bootstrap, vars, logs); err == nil || !taken {
 			break
 		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("aws-lambda-rie never listened: %w", err)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	resp, err := http.Post("http://"+front+"/2015-03-31/functions/function/invocations", "application/json", bytes.NewReader(event))
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	// Sent once: a retried POST could run an event with side effects twice.
+	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", front), "application/json", bytes.NewReader(event))
 	if err != nil {
 		return nil, fmt.Errorf("invoke: %w", err)
 	}
@@ -135,11 +127,74 @@ func samInvoke(ctx context.Context, rie, bootstrap, fn string, timeout time.Dura
 	return b, nil
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
+// startRIE starts aws-lambda-rie and returns the port of its invocation
+// endpoint once it listens there and on its Runtime API's port. The
+// endpoint it binds itself (port 0), so no other process can hold it, and
+// it is the port RIE listens on besides its Runtime API's. The Runtime
+// API's port must be chosen here (RIE would hand the bootstrap port 0 to
+// dial): a random one below the ephemeral range, which the
+// bootstrap reaches only once RIE holds it; taken says another process held
+// it first, and the caller tries again.
+func startRIE(ctx context.Context, rie, bootstrap string, env []string, logs io.Writer) (front int, stop func(), taken bool, _ error) {
+	api := 20000 + rand.IntN(32768-20000)
+	cmd := exec.CommandContext(ctx, rie, "--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", api),
+		"--runtime-interface-emulator-address", "127.0.0.1:0", bootstrap)
+	cmd.Env = env
+	out := &bytes.Buffer{}
+	var mu sync.Mutex
+	w := writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		out.Write(p)
+		mu.Unlock()
+		return logs.Write(p)
+	})
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return 0, nil, false, fmt.Errorf("start aws-lambda-rie: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	stop = func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	}
+	errExited := errors.New("exited")
+	err := wait.Until(ctx, 30*time.Second, func() (bool, error) {
+		select {
+		case <-exited:
+			return false, errExited
+		default:
+		}
+		ports := procnet.ListeningPorts(cmd.Process.Pid)
+		if !slices.Contains(ports, api) {
+			return false, nil
+		}
+		for _, p := range ports {
+			if p != api {
+				front = p
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err == nil {
+		return front, stop, false, nil
+	}
+	stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if errors.Is(err, errExited) {
+		taken = bytes.Contains(out.Bytes(), []byte("address already in use"))
+		return 0, nil, taken, fmt.Errorf("aws-lambda-rie exited before it listened (%v): %s", cmd.ProcessState, out.Bytes())
+	}
+	return 0, nil, false, fmt.Errorf("aws-lambda-rie never listened: %w", err)
 }
+
+// writerFunc is an io.Writer of a func.
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

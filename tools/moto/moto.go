@@ -8,12 +8,13 @@
 package moto
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/tossintl/backend/tools/internal/child"
@@ -29,9 +30,9 @@ type Server struct {
 	proc *child.Process
 }
 
-// Start starts moto_server on a loopback port of its own, in its own
-// process group and tied to this process's life, and waits until it
-// answers.
+// Start starts moto_server on a loopback port the kernel chooses (it binds
+// port 0 and prints the port it got), in its own process group and tied to
+// this process's life, and waits until it answers.
 func Start(ctx context.Context) (*Server, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
@@ -42,7 +43,7 @@ func Start(ctx context.Context) (*Server, error) {
 		Command: func(port int) *exec.Cmd {
 			return exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 		},
-		PortTaken: func(out []byte) bool { return bytes.Contains(out, []byte("Address already in use")) },
+		ReportedPort: reportedPort,
 	})
 	if err != nil {
 		return nil, err
@@ -63,6 +64,20 @@ func Start(ctx context.Context) (*Server, error) {
 		return nil, fmt.Errorf("moto_server at %s: first request: %w", s.URL, err)
 	}
 	return s, nil
+}
+
+// running is the line werkzeug (moto_server's HTTP server) prints once
+// it listens: " * Running on http://127.0.0.1:45237".
+var running = regexp.MustCompile(`Running on http://127\.0\.0\.1:([0-9]+)`)
+
+// reportedPort is the port moto_server says it listens on, 0 until it has.
+func reportedPort(out []byte) int {
+	m := running.FindSubmatch(out)
+	if m == nil {
+		return 0
+	}
+	port, _ := strconv.Atoi(string(m[1]))
+	return port
 }
 
 // Close kills moto_server's process group and waits until it is gone. It is

@@ -1,31 +1,34 @@
 // Package child starts a local server process (DynamoDB Local, moto_server)
-// on a loopback port of our choosing and knows it is listening there itself.
+// on a loopback port and knows it is listening there itself.
 //
-// Neither server can bind port 0 and say which port it got (DynamoDB Local
-// refuses -port 0), and finding a free port first, closing it and handing
-// its number to the child is a race: another process may take the port in
-// between, and a readiness probe would then talk to that process instead.
-// So Start picks a random port, starts the child on it, and waits until the
-// kernel shows a listening socket on that port held by the child itself
-// (its /proc fd table); if the child exits first because the port was
-// taken, it tries another port.
+// A server that can bind port 0 and print the port it got (moto_server)
+// is started so, and its port read from its output: no other process can
+// hold that port. One that cannot (DynamoDB Local refuses -port 0) is
+// started on a random port, and Start waits until the kernel shows a
+// listening socket on that port held by the child itself (its /proc fd
+// table); if the child exits first because the port was taken, it tries
+// another port. (Finding a free port first, closing it and handing its
+// number to the child is a race: another process may take the port in
+// between, and a readiness probe would then talk to that process instead.)
 package child
 
 import (
-	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tossintl/backend/internal/procnet"
+	"github.com/tossintl/backend/internal/wait"
 )
 
 // Spec says how to start one server.
@@ -34,8 +37,13 @@ type Spec struct {
 	// Command is the command that serves on port. Start sets its process
 	// group, ties it to this process's life and captures its output.
 	Command func(port int) *exec.Cmd
+	// ReportedPort, when set, reads the port a child started on port 0
+	// says it bound from its output so far (0 until it has said). Start
+	// then starts the child once, on port 0.
+	ReportedPort func(output []byte) int
 	// PortTaken reports whether the output of a child that exited says its
-	// port was in use (then another port is tried).
+	// port was in use (then another port is tried). Not used with
+	// ReportedPort.
 	PortTaken func(output []byte) bool
 	// Timeout bounds the wait for one child to listen (60 s when zero:
 	// a JVM on a loaded two-core machine takes seconds).
@@ -72,6 +80,10 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	if spec.Timeout <= 0 {
 		spec.Timeout = 60 * time.Second
 	}
+	if spec.ReportedPort != nil {
+		p, _, err := startOn(ctx, spec, 0)
+		return p, err
+	}
 	var last error
 	for range tries {
 		port := pickPort()
@@ -102,31 +114,46 @@ func startOn(ctx context.Context, spec Spec, port int) (_ *Process, taken bool, 
 		p.err = cmd.Wait()
 		close(p.exited)
 	}()
-	deadline := time.NewTimer(spec.Timeout)
-	defer deadline.Stop()
-	// The child needs a moment to listen; a short tick keeps the wait
-	// close to its start time without spinning.
-	tick := time.NewTicker(25 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if listening(p.PID, port) {
-			return p, false, nil
-		}
+	// Listening on its port, or (started on port 0) on the port it said.
+	listens := func() (bool, error) {
 		select {
 		case <-p.exited:
-			if spec.PortTaken != nil && spec.PortTaken(out.bytes()) {
-				return nil, true, fmt.Errorf("%s: port %d is taken", spec.Name, port)
-			}
-			return nil, false, fmt.Errorf("%s exited before listening on port %d (%v): %s", spec.Name, port, p.err, out.bytes())
-		case <-ctx.Done():
-			p.Close()
-			return nil, false, fmt.Errorf("waiting for %s: %w", spec.Name, ctx.Err())
-		case <-deadline.C:
-			p.Close()
-			return nil, false, fmt.Errorf("%s did not listen on port %d within %s: %s", spec.Name, port, spec.Timeout, out.bytes())
-		case <-tick.C:
+			return false, errExited
+		default:
 		}
+		if p.Port == 0 {
+			if p.Port = spec.ReportedPort(out.bytes()); p.Port == 0 {
+				return false, nil
+			}
+		}
+		return procnet.Listening(p.PID, p.Port), nil
 	}
+	err := wait.Until(ctx, spec.Timeout, listens)
+	switch {
+	case err == nil:
+		return p, false, nil
+	case errors.Is(err, errExited):
+		if spec.PortTaken != nil && spec.PortTaken(out.bytes()) {
+			return nil, true, fmt.Errorf("%s: port %d is taken", spec.Name, port)
+		}
+		return nil, false, fmt.Errorf("%s exited before listening on %s (%v): %s", spec.Name, portName(p.Port), p.err, out.bytes())
+	case errors.Is(err, wait.ErrTimeout):
+		p.Close()
+		return nil, false, fmt.Errorf("%s did not listen on %s within %s: %s", spec.Name, portName(p.Port), spec.Timeout, out.bytes())
+	default:
+		p.Close()
+		return nil, false, fmt.Errorf("waiting for %s: %w", spec.Name, err)
+	}
+}
+
+// errExited: the child exited before it listened.
+var errExited = errors.New("exited")
+
+func portName(port int) string {
+	if port == 0 {
+		return "the port it was to report"
+	}
+	return fmt.Sprintf("port %d", port)
 }
 
 // Exited is closed once the child has exited.
@@ -173,77 +200,11 @@ func (p *Process) CPUSeconds() (seconds float64, ok bool) {
 
 // Listening reports whether pid itself holds a listening TCP socket on
 // port, as opposed to any process on the machine.
-func Listening(pid, port int) bool { return listening(pid, port) }
+func Listening(pid, port int) bool { return procnet.Listening(pid, port) }
 
 // Listened reports whether any process listens on TCP port (in this
 // process's network namespace).
-func Listened(port int) bool {
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		if listenerOn(f, port, nil) {
-			return true
-		}
-	}
-	return false
-}
-
-// listening reports whether pid holds a listening TCP socket on port.
-func listening(pid, port int) bool {
-	inodes := socketInodes(pid)
-	if len(inodes) == 0 {
-		return false
-	}
-	for _, f := range []string{"tcp", "tcp6"} {
-		if listenerOn(fmt.Sprintf("/proc/%d/net/%s", pid, f), port, inodes) {
-			return true
-		}
-	}
-	return false
-}
-
-// socketInodes are the inodes of pid's open sockets ("socket:[123]" links
-// in /proc/<pid>/fd).
-func socketInodes(pid int) map[string]bool {
-	dir := fmt.Sprintf("/proc/%d/fd", pid)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
-	out := map[string]bool{}
-	for _, e := range entries {
-		link, err := os.Readlink(filepath.Join(dir, e.Name()))
-		if err != nil {
-			continue
-		}
-		if inode, ok := strings.CutPrefix(link, "socket:["); ok {
-			out[strings.TrimSuffix(inode, "]")] = true
-		}
-	}
-	return out
-}
-
-// listenerOn reads a /proc/net/tcp table: a row in state 0A (LISTEN) on
-// port whose inode is one of inodes (any, when inodes is nil).
-func listenerOn(path string, port int, inodes map[string]bool) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Scan() // the header
-	want := fmt.Sprintf(":%04X", port)
-	for sc.Scan() {
-		// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 10 || fields[3] != "0A" || !strings.HasSuffix(fields[1], want) {
-			continue
-		}
-		if inodes == nil || inodes[fields[9]] {
-			return true
-		}
-	}
-	return false
-}
+func Listened(port int) bool { return procnet.Listened(port) }
 
 // tail keeps the last 8 KiB a child printed and passes everything on.
 type tail struct {

@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // The test binary doubles as the child: with CHILD_SERVE_PORT set it
@@ -20,6 +22,7 @@ func TestMain(m *testing.M) {
 			fmt.Println("bind:", err)
 			os.Exit(3)
 		}
+		fmt.Println("serving on port", ln.Addr().(*net.TCPAddr).Port)
 		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "child") }))
 		os.Exit(0)
 	}
@@ -93,5 +96,54 @@ func TestStartReportsAChildThatDies(t *testing.T) {
 	_, err := Start(t.Context(), sp)
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("no java here")) {
 		t.Fatalf("err = %v, want the child's output", err)
+	}
+}
+
+// TestStartReadsTheReportedPort: a child that binds port 0 is started once
+// and found on the port it says; one whose word is not backed by a
+// listening socket of its own is not taken at its word.
+func TestStartReadsTheReportedPort(t *testing.T) {
+	re := regexp.MustCompile(`serving on port ([0-9]+)`)
+	sp := spec()
+	sp.PortTaken = nil
+	sp.ReportedPort = func(out []byte) int {
+		m := re.FindSubmatch(out)
+		if m == nil {
+			return 0
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		return n
+	}
+	var asked []int
+	command := sp.Command
+	sp.Command = func(port int) *exec.Cmd { asked = append(asked, port); return command(port) }
+	p, err := Start(t.Context(), sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if len(asked) != 1 || asked[0] != 0 || p.Port == 0 || !Listening(p.PID, p.Port) {
+		t.Fatalf("started on %v, found on port %d", asked, p.Port)
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", p.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	// A port this process holds, claimed by a child that listens nowhere.
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	liar := sp
+	liar.Timeout = 300 * time.Millisecond
+	liar.Command = func(int) *exec.Cmd {
+		return exec.Command("sh", "-c", fmt.Sprintf("echo serving on port %d; exec sleep 30", held.Addr().(*net.TCPAddr).Port))
+	}
+	if p, err := Start(t.Context(), liar); err == nil {
+		p.Close()
+		t.Fatal("a child that does not hold the port it reports was taken as listening")
 	}
 }
