@@ -65,10 +65,7 @@ func (s *Stack) newBus(target string) (*bus, error) {
 		if s.Template.Resources[id].Type != TypeEventBus {
 			continue
 		}
-		name, err := s.Resolver.named(id, "Name")
-		if err != nil {
-			return nil, err
-		}
+		name := s.Resolver.names[id]
 		b.names[name], b.names[EventBusARN(name)] = name, name
 	}
 	return b, nil

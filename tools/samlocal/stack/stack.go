@@ -489,7 +489,12 @@ func (s *Stack) Function(id string) *lambdarun.Function { return s.functions[id]
 func (s *Stack) Env(id string) map[string]string { return maps.Clone(s.env[id]) }
 
 // TableName is the local name of a table resource.
-func (s *Stack) TableName(id string) (string, error) { return s.Resolver.named(id, "TableName") }
+func (s *Stack) TableName(id string) (string, error) {
+	if s.Template.Resources[id].Type != TypeTable {
+		return "", fmt.Errorf("%s is not an %s in the template", id, TypeTable)
+	}
+	return s.Resolver.names[id], nil
+}
 
 // Close stops the API, the functions, the sandbox, the AWS proxy,
 // moto_server and DynamoDB Local, in that order, and waits for every
