@@ -10,6 +10,7 @@ import (
 
 	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/samlocal/stack"
+	"github.com/tossintl/backend/tools/samlocal/tossintl"
 )
 
 // eventCase is what one file in events/ must produce through its
@@ -27,7 +28,7 @@ type eventCase struct {
 // "dashboard", as an operator would, so the webhook event has news to apply.
 func dashboardRefund(t *testing.T, s *stack.Stack) {
 	t.Helper()
-	if _, err := s.Sandbox.DashboardCancel(stack.EventPaymentKey, "refunded by the operator", 0); err != nil {
+	if _, err := s.Sandbox.DashboardCancel(tossintl.EventPaymentKey, "refunded by the operator", 0); err != nil {
 		t.Fatalf("dashboard cancel: %v", err)
 	}
 }
@@ -41,10 +42,10 @@ var eventCases = []eventCase{
 	{"create-order-no-colon.json", "CreateOrderFunction", 403, []string{`"code":"INCORRECT_BASIC_AUTH_FORMAT"`}, nil, nil},
 	{"create-order-long-idempotency-key.json", "CreateOrderFunction", 400, []string{`"code":"INVALID_IDEMPOTENCY_KEY"`}, nil, nil},
 	{"create-order-invalid-amount.json", "CreateOrderFunction", 400, []string{`"code":"INVALID_REQUEST"`, "amount"}, nil, nil},
-	{"get-order.json", "GetOrderFunction", 200, []string{`"orderId":"` + stack.EventOrderID + `"`, `"status":"PENDING"`}, nil, nil},
+	{"get-order.json", "GetOrderFunction", 200, []string{`"orderId":"` + tossintl.EventOrderID + `"`, `"status":"PENDING"`}, nil, nil},
 	{"get-order-unknown.json", "GetOrderFunction", 404, []string{`"code":"NOT_FOUND_ORDER"`}, nil, nil},
 	{"get-order-path-traversal.json", "GetOrderFunction", 404, []string{`"code":"NOT_FOUND_ORDER"`}, nil, nil},
-	{"list-orders.json", "ListOrdersFunction", 200, []string{`"entityType":"order-list"`, `"hasNext"`, stack.EventOrderID}, nil, nil},
+	{"list-orders.json", "ListOrdersFunction", 200, []string{`"entityType":"order-list"`, `"hasNext"`, tossintl.EventOrderID}, nil, nil},
 	{"list-orders-bad-cursor.json", "ListOrdersFunction", 400, []string{`"code":"INVALID_CURSOR"`}, nil, nil},
 	{"checkout.json", "CheckoutFunction", 200, []string{`data-state="checkout"`, `lang="en"`, "/v2/standard"}, []string{"test_sk_"}, nil},
 	{"checkout-japanese.json", "CheckoutFunction", 200, []string{`data-state="checkout"`, `lang="ja"`}, nil, nil},
@@ -58,7 +59,7 @@ var eventCases = []eventCase{
 	{"confirm-payment-tampered.json", "ConfirmPaymentFunction", 400, []string{`"code":"AMOUNT_MISMATCH"`}, nil, nil},
 	{"confirm-payment-invalid-amount.json", "ConfirmPaymentFunction", 400, []string{`"code":"INVALID_REQUEST"`}, nil, nil},
 	{"confirm-payment.json", "ConfirmPaymentFunction", 200, []string{`"entityType":"payment"`, `"status":"DONE"`}, nil, nil},
-	{"toss-sample-confirm.json", "ConfirmPaymentFunction", 200, []string{`"orderId":"` + stack.EventConfirmOrderID + `"`, `"totalAmount":52000`, `"status":"DONE"`, `"method":`}, []string{`"entityType"`, `"error"`}, nil},
+	{"toss-sample-confirm.json", "ConfirmPaymentFunction", 200, []string{`"orderId":"` + tossintl.EventConfirmOrderID + `"`, `"totalAmount":52000`, `"status":"DONE"`, `"method":`}, []string{`"entityType"`, `"error"`}, nil},
 	{"confirm-payment-malformed.json", "ConfirmPaymentFunction", 400, []string{`"code":"INVALID_JSON"`}, nil, nil},
 	{"confirm-payment-wrong-content-type.json", "ConfirmPaymentFunction", 400, []string{`"code":"UNSUPPORTED_CONTENT_TYPE"`}, nil, nil},
 	{"cancel-payment-over-balance.json", "CancelPaymentFunction", 400, []string{`"code":"EXCEED_CANCEL_AMOUNT"`}, nil, nil},
@@ -67,7 +68,7 @@ var eventCases = []eventCase{
 	{"cancel-payment.json", "CancelPaymentFunction", 200, []string{`"status":"PARTIAL_CANCELED"`, `"balanceAmount":42000`, `"repeated":false`}, nil, nil},
 	{"toss-webhook-malformed.json", "TossWebhookFunction", 400, []string{`"code":"INVALID_WEBHOOK"`}, nil, nil},
 	{"toss-webhook.json", "TossWebhookFunction", 200, []string{`"action":"APPLIED"`}, nil, dashboardRefund},
-	{"delete-order.json", "DeleteOrderFunction", 200, []string{`"entityType":"deleted-entity"`, `"id":"` + stack.EventOrderID + `"`}, nil, nil},
+	{"delete-order.json", "DeleteOrderFunction", 200, []string{`"entityType":"deleted-entity"`, `"id":"` + tossintl.EventOrderID + `"`}, nil, nil},
 	{"reconcile.json", "ReconcileFunction", 0, []string{`"LapsedClaims":1`, `"Declined":1`, `"Expired":1`, `"Errors":0`}, nil, nil},
 	{"order-events.json", "OrderEventsFunction", 0, []string{`"batchItemFailures":[]`}, nil, nil},
 	{"order-events-refund.json", "OrderEventsFunction", 0, []string{`"batchItemFailures":[]`}, nil, nil},
@@ -117,7 +118,7 @@ func startEventsStack(t *testing.T, opts stack.Options) (*stack.Stack, *logsink.
 	t.Helper()
 	opts.NoAPI, opts.MaxConcurrency = true, 1
 	s, logs := startStack(t, opts)
-	if err := s.SeedEvents(t.Context()); err != nil {
+	if err := tossintl.SeedEvents(t.Context(), s); err != nil {
 		t.Fatal(err)
 	}
 	return s, logs
@@ -165,7 +166,7 @@ func TestEveryEventThroughItsBootstrap(t *testing.T) {
 		c.check(t, res.Payload)
 	}
 
-	if n := s.Sandbox.ConfirmsExecuted(stack.EventPaidOrderID); n != 1 {
+	if n := s.Sandbox.ConfirmsExecuted(tossintl.EventPaidOrderID); n != 1 {
 		t.Errorf("the success event's order was confirmed %d times at the sandbox", n)
 	}
 	if strings.Contains(logs.String(), s.Keys.TossSecretKey) {

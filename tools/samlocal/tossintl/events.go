@@ -1,4 +1,4 @@
-package stack
+package tossintl
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/payments"
 	"github.com/tossintl/backend/shared/toss"
+	"github.com/tossintl/backend/tools/samlocal/stack"
 	"github.com/tossintl/backend/tools/tosssandbox/tosstest"
 )
 
@@ -27,15 +28,15 @@ const (
 	EventRefundKey      = "tgen_20261122120000event00003"
 )
 
-// SeedEvents creates the event fixtures in the stack's orders table and,
-// when the sandbox runs in-process, authenticates their payments there.
-// Orders that already exist are left as they are.
-func (s *Stack) SeedEvents(ctx context.Context) error {
+// SeedEvents creates the orders the sample events refer to in the stack's
+// orders table and, when the sandbox runs in-process, authenticates their
+// payments there. Orders that already exist are left as they are.
+func SeedEvents(ctx context.Context, s *stack.Stack) error {
 	table, err := s.TableName("OrdersTable")
 	if err != nil {
 		return fmt.Errorf("seed events: %w", err)
 	}
-	store := orders.Validated(orders.NewDynamoStore(s.dynamoClient(), table))
+	store := orders.Validated(orders.NewDynamoStore(s.DynamoDB(), table))
 	now := time.Now()
 	policy := orders.Policy{MaxAmount: 100_000_000, PayWindow: 24 * time.Hour, Retention: 7 * 24 * time.Hour}
 	create := func(id, name string, amount int64, at time.Time) (*orders.Order, error) {
