@@ -19,10 +19,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -173,12 +174,7 @@ func cmdBuild(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	names := make([]string, 0, len(paths))
-	for id := range paths {
-		names = append(names, id)
-	}
-	sort.Strings(names)
-	for _, id := range names {
+	for _, id := range slices.Sorted(maps.Keys(paths)) {
 		fmt.Fprintln(env.Stdout, paths[id])
 	}
 	return nil

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -117,21 +118,9 @@ type Stack struct {
 // the sandbox, every function and the API. On error, whatever was started
 // is stopped.
 func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
-	if opts.Template == "" {
-		opts.Template = "template.yaml"
-	}
-	if opts.Host == "" {
-		opts.Host = "127.0.0.1"
-	}
-	if opts.SandboxAddr == "" {
-		opts.SandboxAddr = "127.0.0.1:0"
-	}
-	if opts.Logs == nil {
-		opts.Logs = os.Stderr
-	}
-	if opts.BuildOutput == nil {
-		opts.BuildOutput = opts.Logs
-	}
+	opts.Template, opts.Host, opts.SandboxAddr = cmp.Or(opts.Template, "template.yaml"), cmp.Or(opts.Host, "127.0.0.1"), cmp.Or(opts.SandboxAddr, "127.0.0.1:0")
+	opts.Logs = cmp.Or[io.Writer](opts.Logs, os.Stderr)
+	opts.BuildOutput = cmp.Or(opts.BuildOutput, opts.Logs)
 	// Say what is missing first: a build may take minutes.
 	if opts.MotoURL == "" {
 		if _, err := exec.LookPath("moto_server"); err != nil {
@@ -285,16 +274,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 
 func (k Keys) withDefaults() Keys {
 	d := DefaultKeys()
-	if k.TossSecretKey == "" {
-		k.TossSecretKey = d.TossSecretKey
-	}
-	if k.TossClientKey == "" {
-		k.TossClientKey = d.TossClientKey
-	}
-	if k.MerchantAPIKey == "" {
-		k.MerchantAPIKey = d.MerchantAPIKey
-	}
-	return k
+	return Keys{TossSecretKey: cmp.Or(k.TossSecretKey, d.TossSecretKey), TossClientKey: cmp.Or(k.TossClientKey, d.TossClientKey),
+		MerchantAPIKey: cmp.Or(k.MerchantAPIKey, d.MerchantAPIKey)}
 }
 
 // seed creates every table and secret of the template.
