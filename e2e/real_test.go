@@ -8,6 +8,7 @@ import (
 	"github.com/tossintl/backend/internal/testenv"
 	"github.com/tossintl/backend/shared/logsink"
 	"github.com/tossintl/backend/tools/samlocal/stack"
+	"github.com/tossintl/backend/tools/samlocal/tossintl"
 )
 
 // TestRealFunctionsThroughTheAPI builds three of the project's own functions
@@ -22,7 +23,7 @@ func TestRealFunctionsThroughTheAPI(t *testing.T) {
 	fns := []string{"CreateOrderFunction", "GetOrderFunction", "CheckoutFunction"}
 	opts := stack.Options{
 		Template: realTemplate, BuildDir: t.TempDir(), Functions: fns,
-		AWSProxy: calls.Proxy, Logs: logs, MaxConcurrency: 2,
+		AWSProxy: calls.Proxy, Logs: logs, MaxConcurrency: 2, RedactBusLog: tossintl.MaskPaymentKeys,
 	}
 	checked := holdToContract(&opts)
 	s, err := stack.Start(t.Context(), opts)

@@ -27,6 +27,7 @@ import (
 	"github.com/tossintl/backend/tools/internal/load"
 	"github.com/tossintl/backend/tools/samlocal/lambdarun"
 	"github.com/tossintl/backend/tools/samlocal/stack"
+	"github.com/tossintl/backend/tools/samlocal/tossintl"
 )
 
 // initBudget is the init kept, as a multiple of a bare aws-lambda-go
@@ -71,7 +72,7 @@ func measureStack(ctx context.Context, rep *report, o options, fns []string, scr
 	// cold starts have just killed). The webhook's cold start is measured
 	// with its own event.
 	s.Sandbox.SetWebhookURL("")
-	if err := s.SeedEvents(ctx); err != nil {
+	if err := tossintl.SeedEvents(ctx, s); err != nil {
 		return err
 	}
 	fx, err := newFixtures(s)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,12 +12,17 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tossintl/backend/internal/testenv"
+	"github.com/tossintl/backend/shared/logsink"
 )
+
+// appTemplate is package stack's test app.
+const appTemplate = "stack/testdata/app/template.yaml"
 
 // descendants lists the processes below pid (children, grandchildren …),
 // read from /proc.
@@ -58,6 +64,24 @@ func descendants(t *testing.T, pid int) []int {
 	return out
 }
 
+// countingWriter keeps what is written and closes seen once needle has
+// been written want times.
+type countingWriter struct {
+	logsink.Buffer
+	needle string
+	want   int
+	seen   chan struct{}
+	once   sync.Once
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	n, err := w.Buffer.Write(p)
+	if strings.Count(w.String(), w.needle) >= w.want {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return n, err
+}
+
 // TestUpStopsEverythingOnSIGINT runs `up` as make local would, waits for
 // it to be ready, sends SIGINT and checks that DynamoDB Local, moto_server, the function
 // processes and everything else it started are gone.
@@ -68,10 +92,11 @@ func TestUpStopsEverythingOnSIGINT(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "up", "-t", "stack/testdata/app/template.yaml", "-b", filepath.Join(dir, "build"))
+	cmd := exec.Command(bin, "up", "-t", appTemplate, "-b", filepath.Join(dir, "build"))
 	cmd.Env = append(os.Environ(), "LOCAL_API_PORT=0", "TOSS_SANDBOX_ADDR=127.0.0.1:0", "LOCAL_SCHEDULE_EVERY=1s")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	// The scheduled EchoFunction logs this line each run (its RouteKey empty).
+	stderr := &countingWriter{needle: "echo  hello, echo", want: 2, seen: make(chan struct{})}
+	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -135,8 +160,12 @@ func TestUpStopsEverythingOnSIGINT(t *testing.T) {
 		t.Fatalf("expected DynamoDB Local, moto_server and two bootstraps below up, found %v", names)
 	}
 
-	// The template's Schedule event runs at the local rate: give it two ticks.
-	time.Sleep(2500 * time.Millisecond)
+	// The template's Schedule event runs at the local rate: wait for two runs.
+	select {
+	case <-stderr.seen:
+	case <-time.After(30 * time.Second):
+		t.Errorf("the scheduled EchoFunction did not run twice within 30 s; stderr:\n%s", stderr.String())
+	}
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -148,10 +177,80 @@ func TestUpStopsEverythingOnSIGINT(t *testing.T) {
 			t.Errorf("process %d (%s) outlived up", p, names[i])
 		}
 	}
-	if !strings.Contains(stderr.String(), "echo  hello, echo") {
-		t.Errorf("the scheduled EchoFunction never ran; stderr:\n%s", stderr.String())
-	}
 	if !strings.Contains(stderr.String(), "samlocal: stopping") {
 		t.Errorf("stderr:\n%s", stderr.String())
+	}
+}
+
+func runMain(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	// Stderr carries the stack's logs, written concurrently by the sandbox
+	// and by every function's RIE: it needs a buffer safe for that.
+	var out bytes.Buffer
+	var errOut logsink.Buffer
+	code = run(context.Background(), args, Env{Stdin: strings.NewReader(`{"queryStringParameters":{"mode":"raw"}}`), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }})
+	return code, out.String(), errOut.String()
+}
+
+func TestInvokeCommand(t *testing.T) {
+	testenv.Skip(t, "the local stack (DynamoDB Local, moto_server, the test app under aws-lambda-rie)")
+	event := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(event, []byte(`{"rawPath":"/echo/x","queryStringParameters":{"mode":"error"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"-t", appTemplate, "-b", t.TempDir()}
+
+	// The result on stdout, the logs on stderr, as sam local invoke.
+	code, stdout, stderr := runMain(t, append([]string{"invoke", "EchoFunction", "-e", "-"}, common...)...)
+	if code != 0 || stdout != `{"hello":"world"}`+"\n" {
+		t.Errorf("invoke: exit %d, stdout %q\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "[EchoFunction] echo") || !strings.Contains(stderr, "REPORT RequestId:") {
+		t.Errorf("function logs missing from stderr:\n%s", stderr)
+	}
+
+	// A function error: its JSON on stdout, exit code 1. Flags may come first.
+	code, stdout, _ = runMain(t, append(append([]string{"invoke", "-e", event}, common...), "EchoFunction")...)
+	if code != 1 || !strings.Contains(stdout, `"errorType":"errorString"`) || !strings.Contains(stdout, `"errorMessage":"boom"`) {
+		t.Errorf("invoke error: exit %d, stdout %q", code, stdout)
+	}
+
+	code, _, stderr = runMain(t, append([]string{"invoke", "NoSuchFunction"}, common...)...)
+	if code != 1 || !strings.Contains(stderr, "NoSuchFunction is not an AWS::Serverless::Function") {
+		t.Errorf("unknown function: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runMain(t, "invoke")
+	if code != 1 || !strings.Contains(stderr, "logical id") {
+		t.Errorf("no function: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestBuildCommand(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runMain(t, "build", "-t", appTemplate, "-b", dir, "EchoFunction")
+	want := filepath.Join(dir, "EchoFunction", "bootstrap")
+	if code != 0 || strings.TrimSpace(stdout) != want {
+		t.Fatalf("build: exit %d stdout %q\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "make") && !strings.Contains(stderr, "go build") {
+		t.Errorf("make's output not shown:\n%s", stderr)
+	}
+	if st, err := os.Stat(want); err != nil || st.Mode()&0o111 == 0 {
+		t.Errorf("bootstrap: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "OrdersFunction")); err == nil {
+		t.Error("built a function that was not asked for")
+	}
+}
+
+func TestUsage(t *testing.T) {
+	if code, _, stderr := runMain(t); code != 2 || !strings.Contains(stderr, "usage:") {
+		t.Errorf("no command: %d %q", code, stderr)
+	}
+	if code, _, stderr := runMain(t, "deploy"); code != 2 || !strings.Contains(stderr, `unknown command "deploy"`) {
+		t.Errorf("unknown command: %d %q", code, stderr)
+	}
+	if code, _, stderr := runMain(t, "up", "extra"); code != 1 || !strings.Contains(stderr, "takes no arguments") {
+		t.Errorf("up extra: %d %q", code, stderr)
 	}
 }

@@ -104,19 +104,16 @@ var (
 
 // newEnv starts an RIE process and waits until it accepts invocations.
 func (f *Function) newEnv(ctx context.Context) (*environment, error) {
-	var err error
-	// Free ports are picked, then bound by RIE: another process may take
-	// one in between, so a start that fails is tried again.
-	for attempt := 0; attempt < 3; attempt++ {
-		var e *environment
-		if e, err = f.startRIE(ctx); err == nil {
-			return e, nil
-		}
-		if errors.Is(err, ErrClosed) || ctx.Err() != nil {
-			break
+	// Free ports are picked, then bound by RIE (it takes addresses, not
+	// sockets, and reports no port of its choosing): another process may
+	// bind one in between, so a start whose RIE did not get its ports is
+	// tried again with new ones.
+	for attempt := 1; ; attempt++ {
+		e, err := f.startRIE(ctx)
+		if !errors.Is(err, errPortTaken) || attempt == 3 {
+			return e, err
 		}
 	}
-	return nil, err
 }
 
 func (f *Function) startRIE(ctx context.Context) (*environment, error) {
@@ -208,8 +205,9 @@ func freePorts(n int) ([]string, error) {
 }
 
 // errPortTaken: a port freePorts chose was taken before RIE bound it (by
-// another RIE starting at the same moment, say). startRIE's caller tries
-// again with new ports.
+// another RIE starting at the same moment, say), so that another process
+// holds it or RIE exited on its failed bind. newEnv tries again with new
+// ports.
 var errPortTaken = errors.New("a port chosen for aws-lambda-rie was taken before it bound it")
 
 // waitListening waits until RIE accepts on both its ports (its Runtime
@@ -242,7 +240,7 @@ func (e *environment) waitListening(ctx context.Context, ports []string) error {
 		}
 		select {
 		case <-e.exited:
-			return fmt.Errorf("aws-lambda-rie exited before listening on ports %v (%v); see its log", ports, e.cmd.ProcessState)
+			return fmt.Errorf("%w: aws-lambda-rie exited before listening on ports %v (%v); see its log", errPortTaken, ports, e.cmd.ProcessState)
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for aws-lambda-rie: %w", ctx.Err())
 		case <-e.f.done:

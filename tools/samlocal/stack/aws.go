@@ -59,9 +59,9 @@ func (k Keys) check() error {
 	return nil
 }
 
-// dynamoClient is a DynamoDB client on the stack's DynamoDB Local, past
-// the proxy, with the local credentials.
-func (s *Stack) dynamoClient() *dynamodb.Client {
+// DynamoDB is a client of the stack's DynamoDB Local, past the proxy and
+// its hooks, with the local credentials: for fixtures and checks.
+func (s *Stack) DynamoDB() *dynamodb.Client {
 	creds := credentials.NewStaticCredentialsProvider(LocalAccessKeyID, LocalSecretAccessKey, "")
 	return dynamodb.New(dynamodb.Options{Region: Region, Credentials: creds, BaseEndpoint: aws.String(s.DynamoDBURL)})
 }

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -76,12 +77,12 @@ func (a *AWSRecorder) Calls(function string) []AWSCall {
 	return slices.Clone(a.calls[function])
 }
 
-// Allows reports whether function's Policies grant c: an Allow statement
-// names its action and resource and no Deny statement does. Names match
-// exactly; wildcards are not expanded (this project's template grants
-// none, and the end-to-end suites refuse them). A function the template
-// does not have is an error, not a refusal, so a misspelt name cannot pass
-// for least privilege.
+// Allows reports whether function's Policies (policy templates expanded)
+// grant c: an Allow statement matches its action and resource and no Deny
+// statement does. Patterns match as IAM's do: * any run of characters, ?
+// any one, actions regardless of case. A function the template does not
+// have is an error, not a refusal, so a misspelt name cannot pass for
+// least privilege.
 func (r *Resolver) Allows(function string, c AWSCall) (bool, error) {
 	if _, err := r.t.selectFunctions([]string{function}); err != nil {
 		return false, err
@@ -92,7 +93,7 @@ func (r *Resolver) Allows(function string, c AWSCall) (bool, error) {
 	}
 	allowed := false
 	for _, st := range stmts {
-		if !slices.Contains(st.Actions, c.Action) || !slices.Contains(st.Resources, c.Resource) {
+		if !slices.ContainsFunc(st.Actions, matches(c.Action, true)) || !slices.ContainsFunc(st.Resources, matches(c.Resource, false)) {
 			continue
 		}
 		switch st.Effect {
@@ -103,4 +104,16 @@ func (r *Resolver) Allows(function string, c AWSCall) (bool, error) {
 		}
 	}
 	return allowed, nil
+}
+
+// matches returns whether an IAM pattern matches name.
+func matches(name string, foldCase bool) func(pattern string) bool {
+	return func(pattern string) bool {
+		re := strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(pattern))
+		if foldCase {
+			re = "(?i)" + re
+		}
+		ok, _ := regexp.MatchString("^"+re+"$", name)
+		return ok
+	}
 }

@@ -48,6 +48,7 @@ func TestAWSRecorderNamesCallsAsIAMDoes(t *testing.T) {
 func TestResolverAllows(t *testing.T) {
 	_, app := loadTemplate(t, appTemplate)
 	tpl, err := ParseTemplate([]byte(`
+Globals: {Function: {Runtime: provided.al2023, Handler: bootstrap}}
 Resources:
   F:
     Type: AWS::Serverless::Function
@@ -56,6 +57,14 @@ Resources:
         - Statement:
             - {Effect: Allow, Action: [dynamodb:GetItem, dynamodb:DeleteItem], Resource: arn:t}
             - {Effect: Deny, Action: dynamodb:DeleteItem, Resource: arn:t}
+  G:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - DynamoDBReadPolicy: {TableName: !Ref T}
+  T:
+    Type: AWS::DynamoDB::Table
+    Properties: {TableName: t}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +88,8 @@ Resources:
 		{"a function without Policies", app, "EchoFunction", AWSCall{"dynamodb:GetItem", table}, false},
 		{"allowed", denying, "F", AWSCall{"dynamodb:GetItem", "arn:t"}, true},
 		{"an explicit Deny wins", denying, "F", AWSCall{"dynamodb:DeleteItem", "arn:t"}, false},
+		{"a policy template, expanded", denying, "G", AWSCall{"dynamodb:Query", "arn:aws:dynamodb:us-east-1:123456789012:table/t/index/byDate"}, true},
+		{"beyond the policy template", denying, "G", AWSCall{"dynamodb:PutItem", "arn:aws:dynamodb:us-east-1:123456789012:table/t"}, false},
 	} {
 		got, err := tc.r.Allows(tc.fn, tc.call)
 		if err != nil || got != tc.want {

@@ -12,11 +12,9 @@ import (
 	"math"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/tossintl/backend/shared/payments"
 	"github.com/tossintl/backend/tools/awsproxy"
 )
 
@@ -49,6 +47,7 @@ type BusEvent struct {
 type bus struct {
 	names   map[string]string // bus name or ARN → name
 	target  string            // LOCAL_EVENTS_URL; "" for none
+	redact  func([]byte) []byte
 	logs    io.Writer
 	client  *http.Client
 	mu      sync.Mutex
@@ -59,19 +58,16 @@ type bus struct {
 }
 
 // newBus knows the template's AWS::Events::EventBus resources.
-func (s *Stack) newBus(target string) (*bus, error) {
-	b := &bus{names: map[string]string{}, target: target, logs: s.logs, client: &http.Client{Timeout: 5 * time.Second}}
+func (s *Stack) newBus(target string, redact func([]byte) []byte) *bus {
+	b := &bus{names: map[string]string{}, target: target, redact: redact, logs: s.logs, client: &http.Client{Timeout: 5 * time.Second}}
 	for _, id := range slices.Sorted(maps.Keys(s.Template.Resources)) {
 		if s.Template.Resources[id].Type != TypeEventBus {
 			continue
 		}
-		name, err := s.Resolver.named(id, "Name")
-		if err != nil {
-			return nil, err
-		}
+		name := s.Resolver.names[id]
 		b.names[name], b.names[EventBusARN(name)] = name, name
 	}
-	return b, nil
+	return b
 }
 
 // EventBusARN is the local ARN of the bus named name.
@@ -187,9 +183,9 @@ func (b *bus) accept(e putEventsEntry) (BusEvent, string, string) {
 	return ev, "", ""
 }
 
-// deliver logs the event as one JSON line, paymentKeys masked (the log is
-// CloudWatch's stand-in), and POSTs it whole to LOCAL_EVENTS_URL, as the
-// API destination sends it to the merchant.
+// deliver logs the event as one JSON line (the log is CloudWatch's
+// stand-in), through Options.RedactBusLog, and POSTs it whole to
+// LOCAL_EVENTS_URL, as the API destination sends it to the merchant.
 func (b *bus) deliver(ev BusEvent) {
 	line, err := json.Marshal(struct {
 		BusEvent
@@ -198,11 +194,10 @@ func (b *bus) deliver(ev BusEvent) {
 	if err != nil {
 		return
 	}
-	masked := string(line)
-	for _, k := range paymentKeysIn(ev.Detail) {
-		masked = strings.ReplaceAll(masked, k, payments.MaskKey(k))
+	if b.redact != nil {
+		line = b.redact(line)
 	}
-	fmt.Fprintf(&prefixWriter{w: b.logs, prefix: "[EventBridge] "}, "%s\n", masked)
+	fmt.Fprintf(&prefixWriter{w: b.logs, prefix: "[EventBridge] "}, "%s\n", line)
 	if b.target == "" {
 		return
 	}
@@ -262,34 +257,6 @@ func (b *bus) close() error {
 	b.mu.Unlock()
 	b.wg.Wait()
 	return nil
-}
-
-// paymentKeysIn lists the values of every "paymentKey" field in a JSON
-// document, at any depth.
-func paymentKeysIn(doc []byte) []string {
-	var v any
-	if json.Unmarshal(doc, &v) != nil {
-		return nil
-	}
-	var keys []string
-	var walk func(any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for k, e := range x {
-				if s, ok := e.(string); ok && k == "paymentKey" && s != "" && !slices.Contains(keys, s) {
-					keys = append(keys, s)
-				}
-				walk(e)
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
-		}
-	}
-	walk(v)
-	return keys
 }
 
 // BusEvents are the events put on the stack's buses so far, in order (a copy).

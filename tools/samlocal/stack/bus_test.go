@@ -23,10 +23,7 @@ import (
 func TestLocalBusLimits(t *testing.T) {
 	tpl, r := loadTemplate(t, realTemplate)
 	s := &Stack{Template: tpl, Resolver: r, logs: &strings.Builder{}}
-	b, err := s.newBus("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := s.newBus("", nil)
 	s.bus = b
 	front := httptest.NewServer(awsproxy.New("http://127.0.0.1:1", "http://127.0.0.1:1", b.hook).Handler(""))
 	defer front.Close()

@@ -3,7 +3,6 @@ package stack
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -40,7 +39,7 @@ func (r *Resolver) CORS() (*CORS, error) {
 			return nil, fmt.Errorf("%s CorsConfiguration: %w", id, err)
 		}
 		switch c := v.(type) {
-		case noValueT:
+		case nil: // AWS::NoValue
 			return nil, nil
 		case bool:
 			if !c {
@@ -66,15 +65,6 @@ func (r *Resolver) CORS() (*CORS, error) {
 		}
 	}
 	return nil, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // allowedOrigin returns the Access-Control-Allow-Origin value for origin, or

@@ -9,6 +9,7 @@ import (
 )
 
 const corsTemplate = `
+Globals: {Function: {Runtime: provided.al2023, Handler: bootstrap}}
 Parameters:
   AllowedOrigins:
     Type: String

@@ -2,8 +2,14 @@
 // `sam local` would, without Docker or the SAM CLI. The command
 // tools/samlocal drives it (build, invoke, start-api, up); the product's
 // end-to-end suites (package e2e) and make bench drive it through Start.
+// It knows no product: what is the product's (fixtures, what its logs must
+// mask) comes in through Options and the caller's own code.
 //
-// What it does, from template.yaml alone (no hand-kept lists):
+// It reads the template through the AWS SAM translator (translate.py, run
+// by python3 with aws-sam-translator), as the SAM CLI does: the template as
+// written for resources and events, the translator's CloudFormation for
+// the functions (Globals merged in) and their roles (policy templates
+// expanded). What it does, from template.yaml alone (no hand-kept lists):
 //
 //   - Builds each AWS::Serverless::Function with
 //     `make build-<LogicalId> ARTIFACTS_DIR=<dir>/<LogicalId> GOARCH_LAMBDA=<host arch>`
@@ -36,10 +42,11 @@
 //     {"message":"Internal Server Error"}, no answer within 30 s 503.
 //
 // A function's environment: Globals.Function.Environment.Variables merged
-// with its own, intrinsic functions resolved locally (Resolver: !Ref of a
-// parameter is its Default or an override, of a table its TableName, of a
-// secret its Name; !GetAtt X.Arn a fake but well-formed ARN; !Sub, !If,
-// !Join, !Select, !Split, !Equals, !Not, !And, !Or), then what the local
+// with its own, intrinsic functions resolved locally (Resolver, on
+// goformation's intrinsics: !Ref of a parameter is its Default or an
+// override, of a table its TableName, of a secret its Name; !GetAtt X.Arn a
+// fake but well-formed ARN; !Sub, !If, !Join, !Select, !Split, !Equals,
+// !Not, !And, !Or), then what the local
 // stack provides (AWS_ENDPOINT_URL, test credentials, AWS_REGION,
 // TOSS_API_BASE_URL and TOSS_SDK_URL of the sandbox), then env.json in SAM's
 // shape. Differences from SAM, on purpose: bootstraps are built for and run
@@ -50,7 +57,7 @@
 // Least privilege, checked locally: AWSRecorder's hook, as
 // Options.AWSProxy, records each function's AWS calls as IAM names them,
 // and Resolver.Allows holds each against the function's Policies in the
-// template.
+// template, policy templates expanded.
 //
 // The local stack only ever holds test keys: Start refuses a Toss key that
 // is not test_sk_/test_ck_, and Keys never prints its values.

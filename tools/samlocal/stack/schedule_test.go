@@ -44,12 +44,13 @@ func TestRealTemplateSchedules(t *testing.T) {
 
 func TestSchedulesRefuseCronAndSkipDisabled(t *testing.T) {
 	tpl, err := ParseTemplate([]byte(`
+Globals: {Function: {Runtime: provided.al2023, Handler: bootstrap}}
 Resources:
   A:
     Type: AWS::Serverless::Function
     Properties:
       Events:
-        Off: {Type: Schedule, Properties: {Schedule: rate(1 minute), Enabled: false}}
+        Disabled: {Type: Schedule, Properties: {Schedule: rate(1 minute), Enabled: false}}
   B:
     Type: AWS::Serverless::Function
     Properties:

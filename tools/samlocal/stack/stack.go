@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -72,6 +73,11 @@ type Options struct {
 	// a browser's, a script's or the sandbox's webhooks, and each answer.
 	APIHook func(http.Handler) http.Handler
 
+	// RedactBusLog, when set, rewrites each event's line in the log of the
+	// stack's EventBridge before it is written (the product masks what its
+	// logs must not show); the event itself reaches LOCAL_EVENTS_URL whole.
+	RedactBusLog func(line []byte) []byte
+
 	MaxConcurrency int       // processes per function; DefaultMaxConcurrency (or the template's reserved concurrency) when zero
 	EventsURL      string    // LOCAL_EVENTS_URL: every event put on the template's buses is also POSTed there
 	Logs           io.Writer // functions' output, prefixed by logical id, and the stack's messages; os.Stderr when nil
@@ -112,20 +118,22 @@ type Stack struct {
 // the sandbox, every function and the API. On error, whatever was started
 // is stopped.
 func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
-	if opts.Template == "" {
-		opts.Template = "template.yaml"
+	opts.Template, opts.Host, opts.SandboxAddr = cmp.Or(opts.Template, "template.yaml"), cmp.Or(opts.Host, "127.0.0.1"), cmp.Or(opts.SandboxAddr, "127.0.0.1:0")
+	opts.Logs = cmp.Or[io.Writer](opts.Logs, os.Stderr)
+	opts.BuildOutput = cmp.Or(opts.BuildOutput, opts.Logs)
+	// Say what is missing first: a build may take minutes.
+	if opts.MotoURL == "" {
+		if _, err := exec.LookPath("moto_server"); err != nil {
+			return nil, moto.ErrNotInstalled
+		}
 	}
-	if opts.Host == "" {
-		opts.Host = "127.0.0.1"
-	}
-	if opts.SandboxAddr == "" {
-		opts.SandboxAddr = "127.0.0.1:0"
-	}
-	if opts.Logs == nil {
-		opts.Logs = os.Stderr
-	}
-	if opts.BuildOutput == nil {
-		opts.BuildOutput = opts.Logs
+	if opts.DynamoDBURL == "" {
+		if _, err := exec.LookPath("java"); err != nil {
+			return nil, dynamodblocal.ErrNoJava
+		}
+		if _, err := dynamodblocal.FindDir(); err != nil {
+			return nil, err
+		}
 	}
 	t, err := LoadTemplate(opts.Template)
 	if err != nil {
@@ -176,20 +184,6 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}()
 
-	// Say what is missing before a build that may take minutes.
-	if opts.MotoURL == "" {
-		if _, err := exec.LookPath("moto_server"); err != nil {
-			return nil, moto.ErrNotInstalled
-		}
-	}
-	if opts.DynamoDBURL == "" {
-		if _, err := exec.LookPath("java"); err != nil {
-			return nil, dynamodblocal.ErrNoJava
-		}
-		if _, err := dynamodblocal.FindDir(); err != nil {
-			return nil, err
-		}
-	}
 	// The servers start while the bootstraps build: a JVM and a Python
 	// server spend seconds of their start waiting on their runtimes.
 	aws := make(chan error, 1)
@@ -222,7 +216,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		s.SandboxURL = tossAPI
 	}
 
-	proxy, err := s.startProxy(opts.Host, opts.EventsURL)
+	proxy, err := s.startProxy(opts.Host, opts.EventsURL, opts.RedactBusLog)
 	if err != nil {
 		return nil, err
 	}
@@ -280,16 +274,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 
 func (k Keys) withDefaults() Keys {
 	d := DefaultKeys()
-	if k.TossSecretKey == "" {
-		k.TossSecretKey = d.TossSecretKey
-	}
-	if k.TossClientKey == "" {
-		k.TossClientKey = d.TossClientKey
-	}
-	if k.MerchantAPIKey == "" {
-		k.MerchantAPIKey = d.MerchantAPIKey
-	}
-	return k
+	return Keys{TossSecretKey: cmp.Or(k.TossSecretKey, d.TossSecretKey), TossClientKey: cmp.Or(k.TossClientKey, d.TossClientKey),
+		MerchantAPIKey: cmp.Or(k.MerchantAPIKey, d.MerchantAPIKey)}
 }
 
 // seed creates every table and secret of the template.
@@ -310,7 +296,7 @@ func (s *Stack) seed(ctx context.Context, keys Keys) error {
 		}
 		secrets = append(secrets, sec)
 	}
-	if err := createTables(ctx, s.dynamoClient(), tables); err != nil {
+	if err := createTables(ctx, s.DynamoDB(), tables); err != nil {
 		return err
 	}
 	return createSecrets(ctx, secretsClient(s.MotoURL), secrets, keys)
@@ -361,15 +347,13 @@ func (s *Stack) startAWS(ctx context.Context, opts Options) error {
 
 // startProxy starts the stack's AWS proxy, with the stack's EventBridge in
 // it, and serves its endpoint for callers other than the functions.
-func (s *Stack) startProxy(host, eventsTarget string) (*awsproxy.Proxy, error) {
-	b, err := s.newBus(eventsTarget)
-	if err != nil {
-		return nil, err
-	}
+func (s *Stack) startProxy(host, eventsTarget string, redact func([]byte) []byte) (*awsproxy.Proxy, error) {
+	b := s.newBus(eventsTarget, redact)
 	s.bus = b
 	s.onClose(b.close)
 	proxy := awsproxy.New(s.DynamoDBURL, s.MotoURL, b.hook)
 	s.onClose(func() error { proxy.Close(); return nil })
+	var err error
 	if s.AWSURL, err = s.serve(host+":0", proxy.Handler("")); err != nil {
 		return nil, fmt.Errorf("AWS endpoint: %w", err)
 	}
@@ -489,7 +473,12 @@ func (s *Stack) Function(id string) *lambdarun.Function { return s.functions[id]
 func (s *Stack) Env(id string) map[string]string { return maps.Clone(s.env[id]) }
 
 // TableName is the local name of a table resource.
-func (s *Stack) TableName(id string) (string, error) { return s.Resolver.named(id, "TableName") }
+func (s *Stack) TableName(id string) (string, error) {
+	if s.Template.Resources[id].Type != TypeTable {
+		return "", fmt.Errorf("%s is not an %s in the template", id, TypeTable)
+	}
+	return s.Resolver.names[id], nil
+}
 
 // Close stops the API, the functions, the sandbox, the AWS proxy,
 // moto_server and DynamoDB Local, in that order, and waits for every

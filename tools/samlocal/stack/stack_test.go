@@ -143,7 +143,7 @@ func TestStackEndToEnd(t *testing.T) {
 	})
 
 	t.Run("tables and TTL in DynamoDB Local, the secret in moto", func(t *testing.T) {
-		db, sm := s.dynamoClient(), secretsClient(s.MotoURL)
+		db, sm := s.DynamoDB(), secretsClient(s.MotoURL)
 		name, err := s.TableName("OrdersTable")
 		if err != nil {
 			t.Fatal(err)
@@ -184,7 +184,7 @@ func TestStackEndToEnd(t *testing.T) {
 			t.Fatalf("create: %d %s", r.Status, r.Body)
 		}
 		var created struct {
-			Order struct{ OrderID, CheckoutURL string }
+			Order struct{ OrderID, CheckoutURL string } `json:"entityBody"`
 		}
 		if err := json.Unmarshal(r.Body, &created); err != nil {
 			t.Fatal(err)

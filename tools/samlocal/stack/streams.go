@@ -135,7 +135,7 @@ func (s *Stack) DeleteAsTTL(ctx context.Context, tableID, hashKey, value string)
 	ttlDeleted.mu.Lock()
 	ttlDeleted.keys[ttlKey(s.DynamoDBURL, name, map[string]types.AttributeValue{hashKey: &types.AttributeValueMemberS{Value: value}})] = true
 	ttlDeleted.mu.Unlock()
-	_, err = s.dynamoClient().DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(name), Key: map[string]ddbtypes.AttributeValue{hashKey: &ddbtypes.AttributeValueMemberS{Value: value}}})
+	_, err = s.DynamoDB().DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(name), Key: map[string]ddbtypes.AttributeValue{hashKey: &ddbtypes.AttributeValueMemberS{Value: value}}})
 	if err != nil {
 		return fmt.Errorf("delete %s %s as the TTL would: %w", tableID, value, err)
 	}
@@ -192,7 +192,7 @@ func (s *Stack) newPoller(ctx context.Context, se StreamEvent) (*poller, error) 
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.dynamoClient().DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	d, err := s.DynamoDB().DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
 	if err != nil {
 		return nil, fmt.Errorf("%s event %s: describe %s: %w", se.Function, se.Event, name, err)
 	}

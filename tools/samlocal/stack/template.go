@@ -1,20 +1,26 @@
 package stack
 
 import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"gopkg.in/yaml.v3"
+	"github.com/awslabs/goformation/v7/intrinsics"
 )
 
 // Local stand-ins for the values CloudFormation would supply.
@@ -24,10 +30,12 @@ const (
 	StackName = "local"
 )
 
-// Template is a SAM template as the local stack needs it: functions with
-// their routes, tables, secrets and parameters. Values stay unresolved
-// (intrinsic functions in CloudFormation's JSON form, {"Ref": …},
-// {"Fn::Sub": …}) until a Resolver gives them local meaning.
+// Template is a SAM template as the local stack needs it: the template as
+// written (Parameters, Conditions, Resources; intrinsic functions in
+// CloudFormation's JSON form, {"Ref": …}, {"Fn::Sub": …}) and the AWS SAM
+// translator's CloudFormation for it, whose functions have Globals merged
+// in and whose roles hold the functions' Policies, policy templates
+// expanded. Values stay unresolved until a Resolver gives them local meaning.
 type Template struct {
 	Path       string
 	Dir        string
@@ -39,7 +47,8 @@ type Template struct {
 	Tables    []string
 	Secrets   []string
 
-	globals map[string]any // Globals.Function
+	translated map[string]Resource // the SAM translator's CloudFormation resources
+	codeURI    map[string]string   // each function's CodeUri (or Globals')
 }
 
 // Parameter is a template parameter.
@@ -80,6 +89,21 @@ const (
 	TypeEventBus = "AWS::Events::EventBus"
 )
 
+// nameProperty is the property holding a resource's name, for the types
+// whose Ref is their name locally.
+var nameProperty = map[string]string{TypeTable: "TableName", TypeSecret: "Name", TypeEventBus: "Name"}
+
+// ErrNoSAMTranslator is LoadTemplate's error when python3 or its
+// aws-sam-translator package is missing.
+var ErrNoSAMTranslator = errors.New("the local stack reads the template through the AWS SAM translator: install python3 and pip install aws-sam-translator")
+
+//go:embed translate.py
+var translateScript string
+
+// translations caches the translator's output by template text: the
+// suites load the same template for each stack they start.
+var translations sync.Map // [sha256.Size]byte → []byte
+
 // LoadTemplate reads and parses a SAM template (YAML or JSON, short or
 // long intrinsic syntax).
 func LoadTemplate(path string) (*Template, error) {
@@ -99,44 +123,51 @@ func LoadTemplate(path string) (*Template, error) {
 	return t, nil
 }
 
-// ParseTemplate parses template text.
+// ParseTemplate parses template text through the AWS SAM translator
+// (translate.py, run by python3).
 func ParseTemplate(b []byte) (*Template, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("parse YAML: %w", err)
-	}
-	if len(doc.Content) == 0 {
-		return nil, errors.New("empty template")
-	}
-	root := doc.Content[0]
-	v, err := fromNode(root)
-	if err != nil {
-		return nil, err
-	}
-	top, ok := v.(map[string]any)
+	key := sha256.Sum256(b)
+	out, ok := translations.Load(key)
 	if !ok {
-		return nil, errors.New("template is not a mapping")
+		cmd := exec.Command("python3", "-c", translateScript)
+		cmd.Stdin = bytes.NewReader(b)
+		res, err := cmd.Output()
+		var exit *exec.ExitError
+		switch {
+		case errors.Is(err, exec.ErrNotFound), errors.As(err, &exit) && exit.ExitCode() == 3:
+			return nil, ErrNoSAMTranslator
+		case exit != nil:
+			lines := strings.Split(strings.TrimSpace(string(exit.Stderr)), "\n")
+			return nil, fmt.Errorf("SAM translator: %s", lines[len(lines)-1])
+		case err != nil:
+			return nil, fmt.Errorf("SAM translator: %w", err)
+		}
+		out, _ = translations.LoadOrStore(key, res)
 	}
-	t := &Template{
-		Parameters: map[string]Parameter{},
-		Conditions: mapOf(top["Conditions"]),
-		Resources:  map[string]Resource{},
-		globals:    mapOf(mapOf(top["Globals"])["Function"]),
+	var doc struct {
+		Source struct {
+			Parameters map[string]map[string]any
+			Conditions map[string]any
+			Resources  map[string]Resource
+		}
+		Order      []string
+		CodeURI    map[string]string `json:"CodeUri"`
+		Translated struct{ Resources map[string]Resource }
 	}
-	for name, raw := range mapOf(top["Parameters"]) {
-		p := mapOf(raw)
-		def, has := p["Default"]
-		t.Parameters[name] = Parameter{Type: fmt.Sprint(p["Type"]), Default: scalarString(def), HasDef: has}
+	if err := json.Unmarshal(out.([]byte), &doc); err != nil {
+		return nil, fmt.Errorf("SAM translator's output: %w", err)
 	}
-	resources := mapOf(top["Resources"])
-	if len(resources) == 0 {
+	if len(doc.Source.Resources) == 0 {
 		return nil, errors.New("template has no Resources")
 	}
-	for _, id := range orderedKeys(root, "Resources") {
-		r := mapOf(resources[id])
-		res := Resource{Type: fmt.Sprint(r["Type"]), Properties: mapOf(r["Properties"]), Metadata: mapOf(r["Metadata"])}
-		t.Resources[id] = res
-		switch res.Type {
+	t := &Template{Parameters: map[string]Parameter{}, Conditions: doc.Source.Conditions, Resources: doc.Source.Resources,
+		translated: doc.Translated.Resources, codeURI: doc.CodeURI}
+	for name, p := range doc.Source.Parameters {
+		def, has := p["Default"]
+		t.Parameters[name] = Parameter{Type: scalarString(p["Type"]), Default: scalarString(def), HasDef: has}
+	}
+	for _, id := range doc.Order {
+		switch t.Resources[id].Type {
 		case TypeFunction:
 			t.Functions = append(t.Functions, id)
 		case TypeTable:
@@ -148,113 +179,23 @@ func ParseTemplate(b []byte) (*Template, error) {
 	return t, nil
 }
 
-// orderedKeys lists the keys of the top-level mapping section in file order.
-func orderedKeys(root *yaml.Node, section string) []string {
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value != section {
-			continue
-		}
-		m := root.Content[i+1]
-		var keys []string
-		for j := 0; j+1 < len(m.Content); j += 2 {
-			keys = append(keys, m.Content[j].Value)
-		}
-		return keys
-	}
-	return nil
-}
-
-// fromNode turns YAML into plain values, short-form intrinsics (!Ref X)
-// into their JSON form ({"Ref": "X"}), so one resolver handles both.
-func fromNode(n *yaml.Node) (any, error) {
-	var v any
-	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil, nil
-		}
-		return fromNode(n.Content[0])
-	case yaml.AliasNode:
-		return fromNode(n.Alias)
-	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			val, err := fromNode(n.Content[i+1])
-			if err != nil {
-				return nil, err
-			}
-			m[n.Content[i].Value] = val
-		}
-		v = m
-	case yaml.SequenceNode:
-		s := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			val, err := fromNode(c)
-			if err != nil {
-				return nil, err
-			}
-			s = append(s, val)
-		}
-		v = s
-	case yaml.ScalarNode:
-		if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
-			v = n.Value
-		} else if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
-		}
-	}
-	if !strings.HasPrefix(n.Tag, "!") || strings.HasPrefix(n.Tag, "!!") {
-		return v, nil
-	}
-	switch tag := n.Tag[1:]; tag {
-	case "Ref", "Condition":
-		return map[string]any{tag: v}, nil
-	case "GetAtt":
-		if s, ok := v.(string); ok {
-			res, attr, _ := strings.Cut(s, ".")
-			return map[string]any{"Fn::GetAtt": []any{res, attr}}, nil
-		}
-		return map[string]any{"Fn::GetAtt": v}, nil
-	default:
-		return map[string]any{"Fn::" + tag: v}, nil
-	}
-}
-
 func mapOf(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m
 }
 
-// scalarString renders a YAML scalar as CloudFormation passes it on: as text.
+// scalarString renders a scalar as CloudFormation passes it on: as text.
 func scalarString(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
 	case string:
 		return x
-	case bool:
-		return strconv.FormatBool(x)
-	case int:
-		return strconv.Itoa(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case uint64:
-		return strconv.FormatUint(x, 10)
 	case float64:
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	default:
 		return fmt.Sprint(x)
 	}
-}
-
-// FunctionProperty returns a function's property, falling back to
-// Globals.Function as SAM does.
-func (t *Template) FunctionProperty(id, name string) (any, bool) {
-	if v, ok := t.Resources[id].Properties[name]; ok {
-		return v, true
-	}
-	v, ok := t.globals[name]
-	return v, ok
 }
 
 // Routes lists the HttpApi events of the given functions (all when none),
@@ -266,12 +207,7 @@ func (t *Template) Routes(functions ...string) ([]Route, error) {
 	var routes []Route
 	for _, id := range functions {
 		evs := mapOf(t.Resources[id].Properties["Events"])
-		names := make([]string, 0, len(evs))
-		for name := range evs {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
+		for _, name := range sortedKeys(evs) {
 			ev := mapOf(evs[name])
 			if ev["Type"] != "HttpApi" {
 				continue
@@ -297,27 +233,57 @@ func (t *Template) Routes(functions ...string) ([]Route, error) {
 }
 
 // Resolver gives intrinsic functions local values: parameters from their
-// defaults or overrides, resource names from their properties, fake ARNs.
+// defaults or overrides, resource names from their properties, fake but
+// well-formed ARNs. goformation's intrinsics processor walks the values
+// and applies the functions; the handlers here answer what only the local
+// stack knows (Ref and Fn::GetAtt of resources, Fn::Sub over both) and
+// report what it cannot answer.
 type Resolver struct {
-	t      *Template
-	params map[string]string
+	t          *Template
+	params     map[string]string
+	conditions map[string]any    // each condition, evaluated
+	names      map[string]string // tables', secrets' and buses' local names
 }
 
 // Resolver returns a resolver with the given parameter overrides.
 func (t *Template) Resolver(overrides map[string]string) (*Resolver, error) {
-	params := map[string]string{}
+	r := &Resolver{t: t, params: map[string]string{}, names: map[string]string{}}
 	for name, p := range t.Parameters {
 		if p.HasDef {
-			params[name] = p.Default
+			r.params[name] = p.Default
 		}
 	}
 	for name, v := range overrides {
 		if _, ok := t.Parameters[name]; !ok {
 			return nil, fmt.Errorf("parameter override %s: no such parameter in the template", name)
 		}
-		params[name] = v
+		r.params[name] = v
 	}
-	return &Resolver{t: t, params: params}, nil
+	conds, err := r.process(map[string]any{"Conditions": t.Conditions}, true)
+	if err != nil {
+		return nil, fmt.Errorf("conditions: %w", err)
+	}
+	r.conditions = mapOf(conds["Conditions"])
+	for name, v := range r.conditions {
+		if _, ok := v.(bool); !ok {
+			return nil, fmt.Errorf("condition %s is not a boolean: %v", name, v)
+		}
+	}
+	// Names first: every Ref and Fn::GetAtt of these resources needs them
+	// (and a name made of another resource's name is an error, not a cycle).
+	for _, id := range sortedKeys(t.Resources) {
+		res := t.Resources[id]
+		if prop := nameProperty[res.Type]; prop != "" {
+			name := id // CloudFormation would generate one
+			if v, ok := res.Properties[prop]; ok {
+				if name, err = r.String(v); err != nil {
+					return nil, fmt.Errorf("%s.%s: %w", id, prop, err)
+				}
+			}
+			r.names[id] = name
+		}
+	}
+	return r, nil
 }
 
 // Param returns a parameter's value.
@@ -326,56 +292,13 @@ func (r *Resolver) Param(name string) (string, bool) {
 	return v, ok
 }
 
-// noValue is AWS::NoValue: the property disappears.
-type noValueT struct{}
-
-var noValue = noValueT{}
-
-// maxDepth stops a self-referencing template from recursing forever.
-const maxDepth = 32
-
-// Value resolves every intrinsic function in v.
-func (r *Resolver) Value(v any) (any, error) { return r.value(v, 0) }
-
-func (r *Resolver) value(v any, depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, errors.New("intrinsic functions nest too deep (a reference cycle?)")
+// Value resolves every intrinsic function in v. AWS::NoValue resolves to nil.
+func (r *Resolver) Value(v any) (any, error) {
+	doc, err := r.process(map[string]any{"Conditions": r.conditions, "Value": v}, false)
+	if err != nil {
+		return nil, err
 	}
-	switch x := v.(type) {
-	case map[string]any:
-		if len(x) == 1 {
-			for k, arg := range x {
-				if k == "Ref" || k == "Condition" || strings.HasPrefix(k, "Fn::") {
-					return r.intrinsic(k, arg, depth+1)
-				}
-			}
-		}
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			rv, err := r.value(e, depth+1)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", k, err)
-			}
-			if rv != noValue {
-				out[k] = rv
-			}
-		}
-		return out, nil
-	case []any:
-		out := make([]any, 0, len(x))
-		for _, e := range x {
-			rv, err := r.value(e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			if rv != noValue {
-				out = append(out, rv)
-			}
-		}
-		return out, nil
-	default:
-		return v, nil
-	}
+	return doc["Value"], nil
 }
 
 // String resolves v to a string, as CloudFormation renders scalars.
@@ -388,161 +311,77 @@ func (r *Resolver) String(v any) (string, error) {
 	case map[string]any, []any:
 		return "", fmt.Errorf("expected a scalar, got %v", rv)
 	}
-	if rv == noValue {
-		return "", nil
-	}
 	return scalarString(rv), nil
 }
 
-func (r *Resolver) intrinsic(fn string, arg any, depth int) (any, error) {
-	switch fn {
-	case "Ref":
-		name, ok := arg.(string)
-		if !ok {
-			return nil, fmt.Errorf("Ref of %v: want a name", arg)
+// process runs goformation's processor over doc with the local handlers.
+func (r *Resolver) process(doc map[string]any, evaluateConditions bool) (map[string]any, error) {
+	var errs []error
+	handler := func(f func(arg any) (any, error)) intrinsics.IntrinsicHandler {
+		return func(_ string, arg, _ any) any {
+			v, err := f(arg)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			return v
 		}
-		return r.ref(name)
-	case "Fn::GetAtt":
-		a, err := r.value(arg, depth)
-		if err != nil {
-			return nil, err
-		}
-		parts, ok := a.([]any)
-		if !ok || len(parts) != 2 {
-			return nil, fmt.Errorf("Fn::GetAtt %v: want [resource, attribute]", arg)
-		}
-		return r.getAtt(scalarString(parts[0]), scalarString(parts[1]))
-	case "Fn::Sub":
-		return r.sub(arg, depth)
-	case "Fn::Join":
-		a, err := r.value(arg, depth)
-		if err != nil {
-			return nil, err
-		}
-		parts, ok := a.([]any)
-		if !ok || len(parts) != 2 {
-			return nil, fmt.Errorf("Fn::Join %v: want [delimiter, list]", arg)
-		}
-		list, ok := parts[1].([]any)
-		if !ok {
-			return nil, fmt.Errorf("Fn::Join: %v is not a list", parts[1])
-		}
-		s := make([]string, len(list))
-		for i, e := range list {
-			s[i] = scalarString(e)
-		}
-		return strings.Join(s, scalarString(parts[0])), nil
-	case "Fn::Select":
-		a, err := r.value(arg, depth)
-		if err != nil {
-			return nil, err
-		}
-		parts, ok := a.([]any)
-		if !ok || len(parts) != 2 {
-			return nil, fmt.Errorf("Fn::Select %v: want [index, list]", arg)
-		}
-		i, err := strconv.Atoi(scalarString(parts[0]))
-		list, ok := parts[1].([]any)
-		if err != nil || !ok || i < 0 || i >= len(list) {
-			return nil, fmt.Errorf("Fn::Select %v: index out of range", arg)
-		}
-		return list[i], nil
-	case "Fn::Split":
-		a, err := r.value(arg, depth)
-		if err != nil {
-			return nil, err
-		}
-		parts, ok := a.([]any)
-		if !ok || len(parts) != 2 {
-			return nil, fmt.Errorf("Fn::Split %v: want [delimiter, string]", arg)
-		}
-		var out []any
-		for _, s := range strings.Split(scalarString(parts[1]), scalarString(parts[0])) {
-			out = append(out, s)
-		}
-		return out, nil
-	case "Fn::If":
-		parts, ok := arg.([]any)
-		if !ok || len(parts) != 3 {
-			return nil, fmt.Errorf("Fn::If %v: want [condition, then, else]", arg)
-		}
-		cond, err := r.condition(scalarString(parts[0]), depth)
-		if err != nil {
-			return nil, err
-		}
-		if cond {
-			return r.value(parts[1], depth)
-		}
-		return r.value(parts[2], depth)
-	case "Condition":
-		return r.condition(scalarString(arg), depth)
-	case "Fn::Equals":
-		a, err := r.value(arg, depth)
-		if err != nil {
-			return nil, err
-		}
-		parts, ok := a.([]any)
-		if !ok || len(parts) != 2 {
-			return nil, fmt.Errorf("Fn::Equals %v: want two values", arg)
-		}
-		return scalarString(parts[0]) == scalarString(parts[1]), nil
-	case "Fn::Not", "Fn::And", "Fn::Or":
-		a, err := r.value(arg, depth)
-		if err != nil {
-			return nil, err
-		}
-		parts, ok := a.([]any)
-		if !ok || len(parts) == 0 {
-			return nil, fmt.Errorf("%s %v: want a list of conditions", fn, arg)
-		}
-		bools := make([]bool, len(parts))
-		for i, p := range parts {
-			b, ok := p.(bool)
+	}
+	unsupported := func(name string, _, _ any) any {
+		errs = append(errs, fmt.Errorf("%s is not supported locally", name))
+		return nil
+	}
+	handlers := map[string]intrinsics.IntrinsicHandler{
+		"Ref": handler(func(arg any) (any, error) { return r.ref(scalarString(arg)) }),
+		"Fn::GetAtt": handler(func(arg any) (any, error) {
+			parts, _ := arg.([]any)
+			if s, ok := arg.(string); ok {
+				res, attr, _ := strings.Cut(s, ".")
+				parts = []any{res, attr}
+			}
+			if len(parts) != 2 {
+				return nil, fmt.Errorf("Fn::GetAtt %v: want [resource, attribute]", arg)
+			}
+			return r.getAtt(scalarString(parts[0]), scalarString(parts[1]))
+		}),
+		"Fn::Sub": handler(r.sub),
+		"Fn::If": handler(func(arg any) (any, error) {
+			parts, _ := arg.([]any)
+			if len(parts) != 3 {
+				return nil, fmt.Errorf("Fn::If %v: want [condition, then, else]", arg)
+			}
+			cond, ok := r.conditions[scalarString(parts[0])].(bool)
 			if !ok {
-				return nil, fmt.Errorf("%s: %v is not a condition", fn, p)
+				return nil, fmt.Errorf("Fn::If: no condition %v", parts[0])
 			}
-			bools[i] = b
-		}
-		switch fn {
-		case "Fn::Not":
-			return !bools[0], nil
-		case "Fn::And":
-			for _, b := range bools {
-				if !b {
-					return false, nil
-				}
+			if cond {
+				return parts[1], nil
 			}
-			return true, nil
-		default:
-			for _, b := range bools {
-				if b {
-					return true, nil
-				}
-			}
-			return false, nil
-		}
+			return parts[2], nil
+		}),
+		"Fn::ImportValue": unsupported, "Fn::FindInMap": unsupported, "Fn::GetAZs": unsupported, "Fn::Cidr": unsupported, "Fn::Transform": unsupported,
 	}
-	return nil, fmt.Errorf("%s is not supported locally", fn)
-}
-
-func (r *Resolver) condition(name string, depth int) (bool, error) {
-	c, ok := r.t.Conditions[name]
-	if !ok {
-		return false, fmt.Errorf("no condition %s", name)
-	}
-	v, err := r.value(c, depth+1)
+	in, err := json.Marshal(doc)
 	if err != nil {
-		return false, fmt.Errorf("condition %s: %w", name, err)
+		return nil, fmt.Errorf("resolve: %w", err)
 	}
-	b, ok := v.(bool)
-	if !ok {
-		return false, fmt.Errorf("condition %s is not a boolean: %v", name, v)
+	out, err := intrinsics.ProcessJSON(in, &intrinsics.ProcessorOptions{IntrinsicHandlerOverrides: handlers, EvaluateConditions: evaluateConditions})
+	if err != nil {
+		return nil, fmt.Errorf("resolve: %w", err)
 	}
-	return b, nil
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	var resolved map[string]any
+	if err := json.Unmarshal(out, &resolved); err != nil {
+		return nil, fmt.Errorf("resolve: %w", err)
+	}
+	return resolved, nil
 }
 
 // ref is Ref: a parameter's value, a pseudo parameter, or a resource's
-// local identity (a table's or secret's name, a function's logical id).
+// local identity (a table's, secret's or bus's name, anything else's
+// logical id). CloudFormation's Ref of a secret is its ARN; the SDK takes
+// the name wherever it takes the ARN, and the name is what a reader knows.
 func (r *Resolver) ref(name string) (any, error) {
 	if v, ok := r.params[name]; ok {
 		return v, nil
@@ -564,7 +403,7 @@ func (r *Resolver) ref(name string) (any, error) {
 	case "AWS::URLSuffix":
 		return "amazonaws.com", nil
 	case "AWS::NoValue":
-		return noValue, nil
+		return nil, nil
 	case "AWS::NotificationARNs":
 		return []any{}, nil
 	}
@@ -572,32 +411,14 @@ func (r *Resolver) ref(name string) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("Ref %s: no such parameter or resource", name)
 	}
-	switch res.Type {
-	case TypeTable:
-		return r.named(name, "TableName")
-	case TypeSecret:
-		// CloudFormation's Ref of a secret is its ARN; the SDK accepts the
-		// name wherever it accepts the ARN, and the name is what a local
-		// reader recognises.
-		return r.named(name, "Name")
-	case TypeEventBus:
-		return r.named(name, "Name")
+	if nameProperty[res.Type] == "" {
+		return name, nil
 	}
-	return name, nil
-}
-
-// named resolves a resource's name property, or falls back to its logical
-// id where CloudFormation would generate a name.
-func (r *Resolver) named(id, prop string) (string, error) {
-	v, ok := r.t.Resources[id].Properties[prop]
+	n, ok := r.names[name]
 	if !ok {
-		return id, nil
+		return nil, fmt.Errorf("Ref %s: a resource's name refers to another resource's name", name)
 	}
-	s, err := r.String(v)
-	if err != nil {
-		return "", fmt.Errorf("%s.%s: %w", id, prop, err)
-	}
-	return s, nil
+	return n, nil
 }
 
 // getAtt gives fake but well-formed ARNs (IAM-style checks can match them
@@ -607,116 +428,85 @@ func (r *Resolver) getAtt(id, attr string) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("Fn::GetAtt %s.%s: no such resource", id, attr)
 	}
-	switch res.Type {
-	case TypeTable:
-		name, err := r.named(id, "TableName")
-		if err != nil {
-			return nil, err
-		}
-		arn := fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", Region, AccountID, name)
-		switch attr {
-		case "Arn":
-			return arn, nil
-		case "StreamArn":
-			return arn + "/stream/local", nil
-		}
-	case TypeSecret:
-		name, err := r.named(id, "Name")
-		if err != nil {
-			return nil, err
-		}
-		if attr == "Id" || attr == "Arn" {
-			return fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:%s", Region, AccountID, name), nil
-		}
-	case TypeFunction:
-		if attr == "Arn" {
-			return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", Region, AccountID, id), nil
-		}
-	case TypeEventBus:
-		name, err := r.named(id, "Name")
-		if err != nil {
-			return nil, err
-		}
-		if attr == "Arn" {
-			return EventBusARN(name), nil
-		}
+	if _, err := r.ref(id); err != nil {
+		return nil, err
 	}
-	if attr == "Arn" {
+	name := r.names[id]
+	switch {
+	case res.Type == TypeTable && attr == "Arn":
+		return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", Region, AccountID, name), nil
+	case res.Type == TypeTable && attr == "StreamArn":
+		return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s/stream/local", Region, AccountID, name), nil
+	case res.Type == TypeSecret && (attr == "Arn" || attr == "Id"):
+		return fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:%s", Region, AccountID, name), nil
+	case res.Type == TypeFunction && attr == "Arn":
+		return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", Region, AccountID, id), nil
+	case res.Type == TypeEventBus && attr == "Arn":
+		return EventBusARN(name), nil
+	case attr == "Arn":
 		return fmt.Sprintf("arn:aws:local:%s:%s:%s", Region, AccountID, id), nil
 	}
 	return id + "." + attr, nil
 }
 
-// sub is Fn::Sub in both forms: "text ${Var}" and [text, {Var: value}].
-func (r *Resolver) sub(arg any, depth int) (any, error) {
-	text, vars := "", map[string]any{}
-	switch x := arg.(type) {
-	case string:
-		text = x
-	case []any:
-		if len(x) != 2 {
-			return nil, fmt.Errorf("Fn::Sub %v: want [string, variables]", arg)
+var subVariable = regexp.MustCompile(`\$\{[^}]*\}`)
+
+// sub is Fn::Sub in both forms, "text ${Var}" and [text, {Var: value}],
+// its variables' values already resolved.
+func (r *Resolver) sub(arg any) (any, error) {
+	text, ok := arg.(string)
+	var vars map[string]any
+	if list, isList := arg.([]any); isList && len(list) == 2 {
+		text, ok = list[0].(string)
+		vars = mapOf(list[1])
+	}
+	if !ok {
+		return nil, fmt.Errorf("Fn::Sub %v: want a string or [string, variables]", arg)
+	}
+	if strings.Contains(subVariable.ReplaceAllString(text, ""), "${") {
+		return nil, fmt.Errorf("Fn::Sub %q: unclosed ${", text)
+	}
+	var err error
+	out := subVariable.ReplaceAllStringFunc(text, func(m string) string {
+		name := m[2 : len(m)-1]
+		if literal, ok := strings.CutPrefix(name, "!"); ok {
+			return "${" + literal + "}"
 		}
-		s, ok := x[0].(string)
+		v, ok := vars[name]
 		if !ok {
-			return nil, fmt.Errorf("Fn::Sub %v: want a string", x[0])
+			var e error
+			if res, attr, dot := strings.Cut(name, "."); dot {
+				v, e = r.getAtt(res, attr)
+			} else {
+				v, e = r.ref(name)
+			}
+			if e != nil && err == nil {
+				err = fmt.Errorf("Fn::Sub ${%s}: %w", name, e)
+			}
 		}
-		text, vars = s, mapOf(x[1])
-	default:
-		return nil, fmt.Errorf("Fn::Sub %v: want a string", arg)
-	}
-	var b strings.Builder
-	for {
-		i := strings.Index(text, "${")
-		if i < 0 {
-			b.WriteString(text)
-			return b.String(), nil
-		}
-		b.WriteString(text[:i])
-		end := strings.IndexByte(text[i:], '}')
-		if end < 0 {
-			return nil, fmt.Errorf("Fn::Sub %q: unclosed ${", text)
-		}
-		name := text[i+2 : i+end]
-		text = text[i+end+1:]
-		if strings.HasPrefix(name, "!") {
-			b.WriteString("${" + name[1:] + "}") // ${!Literal} stays literal
-			continue
-		}
-		var v any
-		var err error
-		if val, ok := vars[name]; ok {
-			v, err = r.value(val, depth)
-		} else if res, attr, ok := strings.Cut(name, "."); ok {
-			v, err = r.getAtt(res, attr)
-		} else {
-			v, err = r.ref(name)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("Fn::Sub ${%s}: %w", name, err)
-		}
-		b.WriteString(scalarString(v))
-	}
+		return scalarString(v)
+	})
+	return out, err
 }
 
-// Environment is a function's Environment.Variables, Globals first, the
-// function's own on top, resolved.
+// function is a function's properties as the SAM translator writes them
+// for Lambda: Globals merged in.
+func (t *Template) function(id string) map[string]any { return t.translated[id].Properties }
+
+// Environment is a function's Environment.Variables, Globals' and its
+// own merged as SAM merges them, resolved.
 func (r *Resolver) Environment(id string) (map[string]string, error) {
 	if r.t.Resources[id].Type != TypeFunction {
 		return nil, fmt.Errorf("%s is not a function in the template", id)
 	}
-	out := map[string]string{}
-	layers := []map[string]any{
-		mapOf(mapOf(r.t.globals["Environment"])["Variables"]),
-		mapOf(mapOf(r.t.Resources[id].Properties["Environment"])["Variables"]),
+	v, err := r.Value(mapOf(r.t.function(id)["Environment"])["Variables"])
+	if err != nil {
+		return nil, fmt.Errorf("%s environment: %w", id, err)
 	}
-	for _, vars := range layers {
-		for k, v := range vars {
-			s, err := r.String(v)
-			if err != nil {
-				return nil, fmt.Errorf("%s environment %s: %w", id, k, err)
-			}
-			out[k] = s
+	out := map[string]string{}
+	for k, v := range mapOf(v) {
+		if v != nil { // AWS::NoValue
+			out[k] = scalarString(v)
 		}
 	}
 	return out, nil
@@ -739,16 +529,12 @@ func (r *Resolver) ReservedConcurrency(id string) (int, error) {
 }
 
 func (r *Resolver) intProperty(id, name string, def int) (int, error) {
-	v, ok := r.t.FunctionProperty(id, name)
-	if !ok {
-		return def, nil
-	}
-	s, err := r.String(v)
+	s, err := r.String(r.t.function(id)[name])
 	if err != nil {
 		return 0, fmt.Errorf("%s %s: %w", id, name, err)
 	}
 	if s == "" {
-		return def, nil // AWS::NoValue (an !If's other branch): as if unset
+		return def, nil // unset, or AWS::NoValue (an !If's other branch)
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
@@ -763,14 +549,7 @@ func (t *Template) BuildMethod(id string) string {
 }
 
 // CodeURI is the function's CodeUri (or Globals'), relative to the template.
-func (t *Template) CodeURI(id string) string {
-	v, _ := t.FunctionProperty(id, "CodeUri")
-	s, _ := v.(string)
-	if s == "" {
-		s = "."
-	}
-	return s
-}
+func (t *Template) CodeURI(id string) string { return t.codeURI[id] }
 
 // Table is a table as the local stack creates it.
 type Table struct {
@@ -793,11 +572,7 @@ func (r *Resolver) Table(id string) (*Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", id, err)
 	}
-	props := mapOf(pv)
-	name, err := r.named(id, "TableName")
-	if err != nil {
-		return nil, err
-	}
+	props, name := mapOf(pv), r.names[id]
 	// Only the schema: CloudFormation-only settings (SSE, tags) mean
 	// nothing to a local table, and some differ in shape from the API. TTL
 	// and point-in-time recovery are applied after creation, as the API
@@ -823,14 +598,11 @@ func (r *Resolver) Table(id string) (*Table, error) {
 		return nil, fmt.Errorf("%s: no KeySchema", id)
 	}
 	tbl := &Table{LogicalID: id, Name: name, Create: in}
-	if ttl := mapOf(props["TimeToLiveSpecification"]); ttl != nil {
-		enabled, _ := ttl["Enabled"].(bool)
-		attr := scalarString(ttl["AttributeName"])
-		if enabled && attr != "" {
-			tbl.TTL = &dynamodb.UpdateTimeToLiveInput{
-				TableName:               aws.String(name),
-				TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(attr), Enabled: aws.Bool(true)},
-			}
+	ttl := mapOf(props["TimeToLiveSpecification"])
+	if attr := scalarString(ttl["AttributeName"]); ttl["Enabled"] == true && attr != "" {
+		tbl.TTL = &dynamodb.UpdateTimeToLiveInput{
+			TableName:               aws.String(name),
+			TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(attr), Enabled: aws.Bool(true)},
 		}
 	}
 	if view := scalarString(mapOf(props["StreamSpecification"])["StreamViewType"]); view != "" {
@@ -839,12 +611,10 @@ func (r *Resolver) Table(id string) (*Table, error) {
 			StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewType(view)},
 		}
 	}
-	if pitr := mapOf(props["PointInTimeRecoverySpecification"]); pitr != nil {
-		if enabled, _ := pitr["PointInTimeRecoveryEnabled"].(bool); enabled {
-			tbl.PITR = &dynamodb.UpdateContinuousBackupsInput{
-				TableName:                        aws.String(name),
-				PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)},
-			}
+	if mapOf(props["PointInTimeRecoverySpecification"])["PointInTimeRecoveryEnabled"] == true {
+		tbl.PITR = &dynamodb.UpdateContinuousBackupsInput{
+			TableName:                        aws.String(name),
+			PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)},
 		}
 	}
 	return tbl, nil
@@ -863,17 +633,11 @@ func (r *Resolver) Secret(id string) (*Secret, error) {
 	if res.Type != TypeSecret {
 		return nil, fmt.Errorf("%s is not an %s", id, TypeSecret)
 	}
-	name, err := r.named(id, "Name")
+	s, err := r.String(res.Properties["SecretString"])
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s.SecretString: %w", id, err)
 	}
-	s := &Secret{LogicalID: id, Name: name}
-	if v, ok := res.Properties["SecretString"]; ok {
-		if s.SecretString, err = r.String(v); err != nil {
-			return nil, fmt.Errorf("%s.SecretString: %w", id, err)
-		}
-	}
-	return s, nil
+	return &Secret{LogicalID: id, Name: r.names[id], SecretString: s}, nil
 }
 
 // Statement is one IAM policy statement of a function, resolved.
@@ -883,47 +647,64 @@ type Statement struct {
 	Resources []string
 }
 
-// Statements lists the inline policy statements of a function's Policies
-// (named SAM policy templates and managed policy names are not expanded).
+// rolePolicy matches the names SAM gives the policies it makes of a
+// function's Policies (inline statements and policy templates alike); the
+// role's other policies are SAM's for the function's event sources (an
+// on-failure queue's sqs:SendMessage), used by Lambda, not by the code.
+var rolePolicy = regexp.MustCompile(`^(.+)Policy[0-9]+$`)
+
+// Statements lists the statements of a function's Policies as the SAM
+// translator writes them into its role, policy templates expanded
+// (managed policies are names only, and not listed).
 func (r *Resolver) Statements(id string) ([]Statement, error) {
-	pv, err := r.Value(r.t.Resources[id].Properties["Policies"])
+	role, _ := mapOf(r.t.function(id)["Role"])["Fn::GetAtt"].([]any)
+	if len(role) != 2 {
+		return nil, nil // a role of the template's own, or none
+	}
+	roleID := scalarString(role[0])
+	pv, err := r.Value(r.t.translated[roleID].Properties["Policies"])
 	if err != nil {
 		return nil, fmt.Errorf("%s Policies: %w", id, err)
 	}
-	policies, _ := pv.([]any)
-	if m, ok := pv.(map[string]any); ok {
-		policies = []any{m}
-	}
 	var out []Statement
-	for _, p := range policies {
-		stmts := mapOf(p)["Statement"]
-		list, ok := stmts.([]any)
-		if !ok && stmts != nil {
-			list = []any{stmts}
+	for _, p := range toList(pv) {
+		if m := rolePolicy.FindStringSubmatch(scalarString(mapOf(p)["PolicyName"])); m == nil || m[1] != roleID {
+			continue
 		}
-		for _, s := range list {
+		for _, s := range toList(mapOf(mapOf(p)["PolicyDocument"])["Statement"]) {
 			m := mapOf(s)
-			out = append(out, Statement{
-				Effect:    scalarString(m["Effect"]),
-				Actions:   stringList(m["Action"]),
-				Resources: stringList(m["Resource"]),
-			})
+			out = append(out, Statement{Effect: scalarString(m["Effect"]), Actions: stringList(m["Action"]), Resources: stringList(m["Resource"])})
 		}
 	}
 	return out, nil
 }
 
-func stringList(v any) []string {
-	switch x := v.(type) {
-	case nil:
-		return nil
-	case []any:
-		out := make([]string, len(x))
-		for i, e := range x {
-			out[i] = scalarString(e)
-		}
-		return out
-	default:
-		return []string{scalarString(x)}
+// toList is v as a list: itself, or a list of one.
+func toList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
 	}
+	if v == nil {
+		return nil
+	}
+	return []any{v}
+}
+
+func stringList(v any) []string {
+	var out []string
+	for _, e := range toList(v) {
+		if e != nil {
+			out = append(out, scalarString(e))
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

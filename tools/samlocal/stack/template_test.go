@@ -241,6 +241,7 @@ func TestResolverErrors(t *testing.T) {
 	tpl, err := ParseTemplate([]byte(`
 Parameters:
   NoDefault: {Type: String}
+Globals: {Function: {Runtime: provided.al2023, Handler: bootstrap}}
 Resources:
   F:
     Type: AWS::Serverless::Function

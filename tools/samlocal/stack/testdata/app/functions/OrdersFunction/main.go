@@ -86,7 +86,7 @@ func handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.API
 			return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("put order: %w", err)
 		}
 		fmt.Println("order created", id)
-		return respond(200, map[string]any{"order": map[string]any{
+		return respond(200, map[string]any{"entityBody": map[string]any{
 			"orderId": id, "amount": in.Amount,
 			"checkoutUrl": "http://" + req.RequestContext.DomainName + "/checkout/" + id,
 		}}), nil
@@ -102,7 +102,7 @@ func handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.API
 		}
 		name := out.Item["name"].(*types.AttributeValueMemberS).Value
 		amount, _ := strconv.ParseInt(out.Item["amount"].(*types.AttributeValueMemberN).Value, 10, 64)
-		return respond(200, map[string]any{"order": map[string]any{"orderId": req.PathParameters["orderId"], "orderName": name, "amount": amount}}), nil
+		return respond(200, map[string]any{"entityBody": map[string]any{"orderId": req.PathParameters["orderId"], "orderName": name, "amount": amount}}), nil
 	}
 	return respond(404, map[string]string{"code": "NOT_FOUND"}), nil
 }
