@@ -2,6 +2,7 @@ package dynamodblocal
 
 import (
 	"bytes"
+	"github.com/tossintl/backend/internal/testenv"
 	"os"
 	"strings"
 	"sync"
@@ -138,6 +139,7 @@ func TestDumpTapSplitsTheDumpFromTheLogs(t *testing.T) {
 
 // TestThreadDump asks the package's server for its threads, twice.
 func TestThreadDump(t *testing.T) {
+	testenv.Skip(t, "DynamoDB Local")
 	for range 2 {
 		threads, err := server.ThreadDump(t.Context())
 		if err != nil {
