@@ -395,8 +395,11 @@ func APIHandler(router *Router, invoke Invoker, logf func(format string, args ..
 		}
 		// Failures are logged by route key, not path: a path can hold a
 		// paymentKey (/payments/{paymentKey}/cancel).
-		// The function runs on even if API Gateway stops waiting, as in AWS.
-		ctx, cancel := context.WithTimeout(r.Context(), IntegrationTimeout)
+		// The function runs on even if API Gateway stops waiting, as in AWS,
+		// and a client that hangs up (a browser dropping a CSP report as it
+		// navigates) does not end the integration either: its answer is
+		// the function's, not a 500 of the emulator's.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), IntegrationTimeout)
 		defer cancel()
 		payload, err := invoke(ctx, rt.Function, event)
 		switch {

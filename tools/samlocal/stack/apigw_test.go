@@ -317,3 +317,49 @@ func TestAPIHandler(t *testing.T) {
 		t.Errorf("the oversized request reached a function: %q", logged)
 	}
 }
+
+// TestAPIHandlerOutlivesAClientThatHangsUp: a client that goes away while
+// its function runs (a browser dropping a report as it navigates) does not
+// cancel the invocation, and what the handler answers is the function's
+// answer, not an error of the emulator's.
+func TestAPIHandlerOutlivesAClientThatHangsUp(t *testing.T) {
+	started, proceed := make(chan struct{}), make(chan struct{})
+	invErr := make(chan error, 1)
+	invoke := func(ctx context.Context, fn string, event []byte) ([]byte, error) {
+		close(started)
+		<-proceed
+		invErr <- ctx.Err()
+		return []byte(`{"statusCode":204}`), nil
+	}
+	answered := make(chan int, 1)
+	reqCtx := make(chan context.Context, 1)
+	h := APIHandler(testRouter(t), invoke, t.Logf)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqCtx <- r.Context()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		answered <- rec.Code
+	}))
+	defer srv.Close()
+
+	ctx, hangUp := context.WithCancel(t.Context())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/items/7", nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-started
+	hangUp()
+	<-done
+	<-(<-reqCtx).Done() // the server has seen the client go
+	close(proceed)
+	if err := <-invErr; err != nil {
+		t.Errorf("the invocation's context ended with the client: %v", err)
+	}
+	if code := <-answered; code != http.StatusNoContent {
+		t.Errorf("the handler answered %d, want the function's 204", code)
+	}
+}
