@@ -16,12 +16,11 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	sampleevents "github.com/tossintl/backend/events"
 	"github.com/tossintl/backend/shared/api"
 	"github.com/tossintl/backend/shared/apigw"
 	"github.com/tossintl/backend/shared/config"
@@ -117,7 +116,7 @@ func (e *benchEnv) newOrder(b *testing.B) *orders.Order {
 // readEvent reads events/<name> as the text it is, for per-iteration edits.
 func readEvent(b testing.TB, name string) string {
 	b.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "events", name))
+	raw, err := sampleevents.Read(name)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -142,15 +141,6 @@ func eventMerchantKey(b testing.TB) string {
 	}
 	return strings.TrimSuffix(string(raw), ":")
 }
-
-// The sample events' own order, payment key and amount, replaced per iteration.
-const (
-	evOrderID        = "ord_event0000000000000000001"
-	evPaidOrderID    = "ord_event0000000000000000002"
-	evConfirmOrderID = "ord_event0000000000000000003"
-	evPaymentKey     = "tgen_20261122120000event00001"
-	evConfirmKey     = "tgen_20261122120000event00002"
-)
 
 // benchRequests runs handler over b.N requests that prepare builds, in
 // batches prepared with the timer stopped, and checks every status.
@@ -199,8 +189,8 @@ func BenchmarkConfirm(b *testing.B) {
 	fresh := func(e *benchEnv, key func(i int) string) func(int) apigw.Request {
 		return func(i int) apigw.Request {
 			o := e.newOrder(b)
-			t := strings.ReplaceAll(text, evConfirmOrderID, o.ID)
-			t = strings.ReplaceAll(t, evConfirmKey, fmt.Sprintf("tgen_bench%020d", i))
+			t := strings.ReplaceAll(text, sampleevents.ConfirmOrderID, o.ID)
+			t = strings.ReplaceAll(t, sampleevents.ConfirmKey, fmt.Sprintf("tgen_bench%020d", i))
 			t = strings.ReplaceAll(t, "52000", "39000")
 			return withHeader(decodeEvent(b, t), "idempotency-key", key(i))
 		}
@@ -229,22 +219,22 @@ func BenchmarkSuccess(b *testing.B) {
 	e := newBenchEnv(b, "PaymentSuccessFunction")
 	benchRequests(b, e.svc.Page(e.svc.PaymentSuccess), 200, func(i int) apigw.Request {
 		o := e.newOrder(b)
-		t := strings.ReplaceAll(text, evPaidOrderID, o.ID)
-		return decodeEvent(b, strings.ReplaceAll(t, evPaymentKey, fmt.Sprintf("tgen_bench%020d", i)))
+		t := strings.ReplaceAll(text, sampleevents.PaidOrderID, o.ID)
+		return decodeEvent(b, strings.ReplaceAll(t, sampleevents.PaymentKey, fmt.Sprintf("tgen_bench%020d", i)))
 	})
 }
 
 func BenchmarkFail(b *testing.B) {
 	e := newBenchEnv(b, "PaymentFailFunction")
 	o := e.newOrder(b)
-	r := decodeEvent(b, strings.ReplaceAll(readEvent(b, "payment-fail.json"), evOrderID, o.ID))
+	r := decodeEvent(b, strings.ReplaceAll(readEvent(b, "payment-fail.json"), sampleevents.OrderID, o.ID))
 	benchRequests(b, e.svc.Page(e.svc.PaymentFail), 200, same(r))
 }
 
 func BenchmarkCheckout(b *testing.B) {
 	e := newBenchEnv(b, "CheckoutFunction")
 	o := e.newOrder(b)
-	r := decodeEvent(b, strings.ReplaceAll(readEvent(b, "checkout.json"), evOrderID, o.ID))
+	r := decodeEvent(b, strings.ReplaceAll(readEvent(b, "checkout.json"), sampleevents.OrderID, o.ID))
 	benchRequests(b, e.svc.Page(e.svc.Checkout), 200, same(r))
 }
 
