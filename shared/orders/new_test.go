@@ -146,3 +146,27 @@ func TestValidTokenLengthBounds(t *testing.T) {
 		t.Error("ValidToken accepted a character outside A-Z a-z 0-9 - _")
 	}
 }
+
+// TestNewRefusesAZeroAmountAsNotPositive: an amount of 0 is refused for
+// not being positive, the reason the merchant reads, before the minimum
+// (which 0 is also under) is looked at.
+func TestNewRefusesAZeroAmountAsNotPositive(t *testing.T) {
+	policy := orders.Policy{MaxAmount: 1_000_000, PayWindow: time.Hour, Retention: 24 * time.Hour}
+	for _, amount := range []int64{0, -1} {
+		_, err := orders.New(orders.Draft{Name: "Tea", Amount: amount}, time.Now(), policy)
+		var ve *orders.ValidationError
+		if !errors.As(err, &ve) || ve.Field != "amount" || ve.Reason != "must be positive" {
+			t.Errorf("amount %d: err = %v, want amount: must be positive", amount, err)
+		}
+	}
+}
+
+// TestBudgetNames: the budgets' names as logs and errors print them.
+func TestBudgetNames(t *testing.T) {
+	if got := orders.Anonymous.String(); got != "anonymous" {
+		t.Errorf("Anonymous = %q", got)
+	}
+	if got := orders.TokenHolder.String(); got != "token" {
+		t.Errorf("TokenHolder = %q", got)
+	}
+}

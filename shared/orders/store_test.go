@@ -180,6 +180,26 @@ func TestCreateAndGet(t *testing.T) {
 	})
 }
 
+// An order created with empty (not nil) attempt and refund lists comes
+// back with none at all from both stores, as DynamoDB keeps no empty list:
+// the stores' answers stay identical.
+func TestCreateGivesBackNoEmptyLists(t *testing.T) {
+	forEachStore(t, func(t *testing.T, f fixture) {
+		o, err := orders.New(orders.Draft{Name: "Green tea set", Amount: 15000}, t0, policy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.RecentAttempts, o.TokenAttempts, o.Refunds = []time.Time{}, []time.Time{}, map[string]orders.Refund{}
+		if err := f.store.Create(ctx, o); err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		got := mustGet(t, f.store, o.ID, t0)
+		if got.RecentAttempts != nil || got.TokenAttempts != nil || got.Refunds != nil {
+			t.Errorf("empty lists came back: recent %#v, token %#v, refunds %#v", got.RecentAttempts, got.TokenAttempts, got.Refunds)
+		}
+	})
+}
+
 func TestCreateRefusesIncompleteOrders(t *testing.T) {
 	base, err := orders.New(orders.Draft{Name: "Tea", Amount: 1000}, t0, policy)
 	if err != nil {

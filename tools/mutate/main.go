@@ -67,6 +67,7 @@ func main() {
 		out         = flag.String("out", "docs/mutation.md", "the report to write")
 		explFile    = flag.String("survivors", "docs/mutation-survivors.md", "the hand-kept explanations of surviving mutants")
 		saved       = flag.String("results", ".aws-sam/mutate/results.json", "where the run's mutants are saved (read by -report-only)")
+		recheckF    = flag.Bool("recheck", false, "with -report-only: run again at HEAD each survivor the explanations say a test written since kills, and count it killed if so")
 		reportOnly  = flag.Bool("report-only", false, "re-render the report from -results without running anything; a comma-separated list merges the runs of parts (-only) of one revision")
 		targetsF    = flag.String("targets", "shared/payments,shared/orders,shared/idempotency", "packages to mutate")
 		testsF      = flag.String("tests", "sim,shared/api,shared/app,shared/orderstream,shared/orderevents,shared/eventbus", "packages whose tests judge the mutants, besides the targets'")
@@ -171,6 +172,18 @@ func main() {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		fatal(err)
 	}
+	if *recheckF {
+		if !*reportOnly {
+			fatal(errors.New("-recheck goes with -report-only"))
+		}
+		tests := append(split(*targetsF), split(*testsF)...)
+		if err := recheck(root, &r, ex, tests, func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }); err != nil {
+			fatal(err)
+		}
+		if err := saveJSON(strings.TrimSuffix(*out, ".md")+".rechecked.json", r); err != nil {
+			fatal(err)
+		}
+	}
 	var b strings.Builder
 	f := render(&b, r, ex, *explFile)
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
@@ -196,35 +209,11 @@ func main() {
 // tryMutant runs go test with one mutant applied through -overlay, and
 // returns go test's exit status (1: the tests kill the mutant).
 func tryMutant(root, spec string, testArgs []string) int {
-	parts := strings.Split(spec, ":")
-	if len(parts) != 4 {
-		fatal(fmt.Errorf("-try %q: want file:line:col:MUTATOR", spec))
-	}
-	line, err1 := strconv.Atoi(parts[1])
-	col, err2 := strconv.Atoi(parts[2])
-	if err := errors.Join(err1, err2); err != nil {
-		fatal(fmt.Errorf("-try %q: %w", spec, err))
-	}
-	file := filepath.Join(root, filepath.FromSlash(parts[0]))
-	src, err := os.ReadFile(file)
-	if err != nil {
-		fatal(err)
-	}
-	mutated, err := mutateSource(src, line, col, parts[3])
-	if err != nil {
-		fatal(err)
-	}
-	dir, err := os.MkdirTemp("", "mutate-try-")
+	dir, overlay, err := overlayFor(root, spec)
 	if err != nil {
 		fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	mfile := filepath.Join(dir, filepath.Base(file))
-	overlay := filepath.Join(dir, "overlay.json")
-	b, _ := json.Marshal(map[string]any{"Replace": map[string]string{file: mfile}})
-	if err := errors.Join(os.WriteFile(mfile, mutated, 0o644), os.WriteFile(overlay, b, 0o644)); err != nil {
-		fatal(err)
-	}
 	cmd := exec.Command("go", append([]string{"test", "-count=1", "-failfast", "-overlay", overlay}, testArgs...)...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stdout, os.Stderr
 	err = cmd.Run()
@@ -239,6 +228,42 @@ func tryMutant(root, spec string, testArgs []string) int {
 	}
 	fatal(err)
 	return 2
+}
+
+// overlayFor writes the mutant spec (file:line:col:MUTATOR) applied to its
+// file in root, and a go build -overlay file naming it, into a new
+// temporary directory that the caller removes.
+func overlayFor(root, spec string) (dir, overlay string, err error) {
+	parts := strings.Split(spec, ":")
+	if len(parts) != 4 {
+		return "", "", fmt.Errorf("mutant %q: want file:line:col:MUTATOR", spec)
+	}
+	line, err1 := strconv.Atoi(parts[1])
+	col, err2 := strconv.Atoi(parts[2])
+	if err := errors.Join(err1, err2); err != nil {
+		return "", "", fmt.Errorf("mutant %q: %w", spec, err)
+	}
+	file := filepath.Join(root, filepath.FromSlash(parts[0]))
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return "", "", fmt.Errorf("mutant %q: %w", spec, err)
+	}
+	mutated, err := mutateSource(src, line, col, parts[3])
+	if err != nil {
+		return "", "", fmt.Errorf("mutant %q: %w", spec, err)
+	}
+	dir, err = os.MkdirTemp("", "mutate-try-")
+	if err != nil {
+		return "", "", err
+	}
+	mfile := filepath.Join(dir, filepath.Base(file))
+	overlay = filepath.Join(dir, "overlay.json")
+	b, _ := json.Marshal(map[string]any{"Replace": map[string]string{file: mfile}})
+	if err := errors.Join(os.WriteFile(mfile, mutated, 0o644), os.WriteFile(overlay, b, 0o644)); err != nil {
+		os.RemoveAll(dir)
+		return "", "", fmt.Errorf("mutant %q: %w", spec, err)
+	}
+	return dir, overlay, nil
 }
 
 // testServers returns the environment of the tests: DYNAMODB_LOCAL_DIR

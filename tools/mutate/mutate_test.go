@@ -297,6 +297,38 @@ func TestRenderFlagsAndCounts(t *testing.T) {
 	}
 }
 
+// TestRenderSaysWhatARecheckChanged: a survivor killed at a later commit
+// by -recheck counts as killed, and the report says so with the efficacy
+// of the mutated revision alone.
+func TestRenderSaysWhatARecheckChanged(t *testing.T) {
+	m := func(line int, status, expr string) mutant {
+		s := site{Func: "F", Expr: expr, Nth: 1}
+		return mutant{File: "shared/orders/a.go", Line: line, Type: "CONDITIONALS_BOUNDARY", Status: status, Func: "F", Expr: expr, Key: key("shared/orders/a.go", s, "CONDITIONALS_BOUNDARY")}
+	}
+	ms := []mutant{m(1, killed, "a < b"), m(2, killed, "c < d"), m(3, lived, "e < f")}
+	ms[1].Recheck, ms[1].KilledBy = "abc123", byOwn
+	ex := map[string]explanation{
+		ms[1].Key: {Key: ms[1].Key, Kind: "killed", Text: "TestC"},
+		ms[2].Key: {Key: ms[2].Key, Kind: "equivalent", Text: "never equal"},
+	}
+	r := result{Targets: []string{"shared/orders"}, Mutants: ms}
+	var b strings.Builder
+	f := render(&b, r, ex, "docs/mutation-survivors.md")
+	out := b.String()
+	if len(f.Caught) != 1 || len(f.Regressed) != 0 {
+		t.Errorf("caught %+v, regressed %+v", f.Caught, f.Regressed)
+	}
+	for _, want := range []string{
+		"| **Total** | 3 | 2 | 0 | 1 | 0 | 0 | 0 | 66.7% | 100.0% |",
+		"1 of the killed lived in this run and were run again at `abc123`",
+		"at the\nrevision mutated alone, the efficacy was 33.3%.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestReadMutantsLocatesEachMutant(t *testing.T) {
 	root := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(root, "p"), 0o755); err != nil {

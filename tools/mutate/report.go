@@ -39,6 +39,9 @@ type mutant struct {
 	Runner string `json:"runner,omitempty"`
 	// KilledBy says whose tests killed it: byOwn or byDependents.
 	KilledBy string `json:"killedBy,omitempty"`
+	// Recheck is the commit at which -recheck ran this mutant again and
+	// a test written after the run killed it (Status is then killed).
+	Recheck string `json:"recheck,omitempty"`
 	// Hidden marks a mutant that coverage cannot see (hidden.go).
 	Hidden bool `json:"hidden,omitempty"`
 }
@@ -267,6 +270,20 @@ func render(w io.Writer, r result, ex map[string]explanation, explFile string) f
 		}
 	}
 	row("**Total**", total)
+	var rechecked []mutant
+	for _, m := range r.Mutants {
+		if m.Recheck != "" {
+			rechecked = append(rechecked, m)
+		}
+	}
+	if len(rechecked) > 0 {
+		before := total
+		before.Killed -= len(rechecked)
+		before.Lived += len(rechecked)
+		p("\n%d of the killed lived in this run and were run again at `%s` (`-recheck`), where the\n", len(rechecked), rechecked[0].Recheck)
+		p("tests written for them kill them (listed under *Caught by tests written for them*); at the\n")
+		p("revision mutated alone, the efficacy was %.1f%%.\n", before.Efficacy())
+	}
 	p("\n*By dependents*: killed only by the tests of other packages (sim, shared/api, …), its own\n")
 	p("package's tests let it live. ")
 	p("Efficacy is killed / (killed + lived). Coverage is the share of mutants that some test\n")
