@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/tossintl/backend/internal/wait"
 )
 
 // A child that burns CPU shows under its group, this process under Self.
@@ -20,12 +22,10 @@ func TestSinceCountsChildrenAndSelf(t *testing.T) {
 	}
 	// Read while the child is alive (sleeping after its loop).
 	var shares []Share
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	_ = wait.Until(t.Context(), 5*time.Second, func() (bool, error) {
 		shares = Take().Since(before)
-		if find(shares, "sh") > 0 {
-			break
-		}
-	}
+		return find(shares, "sh") > 0, nil
+	})
 	if find(shares, Self) <= 0 || find(shares, "sh") <= 0 {
 		t.Errorf("shares %+v: want this process and its sh child (%d)", shares, x)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tossintl/backend/internal/wait"
 )
 
 // basicAuth builds Toss's Authorization value for key.
@@ -141,15 +143,9 @@ func fixedClock() func() time.Time {
 
 // waitFor polls cond until it holds. The bound only keeps a broken test
 // from hanging; nothing asserts on how long it took.
-func waitFor(t testing.TB, what string, cond func() bool) {
+func waitFor(t wait.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	wait.For(t, 30*time.Second, what, cond)
 }
 
 // noKeepAlive returns a client that opens a connection per request. Go's
