@@ -305,11 +305,13 @@ func TestRenderSaysWhatARecheckChanged(t *testing.T) {
 		s := site{Func: "F", Expr: expr, Nth: 1}
 		return mutant{File: "shared/orders/a.go", Line: line, Type: "CONDITIONALS_BOUNDARY", Status: status, Func: "F", Expr: expr, Key: key("shared/orders/a.go", s, "CONDITIONALS_BOUNDARY")}
 	}
-	ms := []mutant{m(1, killed, "a < b"), m(2, killed, "c < d"), m(3, lived, "e < f")}
-	ms[1].Recheck, ms[1].KilledBy = "abc123", byOwn
+	ms := []mutant{m(1, killed, "a < b"), m(2, killed, "c < d"), m(3, lived, "e < f"), m(4, lived, "g < h")}
+	ms[1].Recheck, ms[1].Was, ms[1].KilledBy = "abc123", lived, byOwn
+	ms[3].Recheck, ms[3].Was = "abc123", killed // a flaky dependent had killed it
 	ex := map[string]explanation{
 		ms[1].Key: {Key: ms[1].Key, Kind: "killed", Text: "TestC"},
 		ms[2].Key: {Key: ms[2].Key, Kind: "equivalent", Text: "never equal"},
+		ms[3].Key: {Key: ms[3].Key, Kind: "equivalent", Text: "never equal either"},
 	}
 	r := result{Targets: []string{"shared/orders"}, Mutants: ms}
 	var b strings.Builder
@@ -319,9 +321,10 @@ func TestRenderSaysWhatARecheckChanged(t *testing.T) {
 		t.Errorf("caught %+v, regressed %+v", f.Caught, f.Regressed)
 	}
 	for _, want := range []string{
-		"| **Total** | 3 | 2 | 0 | 1 | 0 | 0 | 0 | 66.7% | 100.0% |",
-		"1 of the killed lived in this run and were run again at `abc123`",
-		"at the\nrevision mutated alone, the efficacy was 33.3%.",
+		"| **Total** | 4 | 2 | 0 | 2 | 0 | 0 | 0 | 50.0% | 100.0% |",
+		"Run again at `abc123` (`-recheck`): 1 mutant(s) that lived in this run are killed there",
+		"of the 1 that only the dependents' tests killed, 0 are killed again and 1",
+		"at the revision mutated alone, the efficacy was 50.0%.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)

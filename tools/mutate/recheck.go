@@ -18,7 +18,12 @@ import (
 // run. A killed one is marked with HEAD's commit in Recheck; one not found
 // or not killed stays lived (and is flagged). The files mutated must be
 // as committed: the revision named must be the code tested.
-func recheck(root string, r *result, ex map[string]explanation, tests []string, logf func(string, ...any)) error {
+//
+// With dependents, every mutant only the dependents' tests killed is run
+// again too, against them: a test that fails now and then (on a loaded
+// machine, say) kills a mutant it does not catch. One that lives at HEAD
+// is counted lived, with its Recheck set.
+func recheck(root string, r *result, ex map[string]explanation, tests []string, dependents bool, logf func(string, ...any)) error {
 	out, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output()
 	if err != nil {
 		return fmt.Errorf("recheck: git rev-parse HEAD: %w", err)
@@ -30,7 +35,9 @@ func recheck(root string, r *result, ex map[string]explanation, tests []string, 
 	}
 	for i := range r.Mutants {
 		m := &r.Mutants[i]
-		if e, ok := ex[m.Key]; m.Status != lived || !ok || e.Kind != "killed" {
+		e, ok := ex[m.Key]
+		again := dependents && m.Status == killed && m.KilledBy == byDependents
+		if !again && (m.Status != lived || !ok || e.Kind != "killed") {
 			continue
 		}
 		if dirty, err := exec.Command("git", "-C", root, "status", "--porcelain", "--", m.File).Output(); err != nil || len(dirty) > 0 {
@@ -71,12 +78,14 @@ func recheck(root string, r *result, ex map[string]explanation, tests []string, 
 				by = byDependents
 			}
 		}
+		m.Was, m.Recheck = m.Status, head
 		if by == "" {
 			logf("recheck: %s LIVED at %s", spec, head)
+			m.Status, m.KilledBy = lived, ""
 			continue
 		}
 		logf("recheck: %s KILLED at %s", spec, head)
-		m.Status, m.KilledBy, m.Recheck = killed, by, head
+		m.Status, m.KilledBy = killed, by
 	}
 	return nil
 }

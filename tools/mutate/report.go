@@ -39,9 +39,10 @@ type mutant struct {
 	Runner string `json:"runner,omitempty"`
 	// KilledBy says whose tests killed it: byOwn or byDependents.
 	KilledBy string `json:"killedBy,omitempty"`
-	// Recheck is the commit at which -recheck ran this mutant again and
-	// a test written after the run killed it (Status is then killed).
+	// Recheck is the commit at which -recheck ran this mutant again; Was
+	// is its status in the run, Status what it is at Recheck.
 	Recheck string `json:"recheck,omitempty"`
+	Was     string `json:"was,omitempty"`
 	// Hidden marks a mutant that coverage cannot see (hidden.go).
 	Hidden bool `json:"hidden,omitempty"`
 }
@@ -270,19 +271,31 @@ func render(w io.Writer, r result, ex map[string]explanation, explFile string) f
 		}
 	}
 	row("**Total**", total)
-	var rechecked []mutant
+	var before tally
+	newlyKilled, confirmed, spurious, head := 0, 0, 0, ""
 	for _, m := range r.Mutants {
+		was := m
 		if m.Recheck != "" {
-			rechecked = append(rechecked, m)
+			head, was.Status = m.Recheck, m.Was
+			switch {
+			case m.Was == lived && m.Status == killed:
+				newlyKilled++
+			case m.Was == killed && m.Status == killed:
+				confirmed++
+			case m.Was == killed && m.Status == lived:
+				spurious++
+			}
 		}
+		before.add(was)
 	}
-	if len(rechecked) > 0 {
-		before := total
-		before.Killed -= len(rechecked)
-		before.Lived += len(rechecked)
-		p("\n%d of the killed lived in this run and were run again at `%s` (`-recheck`), where the\n", len(rechecked), rechecked[0].Recheck)
-		p("tests written for them kill them (listed under *Caught by tests written for them*); at the\n")
-		p("revision mutated alone, the efficacy was %.1f%%.\n", before.Efficacy())
+	if head != "" {
+		p("\nRun again at `%s` (`-recheck`): %d mutant(s) that lived in this run are killed there by\n", head, newlyKilled)
+		p("the tests written for them (under *Caught by tests written for them*)")
+		if confirmed+spurious > 0 {
+			p("; of the %d that only the dependents' tests killed, %d are killed again and %d\n", confirmed+spurious, confirmed, spurious)
+			p("live (a test that failed for another reason had killed them; they are counted lived)")
+		}
+		p(". The table counts what holds at `%s`; at the revision mutated alone, the efficacy was %.1f%%.\n", head, before.Efficacy())
 	}
 	p("\n*By dependents*: killed only by the tests of other packages (sim, shared/api, …), its own\n")
 	p("package's tests let it live. ")
