@@ -272,11 +272,15 @@ func render(w io.Writer, r result, ex map[string]explanation, explFile string) f
 	}
 	row("**Total**", total)
 	var before tally
-	newlyKilled, confirmed, spurious, head := 0, 0, 0, ""
+	newlyKilled, confirmed, spurious := 0, 0, 0
+	var heads []string
 	for _, m := range r.Mutants {
 		was := m
 		if m.Recheck != "" {
-			head, was.Status = m.Recheck, m.Was
+			was.Status = m.Was
+			if !slices.Contains(heads, m.Recheck) {
+				heads = append(heads, m.Recheck)
+			}
 			switch {
 			case m.Was == lived && m.Status == killed:
 				newlyKilled++
@@ -288,7 +292,8 @@ func render(w io.Writer, r result, ex map[string]explanation, explFile string) f
 		}
 		before.add(was)
 	}
-	if head != "" {
+	if len(heads) > 0 {
+		head := strings.Join(heads, "`, `")
 		p("\nRun again at `%s` (`-recheck`): %d mutant(s) that lived in this run are killed there by\n", head, newlyKilled)
 		p("the tests written for them (under *Caught by tests written for them*)")
 		if confirmed+spurious > 0 {
