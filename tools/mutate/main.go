@@ -69,6 +69,7 @@ func main() {
 		saved       = flag.String("results", ".aws-sam/mutate/results.json", "where the run's mutants are saved (read by -report-only)")
 		recheckF    = flag.Bool("recheck", false, "with -report-only: run again at HEAD each survivor the explanations say a test written since kills, and count it killed if so")
 		recheckDeps = flag.Bool("recheck-dependents", false, "with -recheck: also run again at HEAD every mutant only the dependents' tests killed, and count it lived if they pass now")
+		recheckTOs  = flag.Bool("recheck-timeouts", false, "with -recheck: also run again at HEAD every timed-out mutant, each package's tests limited to 5 minutes")
 		reportOnly  = flag.Bool("report-only", false, "re-render the report from -results without running anything; a comma-separated list merges the runs of parts (-only) of one revision")
 		targetsF    = flag.String("targets", "shared/payments,shared/orders,shared/idempotency", "packages to mutate")
 		testsF      = flag.String("tests", "sim,shared/api,shared/app,shared/orderstream,shared/orderevents,shared/eventbus", "packages whose tests judge the mutants, besides the targets'")
@@ -177,11 +178,16 @@ func main() {
 		if !*reportOnly {
 			fatal(errors.New("-recheck goes with -report-only"))
 		}
-		tests := append(split(*targetsF), split(*testsF)...)
-		if err := recheck(root, &r, ex, tests, *recheckDeps, func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }); err != nil {
+		// The dependents in the order that kills most mutants soonest:
+		// the simulator first.
+		tests := append(split(*testsF), split(*targetsF)...)
+		savePath := strings.TrimSuffix(*out, ".md") + ".rechecked.json"
+		save := func(r result) error { return saveJSON(savePath, r) }
+		kinds := recheckKinds{Dependents: *recheckDeps, TimedOut: *recheckTOs}
+		if err := recheck(root, &r, ex, tests, kinds, save, func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }); err != nil {
 			fatal(err)
 		}
-		if err := saveJSON(strings.TrimSuffix(*out, ".md")+".rechecked.json", r); err != nil {
+		if err := save(r); err != nil {
 			fatal(err)
 		}
 	}

@@ -7,37 +7,48 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
+
+// recheckKinds chooses which mutants recheck runs again.
+type recheckKinds struct {
+	Dependents bool // those only the dependents' tests killed
+	TimedOut   bool // those whose tests ran past the run's limit
+}
+
+// recheckLimit bounds one package's tests for one mutant in a recheck: a
+// mutant that loops for ever stays timed out instead of holding the run.
+const recheckLimit = 5 * time.Minute
 
 // recheck runs again, on the working tree at HEAD, each mutant of r that
 // lived and that the explanations say a test written since kills, so a
 // survivor's new test counts without mutating every package again (hours
 // on two cores). Each mutant is found at HEAD by its key (file, function,
 // mutator, expression), applied through go test -overlay, and faces its
-// own package's tests, then the tests of every package in tests, as in a
-// run. A killed one is marked with HEAD's commit in Recheck; one not found
-// or not killed stays lived (and is flagged). The files mutated must be
-// as committed: the revision named must be the code tested.
+// own package's tests, then the tests of each package in tests, one package
+// at a time, stopping at the first that fails (the results of packages the
+// mutant is not built into come from go test's cache). A mutant not found stays
+// as it was. The files mutated must be as committed: the revision named
+// must be the code tested. save is called after each mutant, so a recheck
+// cut short keeps what it learnt.
 //
-// With dependents, every mutant only the dependents' tests killed is run
-// again too, against them: a test that fails now and then (on a loaded
-// machine, say) kills a mutant it does not catch. One that lives at HEAD
-// is counted lived, with its Recheck set.
-func recheck(root string, r *result, ex map[string]explanation, tests []string, dependents bool, logf func(string, ...any)) error {
+// With kinds.Dependents, every mutant only the dependents' tests killed is
+// run again too: a test that fails now and then (on a loaded machine, say)
+// kills a mutant it does not catch. With kinds.TimedOut, every timed-out
+// one is: on a loaded machine the run's limit cuts short tests that would
+// have passed or failed. Each ends killed, lived or timed out at HEAD, with
+// Was its status in the run and Recheck HEAD's commit.
+func recheck(root string, r *result, ex map[string]explanation, tests []string, kinds recheckKinds, save func(result) error, logf func(string, ...any)) error {
 	out, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output()
 	if err != nil {
 		return fmt.Errorf("recheck: git rev-parse HEAD: %w", err)
 	}
 	head := strings.TrimSpace(string(out))
-	var testArgs []string
-	for _, t := range tests {
-		testArgs = append(testArgs, "./"+t)
-	}
 	for i := range r.Mutants {
 		m := &r.Mutants[i]
 		e, ok := ex[m.Key]
-		again := dependents && m.Status == killed && m.KilledBy == byDependents
-		if !again && (m.Status != lived || !ok || e.Kind != "killed") {
+		again := (kinds.Dependents && m.Status == killed && m.KilledBy == byDependents) || (kinds.TimedOut && m.Status == timedOut)
+		if m.Recheck != "" || !again && (m.Status != lived || !ok || e.Kind != "killed") {
 			continue
 		}
 		if dirty, err := exec.Command("git", "-C", root, "status", "--porcelain", "--", m.File).Output(); err != nil || len(dirty) > 0 {
@@ -59,51 +70,65 @@ func recheck(root string, r *result, ex map[string]explanation, tests []string, 
 			}
 		}
 		if at == nil {
-			logf("recheck: %s is not at HEAD any more: it stays lived", m.Key)
+			logf("recheck: %s is not at HEAD any more", m.Key)
 			continue
 		}
 		spec := fmt.Sprintf("%s:%d:%d:%s", m.File, at.Line, at.Col, m.Type)
-		by := ""
-		switch code, err := runMutant(root, spec, []string{"./" + pathDir(m.File)}); {
-		case err != nil:
-			return fmt.Errorf("recheck %s: %w", spec, err)
-		case code != 0:
-			by = byOwn
-		default:
-			code, err := runMutant(root, spec, testArgs)
+		own := pathDir(m.File)
+		status, by := lived, ""
+		pkgs := []string{own}
+		for _, t := range tests {
+			if t != own {
+				pkgs = append(pkgs, t)
+			}
+		}
+		for _, pkg := range pkgs {
+			st, err := runMutant(root, spec, "./"+pkg)
 			if err != nil {
 				return fmt.Errorf("recheck %s: %w", spec, err)
 			}
-			if code != 0 {
-				by = byDependents
+			if st == lived {
+				continue
 			}
+			status = st
+			if st == killed {
+				by = byDependents
+				if pkg == own {
+					by = byOwn
+				}
+			}
+			break
 		}
-		m.Was, m.Recheck = m.Status, head
-		if by == "" {
-			logf("recheck: %s LIVED at %s", spec, head)
-			m.Status, m.KilledBy = lived, ""
-			continue
+		logf("recheck: %s %s at %s (was %s)", spec, status, head, m.Status)
+		m.Was, m.Recheck, m.Status, m.KilledBy = m.Status, head, status, by
+		if err := save(*r); err != nil {
+			return err
 		}
-		logf("recheck: %s KILLED at %s", spec, head)
-		m.Status, m.KilledBy = killed, by
 	}
 	return nil
 }
 
-// runMutant is tryMutant's run without its output: go test's exit status
-// with the mutant applied (0: it lived).
-func runMutant(root, spec string, testArgs []string) (int, error) {
+// runMutant runs pkg's tests with the mutant spec applied through go test
+// -overlay: killed, lived or timed out (past recheckLimit).
+func runMutant(root, spec, pkg string) (string, error) {
 	dir, overlay, err := overlayFor(root, spec)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
 	defer os.RemoveAll(dir)
-	cmd := exec.Command("go", append([]string{"test", "-count=1", "-failfast", "-overlay", overlay}, testArgs...)...)
+	// Test results are cached: a package the mutated one is not built
+	// into passes from the cache at once.
+	cmd := exec.Command("go", "test", "-failfast", "-timeout", recheckLimit.String(), "-overlay", overlay, pkg)
 	cmd.Dir = root
-	err = cmd.Run()
+	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return exit.ExitCode(), nil
+	switch {
+	case err == nil:
+		return lived, nil
+	case errors.As(err, &exit) && strings.Contains(string(out), "panic: test timed out"):
+		return timedOut, nil
+	case errors.As(err, &exit):
+		return killed, nil
 	}
-	return 0, err
+	return "", fmt.Errorf("go test %s: %w", pkg, err)
 }

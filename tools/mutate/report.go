@@ -273,6 +273,7 @@ func render(w io.Writer, r result, ex map[string]explanation, explFile string) f
 	row("**Total**", total)
 	var before tally
 	newlyKilled, confirmed, spurious := 0, 0, 0
+	timeouts := tally{}
 	var heads []string
 	for _, m := range r.Mutants {
 		was := m
@@ -288,6 +289,8 @@ func render(w io.Writer, r result, ex map[string]explanation, explFile string) f
 				confirmed++
 			case m.Was == killed && m.Status == lived:
 				spurious++
+			case m.Was == timedOut:
+				timeouts.add(m)
 			}
 		}
 		before.add(was)
@@ -299,6 +302,10 @@ func render(w io.Writer, r result, ex map[string]explanation, explFile string) f
 		if confirmed+spurious > 0 {
 			p("; of the %d that only the dependents' tests killed, %d are killed again and %d\n", confirmed+spurious, confirmed, spurious)
 			p("live (a test that failed for another reason had killed them; they are counted lived)")
+		}
+		if timeouts.Total > 0 {
+			p("; of the %d that timed out in this run, %d are killed, %d live and %d time out again\n", timeouts.Total, timeouts.Killed, timeouts.Lived, timeouts.TimedOut)
+			p("when each package's tests may take 5 minutes")
 		}
 		p(". The table counts what holds at `%s`; at the revision mutated alone, the efficacy was %.1f%%.\n", head, before.Efficacy())
 	}
