@@ -47,8 +47,9 @@ func recheck(root string, r *result, ex map[string]explanation, tests []string, 
 	for i := range r.Mutants {
 		m := &r.Mutants[i]
 		e, ok := ex[m.Key]
-		again := (kinds.Dependents && m.Status == killed && m.KilledBy == byDependents) || (kinds.TimedOut && m.Status == timedOut)
-		if m.Recheck != "" || !again && (m.Status != lived || !ok || e.Kind != "killed") {
+		again := m.Recheck == "" && (kinds.Dependents && m.Status == killed && m.KilledBy == byDependents || kinds.TimedOut && m.Status == timedOut)
+		newTest := m.Status == lived && ok && e.Kind == "killed"
+		if !again && !newTest {
 			continue
 		}
 		if dirty, err := exec.Command("git", "-C", root, "status", "--porcelain", "--", m.File).Output(); err != nil || len(dirty) > 0 {
@@ -100,7 +101,10 @@ func recheck(root string, r *result, ex map[string]explanation, tests []string, 
 			break
 		}
 		logf("recheck: %s %s at %s (was %s)", spec, status, head, m.Status)
-		m.Was, m.Recheck, m.Status, m.KilledBy = m.Status, head, status, by
+		if m.Recheck == "" {
+			m.Was = m.Status
+		}
+		m.Recheck, m.Status, m.KilledBy = head, status, by
 		if err := save(*r); err != nil {
 			return err
 		}
