@@ -113,7 +113,8 @@ func recheck(root string, r *result, ex map[string]explanation, tests []string, 
 }
 
 // runMutant runs pkg's tests with the mutant spec applied through go test
-// -overlay: killed, lived or timed out (past recheckLimit).
+// -overlay: killed, lived, timed out (past recheckLimit) or not viable (it
+// does not build).
 func runMutant(root, spec, pkg string) (string, error) {
 	dir, overlay, err := overlayFor(root, spec)
 	if err != nil {
@@ -131,6 +132,8 @@ func runMutant(root, spec, pkg string) (string, error) {
 		return lived, nil
 	case errors.As(err, &exit) && strings.Contains(string(out), "panic: test timed out"):
 		return timedOut, nil
+	case errors.As(err, &exit) && strings.Contains(string(out), "[build failed]"):
+		return notViable, nil
 	case errors.As(err, &exit):
 		return killed, nil
 	}
