@@ -527,3 +527,40 @@ func TestDefaultClaimLastsThirtySeconds(t *testing.T) {
 		t.Fatalf("reconcile 31s after the claim: %v %+v, want the claim lapsed", err, rep)
 	}
 }
+
+// settleConflicts refuses SettleFromToss with current as the order stood.
+type settleConflicts struct {
+	orders.Store
+	current func(o *orders.Order) *orders.Order
+}
+
+func (s settleConflicts) SettleFromToss(ctx context.Context, id, _ string, _ orders.Payment, now time.Time) (*orders.Order, error) {
+	o, err := s.Store.Get(ctx, id, now)
+	if err != nil {
+		return nil, err
+	}
+	return nil, &orders.ConflictError{Op: "settle from toss", Current: s.current(o)}
+}
+
+// Toss's approval of an attempt the order will not take, recorded paid
+// meanwhile by someone else: under the same attempt it is the caller's
+// payment; under another, the caller's attempt is not payable.
+func TestSettleFromTossConflicts(t *testing.T) {
+	const key = "tgen_pk_approved"
+	for _, under := range []string{key, "tgen_pk_third"} {
+		f := newFixture(t, nil)
+		store := orders.Validated(orders.NewMemoryStore())
+		f.store, f.engine.Orders = store, settleConflicts{Store: store, current: paidUnder(under)}
+		o := f.newOrder(t, 12000)
+		f.claimedUnder(t, o, "tgen_pk_holder")
+		f.toss.put(toss.Payment{PaymentKey: key, OrderID: o.ID, TotalAmount: 12000, BalanceAmount: 12000, Status: toss.StatusDone})
+		res, err := f.engine.Confirm(context.Background(), key, o.ID, 12000)
+		var np *NotPayableError
+		switch {
+		case under == key && (err != nil || res.Outcome != OutcomeDone || res.Order.PaymentKey != key):
+			t.Fatalf("recorded under the caller's attempt: %v %+v, want done", err, res)
+		case under != key && (!errors.As(err, &np) || np.Order.PaymentKey != under):
+			t.Fatalf("recorded under another attempt: %v %+v, want *NotPayableError", err, res)
+		}
+	}
+}
