@@ -273,7 +273,7 @@ func render(w io.Writer, r result, ex map[string]explanation, explFile string) f
 	row("**Total**", total)
 	var before tally
 	newlyKilled, confirmed, spurious := 0, 0, 0
-	timeouts := tally{}
+	timeouts, toNewTest := tally{}, 0
 	var heads []string
 	for _, m := range r.Mutants {
 		was := m
@@ -291,6 +291,9 @@ func render(w io.Writer, r result, ex map[string]explanation, explFile string) f
 				spurious++
 			case m.Was == timedOut:
 				timeouts.add(m)
+				if e, ok := ex[m.Key]; ok && e.Kind == "killed" && m.Status == killed {
+					toNewTest++
+				}
 			}
 		}
 		before.add(was)
@@ -304,10 +307,12 @@ func render(w io.Writer, r result, ex map[string]explanation, explFile string) f
 			p("live (a test that failed for another reason had killed them; they are counted lived)")
 		}
 		if timeouts.Total > 0 {
-			p("; of the %d that timed out in this run, %d are killed, %d live and %d time out again\n", timeouts.Total, timeouts.Killed, timeouts.Lived, timeouts.TimedOut)
-			p("when each package's tests may take 5 minutes")
+			p("; of the %d that timed out in this run (the machine's load, not endless loops: run again with\n", timeouts.Total)
+			p("5 minutes a package), %d are killed (%d of them with an entry naming a test written for them since), %d live and %d\n", timeouts.Killed, toNewTest, timeouts.Lived, timeouts.TimedOut)
+			p("time out again")
 		}
-		p(". The table counts what holds at `%s`; at the revision mutated alone, the efficacy was %.1f%%.\n", head, before.Efficacy())
+		p(". The table counts what holds at the last of those commits; at the revision mutated alone, the\n")
+		p("efficacy was %.1f%%, with %d timed-out mutants left out of it.\n", before.Efficacy(), before.TimedOut)
 	}
 	p("\n*By dependents*: killed only by the tests of other packages (sim, shared/api, …), its own\n")
 	p("package's tests let it live. ")
