@@ -77,9 +77,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// wholePackage reports whether every suite ran (no -run filter; make test
-// skips only the chaos campaign, which make chaos runs alone).
+// wholePackage reports whether every suite ran (no -run filter and not
+// -short, which skips every suite here; make test skips only the chaos
+// campaign, which make chaos runs alone).
 func wholePackage() bool {
+	if testenv.Short() {
+		return false
+	}
 	for _, a := range os.Args[1:] {
 		if strings.HasPrefix(a, "-test.run") {
 			return false
