@@ -307,7 +307,7 @@ func TestRenderSaysWhatARecheckChanged(t *testing.T) {
 	}
 	ms := []mutant{m(1, killed, "a < b"), m(2, killed, "c < d"), m(3, lived, "e < f"), m(4, lived, "g < h")}
 	ms[1].Recheck, ms[1].Was, ms[1].KilledBy = "abc123", lived, byOwn
-	ms[3].Recheck, ms[3].Was = "abc123", killed // a flaky dependent had killed it
+	ms[3].Recheck, ms[3].Was = "abc123", timedOut // the run's limit cut its tests short
 	ex := map[string]explanation{
 		ms[1].Key: {Key: ms[1].Key, Kind: "killed", Text: "TestC"},
 		ms[2].Key: {Key: ms[2].Key, Kind: "equivalent", Text: "never equal"},
@@ -323,8 +323,9 @@ func TestRenderSaysWhatARecheckChanged(t *testing.T) {
 	for _, want := range []string{
 		"| **Total** | 4 | 2 | 0 | 2 | 0 | 0 | 0 | 50.0% | 100.0% |",
 		"Run again at `abc123` (`-recheck`): 1 mutant(s) that lived in this run are killed there",
-		"of the 1 that only the dependents' tests killed, 0 are killed again and 1",
-		"efficacy was 50.0%, with 0 timed-out mutants left out of it.",
+		"of the 1 that timed out in this run",
+		"0 are killed (0 of them with an entry naming a test written for them since), 1 live and 0",
+		"efficacy was 33.3%, with 1 timed-out mutants left out of it.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
